@@ -1,0 +1,75 @@
+"""Tabulated CIE data shipped with lightcomp (package data, 1 nm, 380-780 nm).
+
+Every CSV file in this directory starts with ``#`` comment lines naming its
+source (CIE 018:2019 / CIE 15:2018 tables as published by CVRL, extracted once
+from colour-science without modification), followed by a header row. All
+tables are on the analysis grid :data:`lightcomp.analysis.spectra.WL`
+(380-780 nm, 1 nm, 401 points).
+
+Loaders return read-only float64 arrays and are cached.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+__all__ = ["CMFS_FILES", "load_cmfs", "load_photopic", "load_scotopic", "load_table"]
+
+#: Observer name -> CMF file. ``"1931_2"``: CIE 1931 2 degree; ``"1964_10"``: CIE 1964 10 degree.
+CMFS_FILES: dict[str, str] = {
+    "1931_2": "cie1931_2deg_xyz_cmfs.csv",
+    "1964_10": "cie1964_10deg_xyz_cmfs.csv",
+}
+
+_N_POINTS = 401  # 380..780 nm at 1 nm
+
+
+@lru_cache(maxsize=None)
+def load_table(filename: str) -> np.ndarray:
+    """Load a data CSV of this package: shape (401, 1 + k), first column wavelength (nm).
+
+    Checks that the wavelength column is exactly 380, 381, ..., 780 nm.
+    """
+    text = resources.files(__name__).joinpath(filename).read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    table = np.array([[float(v) for v in ln.split(",")] for ln in lines[1:]], dtype=float)
+    if table.shape[0] != _N_POINTS or not np.array_equal(table[:, 0], np.arange(380.0, 781.0)):
+        raise RuntimeError(f"package data file {filename} is not on the 380-780 nm 1 nm grid")
+    table.setflags(write=False)
+    return table
+
+
+def load_cmfs(observer: str = "1931_2") -> np.ndarray:
+    """CIE colour-matching functions x_bar, y_bar, z_bar at 1 nm, 380-780 nm.
+
+    Parameters
+    ----------
+    observer : {"1931_2", "1964_10"}
+        CIE 1931 2 degree (default) or CIE 1964 10 degree standard observer
+        (CIE 018:2019, CIE 15:2018).
+
+    Returns
+    -------
+    array, shape (401, 3), read-only
+        Columns x_bar, y_bar, z_bar (dimensionless, y_bar peak = 1 for 2 degree).
+    """
+    try:
+        filename = CMFS_FILES[observer]
+    except KeyError:
+        raise ValueError(
+            f"unknown observer {observer!r}; expected one of {sorted(CMFS_FILES)}"
+        ) from None
+    return load_table(filename)[:, 1:4]
+
+
+def load_photopic() -> np.ndarray:
+    """CIE 1924 photopic luminous efficiency V(lambda), shape (401,), 380-780 nm at 1 nm."""
+    return load_table("cie1924_photopic_v.csv")[:, 1]
+
+
+def load_scotopic() -> np.ndarray:
+    """CIE 1951 scotopic luminous efficiency V'(lambda), shape (401,), 380-780 nm at 1 nm."""
+    return load_table("cie1951_scotopic_vprime.csv")[:, 1]

@@ -1,0 +1,253 @@
+"""Spectral grids: validation and resampling onto the 1 nm analysis grid.
+
+Every quantity in :mod:`lightcomp.analysis` is computed on one grid,
+:data:`WL` = 380, 381, ..., 780 nm (401 points), the grid of the CIE tables in
+:mod:`lightcomp.analysis.data`. Input spectra on any wavelength grid that
+
+- is one-dimensional, finite and strictly increasing,
+- covers at least 380-780 nm, and
+- has steps of at most 5 nm over that range (CIE S 025 / LM-79: spectroradiometer
+  380-780 nm with step <= 5 nm),
+
+are resampled to :data:`WL` exactly once:
+
+- uniform grids: Sprague (1880) interpolation as recommended by CIE 167:2005
+  (:mod:`lightcomp.analysis.interpolation`); a grid that already is :data:`WL`
+  is used as is;
+- non-uniform grids (e.g. array-spectrometer pixel wavelengths): a not-a-knot
+  cubic spline (:class:`scipy.interpolate.CubicSpline`), the method CIE 167
+  and colour-science use for non-uniform data.
+
+Both methods are linear in the data, so resampling is one matrix product
+``spectra @ M.T`` (cached per grid) for the whole batch. Resampled values are
+point samples of the interpolant (no band-pass averaging); no rounding is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from lightcomp.analysis.interpolation import sprague_matrix
+from lightcomp.errors import AnalysisInputError
+
+__all__ = [
+    "MAX_STEP_NM",
+    "WL",
+    "check_spectra",
+    "resampling_matrix",
+    "spectrum_names",
+    "to_analysis_grid",
+    "validate_wavelengths",
+]
+
+#: The analysis grid (nm): 380-780 nm at 1 nm, 401 points, float64.
+WL: np.ndarray = np.arange(380.0, 781.0)
+WL.setflags(write=False)
+
+#: Largest accepted wavelength step (nm) inside 380-780 nm.
+MAX_STEP_NM = 5.0
+
+_TOL = 1e-6  # nm, tolerance on grid coverage and uniformity
+
+
+def spectrum_names(n: int, names: Sequence[str] | None = None) -> list[str]:
+    """Names of ``n`` spectra: ``names`` as strings, or ``spectrum 1`` ... ``spectrum n``.
+
+    Raises :class:`AnalysisInputError` if ``names`` does not have ``n`` entries.
+    """
+    if names is None:
+        return [f"spectrum {i + 1}" for i in range(n)]
+    names = [str(s) for s in names]
+    if len(names) != n:
+        raise AnalysisInputError(f"{len(names)} names given for {n} spectra")
+    return names
+
+
+def validate_wavelengths(wavelengths: np.ndarray) -> np.ndarray:
+    """Check a wavelength grid (nm) and return it as a float64 1-D array.
+
+    Raises :class:`AnalysisInputError` naming the problem when the grid is not
+    1-D, contains NaN/inf, is not strictly increasing, does not cover
+    380-780 nm, or has a step larger than :data:`MAX_STEP_NM` within 380-780 nm.
+    """
+    wl = np.asarray(wavelengths, dtype=float)
+    if wl.ndim != 1:
+        raise AnalysisInputError(f"wavelengths must be a 1-D array, got shape {wl.shape}")
+    if wl.size < 2:
+        raise AnalysisInputError(f"wavelength grid has only {wl.size} point(s)")
+    if not np.all(np.isfinite(wl)):
+        i = int(np.flatnonzero(~np.isfinite(wl))[0])
+        raise AnalysisInputError(f"wavelength grid has a non-finite value at index {i}")
+    d = np.diff(wl)
+    if np.any(d <= 0):
+        i = int(np.flatnonzero(d <= 0)[0])
+        raise AnalysisInputError(
+            f"wavelength grid is not strictly increasing: {wl[i]:g} nm is followed by "
+            f"{wl[i + 1]:g} nm (index {i + 1})"
+        )
+    if wl[0] > WL[0] + _TOL or wl[-1] < WL[-1] - _TOL:
+        raise AnalysisInputError(
+            f"wavelength grid {wl[0]:g}-{wl[-1]:g} nm does not cover 380-780 nm"
+        )
+    # Steps of the intervals that overlap 380-780 nm.
+    inside = (wl[1:] > WL[0] + _TOL) & (wl[:-1] < WL[-1] - _TOL)
+    if np.any(d[inside] > MAX_STEP_NM + _TOL):
+        i = int(np.flatnonzero(inside & (d > MAX_STEP_NM + _TOL))[0])
+        raise AnalysisInputError(
+            f"wavelength step {d[i]:g} nm between {wl[i]:g} and {wl[i + 1]:g} nm exceeds "
+            f"{MAX_STEP_NM:g} nm"
+        )
+    return wl
+
+
+def _is_uniform(wl: np.ndarray) -> bool:
+    d = np.diff(wl)
+    return bool(np.all(np.abs(d - d[0]) <= 1e-9 * max(1.0, abs(d[0]))))
+
+
+def _is_analysis_grid(wl: np.ndarray) -> bool:
+    return wl.shape == WL.shape and bool(np.all(np.abs(wl - WL) <= 1e-9))
+
+
+@lru_cache(maxsize=32)
+def _spline_matrix_cached(wl_key: tuple) -> np.ndarray:
+    from scipy.interpolate import CubicSpline
+
+    wl = np.asarray(wl_key, dtype=float)
+    # Cubic-spline interpolation is linear in the data: interpolate the identity.
+    m = CubicSpline(wl, np.eye(wl.size), axis=0, bc_type="not-a-knot")(WL).copy()
+    m.setflags(write=False)
+    return m
+
+
+def resampling_matrix(wavelengths: np.ndarray) -> np.ndarray | None:
+    """Linear operator ``M`` (shape (401, W)) mapping a spectrum on ``wavelengths`` to :data:`WL`.
+
+    Sprague (CIE 167) for uniform grids, not-a-knot cubic spline for non-uniform
+    grids; ``None`` when ``wavelengths`` already is :data:`WL` (no resampling).
+    The grid is validated with :func:`validate_wavelengths`.
+    """
+    wl = validate_wavelengths(wavelengths)
+    if _is_analysis_grid(wl):
+        return None
+    if _is_uniform(wl):
+        # Sprague needs x_new inside the source grid; clip rounding at the ends.
+        return sprague_matrix(wl, np.clip(WL, wl[0], wl[-1]))
+    return _spline_matrix_cached(tuple(wl.tolist()))
+
+
+def _as_batch(wl: np.ndarray, spectra: np.ndarray) -> np.ndarray:
+    s = np.asarray(spectra, dtype=float)
+    if s.ndim == 1:
+        s = s[None, :]
+    if s.ndim != 2:
+        raise AnalysisInputError(f"spectra must be an (N, W) array, got shape {s.shape}")
+    if s.shape[1] != wl.size:
+        raise AnalysisInputError(
+            f"spectra have {s.shape[1]} values per spectrum but the wavelength grid has "
+            f"{wl.size} points"
+        )
+    return s
+
+
+def check_spectra(
+    wavelengths: np.ndarray,
+    spectra: np.ndarray,
+    names: Sequence[str] | None = None,
+    *,
+    max_negative_fraction: float = 0.5,
+) -> list[str | None]:
+    """Per-spectrum validation: one error message (or ``None`` if usable) per spectrum.
+
+    A spectrum is unusable when it contains NaN or inf, when all its values in
+    380-780 nm are zero, or when it is mostly negative there (more than
+    ``max_negative_fraction`` of the samples in 380-780 nm negative, or a
+    non-positive sum). Each message starts with the spectrum's name.
+
+    Grid and shape problems concern all spectra and raise
+    :class:`AnalysisInputError` instead.
+
+    Parameters
+    ----------
+    wavelengths : array, shape (W,)
+        Wavelengths (nm).
+    spectra : array, shape (N, W) or (W,)
+        Spectral distributions (any unit).
+    names : sequence of N str, optional
+        Names used in the messages (default ``spectrum 1`` ...).
+    """
+    wl = validate_wavelengths(wavelengths)
+    s = _as_batch(wl, spectra)
+    labels = spectrum_names(s.shape[0], names)
+    finite = np.isfinite(s)
+    n_nonfinite = np.count_nonzero(~finite, axis=1)
+    visible = (wl >= WL[0] - _TOL) & (wl <= WL[-1] + _TOL)
+    sv = np.where(finite[:, visible], s[:, visible], 0.0)
+    all_zero = ~np.any(sv != 0.0, axis=1)
+    neg_fraction = np.count_nonzero(sv < 0.0, axis=1) / sv.shape[1]
+    total = sv.sum(axis=1)
+    errors: list[str | None] = [None] * s.shape[0]
+    # Messages are built only for the (few) bad rows.
+    bad = np.flatnonzero((n_nonfinite > 0) | all_zero | (neg_fraction > max_negative_fraction) | (total <= 0))
+    for i in bad:
+        name = labels[i]
+        if n_nonfinite[i]:
+            j = int(np.flatnonzero(~finite[i])[0])
+            errors[i] = (
+                f"{name}: {n_nonfinite[i]} non-finite value(s) (NaN/inf), first at "
+                f"{wl[j]:g} nm"
+            )
+        elif all_zero[i]:
+            errors[i] = f"{name}: spectrum is all zero in 380-780 nm"
+        else:
+            errors[i] = (
+                f"{name}: spectrum is mostly negative in 380-780 nm "
+                f"({100 * neg_fraction[i]:.0f} % of samples negative, sum {total[i]:.4g})"
+            )
+    return errors
+
+
+def to_analysis_grid(
+    wavelengths: np.ndarray,
+    spectra: np.ndarray,
+    names: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Resample spectra to the 1 nm analysis grid :data:`WL` (380-780 nm).
+
+    Parameters
+    ----------
+    wavelengths : array, shape (W,)
+        Wavelengths (nm): strictly increasing, covering 380-780 nm, step <= 5 nm.
+    spectra : array, shape (N, W) or (W,)
+        Spectral distributions on ``wavelengths`` (unit kept, e.g. W/nm).
+    names : sequence of N str, optional
+        Spectrum names used in error messages.
+
+    Returns
+    -------
+    array, shape (N, 401)
+        Spectra on :data:`WL`: Sprague (CIE 167) for uniform input grids,
+        not-a-knot cubic spline for non-uniform ones; a copy when the input
+        already is on :data:`WL`.
+
+    Raises
+    ------
+    AnalysisInputError
+        Bad grid, shape mismatch, or a spectrum containing NaN/inf (the
+        message names the first such spectrum). Zero or negative spectra are
+        not rejected here; see :func:`check_spectra`.
+    """
+    wl = validate_wavelengths(wavelengths)
+    s = _as_batch(wl, spectra)
+    finite = np.isfinite(s).all(axis=1)
+    if not finite.all():
+        i = int(np.flatnonzero(~finite)[0])
+        label = spectrum_names(s.shape[0], names)[i]
+        raise AnalysisInputError(f"{label}: spectrum contains non-finite values (NaN/inf)")
+    m = resampling_matrix(wl)
+    if m is None:
+        return s.copy()
+    return s @ m.T

@@ -1,0 +1,88 @@
+"""The ``lightcomp`` command: thin sub-commands (parse -> call one function -> print).
+
+Each command group lives in ``lightcomp/commands/<name>.py`` and exposes
+``register(app)``; this module only wires them together and turns every
+:class:`~lightcomp.errors.LightcompError` into one clear line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from lightcomp import __version__
+from lightcomp.errors import LightcompError
+
+# Order here is the order of `lightcomp --help`.
+COMMAND_MODULES = (
+    "demo",
+    "station",
+    "calibrate",
+    "simlab",
+    "analyze",
+    "code",
+    "registry",
+    "report",
+    "records",
+    "certificate",
+    "serve",
+    "apikey",
+    "publish",
+    "db",
+)
+
+app = typer.Typer(
+    name="lightcomp",
+    help=(
+        "Test-data system for LED standard light components: run test batches on a "
+        "station, calibrate, analyse spectra, issue product codes, report yield and "
+        "serve records to the alliance.\n\n"
+        "The database is chosen by --db URL or LIGHTCOMP_DB (default: SQLite file "
+        "lightcomp.db in the current directory)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lightcomp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """lightcomp command line."""
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"lightcomp.commands.{_name}").register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except SystemExit as exc:  # typer/click exit
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except LightcompError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

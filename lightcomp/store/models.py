@@ -1,0 +1,321 @@
+"""SQLAlchemy 2 models of the lightcomp store.
+
+One schema for SQLite (embedded default) and PostgreSQL (shared lab/alliance
+store). Spectra and other arrays are BLOBs written by
+:mod:`lightcomp.store.codec`; free-form structured data (ratings, limits,
+per-limit verdicts, stabilisation history) is JSON (JSONB on PostgreSQL).
+Key quantities are also real columns so that searches can use indexes.
+
+Time stamps are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import BYTEA, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+Blob = LargeBinary().with_variant(BYTEA(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+TS = DateTime(timezone=True)
+
+
+class Manufacturer(Base):
+    """A manufacturer registered with the alliance."""
+
+    __tablename__ = "manufacturers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registry_id: Mapped[str] = mapped_column(String(16), unique=True)  # alliance registry id
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    address: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(String(64))
+    contact: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+
+    families: Mapped[list[Family]] = relationship(back_populates="manufacturer")
+
+
+class Family(Base):
+    """A component family (type): nominal ratings and spec limits per quantity."""
+
+    __tablename__ = "families"
+    __table_args__ = (UniqueConstraint("manufacturer_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    manufacturer_id: Mapped[int] = mapped_column(ForeignKey("manufacturers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))  # manufacturer's model / family name
+    level: Mapped[int] = mapped_column(Integer)  # 0 light source, 1 light engine/module
+    category: Mapped[str] = mapped_column(String(32))  # component category / interface form
+    input_class: Mapped[str] = mapped_column(String(16))  # e.g. CC-DC, CV-DC, AC
+    nominal_cct_k: Mapped[int | None] = mapped_column(Integer)
+    cri_class: Mapped[int | None] = mapped_column(Integer)  # e.g. 80, 90
+    nominal_flux_lm: Mapped[float | None] = mapped_column(Float)
+    model_seq: Mapped[int | None] = mapped_column(Integer)
+    type_code: Mapped[str | None] = mapped_column(String(40), unique=True)  # product-code type part
+    rated: Mapped[dict] = mapped_column(JSONType, default=dict)  # nominal ratings, SI units
+    limits: Mapped[dict] = mapped_column(JSONType, default=dict)  # quantity -> {min, max}
+    lm80: Mapped[dict | None] = mapped_column(JSONType)  # LM-80 data / TM-21 result
+    spec_version: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+
+    manufacturer: Mapped[Manufacturer] = relationship(back_populates="families")
+
+
+class Lot(Base):
+    """A lot of components submitted for test."""
+
+    __tablename__ = "lots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    family_id: Mapped[int | None] = mapped_column(ForeignKey("families.id"), index=True)
+    received_at: Mapped[datetime | None] = mapped_column(TS)
+    notes: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(TS)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(TS)
+    withdraw_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+
+    family: Mapped[Family | None] = relationship()
+
+
+class Component(Base):
+    """One physical unit, identified by its product code."""
+
+    __tablename__ = "components"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_code: Mapped[str] = mapped_column(String(48), unique=True)  # canonical, no separators
+    item_serial: Mapped[int] = mapped_column(BigInteger, unique=True)  # alliance-unique
+    family_id: Mapped[int] = mapped_column(ForeignKey("families.id"), index=True)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), index=True)
+    external_serial: Mapped[str | None] = mapped_column(String(64))  # maker's own serial
+    # issued (code only) | measuring | pass | fail | error
+    status: Mapped[str] = mapped_column(String(16), default="issued", index=True)
+    photometric_code: Mapped[str | None] = mapped_column(String(16))  # IEC 62717, measured
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+
+    family: Mapped[Family] = relationship()
+    lot: Mapped[Lot | None] = relationship()
+
+
+class CodeCounter(Base):
+    """Allocation counters (e.g. the alliance-wide item serial)."""
+
+    __tablename__ = "code_counters"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_value: Mapped[int] = mapped_column(BigInteger)
+
+
+class SerialBlock(Base):
+    """A block of item serials reserved for a station that works offline."""
+
+    __tablename__ = "serial_blocks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))  # station or person
+    first: Mapped[int] = mapped_column(BigInteger)
+    last: Mapped[int] = mapped_column(BigInteger)
+    reserved_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    returned_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+class Instrument(Base):
+    """An instrument seen by a station (identity as it answered)."""
+
+    __tablename__ = "instruments"
+    __table_args__ = (UniqueConstraint("station", "role", "identity"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    driver: Mapped[str] = mapped_column(String(64))
+    identity: Mapped[str] = mapped_column(String(256))
+    resource: Mapped[str | None] = mapped_column(String(256))
+    first_seen: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(TS, default=utcnow)
+
+
+class Calibration(Base):
+    """Spectral responsivity calibration of a station's spectroradiometer + sphere."""
+
+    __tablename__ = "calibrations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    calib_id: Mapped[str] = mapped_column(String(64), unique=True)
+    station: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32), default="spectral-responsivity")
+    status: Mapped[str] = mapped_column(String(16), default="valid")  # valid|superseded|revoked
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    valid_from: Mapped[datetime] = mapped_column(TS)
+    valid_until: Mapped[datetime] = mapped_column(TS)
+    operator: Mapped[str | None] = mapped_column(String(64))
+    standard_lamp_id: Mapped[str | None] = mapped_column(String(64))
+    certificate_id: Mapped[str | None] = mapped_column(String(64))
+    wavelengths: Mapped[bytes | None] = mapped_column(Blob)
+    responsivity: Mapped[bytes | None] = mapped_column(Blob)
+    dark: Mapped[bytes | None] = mapped_column(Blob)
+    aux_reference: Mapped[bytes | None] = mapped_column(Blob)  # aux lamp with std lamp in place
+    uncertainty: Mapped[bytes | None] = mapped_column(Blob)  # relative, k=2
+    inputs: Mapped[dict] = mapped_column(JSONType, default=dict)
+    results: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+
+class TestRun(Base):
+    """One batch run of a test plan on a station."""
+
+    __tablename__ = "test_runs"
+    __test__ = False  # not a pytest class
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), index=True)
+    station: Mapped[str] = mapped_column(String(64))
+    plan_name: Mapped[str] = mapped_column(String(120))
+    plan_version: Mapped[str | None] = mapped_column(String(32))
+    plan_hash: Mapped[str | None] = mapped_column(String(64))
+    plan: Mapped[dict] = mapped_column(JSONType, default=dict)  # snapshot of the plan used
+    operator: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(TS)
+    # running | completed | interrupted | aborted
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    calibration_id: Mapped[int | None] = mapped_column(ForeignKey("calibrations.id"))
+    software_version: Mapped[str | None] = mapped_column(String(32))
+    host: Mapped[str | None] = mapped_column(String(128))
+    params: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    lot: Mapped[Lot | None] = relationship()
+    calibration: Mapped[Calibration | None] = relationship()
+
+
+class Measurement(Base):
+    """Everything measured on one component in one run, stored in one transaction."""
+
+    __tablename__ = "measurements"
+    __table_args__ = (
+        Index("ix_measurements_component_current", "component_id", "is_current"),
+        Index("ix_measurements_cct_k", "cct_k"),
+        Index("ix_measurements_ra", "ra"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"))
+    test_run_id: Mapped[int | None] = mapped_column(ForeignKey("test_runs.id"), index=True)
+    calibration_id: Mapped[int | None] = mapped_column(ForeignKey("calibrations.id"))
+    measured_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)  # latest of its component
+    verdict: Mapped[str] = mapped_column(String(8))  # pass | fail | error
+    error_message: Mapped[str | None] = mapped_column(Text)
+    failed_limits: Mapped[list] = mapped_column(JSONType, default=list)
+    verdicts: Mapped[dict] = mapped_column(JSONType, default=dict)  # limit -> {value,min,max,pass}
+    quantities: Mapped[dict] = mapped_column(JSONType, default=dict)  # every scalar quantity
+    # Key quantities as columns (indexed searches, fast reports).
+    luminous_flux_lm: Mapped[float | None] = mapped_column(Float)
+    efficacy_lmw: Mapped[float | None] = mapped_column(Float)
+    cct_k: Mapped[float | None] = mapped_column(Float)
+    duv: Mapped[float | None] = mapped_column(Float)
+    x: Mapped[float | None] = mapped_column(Float)
+    y: Mapped[float | None] = mapped_column(Float)
+    ra: Mapped[float | None] = mapped_column(Float)
+    r9: Mapped[float | None] = mapped_column(Float)
+    rf: Mapped[float | None] = mapped_column(Float)
+    rg: Mapped[float | None] = mapped_column(Float)
+    voltage_v: Mapped[float | None] = mapped_column(Float)
+    current_a: Mapped[float | None] = mapped_column(Float)
+    power_w: Mapped[float | None] = mapped_column(Float)
+    power_factor: Mapped[float | None] = mapped_column(Float)
+    thd_current: Mapped[float | None] = mapped_column(Float)
+    tc_c: Mapped[float | None] = mapped_column(Float)
+    ambient_c: Mapped[float | None] = mapped_column(Float)
+    ansi_category: Mapped[str | None] = mapped_column(String(16))
+    ansi_inside: Mapped[bool | None] = mapped_column(Boolean)
+    sdcm_steps: Mapped[float | None] = mapped_column(Float)
+    photometric_code: Mapped[str | None] = mapped_column(String(16))
+    # Arrays (codec BLOBs).
+    wavelengths: Mapped[bytes | None] = mapped_column(Blob)
+    raw_spectrum: Mapped[bytes | None] = mapped_column(Blob)
+    dark_spectrum: Mapped[bytes | None] = mapped_column(Blob)
+    spectrum: Mapped[bytes | None] = mapped_column(Blob)  # calibrated spectral flux, W/nm
+    # Structured readings.
+    electrical: Mapped[dict] = mapped_column(JSONType, default=dict)
+    temperatures: Mapped[dict] = mapped_column(JSONType, default=dict)
+    stabilisation: Mapped[list] = mapped_column(JSONType, default=list)
+    instruments: Mapped[dict] = mapped_column(JSONType, default=dict)  # role -> identity
+    uncertainty: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    component: Mapped[Component] = relationship()
+    test_run: Mapped[TestRun | None] = relationship()
+    calibration: Mapped[Calibration | None] = relationship()
+
+
+class Certificate(Base):
+    """An issued test certificate (report); a reissue names the one it replaces."""
+
+    __tablename__ = "certificates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[str] = mapped_column(String(64), unique=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"), index=True)
+    measurement_id: Mapped[int | None] = mapped_column(ForeignKey("measurements.id"))
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    authorised_by: Mapped[str | None] = mapped_column(String(120))
+    format: Mapped[str | None] = mapped_column(String(8))
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class ApiPrincipal(Base):
+    """An API key holder. Only a hash of the key is stored."""
+
+    __tablename__ = "api_principals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))  # lab | manufacturer | member
+    manufacturer_id: Mapped[int | None] = mapped_column(ForeignKey("manufacturers.id"))
+    key_prefix: Mapped[str] = mapped_column(String(16), unique=True)  # public part, for look-up
+    key_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(TS)
+    last_used_at: Mapped[datetime | None] = mapped_column(TS)
+
+    manufacturer: Mapped[Manufacturer | None] = relationship()
+
+
+class AuditEvent(Base):
+    """Who did what to shared records (publish, withdraw, key revocation ...)."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str | None] = mapped_column(String(120))
+    details: Mapped[dict] = mapped_column(JSONType, default=dict)
