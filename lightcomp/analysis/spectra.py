@@ -37,6 +37,8 @@ __all__ = [
     "MAX_STEP_NM",
     "WL",
     "check_spectra",
+    "fwhm_grid",
+    "peak_wavelength_grid",
     "resampling_matrix",
     "spectrum_names",
     "to_analysis_grid",
@@ -251,3 +253,50 @@ def to_analysis_grid(
     if m is None:
         return s.copy()
     return s @ m.T
+
+
+def peak_wavelength_grid(spectra_grid: np.ndarray) -> np.ndarray:
+    """Peak wavelength (nm) of spectra on the analysis grid, shape (N,).
+
+    The largest 1 nm sample in 380-780 nm, refined by the vertex of the
+    parabola through it and its two neighbours (sub-nanometre; the plain
+    sample wavelength at the grid ends).
+    """
+    s = np.atleast_2d(np.asarray(spectra_grid, dtype=float))
+    rows = np.arange(s.shape[0])
+    k = np.argmax(s, axis=1)
+    kc = np.clip(k, 1, s.shape[1] - 2)
+    y0, y1, y2 = s[rows, kc - 1], s[rows, kc], s[rows, kc + 1]
+    den = y0 - 2.0 * y1 + y2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.where(den < 0, 0.5 * (y0 - y2) / den, 0.0)
+    delta = np.where(k == kc, np.clip(delta, -0.5, 0.5), 0.0)
+    return WL[k] + delta
+
+
+def fwhm_grid(spectra_grid: np.ndarray) -> np.ndarray:
+    """Full width at half maximum (nm) of the main (highest) peak, shape (N,).
+
+    From the highest 1 nm sample, the nearest samples below half of it on
+    each side are found and the half-maximum crossings are located by linear
+    interpolation between 1 nm samples. NaN when the spectrum does not fall
+    below half maximum on both sides within 380-780 nm. For a multi-peak
+    spectrum (e.g. an RGB mix) the width is that of the main peak only.
+    """
+    s = np.atleast_2d(np.asarray(spectra_grid, dtype=float))
+    n, w = s.shape
+    rows = np.arange(n)
+    k = np.argmax(s, axis=1)
+    half = 0.5 * s[rows, k]
+    below = s < half[:, None]
+    idx = np.arange(w)[None, :]
+    left = np.max(np.where(below & (idx < k[:, None]), idx, -1), axis=1)
+    right = np.min(np.where(below & (idx > k[:, None]), idx, w), axis=1)
+    ok = (left >= 0) & (right < w) & (half > 0)
+    lc = np.clip(left, 0, w - 2)
+    rc = np.clip(right, 1, w - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # crossing between lc (below) and lc+1 (>= half); between rc-1 (>= half) and rc (below)
+        xl = WL[lc] + (half - s[rows, lc]) / (s[rows, lc + 1] - s[rows, lc])
+        xr = WL[rc - 1] + (s[rows, rc - 1] - half) / (s[rows, rc - 1] - s[rows, rc])
+    return np.where(ok, xr - xl, np.nan)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 17:01:48.956676
+Create Date: 2026-11-25 17:02:39.653307
 """
 
 from alembic import op

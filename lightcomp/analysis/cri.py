@@ -1,0 +1,150 @@
+"""CIE 13.3-1995 colour rendering index: general index Ra and special indices Ri.
+
+Vectorised over a batch of spectra (no Python loop over spectra).
+
+Conventions (all explicit, none hidden):
+
+- Colorimetry with the CIE 1931 2° observer, CMFs at 1 nm, 380-780 nm; test spectra
+  are resampled to that grid (``lightcomp.analysis.spectra.to_analysis_grid``).
+- TCS01-TCS14 (CIE 13.3, 5 nm, 360-830 nm) and TCS15 (JIS Z 8726, 5 nm, 380-780 nm)
+  are Sprague-interpolated (CIE 167) to 1 nm.
+- Reference illuminant at the CCT of the test source (Ohno 2013 when not given):
+  Planckian below 5000 K, CIE daylight from 5000 K (``illuminants.reference_CIE13_3``;
+  c2 = 1.4388e-2 m·K; daylight basis linearly interpolated, M1, M2 unrounded).
+- Von Kries chromatic adaptation in CIE 1960 (u, v) (c, d transform), CIE 1964
+  U*V*W*, ΔE Euclidean, Ri = 100 − 4.6 ΔE.
+- No intermediate rounding. Ra is the mean of the *unrounded* R1..R8. CIE 13.3's
+  integer presentation is available as ``rounding=True`` (display only).
+- The CIE 13.3 chromaticity-distance check (DC < 5.4e-3) is not applied; use Duv.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from lightcomp.analysis import _cr_common
+from lightcomp.analysis.data import load_cmfs
+from lightcomp.analysis.illuminants import WL_ANALYSIS, daylight_basis, load_data_csv
+from lightcomp.analysis.interpolation import sprague_matrix
+
+__all__ = ["CRI_CIE13_3", "TCS_CIE13_3", "TCS_NAMES"]
+
+#: Names of the 15 test colour samples, in the order of the ``Ri`` columns.
+TCS_NAMES: tuple[str, ...] = tuple(f"TCS{i:02d}" for i in range(1, 16))
+
+
+@lru_cache(maxsize=1)
+def TCS_CIE13_3() -> np.ndarray:
+    """CIE 13.3 test colour samples TCS01-TCS15 on the analysis grid -> (15, 401).
+
+    Spectral radiance factors Sprague-interpolated (CIE 167) from the 5 nm tables:
+    TCS01-14 from their 360-830 nm data (interior formula everywhere in 380-780 nm),
+    TCS15 from its 380-780 nm data (CIE 167 boundary coefficients at the ends).
+    """
+    wl, names, values = load_data_csv("tcs_cie13_3.csv")
+    out = np.empty((15, WL_ANALYSIS.size))
+    out[:14] = values[:, :14].T @ sprague_matrix(wl, WL_ANALYSIS).T
+    inside = np.isfinite(values[:, 14])
+    out[14] = values[inside, 14] @ sprague_matrix(wl[inside], WL_ANALYSIS).T
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _products() -> tuple[np.ndarray, np.ndarray]:
+    cmfs = load_cmfs("1931_2")
+    P = _cr_common.product_matrix(TCS_CIE13_3(), cmfs, cmfs[:, 1])
+    P_daylight = daylight_basis(WL_ANALYSIS) @ P
+    return P, P_daylight
+
+
+def _uv(X: np.ndarray, Y: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    den = X + 15.0 * Y + 3.0 * Z
+    return 4.0 * X / den, 6.0 * Y / den
+
+
+def _cd(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return (4.0 - u - 10.0 * v) / v, (1.708 * v + 0.404 - 1.481 * u) / v
+
+
+def _Ri_block(V_t: np.ndarray, V_r: np.ndarray) -> np.ndarray:
+    """Special indices (n, 15) from product rows [Y2, XYZ_w, XYZ_i...] of test and reference."""
+    n = V_t.shape[0]
+    w_t, s_t = V_t[:, 1:4], V_t[:, 4:].reshape(n, -1, 3)
+    w_r, s_r = V_r[:, 1:4], V_r[:, 4:].reshape(n, -1, 3)
+    # Sample luminance factors with the white at Y = 100.
+    Y_t = 100.0 * s_t[..., 1] / w_t[:, 1:2]
+    Y_r = 100.0 * s_r[..., 1] / w_r[:, 1:2]
+    u_kt, v_kt = _uv(w_t[:, 0], w_t[:, 1], w_t[:, 2])
+    u_r, v_r = _uv(w_r[:, 0], w_r[:, 1], w_r[:, 2])
+    u_it, v_it = _uv(s_t[..., 0], s_t[..., 1], s_t[..., 2])
+    u_ir, v_ir = _uv(s_r[..., 0], s_r[..., 1], s_r[..., 2])
+    # Von Kries adaptation of the test sample colours to the reference white (CIE 13.3 eq. 6).
+    c_k, d_k = _cd(u_kt, v_kt)
+    c_r, d_r = _cd(u_r, v_r)
+    c_i, d_i = _cd(u_it, v_it)
+    cc = (c_r / c_k)[:, None] * c_i
+    dd = (d_r / d_k)[:, None] * d_i
+    den = 16.518 + 1.481 * cc - dd
+    u_a = (10.872 + 0.404 * cc - 4.0 * dd) / den
+    v_a = 5.520 / den
+    # CIE 1964 U*V*W* relative to the (adapted) white u_r, v_r.
+    W_t = 25.0 * np.cbrt(Y_t) - 17.0
+    W_r = 25.0 * np.cbrt(Y_r) - 17.0
+    dU = 13.0 * (W_t * (u_a - u_r[:, None]) - W_r * (u_ir - u_r[:, None]))
+    dV = 13.0 * (W_t * (v_a - v_r[:, None]) - W_r * (v_ir - v_r[:, None]))
+    dE = np.sqrt(dU**2 + dV**2 + (W_t - W_r) ** 2)
+    return 100.0 - 4.6 * dE
+
+
+def CRI_CIE13_3(
+    wavelengths: np.ndarray,
+    spectra: np.ndarray,
+    *,
+    CCT: np.ndarray | float | None = None,
+    rounding: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """CIE 13.3-1995 general colour rendering index Ra and special indices R1..R15.
+
+    Parameters
+    ----------
+    wavelengths : array (W,)
+        Wavelengths in nm, covering 380-780 nm (step <= 5 nm).
+    spectra : array (N, W) or (W,)
+        Spectral distributions of the test sources (any radiometric unit).
+    CCT : float or array (N,), optional
+        Correlated colour temperature (K) used for the reference illuminant. Default:
+        computed from the 2° chromaticity with Ohno (2013).
+    rounding : bool
+        Display option: Ri rounded to integers, Ra = round(mean of unrounded R1..R8)
+        (CIE 13.3 presentation). Default False (full precision).
+
+    Returns
+    -------
+    Ra : array (N,)
+        General colour rendering index (mean of R1..R8).
+    Ri : array (N, 15)
+        Special colour rendering indices R1..R15 (R9: saturated red, R15: Asian skin).
+
+    Rows whose spectrum has no positive luminance or whose CCT is outside
+    1000-25000 K give NaN. See the module docstring for all conventions.
+    """
+    S = _cr_common.spectra_on_grid(wavelengths, spectra)
+    n = S.shape[0]
+    cct = _cr_common.cct_argument(CCT, n)
+    P, P_day = _products()
+    Ri = np.empty((n, 15))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for start in range(0, n, _cr_common.CHUNK):  # blocks bound memory
+            blk = slice(start, start + _cr_common.CHUNK)
+            V_t = S[blk] @ P
+            V_t[V_t[:, 2] <= 0] = np.nan
+            T = _cr_common.cct_from_white(V_t[:, 1:4]) if cct is None else cct[blk]
+            V_r = _cr_common.reference_products(T, "CIE 13.3", P, P_day)
+            Ri[blk] = _Ri_block(V_t, V_r)
+    Ra = Ri[:, :8].mean(axis=1)
+    if rounding:
+        return np.round(Ra), np.round(Ri)
+    return Ra, Ri

@@ -1,0 +1,262 @@
+"""The shared physical state behind every simulated instrument.
+
+One :class:`World` holds the virtual clock, the unit in the sphere, the state of
+the source (and the mains relay for AC modules), the auxiliary lamp and the
+thermal state of the device; the simulated instruments only read it (or set the
+source), so what the spectroradiometer sees, what the source measures and what
+the thermocouple reads are consistent.
+
+Sphere model (what reaches the spectroradiometer, W/nm before its responsivity):
+``spectral_flux(DUT) * alpha(loaded) + aux_lamp * alpha(loaded)`` where ``alpha`` is
+the self-absorption of the loaded object (family ``self_absorption``, the
+standard lamp ``[sphere] standard_lamp_self_absorption``, empty sphere 1.0).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lightcomp.errors import PlanError
+from lightcomp.simlab import device as dev
+
+CALIBRATION_LAMPS = Path(__file__).resolve().parents[2] / "calibration" / "lamps"
+STANDARD_LAMP_ID = "SIM-STD-001"
+
+
+def load_standard_lamp(lamp_id: str = STANDARD_LAMP_ID) -> tuple[np.ndarray, dict]:
+    """Certified spectral flux (W/nm on the 380-780 nm grid) and certificate of a lamp."""
+    toml_path = CALIBRATION_LAMPS / f"{lamp_id}.toml"
+    try:
+        cert = tomllib.loads(toml_path.read_text())
+        rows = [
+            ln.split(",")
+            for ln in (CALIBRATION_LAMPS / cert["data"]).read_text().splitlines()
+            if ln and ln[0].isdigit()
+        ]
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+        raise PlanError(f"cannot read standard lamp {lamp_id} in {CALIBRATION_LAMPS}: {exc}") from exc
+    data = np.array([[float(r[0]), float(r[1])] for r in rows])
+    return np.interp(dev.WAVELENGTHS_NM, data[:, 0], data[:, 1], left=0, right=0), cert
+
+
+@dataclass
+class SourceState:
+    """Settings of the DC source (or E36312A channel 1) feeding the DUT."""
+
+    output: bool = False
+    mode: str = "current"  # "current" or "voltage"
+    current_a: float = 0.0
+    voltage_v: float = 0.0
+    voltage_limit_v: float = 21.0
+    current_limit_a: float = 1.05e-4
+
+
+class World:
+    """Virtual time, loaded unit, source, aux lamp and thermal state (thread-safe)."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        speedup: float = 0.0,
+        devices_path: str | Path | None = None,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.seed = seed
+        self.speedup = float(speedup)
+        self.families, self.sphere = dev.load_devices(devices_path)
+        self.ambient_c = float(self.sphere.get("ambient_c", 25.0))
+        self.rng = np.random.default_rng(seed)
+        self._virtual_s = 0.0
+        self._real0 = time.monotonic()
+        self.source = SourceState()
+        self.aux_on = False
+        self.unit: dev.Unit | None = None
+        self.lamp_loaded = False
+        self._lamp_spectrum: np.ndarray | None = None
+        aux = dev.planck_spectrum(float(self.sphere.get("aux_lamp_cct_k", 3000.0)))
+        self._aux_spectrum = aux * (
+            float(self.sphere.get("aux_lamp_flux_lm", 300.0)) / dev.luminous_flux_lm(aux)
+        )
+        # first-order thermal state: temperatures at t_ref, relaxing to the steady state
+        self._t_ref = 0.0
+        self._tj_ref = self.ambient_c
+        self._tc_ref = self.ambient_c
+
+    # -- time -------------------------------------------------------------------
+    def now(self) -> float:
+        """Virtual seconds since the lab started."""
+        with self.lock:
+            return self._virtual_s + self.speedup * (time.monotonic() - self._real0)
+
+    def advance(self, seconds: float) -> float:
+        """Let ``seconds`` of device time pass instantly; returns the new time."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"cannot advance the clock by {seconds!r} s")
+        with self.lock:
+            self._virtual_s += seconds
+            return self.now()
+
+    # -- fixture ------------------------------------------------------------------
+    def load(self, serial: str, lot: str, family: str) -> None:
+        """Put unit ``serial`` (or the standard lamp) in the sphere, cold."""
+        with self.lock:
+            if serial == STANDARD_LAMP_ID:
+                if self._lamp_spectrum is None:
+                    self._lamp_spectrum, _ = load_standard_lamp(serial)
+                self.unit, self.lamp_loaded = None, True
+            else:
+                fam = self.families.get(family)
+                if fam is None:
+                    raise KeyError(f"unknown family {family!r} (known: {sorted(self.families)})")
+                self.unit = dev.make_unit(fam, serial, lot, self.seed)
+                self.lamp_loaded = False
+            self._t_ref, self._tj_ref, self._tc_ref = self.now(), self.ambient_c, self.ambient_c
+
+    def unload(self) -> None:
+        with self.lock:
+            self.unit, self.lamp_loaded = None, False
+
+    def set_aux(self, on: bool) -> None:
+        with self.lock:
+            self.aux_on = bool(on)
+
+    # -- source -------------------------------------------------------------------
+    def update_source(self, **changes) -> None:
+        """Change source settings; the thermal state is re-based first."""
+        with self.lock:
+            self._rebase()
+            for key, value in changes.items():
+                setattr(self.source, key, value)
+
+    def _drive_current_a(self) -> float:
+        """LED current from the source settings and the loaded unit's I-V curve."""
+        u, s = self.unit, self.source
+        if u is None or not s.output:
+            return 0.0
+        p = u.family.params
+        if u.family.is_ac:  # the built-in driver sets the string current; OUTP = mains relay
+            return p["nominal_current_a"]
+        slope = p["vf_log_slope_v"]
+        dt = self._temperatures()[0] - 25.0
+        v0 = u.vf_v + p["vf_tempco_v_per_k"] * dt  # Vf at nominal current
+
+        def current_at(v: float) -> float:
+            return p["nominal_current_a"] * math.exp(min((v - v0) / slope, 50.0))
+
+        if s.mode == "current":
+            return min(s.current_a, current_at(s.voltage_limit_v))
+        return min(current_at(s.voltage_v), s.current_limit_a)
+
+    # -- thermal ------------------------------------------------------------------
+    def _targets(self) -> tuple[float, float]:
+        if self.unit is None:
+            return self.ambient_c, self.ambient_c
+        current = self._drive_current_nominal()
+        return dev.steady_temperatures(self.unit, current, self.ambient_c)
+
+    def _drive_current_nominal(self) -> float:
+        u, s = self.unit, self.source
+        if u is None or not s.output:
+            return 0.0
+        if u.family.is_ac:
+            return u.family.params["nominal_current_a"]
+        return s.current_a if s.mode == "current" else min(s.current_limit_a, 2 * u.family.nominal_current_a)
+
+    def _temperatures(self) -> tuple[float, float]:
+        tau = self.unit.family.params["thermal_tau_s"] if self.unit else 60.0
+        k = math.exp(-max(self.now() - self._t_ref, 0.0) / tau)
+        tj_end, tc_end = self._targets()
+        return tj_end + (self._tj_ref - tj_end) * k, tc_end + (self._tc_ref - tc_end) * k
+
+    def _rebase(self) -> None:
+        self._tj_ref, self._tc_ref = self._temperatures()
+        self._t_ref = self.now()
+
+    def temperatures_c(self) -> tuple[float, float]:
+        """(junction, case) temperature of the loaded unit now, degC."""
+        with self.lock:
+            return self._temperatures()
+
+    # -- observables --------------------------------------------------------------
+    def operating_point(self) -> dev.OperatingPoint | None:
+        with self.lock:
+            if self.unit is None:
+                return None
+            tj, tc = self._temperatures()
+            return dev.operating_point(self.unit, self._drive_current_a(), tj, tc)
+
+    def dc_terminals(self) -> tuple[float, float, bool]:
+        """(voltage V, current A, in_compliance) at the DC source terminals."""
+        with self.lock:
+            s = self.source
+            if not s.output:
+                return 0.0, 0.0, False
+            op = self.operating_point()
+            if op is None or self.unit is None or self.unit.family.is_ac:
+                # open circuit: the source sits at its limit
+                v = s.voltage_limit_v if s.mode == "current" else s.voltage_v
+                return v, 0.0, s.mode == "current"
+            if s.mode == "current":
+                comp = op.led_current_a < s.current_a * 0.999
+                return (s.voltage_limit_v if comp else op.led_voltage_v), op.led_current_a, comp
+            comp = op.led_current_a >= s.current_limit_a * 0.999
+            return (op.led_voltage_v if comp else s.voltage_v), op.led_current_a, comp
+
+    def ac_input(self) -> dict[str, float] | None:
+        """Mains-side quantities of an AC module (None unless an AC unit is powered)."""
+        with self.lock:
+            op = self.operating_point()
+            if op is None or self.unit is None or not self.unit.family.is_ac or op.led_current_a <= 0:
+                return None
+            p = self.unit.family.params
+            extra = 1.12 if self.unit.defect == "high_vf" else 1.0
+            power = op.led_voltage_v * op.led_current_a / p["driver_efficiency"] * extra
+            u = p["mains_voltage_v"]
+            pf = p["power_factor"]
+            s = power / pf
+            i = s / u
+            thd = p["thd_current"]
+            orders = np.arange(1, 41)
+            h = np.where(orders % 2 == 1, 1.0 / orders, 0.0)
+            h[0] = 0.0
+            h *= thd / np.sqrt((h**2).sum())
+            i1 = i / math.sqrt(1 + thd**2)
+            return {
+                "U": u, "I": i, "P": power, "S": s, "Q": math.sqrt(max(s * s - power * power, 0.0)),
+                "LAMB": pf, "FU": p["mains_frequency_hz"], "FI": p["mains_frequency_hz"],
+                "ITHD": 100.0 * thd, "UTHD": 0.4, "harmonics": i1 * np.where(orders == 1, 1.0, h),
+            }
+
+    def self_absorption(self) -> float:
+        """Self-absorption factor of what is in the sphere (1.0 = empty)."""
+        if self.lamp_loaded:
+            return float(self.sphere.get("standard_lamp_self_absorption", 0.99))
+        if self.unit is not None:
+            return float(self.unit.family.params.get("self_absorption", 0.98))
+        return float(self.sphere.get("empty_self_absorption", 1.0))
+
+    def sphere_flux_w_nm(self) -> np.ndarray:
+        """Spectral flux reaching the sphere wall, weighted by self-absorption (W/nm)."""
+        with self.lock:
+            total = np.zeros_like(dev.WAVELENGTHS_NM)
+            if self.lamp_loaded and self._lamp_spectrum is not None:
+                total = total + self._lamp_spectrum
+            op = self.operating_point()
+            if op is not None:
+                total = total + op.spectral_flux_w_nm
+            if self.aux_on:
+                total = total + self._aux_spectrum
+            return total * self.self_absorption()
+
+    def noise(self, size: int | None = None) -> np.ndarray | float:
+        """Standard normal noise from the lab's seeded generator."""
+        with self.lock:
+            return self.rng.standard_normal(size)
