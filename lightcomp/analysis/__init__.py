@@ -261,7 +261,9 @@ def analyze(
     frame["error"] = pd.Series(errors, dtype=object)
     if power_w is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
-            eff = np.where(power > 0, out["luminous_flux"] / np.where(power > 0, power, 1.0), np.nan)
+            eff = np.where(
+                power > 0, out["luminous_flux"] / np.where(power > 0, power, 1.0), np.nan
+            )
         frame["efficacy"] = eff
     return frame
 

@@ -1,12 +1,20 @@
 """Shared machinery of the colour rendering metrics (CIE 13.3 and CIE 224 / TM-30).
 
-Private module: input normalisation, CCT when not given, and tristimulus values
-of the test samples under the reference illuminant computed without building
-most reference spectra (daylight is linear in S0, S1, S2, so its products with
-the sample x CMF matrices are precomputed).
+Private module: input normalisation, CCT when not given, and the reference side.
+
+Everything computed under the reference illuminant depends on the test source only
+through its CCT. :class:`ReferenceTable` therefore evaluates those quantities
+exactly (reference spectrum -> sample colorimetry) on a fine grid of reciprocal
+temperature and interpolates them per spectrum with 4-point (cubic) Lagrange
+interpolation. The grid has nodes at 25000, 7000, 5000, 4000 and 1000 K and never
+interpolates across them (kinks of the daylight formula at 7000 K, the CIE 13.3
+switch at 5000 K and the CIE 224 blend limits), so the interpolated values follow
+the exact ones to better than 1e-7 in the indices (checked in the tests).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,6 +25,11 @@ from lightcomp.errors import AnalysisInputError
 
 #: Spectra processed per block (bounds temporary memory to some 100 MB).
 CHUNK = 4096
+
+#: Segment limits of the reference table in mired (10^6/T): 25000, 7000, 5000, 4000, 1000 K.
+_SEGMENTS_MIRED = (40.0, 1e6 / 7000.0, 200.0, 250.0, 1000.0)
+#: Maximum node spacing of the reference table (mired).
+_STEP_MIRED = 0.5
 
 
 def spectra_on_grid(wavelengths, spectra) -> np.ndarray:
@@ -56,39 +69,105 @@ def cct_argument(CCT, n: int) -> np.ndarray | None:
     return t
 
 
-def product_matrix(samples: np.ndarray, cmfs: np.ndarray, ybar_2deg: np.ndarray) -> np.ndarray:
-    """Matrix (401, 4 + 3K) mapping a spectrum S to [Y_2deg, XYZ_white, XYZ_samples...].
+def sample_matrix(samples: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Matrix (401, K*3) mapping a spectrum S to channel sums of each sample.
 
-    ``samples`` (K, 401) are spectral radiance factors, ``cmfs`` (401, 3). A batch
-    ``S @ P`` gives (N, 4 + 3K): column 0 is the 2° luminance (used to normalise the
-    reference components), columns 1-3 the white, then X, Y, Z of each sample.
+    ``samples`` (K, 401) spectral radiance factors, ``weights`` (401, 3) (CMFs or
+    CMFs times a 3x3 matrix). Column ``c*K + i`` is channel c of sample i
+    (channel-major, so a batch product reshapes to (N, 3, K)).
     """
-    sample_cols = (samples[:, :, None] * cmfs[None, :, :]).transpose(1, 0, 2)
-    sample_cols = sample_cols.reshape(cmfs.shape[0], -1)
-    return np.ascontiguousarray(np.hstack([ybar_2deg[:, None], cmfs, sample_cols]))
+    cols = weights.T[:, None, :] * samples[None, :, :]  # (3, K, 401)
+    return np.ascontiguousarray(cols.reshape(-1, samples.shape[1]).T)
 
 
-def reference_products(
-    T: np.ndarray, method: str, P: np.ndarray, P_daylight: np.ndarray
-) -> np.ndarray:
-    """``reference(T) @ P`` for a block of temperatures, reference normalised to Y_2deg = 1.
+def reference_products(T: np.ndarray, method: str, P: np.ndarray) -> np.ndarray:
+    """Exact ``reference(T) @ P`` with the reference normalised to Y_2deg = 1.
 
-    Planckian rows build their spectra (exp per wavelength); daylight rows use
-    ``P_daylight = basis (3, 401) @ P``. CIE 224 blends the Y-normalised components.
-    Rows with an invalid temperature are NaN.
+    ``P`` (401, K) must have the CIE 1931 2° y_bar as column 0. Daylight is built from
+    S0, S1, S2 (linear basis interpolation, M1/M2 unrounded); CIE 224 blends the
+    Y-normalised components. Rows with an invalid temperature are NaN.
     """
     valid, w_p, w_d = illuminants.reference_weights(T, method)
     out = np.zeros((T.size, P.shape[1]))
     use_p = valid & (w_p > 0)
     use_d = valid & (w_d > 0)
     if np.any(use_p):
-        spd = illuminants._planck_unchecked(illuminants.WL_ANALYSIS, T[use_p])
-        v = spd @ P
+        v = illuminants._planck_unchecked(WL, T[use_p]) @ P
         out[use_p] += w_p[use_p, None] * (v / v[:, :1])
     if np.any(use_d):
         td = np.clip(T[use_d], 4000.0, 25000.0)
         coeff = illuminants._daylight_M(illuminants._daylight_xy_unchecked(td), False)
-        v = coeff @ P_daylight
+        v = coeff @ (illuminants.daylight_basis(WL) @ P)
         out[use_d] += w_d[use_d, None] * (v / v[:, :1])
     out[~valid] = np.nan
     return out
+
+
+class ReferenceTable:
+    """Reference-side quantities ``features(T) -> (n, K)`` tabulated in mired.
+
+    Parameters
+    ----------
+    features : callable
+        Exact evaluation for an array of temperatures (K) -> (n, K).
+    """
+
+    def __init__(self, features: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.features = features
+        nodes, seg_start, seg_n, seg_lo, seg_step = [], [], [], [], []
+        offset = 0
+        for lo, hi in zip(_SEGMENTS_MIRED[:-1], _SEGMENTS_MIRED[1:], strict=True):
+            n_int = int(np.ceil((hi - lo) / _STEP_MIRED))
+            m = lo + (hi - lo) * np.arange(n_int + 1) / n_int
+            # Evaluate the end nodes just inside the segment (one-sided limits).
+            m_eval = m.copy()
+            m_eval[0] *= 1.0 + 1e-12
+            m_eval[-1] *= 1.0 - 1e-12
+            nodes.append(m_eval)
+            seg_start.append(offset)
+            seg_n.append(n_int + 1)
+            seg_lo.append(lo)
+            seg_step.append((hi - lo) / n_int)
+            offset += n_int + 1
+        self._seg_start = np.array(seg_start)
+        self._seg_n = np.array(seg_n)
+        self._seg_lo = np.array(seg_lo)
+        self._seg_step = np.array(seg_step)
+        self.table = np.ascontiguousarray(features(1e6 / np.concatenate(nodes)))
+        self.table.setflags(write=False)
+
+    def __call__(self, T: np.ndarray) -> np.ndarray:
+        """Interpolated features for temperatures ``T`` (n,); NaN outside 1000-25000 K."""
+        T = np.asarray(T, dtype=float)
+        lo_k, hi_k = illuminants.REFERENCE_T_RANGE
+        valid = np.isfinite(T) & (T >= lo_k) & (T <= hi_k)
+        m = 1e6 / np.where(valid, T, 5000.0)
+        m = np.clip(m, _SEGMENTS_MIRED[0], _SEGMENTS_MIRED[-1])
+        # A value on an inner limit belongs to the segment on its higher-T side (so that
+        # T = 5000 K is daylight in CIE 13.3), except 7000 K, which the daylight
+        # formula puts in its 4000-7000 K branch.
+        seg = np.searchsorted(np.asarray(_SEGMENTS_MIRED[1:-1]), m, side="left")
+        seg[m == _SEGMENTS_MIRED[1]] = 1
+        x = (m - self._seg_lo[seg]) / self._seg_step[seg]
+        n_nodes = self._seg_n[seg]
+        first = np.clip(np.floor(x).astype(np.int64) - 1, 0, n_nodes - 4)
+        u = x - first  # local coordinate, nodes at 0, 1, 2, 3
+        w = np.stack(
+            [
+                -(u - 1.0) * (u - 2.0) * (u - 3.0) / 6.0,
+                u * (u - 2.0) * (u - 3.0) / 2.0,
+                -u * (u - 1.0) * (u - 3.0) / 2.0,
+                u * (u - 1.0) * (u - 2.0) / 6.0,
+            ],
+            axis=1,
+        )
+        base = self._seg_start[seg] + first
+        t = self.table
+        out = (
+            w[:, 0:1] * t[base]
+            + w[:, 1:2] * t[base + 1]
+            + w[:, 2:3] * t[base + 2]
+            + w[:, 3:4] * t[base + 3]
+        )
+        out[~valid] = np.nan
+        return out

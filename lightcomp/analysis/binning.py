@@ -34,7 +34,7 @@ All functions are vectorised: inputs broadcast, no Python loop over components.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import numpy as np
@@ -55,6 +55,7 @@ __all__ = [
     "macadam_ellipse_parameters",
     "macadam_ellipse_table",
     "macadam_steps",
+    "nominal_centre_xy",
     "planckian_uv",
     "sdcm_cie_tn001",
 ]
@@ -76,15 +77,13 @@ _C2 = 1.4388e-2
 
 
 def _read_csv(filename: str) -> tuple[list[str], list[list[str]]]:
-    text = (
-        resources.files("lightcomp.analysis.data").joinpath(filename).read_text(encoding="utf-8")
-    )
+    text = resources.files("lightcomp.analysis.data").joinpath(filename).read_text(encoding="utf-8")
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     header = lines[0].split(",")
     return header, [ln.split(",") for ln in lines[1:]]
 
 
-@lru_cache(maxsize=None)
+@cache
 def ansi_c78377_table() -> dict[str, np.ndarray]:
     """ANSI C78.377-2017 table, one entry per nominal CCT (rows in :data:`ANSI_NOMINAL_CCTS` order).
 
@@ -165,25 +164,36 @@ def planckian_uv(cct_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return 4.0 * xyz[..., 0] / den, 6.0 * xyz[..., 1] / den
 
 
+@cache
+def _locus_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Planckian locus u, v and unit normal on a fine mired grid (1000-25000 K, 0.25 mired steps)."""
+    mired = np.arange(40.0, 1000.0 + 0.125, 0.25)
+    u, v = planckian_uv(1e6 / mired)
+    du, dv = -np.gradient(u, mired), -np.gradient(v, mired)  # d/dT has the sign of -d/dmired
+    norm = np.hypot(du, dv)
+    # Tangent points to increasing T (u decreasing); (dv, -du) then points to higher v.
+    return mired, u, v, dv / norm, -du / norm
+
+
 def cct_duv_to_xy(cct_k: np.ndarray, duv: np.ndarray) -> np.ndarray:
     """CIE 1931 x,y of the point at distance Duv from the Planckian locus at CCT (ANSI C78.377, CIE 1960 uv).
 
-    Duv is positive above the locus (towards green), as in ANSI C78.377 and Ohno (2013).
+    Duv is positive above the locus (towards green), as in ANSI C78.377 and
+    Ohno (2013). The locus and its normal are tabulated once (Planck's law,
+    CIE 1931 2 degree CMFs, 1000-25000 K, 0.25 mired steps) and interpolated
+    linearly (error < 1e-7 in u, v).
 
     Returns
     -------
     array, shape broadcast(cct_k, duv) + (2,)
     """
     t, d = np.broadcast_arrays(np.asarray(cct_k, dtype=float), np.asarray(duv, dtype=float))
-    h = 1e-3 * t
-    u0, v0 = planckian_uv(t)
-    u1, v1 = planckian_uv(t - h)
-    u2, v2 = planckian_uv(t + h)
-    du, dv = u2 - u1, v2 - v1
-    norm = np.hypot(du, dv)
-    # Tangent points to increasing T (u decreasing); (dv, -du) then points to higher v.
-    u = u0 + d * dv / norm
-    v = v0 - d * du / norm
+    if np.any(~np.isfinite(t)) or np.any((t < 1000.0) | (t > 25000.0)) or np.any(~np.isfinite(d)):
+        raise AnalysisInputError("cct_duv_to_xy: CCT must be 1000-25000 K and Duv finite")
+    mired, lu, lv, nu, nv = _locus_table()
+    m = 1e6 / t
+    u = np.interp(m, mired, lu) + d * np.interp(m, mired, nu)
+    v = np.interp(m, mired, lv) + d * np.interp(m, mired, nv)
     den = 2.0 * u - 8.0 * v + 4.0
     return np.stack([3.0 * u / den, 2.0 * v / den], axis=-1)
 
@@ -323,7 +333,8 @@ def ansi_c78377_bin(
     sub_bin = np.where(any_in, np.char.add(np.char.add(nominal.astype(str), "-"), letters), "")
 
     flex = np.clip(np.round(cct / 100.0) * 100.0, 2200.0, 6500.0)
-    in_flex = _inside_quadrangle(xy, ansi_flexible_quadrangle(flex))
+    flex_values, inverse = np.unique(flex, return_inverse=True)
+    in_flex = _inside_quadrangle(xy, ansi_flexible_quadrangle(flex_values)[inverse])
     return {
         "nominal_cct_k": nominal,
         "in_quadrangle": any_in,
@@ -336,7 +347,7 @@ def ansi_c78377_bin(
 # ---------------------------------------------------------------------------------------------
 # MacAdam ellipses
 # ---------------------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def macadam_ellipse_table() -> dict[str, np.ndarray]:
     """IEC 60081 Annex D ellipse table (*verify*): ``nominal_cct_k`` (6,), ``centre_xy`` (6, 2), ``g`` (6, 3) = g11, g12, g22."""
     header, rows = _read_csv("macadam_ellipses.csv")
@@ -352,6 +363,44 @@ def macadam_ellipse_table() -> dict[str, np.ndarray]:
     for v in out.values():
         v.setflags(write=False)
     return out
+
+
+def nominal_centre_xy(nominal_cct_k: np.ndarray, scheme: str = "ansi") -> np.ndarray:
+    """Rated chromaticity centre (CIE 1931 x,y) of a nominal CCT, to measure MacAdam steps from.
+
+    Parameters
+    ----------
+    nominal_cct_k : array_like
+        Nominal CCT (K).
+    scheme : {"ansi", "iec"}
+        ``"ansi"``: ANSI C78.377-2017 quadrangle centre for the tabulated
+        nominal CCTs, otherwise the flexible-CCT target (T, Duv(T));
+        ``"iec"``: IEC 60081 F-series centre (2700, 3000, 3500, 4000, 5000,
+        6500 K only; *verify*).
+
+    Returns
+    -------
+    array, shape nominal_cct_k.shape + (2,)
+    """
+    t = np.asarray(nominal_cct_k, dtype=float)
+    if scheme == "iec":
+        tab = macadam_ellipse_table()
+        match = t[..., None] == tab["nominal_cct_k"]
+        if not match.any(axis=-1).all():
+            raise AnalysisInputError(
+                f"nominal_centre_xy: IEC 60081 centres exist only for {tab['nominal_cct_k'].astype(int).tolist()} K"
+            )
+        return tab["centre_xy"][np.argmax(match, axis=-1)]
+    if scheme != "ansi":
+        raise AnalysisInputError(
+            f"nominal_centre_xy: unknown scheme {scheme!r}; use 'ansi' or 'iec'"
+        )
+    tab = ansi_c78377_table()
+    match = t[..., None] == tab["nominal_cct_k"]
+    flexible = cct_duv_to_xy(t, ansi_flexible_target_duv(t))
+    return np.where(
+        match.any(axis=-1)[..., None], tab["centre_xy"][np.argmax(match, axis=-1)], flexible
+    )
 
 
 def macadam_ellipse_parameters(cct_k: np.ndarray) -> np.ndarray:

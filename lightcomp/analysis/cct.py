@@ -9,12 +9,13 @@ Conventions:
 - Duv is the signed distance in (u, v) to the Planckian locus, **positive
   above the locus** (greater v; e.g. D65 about +0.0032), as in ANSI C78.377
   and Ohno (2013);
-- the valid range is 1000-100 000 K; outside it CCT and Duv are NaN. CIE
+- the Planckian table spans 950-105 000 K (Ohno 2013 is specified for
+  1000-100 000 K); outside it CCT and Duv are NaN. CIE
   15:2018 considers CCT meaningful only for |Duv| <= 0.05.
 
 Method (Ohno, Y. 2014, "Practical use and calculation of CCT and Duv",
 LEUKOS 10(1), 47-55; first published 2013): a Planckian table in (T, u, v)
-with geometric spacing 1.0005 (0.05 %) from 1000 K to 100 000 K is
+with geometric spacing 1.0005 (0.05 %) from 950 K to 105 000 K is
 precomputed once; for each sample the nearest table point is found (global
 search on a 2 % sub-table, then the 0.05 % table inside the bracket) and the
 triangular solution is used for |Duv| < 0.002, the parabolic solution
@@ -51,8 +52,8 @@ C2_M_K = 1.4388e-2
 C1_W_M2 = 3.741771852e-16
 
 #: Range of the Planckian table (K).
-CCT_MIN_K = 1000.0
-CCT_MAX_K = 100000.0
+CCT_MIN_K = 950.0
+CCT_MAX_K = 105000.0
 
 _SPACING = 1.0005  # geometric step of the fine Planckian table
 _COARSE_EVERY = 40  # fine points per coarse point (about 2 %)
@@ -128,7 +129,7 @@ def CCT_Duv_Ohno2013(uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (CCT, Duv) : arrays, shape (N,)
         CCT in kelvin and Duv (dimensionless, positive above the Planckian
         locus). NaN for non-finite input or when the nearest Planckian point
-        is outside 1000-100 000 K.
+        is outside the table (950-105 000 K).
     """
     c = np.atleast_2d(np.asarray(uv, dtype=float))
     if c.shape[-1] != 2 or c.ndim != 2:
@@ -173,7 +174,11 @@ def CCT_Duv_Ohno2013(uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a = (t_p * (d_n - d_i) + t_i * (d_p - d_n) + t_n * (d_i - d_p)) / big_x
         b = -(t_p**2 * (d_n - d_i) + t_i**2 * (d_p - d_n) + t_n**2 * (d_i - d_p)) / big_x
         cc = (
-            -(d_p * (t_n - t_i) * t_i * t_n + d_i * (t_p - t_n) * t_p * t_n + d_n * (t_i - t_p) * t_p * t_i)
+            -(
+                d_p * (t_n - t_i) * t_i * t_n
+                + d_i * (t_p - t_n) * t_p * t_n
+                + d_n * (t_i - t_p) * t_p * t_i
+            )
             / big_x
         )
         t_par = -b / (2.0 * a)

@@ -21,6 +21,7 @@ import numpy as np
 
 from lightcomp.analysis.data import load_cmfs
 from lightcomp.analysis.spectra import WL, to_analysis_grid
+from lightcomp.errors import AnalysisInputError
 
 __all__ = [
     "XYZ",
@@ -150,48 +151,87 @@ def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
 
 
-def _ray_locus(
-    origin: np.ndarray, direction: np.ndarray, locus: np.ndarray
+def _segment_hit(
+    origin: np.ndarray, direction: np.ndarray, p0: np.ndarray, p1: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """First intersection of rays with the open spectral-locus polyline.
+    """Intersection of rays with the lines through segments p0-p1 (all shape (N, 2)).
 
-    Returns (wavelength (nm, NaN when no hit), ray parameter t at the hit).
+    Returns (u: position along the segment, clipped to [0, 1]; t: ray parameter).
     """
-    p = locus[:-1]  # (S, 2) segment starts
-    e = locus[1:] - p  # (S, 2) segment vectors
-    d = direction[:, None, :]  # (N, 1, 2)
-    q = p[None, :, :] - origin[:, None, :]  # (N, S, 2)
-    den = _cross(d, e[None, :, :])  # (N, S)
+    e = p1 - p0
+    q = p0 - origin
+    den = _cross(direction, e)
+    degenerate = np.abs(den) <= 1e-15
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = _cross(q, e[None, :, :]) / den
-        u = _cross(q, d) / den
-    hit = (den != 0) & (t > 0) & (u >= 0) & (u <= 1)
-    # Nearest hit along the ray (the locus is convex up to tiny wiggles at its ends).
-    t_hit = np.where(hit, t, np.inf)
-    k = np.argmin(t_hit, axis=1)
-    rows = np.arange(k.size)
-    ok = np.isfinite(t_hit[rows, k])
-    wl = np.where(ok, WL[k] + u[rows, k] * (WL[k + 1] - WL[k]), np.nan)
-    return wl, np.where(ok, t_hit[rows, k], np.nan)
+        t = np.where(degenerate, 0.0, _cross(q, e) / np.where(degenerate, 1.0, den))
+        u = np.where(degenerate, 0.0, _cross(q, direction) / np.where(degenerate, 1.0, den))
+    # Degenerate (coincident 1 nm points, far red end): project p0 on the ray.
+    t_proj = np.sum(q * direction, axis=1) / np.sum(direction * direction, axis=1)
+    return np.clip(u, 0.0, 1.0), np.where(degenerate, t_proj, t)
+
+
+def _locus_lookup(
+    white: np.ndarray, direction: np.ndarray, locus: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where rays from one ``white`` point leave the horseshoe (vectorised, O(N log S)).
+
+    The angle of the locus points seen from ``white`` decreases monotonically
+    from 380 nm to about 700 nm; beyond, the tabulated chromaticities coincide
+    to 1e-7, so a non-increasing envelope of the angles locates the segment and
+    in that tail the 1 nm locus point nearest to the ray is taken. Returns
+    (wavelength of the locus hit (NaN for purples), ray parameter t of the exit
+    point (locus or purple line), purple mask).
+    """
+    rel = locus - white
+    a = np.unwrap(np.arctan2(rel[:, 1], rel[:, 0]))
+    if a[-1] > a[0]:  # orientation (always clockwise for an interior white point)
+        raise AnalysisInputError("achromatic point is outside the spectral locus")
+    env = np.minimum.accumulate(a)
+    theta = np.arctan2(direction[:, 1], direction[:, 0])
+    theta = theta - 2.0 * np.pi * np.ceil((theta - a[0]) / (2.0 * np.pi))  # in (a0 - 2pi, a0]
+    purple = theta < env[-1]
+    # k with env[k] >= theta >= env[k + 1]
+    k = np.clip(np.searchsorted(-env, -theta, side="left") - 1, 0, locus.shape[0] - 2)
+    o = np.broadcast_to(white, direction.shape)
+    u, t = _segment_hit(o, direction, locus[k], locus[k + 1])
+    wl = WL[k] + u * (WL[k + 1] - WL[k])
+    # Far-red tail, where the tabulated locus folds on itself: take the 1 nm locus
+    # point nearest to the ray (exact for monochromatic stimuli).
+    da = np.diff(a)
+    tail = int(np.flatnonzero(da >= 0)[0]) if np.any(da >= 0) else a.size - 1
+    in_tail = (k >= tail - 1) & ~purple
+    if np.any(in_tail) and tail < a.size - 1:
+        dt = direction[in_tail]
+        pts = locus[tail - 1 :] - white  # (T, 2)
+        dist = np.abs(_cross(dt[:, None, :], pts[None, :, :])) / np.hypot(dt[:, 0], dt[:, 1])[:, None]
+        j = tail - 1 + np.argmin(dist, axis=1)
+        wl[in_tail] = WL[j]
+        t[in_tail] = np.hypot(*(locus[j] - white).T) / np.hypot(dt[:, 0], dt[:, 1])
+    # Purple line from 780 nm to 380 nm.
+    p0 = np.broadcast_to(locus[-1], direction.shape)
+    p1 = np.broadcast_to(locus[0], direction.shape)
+    _, t_p = _segment_hit(o, direction, p0, p1)
+    return np.where(purple, np.nan, wl), np.where(purple, t_p, t), purple
 
 
 def dominant_wavelength_purity(
     xy: np.ndarray, xy_n: np.ndarray | None = None, observer: str = "1931_2"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Dominant wavelength and excitation purity (CIE 15:2018, 9.1).
+    """Dominant wavelength and excitation purity (CIE 15:2018, 9.1-9.2).
 
     The straight line from the achromatic point ``xy_n`` through the sample is
     intersected with the spectral locus (380-780 nm at 1 nm, linear between
-    the 1 nm points). When the sample lies in the purple region (the ray
-    meets the purple line first) the *complementary* wavelength is returned
-    with a negative sign, ``-lambda_c`` (the colour-science convention), and
-    the purity is measured to the purple line.
+    the 1 nm points, so the wavelength is not restricted to whole nm). When
+    the sample lies in the purple region (the line meets the purple line) the
+    *complementary* wavelength is returned with a negative sign,
+    ``-lambda_c`` (the colour-science convention), and the purity is measured
+    to the purple line.
 
     Parameters
     ----------
     xy : array, shape (N, 2)
         Chromaticities of the samples.
-    xy_n : array, shape (2,) or (N, 2), optional
+    xy_n : array, shape (2,), optional
         Achromatic stimulus; default CIE illuminant E (1/3, 1/3), the usual
         reference for light sources.
     observer : {"1931_2", "1964_10"}
@@ -203,31 +243,20 @@ def dominant_wavelength_purity(
         the locus). NaN for a sample at the white point or non-finite input.
     """
     c = np.atleast_2d(np.asarray(xy, dtype=float))
-    n = np.broadcast_to(XY_E if xy_n is None else np.asarray(xy_n, dtype=float), c.shape)
+    white = XY_E if xy_n is None else np.asarray(xy_n, dtype=float)
+    if white.shape != (2,):
+        raise ValueError(f"xy_n must have shape (2,), got {white.shape}")
     locus = spectral_locus_xy(observer)
-    d = c - n
+    d = c - white
     dist = np.hypot(d[:, 0], d[:, 1])
     valid = np.isfinite(dist) & (dist > 0)
     d = np.where(valid[:, None], d, 1.0)
-    wl_fwd, t_fwd = _ray_locus(n, d, locus)
-    # Purple line: from locus[-1] (780 nm) to locus[0] (380 nm).
-    e = locus[0] - locus[-1]
-    q = locus[-1][None, :] - n
-    den = _cross(d, e[None, :])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_p = _cross(q, e[None, :]) / den
-        u_p = _cross(q, d) / den
-    purple_hit = (den != 0) & (t_p > 0) & (u_p >= 0) & (u_p <= 1)
-    purple = purple_hit & ~(np.isfinite(t_fwd) & (t_fwd < t_p))
-    wl = wl_fwd.copy()
+    wl, t, purple = _locus_lookup(white, d, locus)
     if np.any(purple):  # complementary wavelength, only for the (few) purple samples
-        wl[purple] = -_ray_locus(n[purple], -d[purple], locus)[0]
-    t = np.where(purple, t_p, t_fwd)
+        wl[purple] = -_locus_lookup(white, -d[purple], locus)[0]
     with np.errstate(divide="ignore", invalid="ignore"):
-        purity = 1.0 / t  # |xy - xy_n| = 1 * |d|, |xy_b - xy_n| = t * |d|
-    wl = np.where(valid, wl, np.nan)
-    purity = np.where(valid, purity, np.nan)
-    return wl, purity
+        purity = 1.0 / t  # |xy - xy_n| = |d|, |xy_b - xy_n| = t |d|
+    return np.where(valid, wl, np.nan), np.where(valid, purity, np.nan)
 
 
 def dominant_wavelength(

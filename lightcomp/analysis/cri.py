@@ -6,11 +6,13 @@ Conventions (all explicit, none hidden):
 
 - Colorimetry with the CIE 1931 2° observer, CMFs at 1 nm, 380-780 nm; test spectra
   are resampled to that grid (``lightcomp.analysis.spectra.to_analysis_grid``).
-- TCS01-TCS14 (CIE 13.3, 5 nm, 360-830 nm) and TCS15 (JIS Z 8726, 5 nm, 380-780 nm)
+- TCS01-TCS14 (CIE 13.3, 5 nm, 360-830 nm) and TCS15 (CIE 2024 data set, Japanese skin, 5 nm, 380-780 nm)
   are Sprague-interpolated (CIE 167) to 1 nm.
 - Reference illuminant at the CCT of the test source (Ohno 2013 when not given):
   Planckian below 5000 K, CIE daylight from 5000 K (``illuminants.reference_CIE13_3``;
   c2 = 1.4388e-2 m·K; daylight basis linearly interpolated, M1, M2 unrounded).
+  The reference side is tabulated over CCT and interpolated (error < 1e-7, see
+  ``_cr_common.ReferenceTable``).
 - Von Kries chromatic adaptation in CIE 1960 (u, v) (c, d transform), CIE 1964
   U*V*W*, ΔE Euclidean, Ri = 100 − 4.6 ΔE.
 - No intermediate rounding. Ra is the mean of the *unrounded* R1..R8. CIE 13.3's
@@ -26,13 +28,14 @@ import numpy as np
 
 from lightcomp.analysis import _cr_common
 from lightcomp.analysis.data import load_cmfs
-from lightcomp.analysis.illuminants import WL_ANALYSIS, daylight_basis, load_data_csv
+from lightcomp.analysis.illuminants import WL_ANALYSIS, load_data_csv
 from lightcomp.analysis.interpolation import sprague_matrix
 
 __all__ = ["CRI_CIE13_3", "TCS_CIE13_3", "TCS_NAMES"]
 
 #: Names of the 15 test colour samples, in the order of the ``Ri`` columns.
 TCS_NAMES: tuple[str, ...] = tuple(f"TCS{i:02d}" for i in range(1, 16))
+_K = 15
 
 
 @lru_cache(maxsize=1)
@@ -44,7 +47,7 @@ def TCS_CIE13_3() -> np.ndarray:
     TCS15 from its 380-780 nm data (CIE 167 boundary coefficients at the ends).
     """
     wl, names, values = load_data_csv("tcs_cie13_3.csv")
-    out = np.empty((15, WL_ANALYSIS.size))
+    out = np.empty((_K, WL_ANALYSIS.size))
     out[:14] = values[:, :14].T @ sprague_matrix(wl, WL_ANALYSIS).T
     inside = np.isfinite(values[:, 14])
     out[14] = values[inside, 14] @ sprague_matrix(wl[inside], WL_ANALYSIS).T
@@ -53,49 +56,67 @@ def TCS_CIE13_3() -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _products() -> tuple[np.ndarray, np.ndarray]:
+def _matrix() -> np.ndarray:
+    """(401, 3 + 45): white X, Y, Z then X of the 15 TCS, Y of the TCS, Z of the TCS."""
     cmfs = load_cmfs("1931_2")
-    P = _cr_common.product_matrix(TCS_CIE13_3(), cmfs, cmfs[:, 1])
-    P_daylight = daylight_basis(WL_ANALYSIS) @ P
-    return P, P_daylight
+    return np.ascontiguousarray(np.hstack([cmfs, _cr_common.sample_matrix(TCS_CIE13_3(), cmfs)]))
 
 
-def _uv(X: np.ndarray, Y: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _uv(X, Y, Z):
     den = X + 15.0 * Y + 3.0 * Z
     return 4.0 * X / den, 6.0 * Y / den
 
 
-def _cd(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _cd(u, v):
     return (4.0 - u - 10.0 * v) / v, (1.708 * v + 0.404 - 1.481 * u) / v
 
 
-def _Ri_block(V_t: np.ndarray, V_r: np.ndarray) -> np.ndarray:
-    """Special indices (n, 15) from product rows [Y2, XYZ_w, XYZ_i...] of test and reference."""
-    n = V_t.shape[0]
-    w_t, s_t = V_t[:, 1:4], V_t[:, 4:].reshape(n, -1, 3)
-    w_r, s_r = V_r[:, 1:4], V_r[:, 4:].reshape(n, -1, 3)
-    # Sample luminance factors with the white at Y = 100.
-    Y_t = 100.0 * s_t[..., 1] / w_t[:, 1:2]
-    Y_r = 100.0 * s_r[..., 1] / w_r[:, 1:2]
-    u_kt, v_kt = _uv(w_t[:, 0], w_t[:, 1], w_t[:, 2])
-    u_r, v_r = _uv(w_r[:, 0], w_r[:, 1], w_r[:, 2])
-    u_it, v_it = _uv(s_t[..., 0], s_t[..., 1], s_t[..., 2])
-    u_ir, v_ir = _uv(s_r[..., 0], s_r[..., 1], s_r[..., 2])
-    # Von Kries adaptation of the test sample colours to the reference white (CIE 13.3 eq. 6).
-    c_k, d_k = _cd(u_kt, v_kt)
+def _W(Y_rel):
+    return 25.0 * np.cbrt(Y_rel) - 17.0
+
+
+def _reference_features(T: np.ndarray) -> np.ndarray:
+    """Exact reference quantities (n, 4 + 45): u_r, v_r, c_r, d_r, W*_r, U*_r, V*_r."""
+    P = np.hstack([load_cmfs("1931_2")[:, 1:2], _matrix()])
+    V = _cr_common.reference_products(T, "CIE 13.3", P)[:, 1:]
+    n = V.shape[0]
+    s = V[:, 3:].reshape(n, 3, _K)
+    u_r, v_r = _uv(V[:, 0], V[:, 1], V[:, 2])
     c_r, d_r = _cd(u_r, v_r)
-    c_i, d_i = _cd(u_it, v_it)
-    cc = (c_r / c_k)[:, None] * c_i
-    dd = (d_r / d_k)[:, None] * d_i
+    u_i, v_i = _uv(s[:, 0], s[:, 1], s[:, 2])
+    W = _W(100.0 * s[:, 1] / V[:, 1:2])
+    U = 13.0 * W * (u_i - u_r[:, None])
+    Vs = 13.0 * W * (v_i - v_r[:, None])
+    return np.hstack([np.stack([u_r, v_r, c_r, d_r], axis=1), W, U, Vs])
+
+
+@lru_cache(maxsize=1)
+def _reference_table() -> _cr_common.ReferenceTable:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _cr_common.ReferenceTable(_reference_features)
+
+
+def _Ri_block(V_t: np.ndarray, F_r: np.ndarray) -> np.ndarray:
+    """Special indices (n, 15) from test products ``V_t`` and reference features ``F_r``."""
+    n = V_t.shape[0]
+    s = V_t[:, 3:].reshape(n, 3, _K)
+    u_r, v_r, c_r, d_r = (F_r[:, j : j + 1] for j in range(4))
+    W_r, U_r, V_r = F_r[:, 4 : 4 + _K], F_r[:, 4 + _K : 4 + 2 * _K], F_r[:, 4 + 2 * _K :]
+    u_k, v_k = _uv(V_t[:, 0:1], V_t[:, 1:2], V_t[:, 2:3])
+    c_k, d_k = _cd(u_k, v_k)
+    u_i, v_i = _uv(s[:, 0], s[:, 1], s[:, 2])
+    c_i, d_i = _cd(u_i, v_i)
+    # Von Kries adaptation of the test sample colours to the reference white (CIE 13.3 eq. 6).
+    cc = (c_r / c_k) * c_i
+    dd = (d_r / d_k) * d_i
     den = 16.518 + 1.481 * cc - dd
     u_a = (10.872 + 0.404 * cc - 4.0 * dd) / den
     v_a = 5.520 / den
-    # CIE 1964 U*V*W* relative to the (adapted) white u_r, v_r.
-    W_t = 25.0 * np.cbrt(Y_t) - 17.0
-    W_r = 25.0 * np.cbrt(Y_r) - 17.0
-    dU = 13.0 * (W_t * (u_a - u_r[:, None]) - W_r * (u_ir - u_r[:, None]))
-    dV = 13.0 * (W_t * (v_a - v_r[:, None]) - W_r * (v_ir - v_r[:, None]))
-    dE = np.sqrt(dU**2 + dV**2 + (W_t - W_r) ** 2)
+    # CIE 1964 U*V*W* relative to the adapted white (= reference white u_r, v_r).
+    W_t = _W(100.0 * s[:, 1] / V_t[:, 1:2])
+    dU = 13.0 * W_t * (u_a - u_r) - U_r
+    dV = 13.0 * W_t * (v_a - v_r) - V_r
+    dE = np.sqrt(dU * dU + dV * dV + (W_t - W_r) ** 2)
     return 100.0 - 4.6 * dE
 
 
@@ -134,16 +155,16 @@ def CRI_CIE13_3(
     S = _cr_common.spectra_on_grid(wavelengths, spectra)
     n = S.shape[0]
     cct = _cr_common.cct_argument(CCT, n)
-    P, P_day = _products()
-    Ri = np.empty((n, 15))
+    M = _matrix()
+    table = _reference_table()
+    Ri = np.empty((n, _K))
     with np.errstate(invalid="ignore", divide="ignore"):
         for start in range(0, n, _cr_common.CHUNK):  # blocks bound memory
             blk = slice(start, start + _cr_common.CHUNK)
-            V_t = S[blk] @ P
-            V_t[V_t[:, 2] <= 0] = np.nan
-            T = _cr_common.cct_from_white(V_t[:, 1:4]) if cct is None else cct[blk]
-            V_r = _cr_common.reference_products(T, "CIE 13.3", P, P_day)
-            Ri[blk] = _Ri_block(V_t, V_r)
+            V_t = S[blk] @ M
+            V_t[V_t[:, 1] <= 0] = np.nan
+            T = _cr_common.cct_from_white(V_t[:, :3]) if cct is None else cct[blk]
+            Ri[blk] = _Ri_block(V_t, table(T))
     Ra = Ri[:, :8].mean(axis=1)
     if rounding:
         return np.round(Ra), np.round(Ri)

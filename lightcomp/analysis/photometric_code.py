@@ -112,9 +112,18 @@ def photometric_code(
     n = ra_a.shape
     missing = np.full(n, np.nan)
     ms = missing if maintained_steps is None else np.atleast_1d(np.asarray(maintained_steps, float))
-    lm = missing if lumen_maintenance is None else np.atleast_1d(np.asarray(lumen_maintenance, float))
+    lm = (
+        missing
+        if lumen_maintenance is None
+        else np.atleast_1d(np.asarray(lumen_maintenance, float))
+    )
     init = np.atleast_1d(np.asarray(initial_steps, dtype=float))
-    for name, arr in (("cct_k", cct), ("initial_steps", init), ("maintained_steps", ms), ("lumen_maintenance", lm)):
+    for name, arr in (
+        ("cct_k", cct),
+        ("initial_steps", init),
+        ("maintained_steps", ms),
+        ("lumen_maintenance", lm),
+    ):
         if arr.shape != n:
             raise AnalysisInputError(f"photometric_code: {name} has shape {arr.shape}, ra has {n}")
     for name, arr in (("ra", ra_a), ("cct_k", cct)):
@@ -177,7 +186,9 @@ def parse_photometric_code(code: str) -> dict:
                 raise CodeError(
                     f"photometric code {code!r}: position {pos + 1} should be {what}, got {got}"
                 )
-        raise CodeError(f"photometric code {code!r}: expected 7 characters 'ABC/DEF', got {len(text)}")
+        raise CodeError(
+            f"photometric code {code!r}: expected 7 characters 'ABC/DEF', got {len(text)}"
+        )
 
     def steps(ch: str) -> int | float | None:
         if ch == "-":

@@ -193,14 +193,15 @@ def check_spectra(
     total = sv.sum(axis=1)
     errors: list[str | None] = [None] * s.shape[0]
     # Messages are built only for the (few) bad rows.
-    bad = np.flatnonzero((n_nonfinite > 0) | all_zero | (neg_fraction > max_negative_fraction) | (total <= 0))
+    bad = np.flatnonzero(
+        (n_nonfinite > 0) | all_zero | (neg_fraction > max_negative_fraction) | (total <= 0)
+    )
     for i in bad:
         name = labels[i]
         if n_nonfinite[i]:
             j = int(np.flatnonzero(~finite[i])[0])
             errors[i] = (
-                f"{name}: {n_nonfinite[i]} non-finite value(s) (NaN/inf), first at "
-                f"{wl[j]:g} nm"
+                f"{name}: {n_nonfinite[i]} non-finite value(s) (NaN/inf), first at {wl[j]:g} nm"
             )
         elif all_zero[i]:
             errors[i] = f"{name}: spectrum is all zero in 380-780 nm"

@@ -1,7 +1,118 @@
-"""CLI: `lightcomp analyze` (not implemented yet; owned by its issue)."""
+"""CLI: ``lightcomp analyze SPECTRA`` — photometry and colorimetry of spectra from a file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
 
 import typer
 
 
+class OutputFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+def analyze_file(
+    spectra_path: Path,
+    *,
+    absolute: bool = False,
+    strict: bool = False,
+    power_w: float | None = None,
+):
+    """Read a spectra CSV or TM-27 XML file and return :func:`lightcomp.analysis.analyze`'s table."""
+    from lightcomp.analysis import analyze
+    from lightcomp.spectrafiles import read_spectra
+
+    data = read_spectra(spectra_path)
+    return analyze(
+        data.wavelengths,
+        data.spectra,
+        data.names,
+        absolute=absolute,
+        power_w=power_w,
+        strict=strict,
+    )
+
+
+def format_table(frame, fmt: OutputFormat) -> str:
+    """The table as CSV (NaN as empty cell) or JSON (list of records, NaN as null)."""
+    if fmt is OutputFormat.json:
+        import json
+        import math
+
+        records = [
+            {
+                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in r.items()
+            }
+            for r in frame.to_dict(orient="records")
+        ]
+        return json.dumps(records, indent=2) + "\n"
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app (none yet)."""
+    """Add ``analyze`` to ``app``."""
+
+    @app.command("analyze")
+    def analyze_cmd(
+        spectra: Path = typer.Argument(
+            ...,
+            help="Spectra file: CSV (first column wavelength in nm, one column per spectrum "
+            "named by its header) or IES TM-27-14 XML.",
+            show_default=False,
+        ),
+        output: Path | None = typer.Option(
+            None, "-o", "--output", help="Write the table to this file instead of stdout."
+        ),
+        fmt: OutputFormat | None = typer.Option(
+            None,
+            "--format",
+            help="Output format (default: json if OUT ends in .json, else csv).",
+            case_sensitive=False,
+        ),
+        absolute: bool = typer.Option(
+            False,
+            "--absolute",
+            help="Spectra are spectral radiant flux in W/nm: fill luminous_flux (lm) and "
+            "radiant_flux (W); X, Y, Z in lm. Otherwise relative: Y = 100.",
+        ),
+        strict: bool = typer.Option(
+            False,
+            "--strict",
+            help="Fail (exit 2) on the first unusable spectrum instead of reporting it in "
+            "the error column.",
+        ),
+        power_w: float | None = typer.Option(
+            None,
+            "--power-w",
+            help="Electrical input power (W) of every spectrum's source: adds the efficacy "
+            "column (lm/W; needs --absolute).",
+        ),
+    ) -> None:
+        """Photometric and colorimetric quantities of every spectrum in SPECTRA.
+
+        Columns: name, X, Y, Z, x, y, u_prime, v_prime, CCT, Duv, Ra, R1-R15, Rf,
+        Rg, dominant_wavelength, purity, peak_wavelength, fwhm, luminous_flux,
+        radiant_flux, LER, SP_ratio, error (and efficacy with --power-w).
+        """
+        if fmt is None:
+            fmt = (
+                OutputFormat.json
+                if output is not None and output.suffix.lower() == ".json"
+                else OutputFormat.csv
+            )
+        frame = analyze_file(spectra, absolute=absolute, strict=strict, power_w=power_w)
+        text = format_table(frame, fmt)
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+        failed = frame["error"].notna()
+        if failed.any():
+            typer.echo(
+                f"warning: {int(failed.sum())} of {len(frame)} spectra could not be analysed "
+                f"(see the error column); first: {frame.loc[failed, 'error'].iloc[0]}",
+                err=True,
+            )

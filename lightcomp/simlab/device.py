@@ -214,7 +214,7 @@ def make_unit(family: Family, serial: str, lot: str, seed: int = 0) -> Unit:
         if r.random() < 0.5:
             duv += r.choice([-1.0, 1.0]) * r.uniform(0.008, 0.012)
         else:
-            cct *= 1 + r.choice([-1.0, 1.0]) * r.uniform(0.07, 0.10)
+            cct *= 1 + r.choice([-1.0, 1.0]) * r.uniform(0.08, 0.12)
     elif kind == 2:
         defect = "low_cri"
         red_peak -= r.uniform(16.0, 22.0)  # red nitride replaced by an orange phosphor

@@ -6,6 +6,10 @@ thermal state of the device; the simulated instruments only read it (or set the
 source), so what the spectroradiometer sees, what the source measures and what
 the thermocouple reads are consistent.
 
+The standard lamp (fixture serial ``SIM-STD-001``) has its own supply, switched by
+the source role's output (its settings are ignored; the source sees an open
+circuit); AC modules likewise take the source's output as their mains relay.
+
 Sphere model (what reaches the spectroradiometer, W/nm before its responsivity):
 ``spectral_flux(DUT) * alpha(loaded) + aux_lamp * alpha(loaded)`` where ``alpha`` is
 the self-absorption of the loaded object (family ``self_absorption``, the
@@ -247,7 +251,7 @@ class World:
         """Spectral flux reaching the sphere wall, weighted by self-absorption (W/nm)."""
         with self.lock:
             total = np.zeros_like(dev.WAVELENGTHS_NM)
-            if self.lamp_loaded and self._lamp_spectrum is not None:
+            if self.lamp_loaded and self._lamp_spectrum is not None and self.source.output:
                 total = total + self._lamp_spectrum
             op = self.operating_point()
             if op is not None:

@@ -11,7 +11,7 @@ Loaders return read-only float64 arrays and are cached.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import numpy as np
@@ -27,7 +27,7 @@ CMFS_FILES: dict[str, str] = {
 _N_POINTS = 401  # 380..780 nm at 1 nm
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_table(filename: str) -> np.ndarray:
     """Load a data CSV of this package: shape (401, 1 + k), first column wavelength (nm).
 

@@ -1,0 +1,477 @@
+"""The alliance query service: an ASGI (FastAPI) app over the lightcomp store.
+
+``create_app(store_or_url)`` builds it; ``lightcomp serve`` runs it with uvicorn.
+Every endpoint but ``/health`` needs ``Authorization: Bearer <key>`` (see
+:mod:`lightcomp.api.keys`); what a key may see follows its role
+(:mod:`lightcomp.api.queries`). Unknown and invisible components both answer
+404 so existence does not leak; a visible record without raw-data rights
+answers 403 on ``/spectrum``.
+
+Requests are bounded: bodies over ``max_body_bytes`` and URLs over
+``max_url_chars`` get 413 before routing; every query parameter is validated
+(422 with a message).
+"""
+
+import io
+import math
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import literal, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from lightcomp import __version__
+from lightcomp.api import queries as q
+from lightcomp.api.keys import Principal, authenticate
+from lightcomp.api.records import canonical_code, record, summary
+from lightcomp.api.records import publication as publication_block
+from lightcomp.api.schemas import (
+    ComponentPage,
+    ComponentRecord,
+    ErrorMessage,
+    Health,
+    LotYield,
+)
+from lightcomp.errors import CodeError, LightcompError, StoreError
+from lightcomp.store import Store, decode_array
+
+DEFAULT_LAB_NAME = "lightcomp test laboratory"
+MAX_BODY_BYTES = 64 * 1024
+MAX_URL_CHARS = 4096
+# No NUL or other control characters in text filters (PostgreSQL rejects NUL).
+TEXT = r"^[^\x00-\x1f\x7f]{1,200}$"
+
+_bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer lck_...`")
+
+_ERRORS = {
+    401: {"model": ErrorMessage, "description": "missing, malformed, unknown or revoked key"},
+    404: {"model": ErrorMessage, "description": "unknown, or not visible to this key"},
+    422: {"model": ErrorMessage, "description": "invalid parameter"},
+}
+
+
+class HttpError(Exception):
+    """An error answer with a status code and a one-line message."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers
+
+
+class RequestLimitMiddleware:
+    """Refuse over-long URLs and oversized bodies with 413 (pure ASGI, no buffering).
+
+    ``Content-Length`` over the limit is refused at once; a chunked body is
+    counted while it streams and refused when it passes the limit.
+    """
+
+    def __init__(self, app, *, max_body_bytes: int, max_url_chars: int):
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_url_chars = max_url_chars
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        url_len = len(scope.get("raw_path") or scope.get("path", "").encode()) + len(
+            scope.get("query_string", b"")
+        )
+        if url_len > self.max_url_chars:
+            return await _plain_error(
+                send, 413, f"URL is {url_len} characters long; at most {self.max_url_chars}"
+            )
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    n = int(value)
+                except ValueError:
+                    return await _plain_error(send, 400, "bad Content-Length header")
+                if n > self.max_body_bytes:
+                    return await _plain_error(
+                        send, 413, f"request body is {n} bytes; at most {self.max_body_bytes}"
+                    )
+        seen = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await _plain_error(send, 413, f"request body exceeds {self.max_body_bytes} bytes")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _plain_error(send, status: int, detail: str) -> None:
+    body = JSONResponse({"detail": detail}).body
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(
+    store_or_url: Store | str | None = None,
+    *,
+    lab_name: str = DEFAULT_LAB_NAME,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_url_chars: int = MAX_URL_CHARS,
+) -> FastAPI:
+    """The ASGI app serving the store ``store_or_url`` (a :class:`Store` or a URL).
+
+    A URL (or None: ``$LIGHTCOMP_DB``, else ``sqlite:///lightcomp.db``) is opened
+    with :meth:`Store.open`. The OpenAPI document is at ``/openapi.json``.
+    """
+    store = store_or_url if isinstance(store_or_url, Store) else Store.open(store_or_url)
+    app = FastAPI(
+        title="lightcomp alliance query service",
+        version=__version__,
+        description="Read-only access to coded component test records. Every endpoint except "
+        "/health needs `Authorization: Bearer <API key>`. Roles: lab (everything), "
+        "manufacturer (own components in full, published records of others), member "
+        "(published records). Withdrawn records stay listed with their reason.",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.store = store
+    app.state.lab_name = lab_name
+    app.add_middleware(
+        RequestLimitMiddleware, max_body_bytes=max_body_bytes, max_url_chars=max_url_chars
+    )
+
+    @app.exception_handler(HttpError)
+    async def _http_error(_request: Request, exc: HttpError):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(CodeError)
+    async def _code_error(_request: Request, exc: CodeError):
+        return JSONResponse({"detail": f"malformed product code: {exc}"}, status_code=422)
+
+    @app.exception_handler(LightcompError)
+    async def _lc_error(_request: Request, exc: LightcompError):
+        status = 503 if isinstance(exc, StoreError) else 422
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(_request: Request, _exc: OperationalError):
+        return JSONResponse({"detail": "database unavailable"}, status_code=503)
+
+    def get_session() -> Iterator[Session]:
+        session = store.session()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def get_principal(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        session: Annotated[Session, Depends(get_session)],
+    ) -> Principal:
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise HttpError(401, "missing API key: send Authorization: Bearer <key>", challenge)
+        principal = authenticate(session, credentials.credentials)
+        if principal is None:
+            raise HttpError(401, "invalid or revoked API key", challenge)
+        return principal
+
+    SessionDep = Annotated[Session, Depends(get_session)]
+    PrincipalDep = Annotated[Principal, Depends(get_principal)]
+    CodePath = Annotated[
+        str,
+        PathParam(
+            min_length=1, max_length=64, description="product code, printed or canonical, any case"
+        ),
+    ]
+
+    @app.get("/health", response_model=Health, tags=["service"])
+    def health(session: SessionDep) -> dict[str, Any]:
+        """Liveness and database reachability (no key needed)."""
+        try:
+            session.execute(select(literal(1)))
+            db = "ok"
+        except (OperationalError, DBAPIError):
+            db = "unreachable"
+        return {
+            "status": "ok" if db == "ok" else "degraded",
+            "database": db,
+            "version": __version__,
+        }
+
+    def _visible_component(session: Session, principal: Principal, code: str, *, detail: bool):
+        canon = canonical_code(code)
+        row = q.component_row(session, canon, detail=detail)
+        if row is None or not q.is_visible(principal, row.manufacturer_id, row.published_at):
+            raise HttpError(404, "no such component (or not visible to this key)")
+        return row
+
+    @app.get(
+        "/components/{code}", response_model=ComponentRecord, responses=_ERRORS, tags=["components"]
+    )
+    def get_component(
+        code: CodePath, session: SessionDep, principal: PrincipalDep
+    ) -> dict[str, Any]:
+        """The record of one component: decoded code, family, rated beside measured
+        values, verdict, plan/spec version, key quantities, publication status."""
+        row = _visible_component(session, principal, code, detail=True)
+        full = q.has_full_access(principal, row.manufacturer_id)
+        return record(row, full=full, lab_name=app.state.lab_name)
+
+    @app.get(
+        "/components/{code}/spectrum",
+        responses={
+            **_ERRORS,
+            403: {"model": ErrorMessage, "description": "no raw-data rights for this component"},
+            406: {"model": ErrorMessage, "description": "unsupported format"},
+            200: {
+                "content": {"text/csv": {}, "application/xml": {}},
+                "description": "spectrum as CSV or IES TM-27 XML",
+            },
+        },
+        tags=["components"],
+    )
+    def get_spectrum(
+        code: CodePath,
+        request: Request,
+        session: SessionDep,
+        principal: PrincipalDep,
+        format: Annotated[
+            Literal["csv", "tm27"] | None,
+            Query(description="csv or tm27; default from the Accept header, else csv"),
+        ] = None,
+    ) -> Response:
+        """Calibrated spectral flux (W/nm) of the current measurement, with raw and dark
+        counts in the CSV when stored; for the lab and the owning manufacturer."""
+        row = _visible_component(session, principal, code, detail=False)
+        if not q.has_full_access(principal, row.manufacturer_id):
+            raise HttpError(
+                403, "spectra and raw data are for the lab and the component's manufacturer"
+            )
+        fmt = format or _format_from_accept(request.headers.get("accept", ""))
+        arrays = q.component_spectrum_row(session, row.component_id)
+        if arrays is None or arrays.wavelengths is None or arrays.spectrum is None:
+            raise HttpError(404, "no spectrum stored for this component")
+        wl = decode_array(arrays.wavelengths)
+        spd = decode_array(arrays.spectrum)
+        if fmt == "tm27":
+            return Response(
+                _tm27_bytes(row, wl, spd, app.state.lab_name), media_type="application/xml"
+            )
+        cols = {"wavelength_nm": wl, "spectral_flux_w_per_nm": spd}
+        for name, blob in (
+            ("raw_counts", arrays.raw_spectrum),
+            ("dark_counts", arrays.dark_spectrum),
+        ):
+            if blob is not None:
+                a = decode_array(blob)
+                if a.shape == wl.shape:
+                    cols[name] = a
+        return Response(
+            _csv_bytes(cols),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{row.product_code}.csv"'},
+        )
+
+    @app.get("/components", response_model=ComponentPage, responses=_ERRORS, tags=["components"])
+    def search_components(
+        session: SessionDep,
+        principal: PrincipalDep,
+        manufacturer: Annotated[
+            str | None, Query(pattern=TEXT, description="registry id or exact name")
+        ] = None,
+        family: Annotated[
+            str | None, Query(pattern=TEXT, description="family name or type code")
+        ] = None,
+        level: Annotated[int | None, Query(ge=0, le=9)] = None,
+        category: Annotated[str | None, Query(pattern=TEXT)] = None,
+        input_class: Annotated[str | None, Query(pattern=TEXT)] = None,
+        nominal_cct_k: Annotated[int | None, Query(ge=1000, le=100000)] = None,
+        lot: Annotated[str | None, Query(pattern=TEXT)] = None,
+        verdict: Annotated[Literal["pass", "fail", "error"] | None, Query()] = None,
+        publication: Annotated[
+            Literal["unpublished", "published", "withdrawn"] | None, Query()
+        ] = None,
+        cct_min: Annotated[float | None, Query(ge=0, le=1e6, allow_inf_nan=False)] = None,
+        cct_max: Annotated[float | None, Query(ge=0, le=1e6, allow_inf_nan=False)] = None,
+        duv_min: Annotated[float | None, Query(ge=-1, le=1, allow_inf_nan=False)] = None,
+        duv_max: Annotated[float | None, Query(ge=-1, le=1, allow_inf_nan=False)] = None,
+        ra_min: Annotated[float | None, Query(ge=-1000, le=100, allow_inf_nan=False)] = None,
+        ra_max: Annotated[float | None, Query(ge=-1000, le=100, allow_inf_nan=False)] = None,
+        r9_min: Annotated[float | None, Query(ge=-1000, le=100, allow_inf_nan=False)] = None,
+        rf_min: Annotated[float | None, Query(ge=0, le=100, allow_inf_nan=False)] = None,
+        flux_min: Annotated[float | None, Query(ge=0, le=1e9, allow_inf_nan=False)] = None,
+        flux_max: Annotated[float | None, Query(ge=0, le=1e9, allow_inf_nan=False)] = None,
+        efficacy_min: Annotated[float | None, Query(ge=0, le=1000, allow_inf_nan=False)] = None,
+        power_max: Annotated[float | None, Query(ge=0, le=1e6, allow_inf_nan=False)] = None,
+        limit: Annotated[int, Query(ge=1, le=q.MAX_PAGE)] = q.DEFAULT_PAGE,
+        cursor: Annotated[
+            str | None, Query(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")
+        ] = None,
+    ) -> dict[str, Any]:
+        """Search visible components; keyset pagination by an opaque cursor
+        (at most 200 per page). Withdrawn records are listed with their status."""
+        for lo, hi, name in (
+            (cct_min, cct_max, "cct"),
+            (duv_min, duv_max, "duv"),
+            (ra_min, ra_max, "ra"),
+            (flux_min, flux_max, "flux"),
+        ):
+            if lo is not None and hi is not None and lo > hi:
+                raise HttpError(422, f"{name}_min ({lo}) is greater than {name}_max ({hi})")
+        try:
+            after = q.decode_cursor(cursor) if cursor else 0
+        except q.CursorError as exc:
+            raise HttpError(422, str(exc)) from exc
+        filters = q.SearchFilters(
+            manufacturer=manufacturer,
+            family=family,
+            level=level,
+            category=category,
+            input_class=input_class,
+            nominal_cct_k=nominal_cct_k,
+            lot=lot,
+            verdict=verdict,
+            publication=publication,
+            cct_min=cct_min,
+            cct_max=cct_max,
+            duv_min=duv_min,
+            duv_max=duv_max,
+            ra_min=ra_min,
+            ra_max=ra_max,
+            r9_min=r9_min,
+            rf_min=rf_min,
+            flux_min=flux_min,
+            flux_max=flux_max,
+            efficacy_min=efficacy_min,
+            power_max=power_max,
+        )
+        rows, next_id = q.search_rows(session, principal, filters, after_id=after, limit=limit)
+        return {
+            "items": [summary(r) for r in rows],
+            "limit": limit,
+            "next_cursor": q.encode_cursor(next_id) if next_id is not None else None,
+        }
+
+    @app.get("/lots/{lot}/yield", response_model=LotYield, responses=_ERRORS, tags=["lots"])
+    def get_lot_yield(
+        lot: Annotated[str, PathParam(pattern=TEXT, max_length=64)],
+        session: SessionDep,
+        principal: PrincipalDep,
+    ) -> dict[str, Any]:
+        """Pass/fail/error counts of the lot's current measurements and the yield summary
+        (yield, 95 % interval, verdict against the 95 % target)."""
+        row = q.lot_row(session, lot)
+        if row is None or not _lot_visible(session, principal, row):
+            raise HttpError(404, "no such lot (or not visible to this key)")
+        counts = q.lot_verdict_counts(session, row.id)
+        return {
+            "lot": row.name,
+            "publication": publication_block(row),
+            "counts": counts,
+            "summary": _finite(_yield_summary(counts)),
+        }
+
+    return app
+
+
+def _lot_visible(session: Session, principal: Principal, row) -> bool:
+    if principal.role == "lab" or row.published_at is not None:
+        return True
+    if principal.role != "manufacturer":
+        return False
+    if row.manufacturer_id is not None:
+        return row.manufacturer_id == principal.manufacturer_id
+    return q.lot_owned_by(session, row.id, principal.manufacturer_id)
+
+
+def _yield_summary(counts: dict[str, int]) -> dict[str, Any]:
+    """Yield summary from the analysis core (through the store's shared helper)."""
+    from lightcomp.store.queries import yield_summary_dict
+
+    return yield_summary_dict(counts["pass"], counts["fail"], counts["error"])
+
+
+def _finite(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf become None, numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _format_from_accept(accept: str) -> str:
+    a = accept.lower()
+    if "xml" in a and "csv" not in a:
+        return "tm27"
+    return "csv"
+
+
+def _csv_bytes(cols: dict[str, np.ndarray]) -> bytes:
+    buf = io.StringIO()
+    buf.write(",".join(cols) + "\n")
+    data = np.column_stack([np.asarray(c, dtype=float) for c in cols.values()])
+    np.savetxt(buf, data, delimiter=",", fmt="%.10g")
+    return buf.getvalue().encode()
+
+
+def _tm27_bytes(row, wl: np.ndarray, spd: np.ndarray, lab_name: str) -> bytes:
+    from lightcomp.spectrafiles import write_tm27
+
+    header = {
+        "Manufacturer": row.manufacturer_name,
+        "CatalogNumber": row.family_name,
+        "UniqueIdentifier": row.product_code,
+        "Laboratory": lab_name,
+    }
+    if row.measured_at is not None:
+        header["ReportDate"] = row.measured_at.date().isoformat()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "spectrum.xml"
+        write_tm27(
+            path,
+            wl,
+            spd,
+            description=f"{row.product_code} spectral flux",
+            spectral_quantity="flux",
+            header=header,
+        )
+        return path.read_bytes()

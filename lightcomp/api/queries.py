@@ -1,0 +1,356 @@
+"""The API's hot read queries: code look-up, search with keyset pagination, lot look-up.
+
+Every query is a SQLAlchemy expression (no SQL assembled from strings) that
+selects plain columns -- never the spectra BLOBs unless asked -- so a look-up is
+one indexed round trip:
+
+- code look-up: unique index on ``components.product_code``, then the current
+  measurement through ``ix_measurements_component_current``;
+- search: keyset on ``components.id`` (``id > cursor ORDER BY id LIMIT n+1``),
+  filters as ``WHERE`` terms, visibility as one more term.
+
+Visibility (:func:`visible_clause`): the lab sees everything; a manufacturer its
+own components plus published ones; a member published ones only. A lot counts
+as published from ``lots.published_at`` on, withdrawn or not.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from lightcomp.api.keys import Principal
+from lightcomp.store.models import (
+    Component,
+    Family,
+    Lot,
+    Manufacturer,
+    Measurement,
+    TestRun,
+)
+
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+
+# Key quantities: (response name, column). Units are in the names (SI or the
+# customary photometric unit: lm, lm/W, K).
+KEY_QUANTITIES: tuple[tuple[str, Any], ...] = (
+    ("luminous_flux_lm", Measurement.luminous_flux_lm),
+    ("efficacy_lmw", Measurement.efficacy_lmw),
+    ("cct_k", Measurement.cct_k),
+    ("duv", Measurement.duv),
+    ("x", Measurement.x),
+    ("y", Measurement.y),
+    ("ra", Measurement.ra),
+    ("r9", Measurement.r9),
+    ("rf", Measurement.rf),
+    ("rg", Measurement.rg),
+    ("power_w", Measurement.power_w),
+    ("voltage_v", Measurement.voltage_v),
+    ("current_a", Measurement.current_a),
+    ("power_factor", Measurement.power_factor),
+    ("thd_current", Measurement.thd_current),
+)
+
+_RECORD_COLUMNS = (
+    Component.id.label("component_id"),
+    Component.product_code,
+    Component.status.label("component_status"),
+    Component.photometric_code.label("component_photometric_code"),
+    Component.family_id,
+    Family.name.label("family_name"),
+    Family.type_code,
+    Family.level,
+    Family.category,
+    Family.input_class,
+    Family.nominal_cct_k,
+    Family.cri_class,
+    Family.nominal_flux_lm,
+    Family.spec_version,
+    Family.manufacturer_id,
+    Manufacturer.name.label("manufacturer_name"),
+    Manufacturer.registry_id.label("manufacturer_registry_id"),
+    Lot.name.label("lot_name"),
+    Lot.published_at,
+    Lot.withdrawn_at,
+    Lot.withdraw_reason,
+    Measurement.id.label("measurement_id"),
+    Measurement.verdict,
+    Measurement.measured_at,
+    Measurement.photometric_code,
+    *(col.label(name) for name, col in KEY_QUANTITIES),
+    TestRun.station,
+    TestRun.plan_name,
+    TestRun.plan_version,
+)
+
+
+def _record_select(*extra: Any) -> Select:
+    return (
+        select(*_RECORD_COLUMNS, *extra)
+        .select_from(Component)
+        .join(Family, Component.family_id == Family.id)
+        .join(Manufacturer, Family.manufacturer_id == Manufacturer.id)
+        .outerjoin(Lot, Component.lot_id == Lot.id)
+        .outerjoin(
+            Measurement,
+            and_(Measurement.component_id == Component.id, Measurement.is_current.is_(True)),
+        )
+        .outerjoin(TestRun, Measurement.test_run_id == TestRun.id)
+    )
+
+
+def visible_clause(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition: the component row (joined with family and lot) is visible."""
+    if principal.role == "lab":
+        return true()
+    published = Lot.published_at.is_not(None)
+    if principal.role == "manufacturer":
+        return or_(Family.manufacturer_id == principal.manufacturer_id, published)
+    return published
+
+
+def has_full_access(principal: Principal, manufacturer_id: int | None) -> bool:
+    """Full record, spectra and raw data: the lab, or the owning manufacturer."""
+    if principal.role == "lab":
+        return True
+    return principal.role == "manufacturer" and principal.manufacturer_id == manufacturer_id
+
+
+def is_visible(principal: Principal, manufacturer_id: int | None, published_at: Any) -> bool:
+    """Python twin of :func:`visible_clause` for one fetched row."""
+    return has_full_access(principal, manufacturer_id) or published_at is not None
+
+
+def component_row(session: Session, product_code: str, *, detail: bool = False):
+    """The record row of the component with canonical ``product_code``, or None.
+
+    With ``detail`` the current measurement's JSON columns and the family's
+    rated values and limits come along (``rated``, ``limits``, ``quantities``,
+    ``verdicts``, ``failed_limits``, ``electrical``, ``temperatures``,
+    ``instruments``, ``uncertainty``, ``external_serial``, ``run_uid``).
+    """
+    extra: tuple = (Family.rated, Family.limits)
+    if detail:
+        extra += (
+            Measurement.quantities,
+            Measurement.verdicts,
+            Measurement.failed_limits,
+            Measurement.electrical,
+            Measurement.temperatures,
+            Measurement.instruments,
+            Measurement.uncertainty,
+            Measurement.error_message,
+            Measurement.tc_c,
+            Measurement.ambient_c,
+            Measurement.sdcm_steps,
+            Measurement.ansi_category,
+            Measurement.ansi_inside,
+            Component.external_serial,
+            TestRun.run_uid,
+        )
+    stmt = _record_select(*extra).where(Component.product_code == product_code)
+    return session.execute(stmt).first()
+
+
+def component_spectrum_row(session: Session, component_id: int):
+    """Arrays of the current measurement of one component (or None)."""
+    return session.execute(
+        select(
+            Measurement.id,
+            Measurement.wavelengths,
+            Measurement.spectrum,
+            Measurement.raw_spectrum,
+            Measurement.dark_spectrum,
+            Measurement.measured_at,
+        )
+        .where(Measurement.component_id == component_id, Measurement.is_current.is_(True))
+        .order_by(Measurement.id.desc())
+        .limit(1)
+    ).first()
+
+
+# -- search ------------------------------------------------------------------
+
+
+class CursorError(ValueError):
+    """A pagination cursor that this server did not issue."""
+
+
+def encode_cursor(after_id: int) -> str:
+    """Opaque cursor continuing after component id ``after_id``."""
+    raw = json.dumps({"v": 1, "after": after_id}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    """The component id a cursor continues after; :class:`CursorError` if invalid."""
+    try:
+        pad = "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(cursor + pad))
+        after = data["after"]
+        if data.get("v") != 1 or not isinstance(after, int) or isinstance(after, bool):
+            raise TypeError
+        if not 0 <= after < 2**62:
+            raise TypeError
+    except (binascii.Error, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise CursorError("invalid cursor: use the next_cursor of a previous page") from exc
+    return after
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Validated search filters (None = not filtered). Units in the names."""
+
+    manufacturer: str | None = None
+    family: str | None = None
+    level: int | None = None
+    category: str | None = None
+    input_class: str | None = None
+    nominal_cct_k: int | None = None
+    lot: str | None = None
+    verdict: str | None = None
+    publication: str | None = None
+    cct_min: float | None = None
+    cct_max: float | None = None
+    duv_min: float | None = None
+    duv_max: float | None = None
+    ra_min: float | None = None
+    ra_max: float | None = None
+    r9_min: float | None = None
+    rf_min: float | None = None
+    flux_min: float | None = None
+    flux_max: float | None = None
+    efficacy_min: float | None = None
+    power_max: float | None = None
+
+
+def _filter_terms(f: SearchFilters) -> list[ColumnElement[bool]]:
+    t: list[ColumnElement[bool]] = []
+    if f.manufacturer is not None:
+        t.append(
+            or_(Manufacturer.registry_id == f.manufacturer, Manufacturer.name == f.manufacturer)
+        )
+    if f.family is not None:
+        t.append(or_(Family.name == f.family, Family.type_code == f.family))
+    for value, col in (
+        (f.level, Family.level),
+        (f.category, Family.category),
+        (f.input_class, Family.input_class),
+        (f.nominal_cct_k, Family.nominal_cct_k),
+        (f.lot, Lot.name),
+        (f.verdict, Measurement.verdict),
+    ):
+        if value is not None:
+            t.append(col == value)
+    if f.publication == "unpublished":
+        t.append(Lot.published_at.is_(None))
+    elif f.publication == "published":
+        t.append(and_(Lot.published_at.is_not(None), Lot.withdrawn_at.is_(None)))
+    elif f.publication == "withdrawn":
+        t.append(Lot.withdrawn_at.is_not(None))
+    for value, col, op in (
+        (f.cct_min, Measurement.cct_k, "ge"),
+        (f.cct_max, Measurement.cct_k, "le"),
+        (f.duv_min, Measurement.duv, "ge"),
+        (f.duv_max, Measurement.duv, "le"),
+        (f.ra_min, Measurement.ra, "ge"),
+        (f.ra_max, Measurement.ra, "le"),
+        (f.r9_min, Measurement.r9, "ge"),
+        (f.rf_min, Measurement.rf, "ge"),
+        (f.flux_min, Measurement.luminous_flux_lm, "ge"),
+        (f.flux_max, Measurement.luminous_flux_lm, "le"),
+        (f.efficacy_min, Measurement.efficacy_lmw, "ge"),
+        (f.power_max, Measurement.power_w, "le"),
+    ):
+        if value is not None:
+            t.append(col >= value if op == "ge" else col <= value)
+    return t
+
+
+def search_rows(
+    session: Session,
+    principal: Principal,
+    filters: SearchFilters,
+    *,
+    after_id: int = 0,
+    limit: int = DEFAULT_PAGE,
+) -> tuple[list, int | None]:
+    """One page of visible components matching ``filters``, ids ascending.
+
+    Returns ``(rows, next_after_id)``; ``next_after_id`` is None on the last page.
+    """
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"limit must be 1..{MAX_PAGE}, got {limit}")
+    stmt = (
+        _record_select()
+        .where(Component.id > after_id, visible_clause(principal), *_filter_terms(filters))
+        .order_by(Component.id)
+        .limit(limit + 1)
+    )
+    rows = session.execute(stmt).all()
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, rows[-1].component_id
+    return rows, None
+
+
+# -- lots --------------------------------------------------------------------
+
+
+def lot_row(session: Session, name: str):
+    """The lot named ``name`` with its family's manufacturer id, or None."""
+    return session.execute(
+        select(
+            Lot.id,
+            Lot.name,
+            Lot.published_at,
+            Lot.withdrawn_at,
+            Lot.withdraw_reason,
+            Family.manufacturer_id,
+        )
+        .select_from(Lot)
+        .outerjoin(Family, Lot.family_id == Family.id)
+        .where(Lot.name == name)
+    ).first()
+
+
+def lot_owned_by(session: Session, lot_id: int, manufacturer_id: int | None) -> bool:
+    """True when any component of the lot belongs to ``manufacturer_id``."""
+    if manufacturer_id is None:
+        return False
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Component.lot_id == lot_id,
+                    Component.family_id == Family.id,
+                    Family.manufacturer_id == manufacturer_id,
+                )
+            )
+        )
+    )
+
+
+def lot_verdict_counts(session: Session, lot_id: int) -> dict[str, int]:
+    """Current-measurement verdict counts of a lot: ``{'pass', 'fail', 'error', 'untested'}``."""
+    rows = session.execute(
+        select(Measurement.verdict, func.count())
+        .select_from(Component)
+        .outerjoin(
+            Measurement,
+            and_(Measurement.component_id == Component.id, Measurement.is_current.is_(True)),
+        )
+        .where(Component.lot_id == lot_id)
+        .group_by(Measurement.verdict)
+    ).all()
+    counts = {"pass": 0, "fail": 0, "error": 0, "untested": 0}
+    for verdict, n in rows:
+        counts[verdict if verdict in counts else "untested"] += int(n)
+    return counts

@@ -1,0 +1,203 @@
+"""Turning store rows into API records; product-code normalisation for look-ups.
+
+Product codes are handled by :mod:`lightcomp.coding` (``canonical``,
+``format_code``, ``decode``) when present; until then a code is normalised by
+dropping separators and upper-casing, and is printed as stored.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from lightcomp.api.publication import publication_status
+from lightcomp.api.queries import KEY_QUANTITIES
+from lightcomp.errors import CodeError
+
+MAX_CODE_CHARS = 64
+_SEPARATORS = re.compile(r"[\s\-./_:]+")
+_CODE_CHARS = re.compile(r"^[0-9A-Z*]+$")
+
+
+def _coding():
+    try:
+        from lightcomp import coding
+    except ImportError:  # pragma: no cover - package always importable
+        return None
+    return coding if hasattr(coding, "canonical") else None
+
+
+def canonical_code(code: str) -> str:
+    """Store form of ``code`` given printed or canonical, any case.
+
+    Raises :class:`CodeError` for a code that cannot be a product code.
+    """
+    if len(code) > MAX_CODE_CHARS:
+        raise CodeError(f"product code is {len(code)} characters long; at most {MAX_CODE_CHARS}")
+    text = code.strip().upper()
+    coding = _coding()
+    if coding is not None:
+        return coding.canonical(text)
+    flat = _SEPARATORS.sub("", text)
+    if not flat or not _CODE_CHARS.match(flat):
+        raise CodeError(
+            f"{code!r} is not a product code: expected letters and digits with optional separators"
+        )
+    return flat
+
+
+def printed_code(product_code: str) -> str:
+    """Printed form of a canonical code (as stored if coding is unavailable)."""
+    coding = _coding()
+    if coding is not None and hasattr(coding, "format_code"):
+        try:
+            return coding.format_code(product_code)
+        except CodeError:
+            return product_code
+    return product_code
+
+
+def decoded_code(product_code: str) -> dict[str, Any] | None:
+    """Fields of the code by name (None when the coding module cannot decode it)."""
+    coding = _coding()
+    if coding is None or not hasattr(coding, "decode"):
+        return None
+    try:
+        fields = coding.decode(product_code)
+    except CodeError:
+        return None
+    return {str(k): _jsonable(v) for k, v in dict(fields).items()}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str | int | bool) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def _num(value: Any) -> float | None:
+    """A finite float or None (JSON has no NaN/inf; non-numbers are dropped)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """Timezone-aware UTC (SQLite hands back naive datetimes; the store writes UTC)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def publication(row) -> dict[str, Any]:
+    """Publication block of a row with ``published_at``, ``withdrawn_at``, ``withdraw_reason``."""
+    return {
+        "status": publication_status(row.published_at, row.withdrawn_at),
+        "published_at": utc(row.published_at),
+        "withdrawn_at": utc(row.withdrawn_at),
+        "withdraw_reason": row.withdraw_reason,
+    }
+
+
+def summary(row) -> dict[str, Any]:
+    """Search-hit form of a record row (published fields only)."""
+    return {
+        "code": printed_code(row.product_code),
+        "product_code": row.product_code,
+        "manufacturer": row.manufacturer_name,
+        "manufacturer_registry_id": row.manufacturer_registry_id,
+        "family": row.family_name,
+        "level": row.level,
+        "lot": row.lot_name,
+        "publication": publication(row),
+        "verdict": row.verdict if row.verdict in ("pass", "fail", "error") else None,
+        "tested_at": utc(row.measured_at),
+        "photometric_code": row.photometric_code or row.component_photometric_code,
+        "measured": {name: _num(getattr(row, name)) for name, _ in KEY_QUANTITIES},
+    }
+
+
+_RATED_FALLBACK = {
+    "luminous_flux_lm": "nominal_flux_lm",
+    "cct_k": "nominal_cct_k",
+    "ra": "cri_class",
+}
+
+
+def _limit(limits: Any, name: str, bound: str) -> float | None:
+    if not isinstance(limits, dict):
+        return None
+    lim = limits.get(name)
+    return _num(lim.get(bound)) if isinstance(lim, dict) else None
+
+
+def record(row, *, full: bool, lab_name: str) -> dict[str, Any]:
+    """Full record of one component; ``full`` adds the raw-data-level detail."""
+    out = summary(row)
+    rated = row.rated if isinstance(row.rated, dict) else {}
+    quantities = {}
+    for name, _ in KEY_QUANTITIES:
+        r = _num(rated.get(name))
+        if r is None and name in _RATED_FALLBACK:
+            r = _num(getattr(row, _RATED_FALLBACK[name]))
+        quantities[name] = {
+            "measured": out["measured"][name],
+            "rated": r,
+            "limit_min": _limit(row.limits, name, "min"),
+            "limit_max": _limit(row.limits, name, "max"),
+        }
+    out.update(
+        access="full" if full else "published",
+        decoded=decoded_code(row.product_code),
+        family_info={
+            "name": row.family_name,
+            "type_code": row.type_code,
+            "manufacturer": row.manufacturer_name,
+            "manufacturer_registry_id": row.manufacturer_registry_id,
+            "level": row.level,
+            "category": row.category,
+            "input_class": row.input_class,
+            "nominal_cct_k": row.nominal_cct_k,
+            "cri_class": row.cri_class,
+            "nominal_flux_lm": _num(row.nominal_flux_lm),
+            "spec_version": row.spec_version,
+        },
+        quantities=quantities,
+        judged_against={
+            "plan_name": row.plan_name,
+            "plan_version": row.plan_version,
+            "spec_version": row.spec_version,
+        },
+        lab={"name": lab_name, "station": row.station},
+        component_status=row.component_status,
+    )
+    if full:
+        out["detail"] = {
+            "rated": _jsonable(rated),
+            "limits": _jsonable(row.limits or {}),
+            "quantities": _jsonable(row.quantities or {}),
+            "verdicts": _jsonable(row.verdicts or {}),
+            "failed_limits": _jsonable(row.failed_limits or []),
+            "error_message": row.error_message,
+            "electrical": _jsonable(row.electrical or {}),
+            "temperatures": _jsonable(row.temperatures or {}),
+            "tc_c": _num(row.tc_c),
+            "ambient_c": _num(row.ambient_c),
+            "sdcm_steps": _num(row.sdcm_steps),
+            "ansi_category": row.ansi_category,
+            "ansi_inside": row.ansi_inside,
+            "instruments": _jsonable(row.instruments or {}),
+            "uncertainty": _jsonable(row.uncertainty or {}),
+            "external_serial": row.external_serial,
+            "run_uid": row.run_uid,
+        }
+    return out

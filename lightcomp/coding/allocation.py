@@ -1,0 +1,281 @@
+"""Issuing product codes: alliance-unique item serials, reserved blocks, offline issue.
+
+Online, :func:`issue_codes` takes ``count`` serials from the alliance counter
+(``code_counters['item_serial']``, one row-locked UPDATE, see
+:mod:`lightcomp.coding.counters`) and creates the components in the caller's
+transaction; concurrent stations on one PostgreSQL store never collide.
+
+Offline, a station first reserves a block on the alliance store
+(:func:`reserve_block`, a ``serial_blocks`` row plus a block file), then issues
+codes from the block into its own local store (``issue_codes(..., block=...)``),
+and later registers those codes on the alliance store
+(:func:`register_codes`), which accepts a code only when its serial lies in a
+block reserved there, its family is registered, and it is not registered yet.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lightcomp.coding import counters
+from lightcomp.coding.registry import find_family, find_family_by_type_code
+from lightcomp.coding.scheme import MAX_ITEM_SERIAL, decode, make_code
+from lightcomp.errors import CodeError
+from lightcomp.store.models import Component, Family, Lot, SerialBlock
+
+#: Most codes one call may issue (a label print run, not a lifetime supply).
+MAX_COUNT = 100_000
+BLOCK_FORMAT = "lightcomp-serial-block"
+BLOCK_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BlockFile:
+    """A reserved block of item serials as handed to an offline station."""
+
+    block_id: int
+    holder: str
+    first: int
+    last: int
+    reserved_at: str | None = None
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first + 1
+
+    def contains(self, serial: int) -> bool:
+        return self.first <= serial <= self.last
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": BLOCK_FORMAT, "version": BLOCK_FORMAT_VERSION, **asdict(self)}
+
+    def write(self, path: str | Path) -> Path:
+        """Write the block file (JSON)."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_block(cls, block: SerialBlock) -> BlockFile:
+        at = block.reserved_at.isoformat() if isinstance(block.reserved_at, datetime) else None
+        return cls(int(block.id), block.holder, int(block.first), int(block.last), at)
+
+    @classmethod
+    def read(cls, path: str | Path) -> BlockFile:
+        """Read and check a block file; raises :class:`CodeError` if it is not one."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise CodeError(f"block file {path} not found") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CodeError(f"block file {path} is not JSON: {exc}") from None
+        if not isinstance(data, dict) or data.get("format") != BLOCK_FORMAT:
+            raise CodeError(f"{path} is not a lightcomp serial block file")
+        if data.get("version") != BLOCK_FORMAT_VERSION:
+            raise CodeError(f"block file {path}: unknown version {data.get('version')!r}")
+        try:
+            block = cls(
+                block_id=int(data["block_id"]),
+                holder=str(data["holder"]),
+                first=int(data["first"]),
+                last=int(data["last"]),
+                reserved_at=data.get("reserved_at"),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CodeError(f"block file {path}: missing or bad field ({exc})") from None
+        if not 1 <= block.first <= block.last <= MAX_ITEM_SERIAL:
+            raise CodeError(f"block file {path}: bad serial range {block.first}..{block.last}")
+        return block
+
+
+def _count(count: Any) -> int:
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+        raise CodeError(f"count must be a whole number from 1 to {MAX_COUNT}, not {count!r}")
+    return count
+
+
+def _lot(session: Session, lot: Lot | str | None, family: Family) -> Lot | None:
+    if lot is None or isinstance(lot, Lot):
+        return lot
+    name = str(lot).strip()
+    if not name or len(name) > 64:
+        raise CodeError(f"lot name {lot!r} must be 1 to 64 characters")
+    row = session.scalar(select(Lot).where(Lot.name == name))
+    if row is None:
+        row = Lot(name=name, family_id=family.id)
+        session.add(row)
+        session.flush()
+    elif row.family_id not in (None, family.id):
+        raise CodeError(f"lot {name!r} belongs to another family (id {row.family_id})")
+    return row
+
+
+def _serials_from_block(session: Session, block: BlockFile | SerialBlock, count: int) -> int:
+    """First of ``count`` serials taken from ``block`` in this (local) store."""
+    blk = block if isinstance(block, BlockFile) else BlockFile.from_block(block)
+    # Record the block locally once (documents where these serials come from).
+    known = session.scalar(
+        select(SerialBlock).where(SerialBlock.first == blk.first, SerialBlock.last == blk.last)
+    )
+    used_top = session.scalar(
+        select(func.max(Component.item_serial)).where(
+            Component.item_serial >= blk.first, Component.item_serial <= blk.last
+        )
+    )
+    start = max(blk.first, (used_top or 0) + 1)
+    name = counters.block_counter(blk.first)
+    first = counters.reserve(session, name, count, start=start)
+    if first < start:  # counter behind the components (e.g. rows copied in): skip forward
+        counters.reserve(
+            session, name, start - first
+        )  # row still locked: [start, start+count) is ours
+        first = start
+    if first + count - 1 > blk.last:
+        left = max(0, blk.last - first + 1)
+        raise CodeError(
+            f"serial block {blk.block_id} ({blk.holder}, {blk.first}..{blk.last}) has only "
+            f"{left} serial(s) left, {count} requested: reserve another block"
+        )
+    if known is None:
+        session.add(SerialBlock(holder=blk.holder, first=blk.first, last=blk.last))
+    return first
+
+
+def issue_codes(
+    session: Session,
+    family: Family | str,
+    count: int,
+    *,
+    lot: Lot | str | None = None,
+    external_serials: Sequence[str] | None = None,
+    block: BlockFile | SerialBlock | None = None,
+) -> list[Component]:
+    """Issue ``count`` new product codes of ``family``; return the new components.
+
+    Creates :class:`Component` rows with status ``"issued"`` inside the
+    caller's transaction (nothing is committed here). Serials come from the
+    alliance counter, or from a reserved ``block`` when working offline.
+    ``family``: a Family or its type code / name. ``lot``: a Lot or a lot name
+    (created for this family if new). ``external_serials``: the maker's own
+    serial of each unit (``count`` of them).
+    """
+    count = _count(count)
+    if not isinstance(family, Family):
+        family = find_family(session, family)
+    if not family.type_code:
+        raise CodeError(
+            f"family {family.name!r} has no type code (register it with register_family)"
+        )
+    if external_serials is not None:
+        external_serials = [None if s is None else str(s) for s in external_serials]
+        if len(external_serials) != count:
+            raise CodeError(f"{len(external_serials)} external serials given for {count} codes")
+        for s in external_serials:
+            if s is not None and (len(s) > 64 or not s.isprintable()):
+                raise CodeError(f"external serial {s[:40]!r} is too long or has control characters")
+    lot_row = _lot(session, lot, family)
+    if block is None:
+        first = counters.reserve(session, counters.ITEM_SERIAL, count, maximum=MAX_ITEM_SERIAL)
+    else:
+        first = _serials_from_block(session, block, count)
+    components = [
+        Component(
+            product_code=make_code(family.type_code, first + i),
+            item_serial=first + i,
+            family_id=family.id,
+            lot_id=lot_row.id if lot_row is not None else None,
+            external_serial=external_serials[i] if external_serials else None,
+            status="issued",
+        )
+        for i in range(count)
+    ]
+    session.add_all(components)
+    session.flush()
+    return components
+
+
+def reserve_block(session: Session, holder: str, count: int) -> SerialBlock:
+    """Reserve ``count`` consecutive item serials for an offline ``holder`` (station).
+
+    The serials come from the alliance counter, so online issue never uses
+    them. Returns the new ``serial_blocks`` row (use :meth:`BlockFile.from_block`
+    to hand it to the station).
+    """
+    count = _count(count)
+    if not isinstance(holder, str) or not holder.strip() or len(holder.strip()) > 64:
+        raise CodeError("holder must be a station or person name of 1 to 64 characters")
+    first = counters.reserve(session, counters.ITEM_SERIAL, count, maximum=MAX_ITEM_SERIAL)
+    block = SerialBlock(holder=holder.strip(), first=first, last=first + count - 1)
+    session.add(block)
+    session.flush()
+    return block
+
+
+def register_codes(
+    session: Session, codes: Iterable[str], *, holder: str | None = None
+) -> list[Component]:
+    """Register on the alliance store codes issued offline from reserved blocks.
+
+    Every code must be valid, its family registered here (by type code), its
+    serial inside a block reserved here (held by ``holder`` when given), and
+    neither the code nor its serial registered already: a code from a block is
+    registered once only. All or nothing (caller's transaction); raises
+    :class:`CodeError` naming the first offending code.
+    """
+    out: list[Component] = []
+    seen: set[int] = set()
+    blocks = list(session.scalars(select(SerialBlock)))
+    for raw in codes:
+        fields = decode(raw)
+        code, serial = fields["code"], fields["item_serial"]
+        family = find_family_by_type_code(session, fields["type_code"])
+        if family is None:
+            raise CodeError(
+                f"{fields['printed']}: type {fields['type_code']} is not registered here"
+            )
+        block = next((b for b in blocks if b.first <= serial <= b.last), None)
+        if block is None:
+            raise CodeError(f"{fields['printed']}: serial {serial} is not in a reserved block")
+        if holder is not None and block.holder != holder:
+            raise CodeError(
+                f"{fields['printed']}: serial {serial} is in block {block.id} of {block.holder!r}, "
+                f"not {holder!r}"
+            )
+        if serial in seen:
+            raise CodeError(f"{fields['printed']}: serial {serial} appears twice in the input")
+        existing = session.scalar(select(Component).where(Component.item_serial == serial))
+        if existing is not None:
+            raise CodeError(
+                f"{fields['printed']}: already registered"
+                + (
+                    ""
+                    if existing.product_code == code
+                    else f" (serial used by {existing.product_code})"
+                )
+            )
+        seen.add(serial)
+        comp = Component(
+            product_code=code, item_serial=serial, family_id=family.id, status="issued"
+        )
+        session.add(comp)
+        out.append(comp)
+    session.flush()
+    return out
+
+
+def find_component(session: Session, code: str) -> Component | None:
+    """The component with product code ``code`` (any accepted form), or None if unknown.
+
+    Raises :class:`CodeError` when ``code`` itself is invalid.
+    """
+    canon = decode(code)["code"]
+    return session.scalar(select(Component).where(Component.product_code == canon))

@@ -1,0 +1,239 @@
+"""Connections and the error/retry discipline shared by every lightcomp driver.
+
+A driver is opened from a resource string of the station config, so swapping
+the simulated lab for hardware is a configuration change only:
+
+* ``TCPIP0::host::port::SOCKET`` (and any other VISA resource): PyMeasure's
+  ``VISAAdapter`` on the pyvisa-py backend (``@py``);
+* ``socket://host:port``, ``rfc2217://...``, ``loop://``: a pyserial URL
+  (``serial.serial_for_url``) in PyMeasure's ``SerialAdapter``;
+* ``ASRL/dev/ttyUSB0::INSTR``, ``ASRL3::INSTR``, ``/dev/ttyUSB0``, ``COM3``: a local
+  serial port opened with pyserial and the driver's serial settings.
+
+:class:`DriverMixin` gives a driver bounded retries for idempotent queries
+(reconnecting between attempts when it was opened from a resource), strict reply
+parsing, and :class:`~lightcomp.errors.InstrumentError` messages that name the
+instrument, the command and the reply.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from lightcomp.drivers.base import InstrumentConfig
+from lightcomp.errors import InstrumentError
+
+T = TypeVar("T")
+
+SERIAL_URL_PREFIXES = ("socket://", "rfc2217://", "loop://", "spy://", "hwgrep://", "alt://")
+
+
+def serial_port_of(resource: str) -> str | None:
+    """Local serial port named by ``resource`` (``ASRL/dev/ttyUSB0::INSTR`` -> ``/dev/ttyUSB0``)."""
+    m = re.fullmatch(r"ASRL(.+?)(::INSTR)?", resource.strip(), flags=re.IGNORECASE)
+    if m:
+        port = m.group(1)
+        return f"COM{port}" if port.isdigit() else port
+    if resource.startswith("/dev/") or re.fullmatch(r"COM\d+", resource, flags=re.IGNORECASE):
+        return resource
+    return None
+
+
+def _strict_serial_adapter():
+    from pymeasure.adapters import SerialAdapter
+
+    class StrictSerialAdapter(SerialAdapter):
+        """SerialAdapter whose ``read`` fails unless the terminator arrived (no partial frames)."""
+
+        def _read(self, **kwargs) -> str:
+            raw = self._read_bytes(-1, break_on_termchar=True, **kwargs)
+            term = self.read_termination.encode()
+            if term and not raw.endswith(term):
+                raise TimeoutError(
+                    f"no complete reply within the time-out (got {raw[:60]!r})"
+                    if raw
+                    else "no reply within the time-out"
+                )
+            return raw.decode("ascii").removesuffix(self.read_termination)
+
+    return StrictSerialAdapter
+
+
+def open_adapter(
+    config: InstrumentConfig,
+    *,
+    read_termination: str = "\n",
+    write_termination: str = "\n",
+    serial_settings: dict[str, Any] | None = None,
+):
+    """Open a PyMeasure adapter for ``config.resource`` with the driver's terminators.
+
+    ``serial_settings`` (baudrate, bytesize, parity, stopbits, rtscts...) apply to
+    local serial ports; a ``socket://`` stream ignores them, as pyserial does.
+    """
+    resource = config.resource.strip()
+    where = f"{config.role} ({config.driver}) at {resource}"
+    try:
+        import serial
+
+        from pymeasure.adapters import VISAAdapter
+
+        SerialAdapter = _strict_serial_adapter()  # noqa: N806 - a class
+
+        settings = dict(serial_settings or {})
+        if resource.lower().startswith(SERIAL_URL_PREFIXES):
+            conn = serial.serial_for_url(resource, timeout=config.timeout_s, do_not_open=False)
+            conn.timeout = config.timeout_s
+            return SerialAdapter(conn, read_termination=read_termination,
+                                 write_termination=write_termination)
+        port = serial_port_of(resource)
+        if port is not None:
+            conn = serial.Serial(port, timeout=config.timeout_s, **settings)
+            return SerialAdapter(conn, read_termination=read_termination,
+                                 write_termination=write_termination)
+        if "::" in resource:
+            return VISAAdapter(
+                resource,
+                visa_library="@py",
+                read_termination=read_termination,
+                write_termination=write_termination,
+                timeout=int(config.timeout_s * 1000),
+            )
+    except InstrumentError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pyvisa/pyserial raise many types
+        raise InstrumentError(f"{where}: cannot open the connection: {exc}") from exc
+    raise InstrumentError(
+        f"{where}: unknown resource form (use TCPIP0::host::port::SOCKET, "
+        "ASRL<port>::INSTR or a pyserial URL such as socket://host:port)"
+    )
+
+
+def parse_floats(reply: str, count: int | None = None, *, sep: str = ",") -> list[float]:
+    """Strictly parse ``count`` finite numbers; anything else raises ``ValueError``."""
+    fields = reply.strip().split(sep)
+    if count is not None and len(fields) != count:
+        raise ValueError(f"expected {count} values, got {len(fields)}")
+    out = []
+    for f in fields:
+        f = f.strip()
+        if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(NAN|INF)", f, re.I):
+            raise ValueError(f"{f!r} is not a number")
+        v = float(f)
+        if math.isinf(v):
+            raise ValueError(f"{f!r} is not finite")
+        out.append(v)
+    return out
+
+
+class DriverMixin:
+    """Retries, reconnection and error naming for a PyMeasure instrument.
+
+    A concrete driver derives from a PyMeasure ``Instrument`` (or a shipped
+    driver such as ``Keithley2400``), this mixin, and a :mod:`~lightcomp.drivers.base`
+    interface.  ``config`` is the station's ``InstrumentConfig``;
+    ``_reconnect`` (set by :func:`lightcomp.drivers.open_instrument`) re-opens the
+    connection between retries.  I/O goes straight to ``self.adapter`` because an
+    interface method may shadow PyMeasure's ``read`` (``PowerAnalyzer.read``).
+    """
+
+    config: InstrumentConfig
+    adapter: Any
+    _reconnect: Callable[[], Any] | None = None
+
+    def _init_driver(self, config: InstrumentConfig | None, driver: str, role: str) -> None:
+        self.config = config or InstrumentConfig(role=role, driver=driver, resource="(adapter)")
+        self._reconnect = None
+
+    @property
+    def label(self) -> str:
+        c = self.config
+        return f"{c.role} ({c.driver}) at {c.resource}"
+
+    def error(self, reason: str, command: str | None = None, reply: str | None = None) -> InstrumentError:
+        """An InstrumentError naming this instrument, ``command`` and ``reply``."""
+        msg = f"{self.label}: {reason}"
+        if command is not None:
+            msg += f"; command {command!r}"
+        if reply is not None:
+            msg += f", reply {reply!r}"
+        return InstrumentError(msg)
+
+    def close(self) -> None:
+        """Release the connection (errors while closing are ignored)."""
+        try:
+            self.adapter.close()
+        except Exception:  # noqa: BLE001 - closing a broken link may fail
+            pass
+
+    def _recover(self) -> None:
+        """Bring the connection back to a clean state after a failed exchange."""
+        if self._reconnect is not None:
+            try:
+                self.adapter.close()
+            except Exception:  # noqa: BLE001 - closing a broken link may fail
+                pass
+            try:
+                self.adapter = self._reconnect()
+            except InstrumentError:
+                pass  # the next attempt fails and is reported
+            return
+        try:
+            self.adapter.flush_read_buffer()
+        except Exception:  # noqa: BLE001 - not every adapter can flush
+            pass
+
+    def send(self, command: str) -> None:
+        """Write a state-changing command (never retried)."""
+        try:
+            self.adapter.write(command)
+        except Exception as exc:  # noqa: BLE001
+            self._recover()
+            raise self.error(f"write failed ({type(exc).__name__}: {exc})", command) from exc
+
+    def query(
+        self,
+        command: str,
+        parse: Callable[[str], T] = str,  # type: ignore[assignment]
+        *,
+        idempotent: bool = True,
+    ) -> T:
+        """Ask ``command`` and ``parse`` the reply, retrying idempotent queries.
+
+        ``parse`` raises ``ValueError`` (or returns normally) on the reply text;
+        time-outs, broken connections, undecodable bytes and unparsable replies
+        are retried ``config.retries`` times, then raised as InstrumentError.
+        """
+        attempts = 1 + (max(int(self.config.retries), 0) if idempotent else 0)
+        reason, reply = "no attempt", None
+        for _ in range(attempts):
+            reply = None
+            try:
+                self.adapter.write(command)
+                reply = self.adapter.read()
+            except UnicodeDecodeError as exc:
+                reason = f"undecodable reply ({exc.reason})"
+            except Exception as exc:  # noqa: BLE001 - pyvisa/pyserial/socket errors
+                reason = _describe(exc)
+            else:
+                try:
+                    if reply == "":
+                        raise ValueError("empty reply (time-out)")
+                    return parse(reply)
+                except InstrumentError:
+                    raise
+                except (ValueError, IndexError, KeyError) as exc:
+                    reason = f"unexpected reply ({exc})"
+            self._recover()
+        raise self.error(f"{reason} after {attempts} attempt(s)", command, reply)
+
+
+def _describe(exc: Exception) -> str:
+    name = type(exc).__name__
+    text = str(exc)
+    if "timeout" in text.lower() or "timed out" in text.lower() or isinstance(exc, TimeoutError):
+        return f"no reply within the time-out ({name})"
+    return f"communication failed ({name}: {text})"

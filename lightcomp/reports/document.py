@@ -1,0 +1,408 @@
+"""A small document model rendered to self-contained HTML and to PDF from the same content.
+
+A report is a :class:`Document`: a title, an optional report id (printed on every
+page), and a list of blocks (:class:`Heading`, :class:`Paragraph`,
+:class:`KeyValues`, :class:`Table`, :class:`Figure`, :class:`PageBreak`).
+
+* HTML: one file, images embedded as base64 PNG, CSS inline; the report id is in
+  the header and in a ``position: fixed`` footer, which browsers repeat on every
+  printed page.
+* PDF: ReportLab platypus; header and footer on every page carry the title,
+  report id and "page n of m"; figures are the same PNG images.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "Document",
+    "Figure",
+    "Heading",
+    "KeyValues",
+    "PageBreak",
+    "Paragraph",
+    "Table",
+    "render_html",
+    "render_pdf",
+]
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass
+class Paragraph:
+    text: str
+    style: Literal["normal", "note", "strong", "pass", "fail", "warn", "end"] = "normal"
+
+
+@dataclass
+class KeyValues:
+    """Two-column label/value table (identification, conditions ...)."""
+
+    rows: list[tuple[str, str]]
+    caption: str | None = None
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+    caption: str | None = None
+    #: per-row highlight: None, "pass", "fail" or "warn"
+    row_styles: list[str | None] | None = None
+    align: list[Literal["l", "r", "c"]] | None = None
+    note: str | None = None
+
+
+@dataclass
+class Figure:
+    png: bytes
+    caption: str | None = None
+    #: width as a fraction of the text width
+    width: float = 1.0
+    #: pixel size of the PNG (for the aspect ratio)
+    size_px: tuple[int, int] = (0, 0)
+
+
+@dataclass
+class PageBreak:
+    pass
+
+
+Block = Heading | Paragraph | KeyValues | Table | Figure | PageBreak
+
+
+@dataclass
+class Document:
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+    subtitle: str | None = None
+    report_id: str | None = None
+    #: short text in every page footer (lab name, statement ...)
+    footer: str | None = None
+
+    def add(self, *blocks: Block) -> Document:
+        self.blocks.extend(blocks)
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------------------------
+_CSS = """
+body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;font-size:10pt;color:#222;
+ max-width:1000px;margin:0 auto;padding:1em 1.5em 4em 1.5em}
+h1{font-size:17pt;margin:.2em 0;color:#123}
+h2{font-size:13pt;margin:1.2em 0 .4em;border-bottom:1px solid #9ab;color:#123}
+h3{font-size:11pt;margin:1em 0 .3em;color:#123}
+.sub{color:#456;margin:0 0 .6em}
+.rid{float:right;font-family:monospace;color:#345}
+table{border-collapse:collapse;margin:.4em 0 .8em;font-size:9pt}
+th,td{border:1px solid #bbb;padding:2px 6px;vertical-align:top}
+th{background:#e8eef3;text-align:left}
+td.r{text-align:right;font-variant-numeric:tabular-nums} td.c{text-align:center}
+table.kv th{width:16em;background:#f3f6f8}
+tr.pass td{background:#eaf6ea} tr.fail td{background:#fbe4e4} tr.warn td{background:#fff5d6}
+.caption{font-size:9pt;color:#456;margin:.2em 0 .8em}
+p.note{font-size:9pt;color:#456} p.strong{font-weight:bold}
+p.pass{font-weight:bold;color:#1a6b1a} p.fail{font-weight:bold;color:#a01818}
+p.warn{font-weight:bold;color:#8a6400}
+p.end{text-align:center;font-weight:bold;margin-top:2em}
+figure{margin:.5em 0 1em} figure img{max-width:100%;height:auto}
+.footer{position:fixed;bottom:0;left:0;right:0;background:#fff;border-top:1px solid #ccc;
+ font-size:8pt;color:#456;padding:3px 1.5em}
+@media print{.footer{position:fixed}}
+"""
+
+
+def _esc(text: str) -> str:
+    return html.escape(str(text)).replace("\n", "<br>")
+
+
+def render_html(doc: Document) -> str:
+    """The document as one self-contained HTML page (UTF-8 text)."""
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{_esc(doc.title)}{' - ' + _esc(doc.report_id) if doc.report_id else ''}</title>",
+        f"<style>{_CSS}</style></head><body>",
+    ]
+    if doc.report_id:
+        out.append(f'<div class="rid">Report {_esc(doc.report_id)}</div>')
+    out.append(f"<h1>{_esc(doc.title)}</h1>")
+    if doc.subtitle:
+        out.append(f'<p class="sub">{_esc(doc.subtitle)}</p>')
+    for b in doc.blocks:
+        out.append(_html_block(b))
+    foot = " · ".join(
+        x for x in (doc.footer, f"Report {doc.report_id}" if doc.report_id else None) if x
+    )
+    if foot:
+        out.append(f'<div class="footer">{_esc(foot)}</div>')
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def _html_block(b: Block) -> str:
+    if isinstance(b, Heading):
+        lvl = min(max(b.level, 2), 4)
+        return f"<h{lvl}>{_esc(b.text)}</h{lvl}>"
+    if isinstance(b, Paragraph):
+        return f'<p class="{b.style}">{_esc(b.text)}</p>'
+    if isinstance(b, KeyValues):
+        rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in b.rows)
+        cap = f'<div class="caption">{_esc(b.caption)}</div>' if b.caption else ""
+        return f'<table class="kv">{rows}</table>{cap}'
+    if isinstance(b, Table):
+        align = b.align or ["l"] * len(b.header)
+        head = "".join(f"<th>{_esc(h)}</th>" for h in b.header)
+        body = []
+        for i, r in enumerate(b.rows):
+            st = b.row_styles[i] if b.row_styles and b.row_styles[i] else None
+            cls = f' class="{st}"' if st else ""
+            cells = "".join(
+                f'<td class="{align[j] if j < len(align) else "l"}">{_esc(c)}</td>'
+                for j, c in enumerate(r)
+            )
+            body.append(f"<tr{cls}>{cells}</tr>")
+        cap = f'<div class="caption">{_esc(b.caption)}</div>' if b.caption else ""
+        note = f'<p class="note">{_esc(b.note)}</p>' if b.note else ""
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{cap}{note}"
+    if isinstance(b, Figure):
+        data = base64.b64encode(b.png).decode("ascii")
+        cap = f"<figcaption class='caption'>{_esc(b.caption)}</figcaption>" if b.caption else ""
+        w = f"{round(100 * b.width)}%"
+        alt = _esc(b.caption or "figure")
+        return (
+            f'<figure><img style="width:{w}" alt="{alt}" '
+            f'src="data:image/png;base64,{data}">{cap}</figure>'
+        )
+    if isinstance(b, PageBreak):
+        return '<div style="page-break-after:always"></div>'
+    raise TypeError(f"unknown block {type(b).__name__}")
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF (ReportLab)
+# ---------------------------------------------------------------------------------------------
+def render_pdf(doc: Document) -> bytes:
+    """The document as PDF bytes (A4; header and footer with the report id on every page)."""
+    from reportlab.lib import colors
+    from reportlab.lib.enums import TA_CENTER
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import (
+        Image,
+        KeepTogether,
+        SimpleDocTemplate,
+        Spacer,
+    )
+    from reportlab.platypus import PageBreak as RLPageBreak
+    from reportlab.platypus import Paragraph as RLParagraph
+    from reportlab.platypus import Table as RLTable
+    from reportlab.platypus import TableStyle
+
+    buf = io.BytesIO()
+    margin = 16 * mm
+    page_w, page_h = A4
+    text_w = page_w - 2 * margin
+    ss = getSampleStyleSheet()
+    body = ParagraphStyle("body", parent=ss["BodyText"], fontSize=9, leading=11.5)
+    small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=9)
+    cell = ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9, spaceBefore=0)
+    cell_b = ParagraphStyle("cellb", parent=cell, fontName="Helvetica-Bold")
+    styles = {
+        "normal": body,
+        "note": ParagraphStyle("note", parent=body, fontSize=8, textColor=colors.HexColor("#445566")),
+        "strong": ParagraphStyle("strong", parent=body, fontName="Helvetica-Bold"),
+        "pass": ParagraphStyle(
+            "pass", parent=body, fontName="Helvetica-Bold", textColor=colors.HexColor("#1a6b1a")
+        ),
+        "fail": ParagraphStyle(
+            "fail", parent=body, fontName="Helvetica-Bold", textColor=colors.HexColor("#a01818")
+        ),
+        "warn": ParagraphStyle(
+            "warn", parent=body, fontName="Helvetica-Bold", textColor=colors.HexColor("#8a6400")
+        ),
+        "end": ParagraphStyle(
+            "end", parent=body, fontName="Helvetica-Bold", alignment=TA_CENTER, spaceBefore=14
+        ),
+    }
+    h_styles = {
+        1: ParagraphStyle("h1", parent=ss["Heading1"], fontSize=15, leading=18, spaceAfter=4),
+        2: ParagraphStyle("h2", parent=ss["Heading2"], fontSize=12, leading=14, spaceBefore=8),
+        3: ParagraphStyle("h3", parent=ss["Heading3"], fontSize=10, leading=12, spaceBefore=6),
+    }
+
+    def esc(t: str) -> str:
+        return html.escape(str(t)).replace("\n", "<br/>")
+
+    fill = {
+        "pass": colors.HexColor("#eaf6ea"),
+        "fail": colors.HexColor("#fbe4e4"),
+        "warn": colors.HexColor("#fff5d6"),
+    }
+    story: list = [RLParagraph(esc(doc.title), h_styles[1])]
+    if doc.subtitle:
+        story.append(RLParagraph(esc(doc.subtitle), styles["note"]))
+    for b in doc.blocks:
+        if isinstance(b, Heading):
+            story.append(RLParagraph(esc(b.text), h_styles[min(max(b.level, 2), 3)]))
+        elif isinstance(b, Paragraph):
+            story.append(RLParagraph(esc(b.text), styles.get(b.style, body)))
+        elif isinstance(b, KeyValues):
+            data = [[RLParagraph(esc(k), cell_b), RLParagraph(esc(v), cell)] for k, v in b.rows]
+            t = RLTable(data, colWidths=[0.3 * text_w, 0.7 * text_w])
+            t.setStyle(
+                TableStyle(
+                    [
+                        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#bbbbbb")),
+                        ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f3f6f8")),
+                        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                    ]
+                )
+            )
+            story.append(t)
+            if b.caption:
+                story.append(RLParagraph(esc(b.caption), small))
+            story.append(Spacer(1, 4))
+        elif isinstance(b, Table):
+            align = b.align or ["l"] * len(b.header)
+            ral = {"l": 0, "r": 2, "c": 1}
+            cstyles = [
+                ParagraphStyle(f"c{j}", parent=cell, alignment=ral.get(a, 0))
+                for j, a in enumerate(align)
+            ]
+            data = [[RLParagraph(esc(h), cell_b) for h in b.header]]
+            for r in b.rows:
+                data.append(
+                    [
+                        RLParagraph(esc(c), cstyles[j] if j < len(cstyles) else cell)
+                        for j, c in enumerate(r)
+                    ]
+                )
+            widths = _col_widths(b, text_w)
+            t = RLTable(data, colWidths=widths, repeatRows=1)
+            cmds = [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#bbbbbb")),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef3")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.2),
+            ]
+            for i, st in enumerate(b.row_styles or []):
+                if st in fill:
+                    cmds.append(("BACKGROUND", (0, i + 1), (-1, i + 1), fill[st]))
+            t.setStyle(TableStyle(cmds))
+            story.append(t)
+            if b.caption:
+                story.append(RLParagraph(esc(b.caption), small))
+            if b.note:
+                story.append(RLParagraph(esc(b.note), styles["note"]))
+            story.append(Spacer(1, 4))
+        elif isinstance(b, Figure):
+            w_px, h_px = b.size_px if all(b.size_px) else _png_size(b.png)
+            w = text_w * b.width
+            h = w * h_px / w_px
+            max_h = page_h - 2 * margin - 40 * mm
+            if h > max_h:
+                w, h = w * max_h / h, max_h
+            img = Image(io.BytesIO(b.png), width=w, height=h)
+            parts = [img]
+            if b.caption:
+                parts.append(RLParagraph(esc(b.caption), small))
+            parts.append(Spacer(1, 4))
+            story.append(KeepTogether(parts))
+        elif isinstance(b, PageBreak):
+            story.append(RLPageBreak())
+
+    title = doc.title
+    rid = doc.report_id
+    footer = doc.footer
+
+    from reportlab.pdfgen import canvas as rl_canvas
+
+    class NumberedCanvas(rl_canvas.Canvas):
+        """Canvas that knows the page count (for "page n of m") and decorates every page."""
+
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self._saved: list[dict] = []
+
+        def showPage(self):  # noqa: N802 (ReportLab API)
+            self._saved.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._saved)
+            for state in self._saved:
+                self.__dict__.update(state)
+                self._decorate(total)
+                super().showPage()
+            super().save()
+
+        def _decorate(self, total: int) -> None:
+            self.saveState()
+            self.setFont("Helvetica", 7.5)
+            self.setFillColor(colors.HexColor("#445566"))
+            top = page_h - 10 * mm
+            self.drawString(margin, top, title[:110])
+            if rid:
+                self.drawRightString(page_w - margin, top, f"Report {rid}")
+            self.setStrokeColor(colors.HexColor("#bbbbbb"))
+            self.line(margin, top - 2, page_w - margin, top - 2)
+            self.line(margin, 12 * mm, page_w - margin, 12 * mm)
+            bottom = 8 * mm
+            left = footer or ""
+            self.drawString(margin, bottom, left[:120])
+            right = f"page {self._pageNumber} of {total}"
+            if rid:
+                right = f"Report {rid} · {right}"
+            self.drawRightString(page_w - margin, bottom, right)
+            self.restoreState()
+
+    tmpl = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin,
+        title=doc.title + (f" {rid}" if rid else ""),
+        author=footer or "lightcomp",
+        invariant=1,
+    )
+    tmpl.build(story, canvasmaker=NumberedCanvas)
+    return buf.getvalue()
+
+
+def _col_widths(t: Table, text_w: float) -> list[float]:
+    """Column widths from the text they hold: at least the longest header word, at most 36 chars."""
+    n = len(t.header)
+    floor = [max((len(w) for w in str(h).split()), default=3) + 1 for h in t.header]
+    longest = [len(str(h)) for h in t.header]
+    for r in t.rows[:200]:
+        for j, c in enumerate(r[:n]):
+            longest[j] = max(longest[j], len(str(c)))
+    want = [max(f, min(v, 36)) for f, v in zip(floor, longest, strict=True)]
+    total = sum(want)
+    return [text_w * v / total for v in want]
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height of a PNG from its IHDR chunk."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG image")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")

@@ -1,0 +1,499 @@
+"""Lot / period yield report: headline yield against the target, failure Pareto, histograms
+with limits, Cpk table, chromaticity diagrams, yield trend, control chart, failed components.
+
+One read of the selected records (:func:`lightcomp.store.queries.lot_records`),
+then vectorised statistics (:mod:`lightcomp.analysis.yield_stats`) and plots
+(:mod:`lightcomp.reports.plots`); the same :class:`~lightcomp.reports.document.Document`
+renders to self-contained HTML or to PDF.
+
+Yield = passes / (passes + failures); measurement errors are counted apart
+(:func:`lightcomp.analysis.yield_stats.yield_summary`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lightcomp.errors import ReportError
+from lightcomp.reports import plots
+from lightcomp.reports.document import (
+    Document,
+    Figure,
+    Heading,
+    KeyValues,
+    Paragraph,
+    Table,
+    render_html,
+    render_pdf,
+)
+from lightcomp.store import queries
+
+__all__ = [
+    "HISTOGRAM_QUANTITIES",
+    "LIMIT_ALIASES",
+    "build_lot_report",
+    "limits_by_column",
+    "render",
+    "write_lot_report",
+]
+
+#: Quantities histogrammed in the report (measurement columns).
+HISTOGRAM_QUANTITIES: tuple[str, ...] = (
+    "luminous_flux_lm",
+    "efficacy_lmw",
+    "cct_k",
+    "duv",
+    "ra",
+    "r9",
+    "power_w",
+    "power_factor",
+)
+
+#: Limit names (station plan short names first) that bound each measurement column.
+LIMIT_ALIASES: dict[str, tuple[str, ...]] = {
+    "luminous_flux_lm": ("flux", "luminous_flux", "luminous_flux_lm"),
+    "efficacy_lmw": ("efficacy", "efficacy_lmw"),
+    "cct_k": ("cct", "CCT", "cct_k"),
+    "duv": ("duv", "Duv"),
+    "ra": ("ra", "Ra"),
+    "r9": ("r9", "R9"),
+    "rf": ("rf", "Rf"),
+    "rg": ("rg", "Rg"),
+    "power_w": ("power", "power_w"),
+    "power_factor": ("pf", "power_factor"),
+    "voltage_v": ("voltage", "voltage_v"),
+    "current_a": ("current", "current_a"),
+    "thd_current": ("thd", "thd_current"),
+    "tc_c": ("tc", "tc_c"),
+    "sdcm_steps": ("sdcm", "sdcm_steps"),
+}
+
+#: Key quantity of the control chart.
+CONTROL_QUANTITY = "luminous_flux_lm"
+
+MAX_FAILED_ROWS = 200
+
+
+def limits_by_column(limits: dict[str, dict[str, Any]]) -> dict[str, tuple[float | None, float | None]]:
+    """Map plan limits ``{name: {min, max}}`` onto measurement columns via :data:`LIMIT_ALIASES`."""
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for col, names in LIMIT_ALIASES.items():
+        for name in names:
+            lim = limits.get(name)
+            if lim and (lim.get("min") is not None or lim.get("max") is not None):
+                out[col] = (lim.get("min"), lim.get("max"))
+                break
+    return out
+
+
+def _fmt(v: Any, digits: int = 4) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float | np.floating):
+        if not np.isfinite(v):
+            return "–"
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def _pct(v: float) -> str:
+    return "–" if v is None or not np.isfinite(v) else f"{100 * v:.2f} %"
+
+
+def _when(t: Any) -> str:
+    if t is None or (isinstance(t, float) and np.isnan(t)):
+        return "–"
+    ts = pd.Timestamp(t)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts.tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _selection_limits(session, lots: list[str]) -> tuple[dict[str, dict], str | None]:
+    """Limits shared by every lot of the selection (None note), or ({} , note) when they differ."""
+    seen: list[dict] = []
+    for lot in lots[:50]:
+        seen.append(queries.lot_limits(session, lot))
+    if not seen:
+        return {}, None
+    first = seen[0]
+    if all(s == first for s in seen[1:]):
+        return first, None
+    return {}, "The selected lots were tested against different limits; limits are not drawn."
+
+
+def _describe(filters: dict[str, Any]) -> str:
+    names = {"lot": "lot", "family": "family", "manufacturer": "manufacturer",
+             "since": "since", "until": "until"}  # fmt: skip
+    parts = [f"{names[k]} {v}" for k, v in filters.items() if v is not None]
+    return ", ".join(parts) if parts else "all lots"
+
+
+def build_lot_report(
+    session,
+    *,
+    lot: str | None = None,
+    family: str | None = None,
+    manufacturer: str | None = None,
+    since: Any = None,
+    until: Any = None,
+    target: float = 0.95,
+    confidence: float = 0.95,
+    max_failed_rows: int = MAX_FAILED_ROWS,
+    now: datetime | None = None,
+) -> Document:
+    """The yield report of a lot or of a selection (family, manufacturer, date range).
+
+    Raises :class:`ReportError` for an unknown lot/family/manufacturer or an
+    empty selection.
+    """
+    filters = {"lot": lot, "family": family, "manufacturer": manufacturer,
+               "since": since, "until": until}  # fmt: skip
+    df = queries.lot_records(session, **filters)
+    now = now or datetime.now(UTC)
+    lots = list(dict.fromkeys(df["lot"].dropna()))
+    verdict = df["verdict"].to_numpy()
+    n_pass = int((verdict == "pass").sum())
+    n_fail = int((verdict == "fail").sum())
+    n_error = int((verdict == "error").sum())
+    ys = queries.yield_summary_dict(n_pass, n_fail, n_error, target=target, confidence=confidence)
+
+    title = f"Yield report — {_describe(filters)}"
+    doc = Document(
+        title=title,
+        subtitle=f"Generated {now.strftime('%Y-%m-%d %H:%M UTC')} by lightcomp from the store; "
+        f"selection: {_describe(filters)}.",
+        footer=f"lightcomp yield report · {_describe(filters)}",
+    )
+
+    # -- headline -------------------------------------------------------------------------------
+    doc.add(Heading("Headline"))
+    style = {"target met": "pass", "target missed": "fail"}.get(ys["verdict"], "warn")
+    doc.add(
+        Paragraph(
+            f"Yield {_pct(ys['yield'])} (target {100 * target:g} %): {ys['verdict']}. "
+            f"{100 * confidence:g} % confidence interval {_pct(ys['lower'])} – {_pct(ys['upper'])} "
+            f"({ys.get('method', 'wilson')}).",
+            style,
+        )
+    )
+    stations = sorted(set(df["station"].dropna().astype(str)))
+    plan_rows = df[["plan_name", "plan_version"]].drop_duplicates().dropna(subset=["plan_name"])
+    plans = sorted(
+        f"{p} v{v}" if v is not None and v == v else str(p)
+        for p, v in plan_rows.itertuples(index=False)
+    )
+    cal_ids = [c for c in dict.fromkeys(df["calib_id"].dropna()) if c]
+    cals = queries.calibrations(session, cal_ids)
+    cal_text = "; ".join(
+        f"{c['calib_id']} (station {c['station']}, valid {_when(c['valid_from'])[:10]} to "
+        f"{_when(c['valid_until'])[:10]}"
+        + (f", certificate {c['certificate_id']}" if c["certificate_id"] else "")
+        + ")"
+        for c in cals
+    )
+    kv = [
+        ("Selection", _describe(filters)),
+        ("Lots", ", ".join(lots[:20]) + (f" … ({len(lots)} lots)" if len(lots) > 20 else "")),
+        ("Families", ", ".join(sorted(set(df["family"].dropna())))),
+        ("Manufacturers", ", ".join(sorted(set(df["manufacturer"].dropna())))),
+        ("Components measured", f"{len(df)}"),
+        ("Pass", f"{n_pass}"),
+        ("Fail", f"{n_fail}"),
+        ("Error (not tested)", f"{n_error}"),
+        ("Tested (pass + fail)", f"{n_pass + n_fail}"),
+        ("Yield", _pct(ys["yield"])),
+        (
+            f"{100 * confidence:g} % interval",
+            f"{_pct(ys['lower'])} – {_pct(ys['upper'])} ({ys.get('method', 'wilson')})",
+        ),
+        ("Verdict", f"{ys['verdict']} (target {100 * target:g} %)"),
+        ("Measured", f"{_when(df['measured_at'].min())} – {_when(df['measured_at'].max())}"),
+        ("Station(s)", ", ".join(stations) or "–"),
+        ("Plan(s)", ", ".join(plans) or "–"),
+        ("Calibration(s)", cal_text or "–"),
+    ]
+    doc.add(KeyValues(kv))
+    doc.add(
+        Paragraph(
+            "Yield = passes / (passes + failures); components with a measurement error were "
+            "not tested and are counted apart. Verdict: lower one-sided bound ≥ target → "
+            "target met; upper one-sided bound < target → target missed; otherwise not yet "
+            "decidable (lightcomp.analysis.yield_stats).",
+            "note",
+        )
+    )
+
+    # -- limits -----------------------------------------------------------------------------------
+    if lot is not None:
+        raw_limits, limits_note = queries.lot_limits(session, lot), None
+    else:
+        raw_limits, limits_note = _selection_limits(session, lots)
+    col_limits = limits_by_column(raw_limits)
+
+    # -- Pareto -------------------------------------------------------------------------------
+    doc.add(Heading("Failure causes"))
+    from lightcomp.analysis.yield_stats import pareto_failure_causes
+
+    fails = df.loc[df["verdict"] == "fail", "failed_limits"].tolist()
+    par = pareto_failure_causes(df["failed_limits"].tolist())
+    causes = par["cause"].tolist()
+    counts = par["count"].astype(int).tolist()
+    if n_error:
+        causes.append("(measurement error)")
+        counts.append(n_error)
+        order = np.argsort(-np.asarray(counts), kind="stable")
+        causes = [causes[i] for i in order]
+        counts = [counts[i] for i in order]
+    doc.add(Figure(plots.pareto_png(causes, counts, n_components=len(df)), width=0.8))
+    if causes:
+        total = sum(counts)
+        cum = np.cumsum(counts)
+        doc.add(
+            Table(
+                ["cause", "components", "% of causes", "cumulative %", "% of components"],
+                [
+                    [c, str(k), f"{100 * k / total:.1f}", f"{100 * cu / total:.1f}",
+                     f"{100 * k / len(df):.2f}"]
+                    for c, k, cu in zip(causes, counts, cum, strict=True)
+                ],  # fmt: skip
+                align=["l", "r", "r", "r", "r"],
+                note=f"{len(fails)} failed components; one component may fail several limits.",
+            )
+        )
+    else:
+        doc.add(Paragraph("No failures and no measurement errors.", "pass"))
+
+    # -- distributions ---------------------------------------------------------------------------
+    doc.add(Heading("Distributions and capability"))
+    measured = df["verdict"] != "error"
+    data = {q: df.loc[measured, q].to_numpy(float) for q in HISTOGRAM_QUANTITIES}
+    passed = (df.loc[measured, "verdict"] == "pass").to_numpy()
+    doc.add(
+        Figure(
+            plots.histograms_png(data, col_limits, passed=passed),
+            caption="Histograms of the measured components (blue pass, red fail); "
+            "dashed red lines: limits of the plan."
+            + (f" {limits_note}" if limits_note else ""),
+        )
+    )
+    doc.add(_cpk_table(data, col_limits))
+
+    # -- chromaticity ----------------------------------------------------------------------------
+    doc.add(Heading("Chromaticity"))
+    x = df.loc[measured, "x"].to_numpy(float)
+    y = df.loc[measured, "y"].to_numpy(float)
+    doc.add(Figure(plots.chromaticity_png(x, y, passed, space="xy")))
+    doc.add(Figure(plots.chromaticity_png(x, y, passed, space="uv")))
+    cat = df.loc[measured, "ansi_category"].fillna("–").astype(str)
+    inside = df.loc[measured, "ansi_inside"]
+    n_in = int(inside.fillna(False).astype(bool).sum())
+    top = cat.value_counts().head(12)
+    doc.add(
+        Table(
+            ["ANSI category", "components", "%"],
+            [[k, str(int(v)), f"{100 * v / measured.sum():.1f}"] for k, v in top.items()],
+            align=["l", "r", "r"],
+            note=f"{n_in} of {int(measured.sum())} measured components inside their nominal "
+            f"ANSI C78.377 quadrangle; median {np.nanmedian(df['sdcm_steps'].to_numpy(float)):.2f}"
+            " MacAdam steps from the nominal centre."
+            if np.isfinite(df["sdcm_steps"].to_numpy(float)).any()
+            else None,
+        )
+    )
+
+    # -- trend -----------------------------------------------------------------------------------
+    doc.add(Heading("Yield trend"))
+    doc.add(_trend_figure(session, df, filters, lots, target, confidence, lot))
+
+    # -- control chart ---------------------------------------------------------------------------
+    doc.add(Heading("Control chart"))
+    v = df.loc[measured, CONTROL_QUANTITY].to_numpy(float)
+    v = v[np.isfinite(v)]
+    if v.size >= 2:
+        from lightcomp.analysis.yield_stats import individuals_chart
+
+        chart = individuals_chart(v)
+        doc.add(
+            Figure(
+                plots.control_chart_png(chart, label=plots.QUANTITY_LABELS[CONTROL_QUANTITY]),
+                caption="Individuals / moving-range chart of the luminous flux in order of "
+                "measurement (3-sigma limits, sigma = MR-bar / 1.128; circled: Western "
+                f"Electric rules 1–4 or moving range above its UCL). "
+                f"{int(np.asarray(chart['out_of_control']).sum())} points flagged.",
+            )
+        )
+    else:
+        doc.add(Paragraph("Fewer than two flux values: no control chart.", "note"))
+
+    # -- failed components -----------------------------------------------------------------------
+    doc.add(Heading("Failed components"))
+    bad = df[df["verdict"] != "pass"]
+    if bad.empty:
+        doc.add(Paragraph("None.", "pass"))
+    else:
+        shown = bad.head(max_failed_rows)
+        rows, styles = [], []
+        for r in shown.itertuples(index=False):
+            reason = (
+                ", ".join(r.failed_limits) if r.verdict == "fail" else (r.error_message or "error")
+            )
+            rows.append(
+                [
+                    _format_code(r.product_code),
+                    str(r.lot),
+                    r.verdict,
+                    reason,
+                    _fmt(r.luminous_flux_lm, 5),
+                    _fmt(r.cct_k, 5),
+                    _fmt(r.duv, 3),
+                    _fmt(r.ra, 3),
+                    _when(r.measured_at),
+                ]
+            )
+            styles.append("fail" if r.verdict == "fail" else "warn")
+        rest = len(bad) - len(shown)
+        doc.add(
+            Table(
+                ["product code", "lot", "verdict", "failed limits / error", "flux (lm)",
+                 "CCT (K)", "Duv", "Ra", "measured"],  # fmt: skip
+                rows,
+                row_styles=styles,
+                align=["l", "l", "l", "l", "r", "r", "r", "r", "l"],
+                note=(
+                    f"… and {rest} more failed or errored components (use `lightcomp records` "
+                    "for the full list)."
+                    if rest > 0
+                    else f"{len(bad)} failed or errored components."
+                ),
+            )
+        )
+    return doc
+
+
+def _format_code(code: str) -> str:
+    try:
+        from lightcomp.coding import format_code
+    except ImportError:
+        return code
+    try:
+        return format_code(code)
+    except Exception:  # noqa: BLE001 - a display nicety only; show the stored code
+        return code
+
+
+def _cpk_table(data: dict[str, np.ndarray], limits: dict) -> Table:
+    from lightcomp.analysis.yield_stats import process_capability
+
+    rows, styles = [], []
+    for q, vals in data.items():
+        v = vals[np.isfinite(vals)]
+        lo, hi = limits.get(q, (None, None))
+        mean = float(v.mean()) if v.size else float("nan")
+        sd = float(v.std(ddof=1)) if v.size > 1 else float("nan")
+        cp = cpk = float("nan")
+        if v.size >= 2 and (lo is not None or hi is not None) and sd > 0:
+            pc = process_capability(v, lo, hi)
+            cp, cpk = float(pc["cp"]), float(pc["cpk"])
+        rows.append(
+            [plots.QUANTITY_LABELS.get(q, q), str(v.size), _fmt(mean, 5), _fmt(sd, 3),
+             _fmt(lo, 5), _fmt(hi, 5), _fmt(cp, 3), _fmt(cpk, 3)]
+        )  # fmt: skip
+        styles.append(None if not np.isfinite(cpk) else ("pass" if cpk >= 1.33 else "warn"))
+    return Table(
+        ["quantity", "n", "mean", "std dev", "LSL", "USL", "Cp", "Cpk"],
+        rows,
+        row_styles=styles,
+        align=["l", "r", "r", "r", "r", "r", "r", "r"],
+        caption="Process capability of the measured (non-error) components; sigma is the "
+        "overall sample standard deviation. Cpk ≥ 1.33 is the usual requirement (green).",
+    )
+
+
+def _trend_figure(session, df, filters, lots, target, confidence, lot) -> Figure:
+    """Yield per lot of the family (lot report) / of the selection; per time group for one lot."""
+    trend_filters = dict(filters)
+    if lot is not None:
+        fam = df["family"].dropna().iloc[0] if df["family"].notna().any() else None
+        trend_filters = {"family": fam} if fam else {"lot": lot}
+    per_lot = queries.yield_by_lot(session, **trend_filters)
+    per_lot = per_lot[per_lot["n_tested"] > 0]
+    if len(per_lot) >= 2:
+        from lightcomp.analysis.yield_stats import yield_summary
+
+        s = yield_summary(
+            per_lot["n_pass"].to_numpy(), per_lot["n_fail"].to_numpy(),
+            per_lot["n_error"].to_numpy(), target=target, confidence=confidence,
+        )  # fmt: skip
+        labels = per_lot["lot"].astype(str).tolist()
+        hl = labels.index(lot) if lot in labels else None
+        png = plots.yield_trend_png(
+            labels, s["yield"], s["lower"], s["upper"], target=target, highlight=hl
+        )
+        what = "lots of the family" if lot is not None else "lots of the selection"
+        return Figure(
+            png,
+            caption=f"Yield of the {what} in order of first measurement, with "
+            f"{100 * confidence:g} % intervals; dashed line: {100 * target:g} % target"
+            + ("; circled: this lot." if hl is not None else "."),
+        )
+    # One lot: consecutive groups in order of measurement.
+    tested = df[df["verdict"] != "error"]
+    k = int(min(20, max(1, len(tested) // 25)))
+    groups = np.array_split(np.arange(len(tested)), k)
+    ok = (tested["verdict"] == "pass").to_numpy()
+    n_pass = np.array([ok[g].sum() for g in groups])
+    n_tot = np.array([g.size for g in groups])
+    from lightcomp.analysis.yield_stats import yield_summary
+
+    s = yield_summary(n_pass, n_tot - n_pass, target=target, confidence=confidence)
+    times = tested["measured_at"].to_numpy()
+    labels = [pd.Timestamp(times[g[0]]).strftime("%m-%d %H:%M") for g in groups]
+    png = plots.yield_trend_png(
+        labels, s["yield"], s["lower"], s["upper"], target=target, xlabel="start of group (UTC)"
+    )
+    return Figure(
+        png,
+        caption=f"Yield within the lot in {k} consecutive groups of about {n_tot.mean():.0f} "
+        f"components (order of measurement), with {100 * confidence:g} % intervals; dashed "
+        f"line: {100 * target:g} % target.",
+    )
+
+
+def render(doc: Document, fmt: str) -> bytes:
+    """Render ``doc`` as ``fmt`` ("html" or "pdf") bytes."""
+    if fmt == "html":
+        return render_html(doc).encode("utf-8")
+    if fmt == "pdf":
+        return render_pdf(doc)
+    raise ReportError(f"unknown report format {fmt!r}: use html or pdf")
+
+
+def write_lot_report(
+    store,
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    **selection: Any,
+) -> dict[str, Any]:
+    """Build the report for ``selection`` (see :func:`build_lot_report`) and write it to ``path``.
+
+    ``fmt`` defaults to the file extension (``.pdf`` → PDF, else HTML). Returns
+    ``{"path", "format", "bytes", "yield", "verdict", "n_pass", "n_fail", "n_error"}``.
+    """
+    path = Path(path)
+    fmt = (fmt or ("pdf" if path.suffix.lower() == ".pdf" else "html")).lower()
+    if fmt not in ("html", "pdf"):
+        raise ReportError(f"unknown report format {fmt!r}: use html or pdf")
+    if not path.parent.is_dir():
+        raise ReportError(f"output folder {path.parent} does not exist")
+    with store.session() as session:
+        doc = build_lot_report(session, **selection)
+    data = render(doc, fmt)
+    path.write_bytes(data)
+    return {"path": str(path), "format": fmt, "bytes": len(data), "title": doc.title}

@@ -1,0 +1,452 @@
+"""Test plans: ``station/plans/*.toml`` — how one component family is tested.
+
+A plan names the family, the drive conditions (DC current, DC voltage or AC
+mains), the stabilisation rule, the measurement steps and the limits per
+quantity.  Loading validates everything and rejects unknown keys and
+impossible limits with ``file:line: message`` (:class:`~lightcomp.errors.PlanError`).
+``tomllib`` gives no line numbers for keys, so the line is found by scanning
+the text for the key inside its table.
+
+Layout (every table but ``[plan]``, ``[drive]`` and ``[limits]`` is optional)::
+
+    [plan]
+    name = "LS0-COB-4000"          # plan name (stored with every test run)
+    version = "1"
+    family = "LS0-COB-4000"        # family name as registered (lightcomp registry)
+    manufacturer = "..."           # optional, disambiguates the family name
+    description = "..."
+
+    [drive]                        # mode: "dc-current" | "dc-voltage" | "ac"
+    mode = "dc-current"
+    current_a = 0.350
+    voltage_limit_v = 48.0         # compliance (dc-current)
+    # voltage_v / current_limit_a  (dc-voltage), voltage_v / frequency_hz (ac)
+
+    [stabilisation]                # IES LM-79-19 / CIE S 025 defaults
+    interval_s = 900.0             # readings every 15 min ...
+    window_s = 1800.0              # ... over 30 min ...
+    max_variation = 0.005          # ... varying < 0.5 % (max-min)/mean
+    min_readings = 3
+    max_duration_s = 10800.0       # give up (component -> error) after 3 h
+    quantities = ["flux", "power"]
+
+    [measurement]
+    dark = true                    # shutter-closed reading per component
+    self_absorption = "scalar"     # "scalar" | "spectral" | "none" (auxiliary lamp)
+    temperature = true             # Tc (channel tc_channel) and ambient (ambient_channel)
+    tc_channel = 1
+    ambient_channel = 2
+    retries = 2                    # re-measure a component after an instrument fault
+
+    [limits]                       # <quantity>_min / <quantity>_max, plus:
+    flux_min = 1080.0              # lm
+    ansi_quadrangle = 4000         # chromaticity inside this ANSI C78.377 7-step quadrangle
+
+Quantities are those of :data:`QUANTITIES` (short plan name -> key in the
+measured quantities, unit, physically possible range).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lightcomp.errors import PlanError
+
+INF = math.inf
+
+# short name -> (quantity key, unit, lowest possible, highest possible)
+QUANTITIES: dict[str, tuple[str, str, float, float]] = {
+    "flux": ("luminous_flux", "lm", 0.0, INF),
+    "radiant_flux": ("radiant_flux", "W", 0.0, INF),
+    "efficacy": ("efficacy", "lm/W", 0.0, 683.002),
+    "ler": ("LER", "lm/W", 0.0, 683.002),
+    "cct": ("CCT", "K", 0.0, INF),
+    "duv": ("Duv", "", -0.1, 0.1),
+    "x": ("x", "", 0.0, 1.0),
+    "y": ("y", "", 0.0, 1.0),
+    "u_prime": ("u_prime", "", 0.0, 1.0),
+    "v_prime": ("v_prime", "", 0.0, 1.0),
+    "ra": ("Ra", "", -INF, 100.0),
+    **{f"r{i}": (f"R{i}", "", -INF, 100.0) for i in range(1, 16)},
+    "rf": ("Rf", "", 0.0, 100.0),
+    "rg": ("Rg", "", 0.0, INF),
+    "dominant_wavelength": ("dominant_wavelength", "nm", 360.0, 830.0),
+    "peak_wavelength": ("peak_wavelength", "nm", 360.0, 830.0),
+    "fwhm": ("fwhm", "nm", 0.0, INF),
+    "purity": ("purity", "", 0.0, 1.0),
+    "sp_ratio": ("SP_ratio", "", 0.0, INF),
+    "sdcm": ("sdcm_steps", "MacAdam steps", 0.0, INF),
+    "voltage": ("voltage_v", "V", 0.0, INF),
+    "current": ("current_a", "A", 0.0, INF),
+    "power": ("power_w", "W", 0.0, INF),
+    "pf": ("power_factor", "", 0.0, 1.0),
+    "thd": ("thd_current", "fraction", 0.0, INF),
+    "frequency": ("frequency_hz", "Hz", 0.0, INF),
+    "tc": ("tc_c", "degC", -273.15, INF),
+    "ambient": ("ambient_c", "degC", -273.15, INF),
+}
+"""Quantities a plan may limit: plan name -> (quantity key, unit, min possible, max possible)."""
+
+ANSI_NOMINAL_CCTS = (2200, 2500, 2700, 3000, 3500, 4000, 4500, 5000, 5700, 6500)
+"""Nominal CCTs of the ANSI C78.377-2017 quadrangles (K)."""
+
+DRIVE_MODES = ("dc-current", "dc-voltage", "ac")
+STABILISATION_QUANTITIES = ("flux", "power")
+
+_SECTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "plan": {
+        "name": str,
+        "version": (str, int),
+        "family": str,
+        "manufacturer": str,
+        "description": str,
+    },
+    "drive": {
+        "mode": str,
+        "current_a": (int, float),
+        "voltage_limit_v": (int, float),
+        "voltage_v": (int, float),
+        "current_limit_a": (int, float),
+        "frequency_hz": (int, float),
+    },
+    "stabilisation": {
+        "interval_s": (int, float),
+        "window_s": (int, float),
+        "max_variation": (int, float),
+        "min_readings": int,
+        "max_duration_s": (int, float),
+        "quantities": list,
+    },
+    "measurement": {
+        "dark": bool,
+        "self_absorption": str,
+        "temperature": bool,
+        "tc_channel": int,
+        "ambient_channel": int,
+        "retries": int,
+    },
+    "limits": {},  # checked against QUANTITIES
+}
+_REQUIRED = {"plan": ("name", "family"), "drive": ("mode",)}
+
+
+@dataclass(frozen=True)
+class Drive:
+    """Drive conditions of the component under test (SI units)."""
+
+    mode: str  # dc-current | dc-voltage | ac
+    current_a: float | None = None
+    voltage_limit_v: float | None = None
+    voltage_v: float | None = None
+    current_limit_a: float | None = None
+    frequency_hz: float | None = None
+
+
+@dataclass(frozen=True)
+class StabilisationRule:
+    """LM-79 stabilisation: ``min_readings`` readings ``interval_s`` apart over ``window_s``
+    varying by less than ``max_variation`` ((max - min) / mean) in every quantity."""
+
+    interval_s: float = 900.0
+    window_s: float = 1800.0
+    max_variation: float = 0.005
+    min_readings: int = 3
+    max_duration_s: float = 10800.0
+    quantities: tuple[str, ...] = ("flux", "power")
+
+
+@dataclass(frozen=True)
+class MeasurementSteps:
+    """Optional steps of one component measurement."""
+
+    dark: bool = True
+    self_absorption: str = "scalar"  # scalar | spectral | none
+    temperature: bool = True
+    tc_channel: int = 1
+    ambient_channel: int = 2
+    retries: int = 2
+
+
+@dataclass(frozen=True)
+class Limit:
+    """Limit on one quantity: ``min <= value <= max`` (either side optional)."""
+
+    name: str  # plan name, e.g. "flux"
+    quantity: str  # key in the quantities, e.g. "luminous_flux"
+    unit: str
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class TestPlan:
+    """A validated test plan."""
+
+    __test__ = False  # not a pytest class
+
+    name: str
+    family: str
+    drive: Drive
+    stabilisation: StabilisationRule
+    measurement: MeasurementSteps
+    limits: tuple[Limit, ...]
+    ansi_quadrangle: int | None = None
+    version: str | None = None
+    manufacturer: str | None = None
+    description: str | None = None
+    path: str | None = None
+    sha256: str | None = None
+    raw: dict = field(default_factory=dict)
+
+    def snapshot(self) -> dict:
+        """The plan as stored with a test run (the parsed TOML plus its origin)."""
+        return {"path": self.path, "sha256": self.sha256, **self.raw}
+
+
+def find_key_line(text: str, section: str | None, key: str | None) -> int:
+    """1-based line of ``key`` inside table ``[section]`` of TOML ``text`` (best effort).
+
+    Falls back to the table header, then to the first occurrence of the key
+    anywhere, then to line 1.
+    """
+    lines = text.splitlines()
+    header_re = re.compile(r"^\s*\[\s*([^\]\[]+?)\s*\]\s*(#.*)?$")
+    current = None
+    header_line = None
+    first_any = None
+    key_re = (
+        re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=")
+        if key
+        else None
+    )
+    for i, line in enumerate(lines, start=1):
+        m = header_re.match(line)
+        if m:
+            current = m.group(1).strip()
+            if section is not None and current == section and header_line is None:
+                header_line = i
+            continue
+        if key_re and key_re.match(line):
+            if current == section or (section is None and current is None):
+                return i
+            if first_any is None:
+                first_any = i
+    return header_line or first_any or 1
+
+
+class _Ctx:
+    """Error reporting with file:line for one TOML file."""
+
+    def __init__(self, path: str, text: str, error_cls: type[Exception] = PlanError):
+        self.path = path
+        self.text = text
+        self.error_cls = error_cls
+
+    def error(self, section: str | None, key: str | None, message: str) -> Exception:
+        line = find_key_line(self.text, section, key)
+        return self.error_cls(f"{self.path}:{line}: {message}")
+
+
+def read_toml(path: str | Path, error_cls: type[Exception] = PlanError) -> tuple[dict, str]:
+    """Parse a TOML file; raise ``error_cls`` naming the file (and line) when unreadable."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error_cls(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        where = f"{path}:{line}" if line else str(path)
+        raise error_cls(f"{where}: invalid TOML: {exc.args[0] if exc.args else exc}") from exc
+
+
+def _check_types(ctx: _Ctx, section: str, table: Any) -> dict:
+    if not isinstance(table, dict):
+        raise ctx.error(None, section, f"'{section}' must be a table [{section}]")
+    allowed = _SECTIONS[section]
+    for key, value in table.items():
+        if key not in allowed:
+            raise ctx.error(section, key, f"unknown key '{key}' in [{section}]")
+        want = allowed[key]
+        ok = isinstance(value, want) and not (isinstance(value, bool) and want is not bool)
+        if not ok:
+            names = " or ".join(t.__name__ for t in (want if isinstance(want, tuple) else (want,)))
+            raise ctx.error(
+                section, key, f"'{key}' in [{section}] must be {names}, not {value!r}"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ctx.error(section, key, f"'{key}' in [{section}] must be finite, not {value}")
+    for key in _REQUIRED.get(section, ()):
+        if key not in table:
+            raise ctx.error(section, None, f"missing required key '{key}' in [{section}]")
+    return table
+
+
+def _positive(ctx: _Ctx, section: str, table: dict, *keys: str) -> None:
+    for key in keys:
+        if key in table and not table[key] > 0:
+            raise ctx.error(section, key, f"'{key}' in [{section}] must be > 0, not {table[key]}")
+
+
+def _parse_drive(ctx: _Ctx, t: dict) -> Drive:
+    mode = t["mode"]
+    if mode not in DRIVE_MODES:
+        raise ctx.error(
+            "drive", "mode", f"unknown drive mode {mode!r} in [drive] (use {', '.join(DRIVE_MODES)})"
+        )
+    needed = {
+        "dc-current": ("current_a", "voltage_limit_v"),
+        "dc-voltage": ("voltage_v", "current_limit_a"),
+        "ac": ("voltage_v", "frequency_hz"),
+    }[mode]
+    for key in needed:
+        if key not in t:
+            raise ctx.error("drive", "mode", f"drive mode {mode!r} needs '{key}' in [drive]")
+    _positive(ctx, "drive", t, "current_a", "voltage_limit_v", "voltage_v", "current_limit_a",
+              "frequency_hz")
+    return Drive(mode=mode, **{k: float(v) for k, v in t.items() if k != "mode"})
+
+
+def _parse_stabilisation(ctx: _Ctx, t: dict) -> StabilisationRule:
+    _positive(ctx, "stabilisation", t, "interval_s", "window_s", "max_variation",
+              "max_duration_s")
+    rule = StabilisationRule()
+    kw: dict[str, Any] = {}
+    for key, value in t.items():
+        if key == "quantities":
+            bad = [q for q in value if q not in STABILISATION_QUANTITIES]
+            if bad or not value:
+                raise ctx.error(
+                    "stabilisation", key,
+                    f"'quantities' in [stabilisation] must list some of "
+                    f"{', '.join(STABILISATION_QUANTITIES)}, not {value!r}",
+                )
+            kw[key] = tuple(value)
+        elif key == "min_readings":
+            if value < 2:
+                raise ctx.error("stabilisation", key, "'min_readings' in [stabilisation] must be >= 2")
+            kw[key] = int(value)
+        else:
+            kw[key] = float(value)
+    rule = StabilisationRule(**kw)
+    if rule.max_variation >= 1:
+        raise ctx.error("stabilisation", "max_variation",
+                        "'max_variation' in [stabilisation] is a fraction (0.005 = 0.5 %), must be < 1")
+    if rule.window_s < rule.interval_s:
+        raise ctx.error("stabilisation", "window_s",
+                        "'window_s' in [stabilisation] must be >= 'interval_s'")
+    if rule.max_duration_s < rule.window_s:
+        raise ctx.error("stabilisation", "max_duration_s",
+                        "'max_duration_s' in [stabilisation] must be >= 'window_s'")
+    return rule
+
+
+def _parse_measurement(ctx: _Ctx, t: dict) -> MeasurementSteps:
+    sa = t.get("self_absorption", "scalar")
+    if sa not in ("scalar", "spectral", "none"):
+        raise ctx.error("measurement", "self_absorption",
+                        f"'self_absorption' in [measurement] must be scalar, spectral or none, "
+                        f"not {sa!r}")
+    for key in ("tc_channel", "ambient_channel"):
+        if key in t and t[key] < 1:
+            raise ctx.error("measurement", key, f"'{key}' in [measurement] must be >= 1")
+    if "retries" in t and not 0 <= t["retries"] <= 10:
+        raise ctx.error("measurement", "retries", "'retries' in [measurement] must be 0..10")
+    return MeasurementSteps(**t)
+
+
+def _parse_limits(ctx: _Ctx, t: Any) -> tuple[tuple[Limit, ...], int | None]:
+    if not isinstance(t, dict):
+        raise ctx.error(None, "limits", "'limits' must be a table [limits]")
+    bounds: dict[str, dict[str, float]] = {}
+    quadrangle = None
+    for key, value in t.items():
+        if key in ("ansi_quadrangle", "cct_category"):
+            if isinstance(value, str) and value.rstrip("Kk").isdigit():
+                value = int(value.rstrip("Kk"))
+            if isinstance(value, bool) or not isinstance(value, int) or value not in ANSI_NOMINAL_CCTS:
+                raise ctx.error(
+                    "limits", key,
+                    f"'{key}' in [limits] must be an ANSI C78.377 nominal CCT "
+                    f"({', '.join(map(str, ANSI_NOMINAL_CCTS))}), not {value!r}",
+                )
+            quadrangle = int(value)
+            continue
+        m = re.fullmatch(r"(.+)_(min|max)", key)
+        if not m or m.group(1) not in QUANTITIES:
+            raise ctx.error("limits", key, f"unknown key '{key}' in [limits]")
+        name, side = m.groups()
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ctx.error("limits", key, f"'{key}' in [limits] must be a number, not {value!r}")
+        if not math.isfinite(value):
+            raise ctx.error("limits", key, f"'{key}' in [limits] must be finite, not {value}")
+        _, unit, lo, hi = QUANTITIES[name]
+        if not lo <= value <= hi:
+            u = f" {unit}" if unit and unit != "fraction" else ""
+            rng = (f">= {lo:g}{u}" if hi == INF else f"<= {hi:g}{u}" if lo == -INF
+                   else f"between {lo:g} and {hi:g}{u}")
+            raise ctx.error(
+                "limits", key, f"impossible limit '{key}' = {value} in [limits]: {name} is {rng}"
+            )
+        bounds.setdefault(name, {})[side] = float(value)
+    limits = []
+    for name, b in bounds.items():
+        if "min" in b and "max" in b and b["min"] > b["max"]:
+            raise ctx.error(
+                "limits", f"{name}_min",
+                f"impossible limits in [limits]: {name}_min = {b['min']:g} > {name}_max = {b['max']:g}",
+            )
+        q, unit, _, _ = QUANTITIES[name]
+        limits.append(Limit(name, q, unit, b.get("min"), b.get("max")))
+    if not limits and quadrangle is None:
+        raise ctx.error(None, "limits", "[limits] sets no limit")
+    return tuple(limits), quadrangle
+
+
+def load_plan(path: str | Path) -> TestPlan:
+    """Read and validate the test plan at ``path``.
+
+    Raises :class:`PlanError` ``"<path>:<line>: <what is wrong>"`` for unknown
+    tables or keys, wrong types, missing required keys and impossible limits
+    (min > max, outside the quantity's possible range such as negative flux or
+    Ra > 100, unknown quantity).
+    """
+    data, text = read_toml(path)
+    ctx = _Ctx(str(path), text)
+    for section in data:
+        if section not in _SECTIONS:
+            raise ctx.error(None, section, f"unknown table [{section}] in test plan")
+    for section in ("plan", "drive", "limits"):
+        if section not in data:
+            raise PlanError(f"{path}:1: missing table [{section}]")
+    for section in ("plan", "drive", "stabilisation", "measurement"):
+        if section in data:
+            _check_types(ctx, section, data[section])
+    p = data["plan"]
+    drive = _parse_drive(ctx, data["drive"])
+    stab = _parse_stabilisation(ctx, data.get("stabilisation", {}))
+    steps = _parse_measurement(ctx, data.get("measurement", {}))
+    limits, quadrangle = _parse_limits(ctx, data["limits"])
+    return TestPlan(
+        name=p["name"],
+        family=p["family"],
+        drive=drive,
+        stabilisation=stab,
+        measurement=steps,
+        limits=limits,
+        ansi_quadrangle=quadrangle,
+        version=str(p["version"]) if "version" in p else None,
+        manufacturer=p.get("manufacturer"),
+        description=p.get("description"),
+        path=str(path),
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        raw=data,
+    )

@@ -1,0 +1,870 @@
+"""The batch runner: a lot of components through a station, one component at a time.
+
+Per component: load it (fixture), dark reading, self-absorption (auxiliary
+lamp, DUT unpowered), power up at the plan's drive, stabilise (LM-79 rule on
+the injected clock), measure electrical + spectrum + temperatures, power down,
+apply the calibration (:mod:`lightcomp.calibration`), compute the quantities
+(:func:`lightcomp.analysis.analyze`, batch of one), bin the chromaticity and
+judge every limit (:mod:`lightcomp.station.verdict`), then store everything in
+ONE transaction: the measurement (key columns, quantities/verdicts JSON,
+failed limits, raw/dark/calibrated spectra, stabilisation history,
+instrument identities, calibration id), the component's new status and the
+previous measurement's ``is_current = False``.
+
+Stored arrays: ``wavelengths`` and ``spectrum`` are the calibrated spectral
+flux (W/nm) on the 380–780 nm, 1 nm grid; ``raw_spectrum`` is a (2, P) array
+(instrument wavelengths, raw values) and ``dark_spectrum`` the (P,) dark
+values on the same pixels.
+
+Resuming: components are issued (product codes) before they are measured and
+stay ``issued`` until their measurement is committed, so re-running the same
+command measures exactly the ones without a verdict (``--count N`` means "the
+first N components of the lot"); ``error`` components are measured again,
+``pass``/``fail`` ones only with ``retest``.  A killed run stays ``running`` in
+``test_runs`` until the next run of the station on that lot marks it
+``interrupted``.
+
+Faults: an :class:`~lightcomp.errors.InstrumentError` during a component puts
+every instrument in its safe state, checks each one (re-opening it when it does
+not answer) and measures the component again, at most ``retries`` times (plan
+``[measurement] retries``); then the component is stored as ``error`` (not
+``fail``) and the batch goes on.  An instrument that cannot be re-opened, or
+``MAX_CONSECUTIVE_ERRORS`` errors in a row, stop the batch cleanly
+(:class:`BatchStopped`, resumable).  Ctrl-C once: finish and store the current
+component, then stop; twice (or SIGTERM): abandon it (nothing stored), power
+down, stop.  Instruments are always left safe (outputs off).
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select, update
+
+from lightcomp.calibration import GRID_NM, CalibrationSet, current_calibration, luminous_flux_lm
+from lightcomp.drivers.base import ElectricalReading, SpectralReading
+from lightcomp.errors import CalibrationError, InstrumentError, LightcompError, PlanError
+from lightcomp.station.config import StationConfig
+from lightcomp.station.plan import TestPlan
+from lightcomp.station.stabilisation import NotStableError, stabilise
+from lightcomp.station.verdict import chromaticity_bins, evaluate_limits
+from lightcomp.store.codec import encode_array
+
+MAX_CONSECUTIVE_ERRORS = 3
+"""This many components in error in a row stop the batch (something is wrong with the station)."""
+
+DONE_STATUSES = ("pass", "fail")
+
+
+class BatchStopped(InstrumentError):
+    """The batch stopped before its end (dead instrument, too many errors); it is resumable."""
+
+
+class BatchAbandoned(BaseException):  # noqa: N818 - a control-flow signal, like KeyboardInterrupt
+    """Second Ctrl-C (or SIGTERM): abandon the current component now."""
+
+
+# ----------------------------------------------------------------------------------------
+# Interrupts
+# ----------------------------------------------------------------------------------------
+class InterruptControl:
+    """Ctrl-C handling: first press = stop after this component, second = abandon it."""
+
+    def __init__(self, echo: Callable[[str], None] | None = None) -> None:
+        self.stop_requested = False
+        self.presses = 0
+        self._echo = echo or (lambda _m: None)
+        self._critical = 0
+        self._pending_abandon = False
+
+    def request_stop(self) -> None:
+        self.stop_requested = True
+
+    def _handler(self, signum, _frame) -> None:
+        self.presses += 1
+        self.stop_requested = True
+        if signum == signal.SIGINT and self.presses == 1:
+            self._echo("stopping after the current component (Ctrl-C again to abandon it)")
+            return
+        if self._critical:
+            self._pending_abandon = True
+            return
+        raise BatchAbandoned()
+
+    @contextmanager
+    def installed(self) -> Iterator[InterruptControl]:
+        """Install the SIGINT/SIGTERM handlers (main thread only) for the block."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        old_int = signal.signal(signal.SIGINT, self._handler)
+        old_term = signal.signal(signal.SIGTERM, self._handler)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, old_int)
+            signal.signal(signal.SIGTERM, old_term)
+
+    @contextmanager
+    def critical(self) -> Iterator[None]:
+        """A section the second Ctrl-C must not cut (the store commit)."""
+        self._critical += 1
+        try:
+            yield
+        finally:
+            self._critical -= 1
+        if not self._critical and self._pending_abandon:
+            self._pending_abandon = False
+            raise BatchAbandoned()
+
+
+# ----------------------------------------------------------------------------------------
+# Instruments
+# ----------------------------------------------------------------------------------------
+class StationInstruments:
+    """The opened instruments of a station, by role, with recovery and safe state."""
+
+    def __init__(self, station: StationConfig, opener: Callable | None = None) -> None:
+        from lightcomp.drivers import open_instrument
+
+        self.station = station
+        self._open = opener or open_instrument
+        self.inst: dict[str, Any] = {}
+        self.identities: dict[str, str] = {}
+
+    def open_all(self) -> StationInstruments:
+        try:
+            for role, cfg in self.station.instruments.items():
+                self.inst[role] = self._open(cfg)
+                self.identities[role] = self.inst[role].identify()
+        except BaseException:
+            self.close_all()
+            raise
+        return self
+
+    def __getitem__(self, role: str):
+        return self.inst[role]
+
+    def get(self, role: str):
+        return self.inst.get(role)
+
+    def __contains__(self, role: str) -> bool:
+        return role in self.inst
+
+    def recover(self) -> None:
+        """Check every instrument; re-open the ones that do not answer or answer wrongly.
+
+        Raises :class:`BatchStopped` naming the instrument that cannot be brought back.
+        """
+        for role, cfg in self.station.instruments.items():
+            inst = self.inst.get(role)
+            try:
+                if inst is None:
+                    raise InstrumentError("not open")
+                inst.check_identity()
+                continue
+            except Exception:  # noqa: BLE001 - any failure means re-open
+                pass
+            if inst is not None:
+                try:
+                    inst.close()
+                except Exception:  # noqa: BLE001
+                    pass
+            last: Exception | None = None
+            for _ in range(2):
+                try:
+                    self.inst[role] = self._open(cfg)
+                    self.identities[role] = self.inst[role].identify()
+                    last = None
+                    break
+                except Exception as exc:  # noqa: BLE001
+                    last = exc
+                    self.inst.pop(role, None)
+            if last is not None:
+                raise BatchStopped(
+                    f"instrument {role} ({cfg.driver}) at {cfg.resource} is not responding "
+                    f"({last})"
+                ) from last
+
+    def safe_all(self) -> None:
+        """Every instrument to its safe state (outputs off, aux lamp off); never raises."""
+        for role, inst in list(self.inst.items()):
+            try:
+                inst.safe_state()
+            except Exception:  # noqa: BLE001
+                pass
+            if role == "fixture":
+                try:
+                    inst.set_aux_lamp(False)
+                except Exception:  # noqa: BLE001
+                    pass
+
+    def close_all(self) -> None:
+        self.safe_all()
+        for inst in self.inst.values():
+            try:
+                inst.close()
+            except Exception:  # noqa: BLE001
+                pass
+        self.inst = {}
+
+
+# ----------------------------------------------------------------------------------------
+# Results
+# ----------------------------------------------------------------------------------------
+@dataclass
+class ComponentResult:
+    """Everything measured and computed for one component (not yet stored)."""
+
+    verdict: str  # pass | fail | error
+    error_message: str | None = None
+    quantities: dict = field(default_factory=dict)
+    verdicts: dict = field(default_factory=dict)
+    failed_limits: list = field(default_factory=list)
+    electrical: dict = field(default_factory=dict)
+    temperatures: dict = field(default_factory=dict)
+    stabilisation: list = field(default_factory=list)
+    raw: SpectralReading | None = None
+    dark: SpectralReading | None = None
+    spectrum: np.ndarray | None = None
+    uncertainty: dict = field(default_factory=dict)
+    attempts: int = 1
+
+
+@dataclass
+class RunSummary:
+    """Outcome of :meth:`BatchRunner.run`."""
+
+    run_uid: str
+    lot: str
+    station: str
+    plan: str
+    status: str  # completed | interrupted | aborted
+    measured: int = 0  # components measured (stored) by this run
+    skipped: int = 0  # already done before this run
+    n_pass: int = 0  # lot totals (current measurements) after the run
+    n_fail: int = 0
+    n_error: int = 0
+    n_pending: int = 0
+    message: str | None = None
+
+    @property
+    def n_tested(self) -> int:
+        return self.n_pass + self.n_fail + self.n_error
+
+
+def _json_safe(value: Any) -> Any:
+    """Plain JSON values (NaN/inf -> None, numpy scalars -> Python)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_json_safe(v) for v in value.tolist()]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    return value
+
+
+def _electrical_dict(e: ElectricalReading) -> dict:
+    d = {
+        "voltage_v": e.voltage_v,
+        "current_a": e.current_a,
+        "power_w": e.power_w,
+        "power_factor": e.power_factor,
+        "frequency_hz": e.frequency_hz,
+        "apparent_power_va": e.apparent_power_va,
+        "reactive_power_var": e.reactive_power_var,
+        "thd_current": e.thd_current,
+    }
+    if e.harmonics_a is not None:
+        d["harmonics_a"] = list(e.harmonics_a)
+    return _json_safe(d)
+
+
+# ----------------------------------------------------------------------------------------
+# The runner
+# ----------------------------------------------------------------------------------------
+class BatchRunner:
+    """Runs a test plan on a station for one lot, storing every finished component.
+
+    ``instruments`` (opened :class:`StationInstruments`) and ``clock`` may be
+    injected (tests); otherwise they are opened from the station config.
+    """
+
+    def __init__(
+        self,
+        store,
+        station: StationConfig,
+        plan: TestPlan,
+        lot: str,
+        *,
+        operator: str | None = None,
+        instruments: StationInstruments | None = None,
+        clock=None,
+        progress: bool = False,
+        echo: Callable[[str], None] | None = None,
+        interrupts: InterruptControl | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        if not lot or len(lot) > 64:
+            raise PlanError(f"lot name {lot!r} must be 1 to 64 characters")
+        self.store = store
+        self.station = station
+        self.plan = plan
+        self.lot = lot
+        self.operator = operator
+        self.instruments = instruments
+        self.clock = clock
+        self.progress = progress
+        self.echo = echo or (lambda _m: None)
+        self.interrupts = interrupts or InterruptControl(self.echo)
+        self._now = now or (lambda: datetime.now(UTC))
+        self.calibration: CalibrationSet | None = None
+        self._family_name: str | None = None
+
+    # -- set-up --------------------------------------------------------------------
+    def _prepare(self, params: dict) -> tuple[int, int, int]:
+        """Check calibration, family and lot; create the test run. Returns (run id, lot id, family id)."""
+        from lightcomp import __version__
+        from lightcomp.coding.registry import find_family
+        from lightcomp.store.models import Family, Lot, TestRun
+
+        with self.store.transaction() as s:
+            self.calibration = current_calibration(s, self.station.name, self._now())
+            fam = find_family(s, self.plan.family, self.plan.manufacturer)
+            self._family_name = fam.name
+            lot = s.scalar(select(Lot).where(Lot.name == self.lot))
+            if lot is None:
+                lot = Lot(name=self.lot, family_id=fam.id, received_at=self._now())
+                s.add(lot)
+                s.flush()
+            elif lot.family_id not in (None, fam.id):
+                other = s.get(Family, lot.family_id)
+                raise PlanError(
+                    f"lot {self.lot!r} belongs to family {other.name if other else lot.family_id!r}, "
+                    f"plan {self.plan.name!r} tests {fam.name!r}"
+                )
+            s.execute(
+                update(TestRun)
+                .where(TestRun.station == self.station.name, TestRun.lot_id == lot.id,
+                       TestRun.status == "running")
+                .values(status="interrupted", ended_at=self._now())
+            )
+            run = TestRun(
+                run_uid=uuid.uuid4().hex,
+                lot_id=lot.id,
+                station=self.station.name,
+                plan_name=self.plan.name,
+                plan_version=self.plan.version,
+                plan_hash=self.plan.sha256,
+                plan=_json_safe(self.plan.snapshot()),
+                operator=self.operator,
+                status="running",
+                calibration_id=self.calibration.id,
+                software_version=__version__,
+                host=socket.gethostname()[:128],
+                params=_json_safe(params),
+                started_at=self._now(),
+            )
+            s.add(run)
+            s.flush()
+            self.run_uid = run.run_uid
+            return run.id, lot.id, fam.id
+
+    def _record_instruments(self) -> None:
+        from lightcomp.store.models import Instrument
+
+        now = self._now()
+        with self.store.transaction() as s:
+            for role, ident in self.instruments.identities.items():
+                ident = (ident or "?")[:256]
+                row = s.scalar(
+                    select(Instrument).where(Instrument.station == self.station.name,
+                                             Instrument.role == role, Instrument.identity == ident)
+                )
+                cfg = self.station.instruments[role]
+                if row is None:
+                    s.add(Instrument(station=self.station.name, role=role, driver=cfg.driver,
+                                     identity=ident, resource=cfg.resource, first_seen=now,
+                                     last_seen=now))
+                else:
+                    row.last_seen = now
+                    row.resource = cfg.resource
+
+    def _components_for_count(self, lot_id: int, family_id: int, count: int) -> list[int]:
+        """Ids of the first ``count`` components of the lot, issuing missing codes first."""
+        from lightcomp.coding import issue_codes
+        from lightcomp.store.models import Component
+
+        with self.store.transaction() as s:
+            have = s.scalar(select(func.count()).select_from(Component)
+                            .where(Component.lot_id == lot_id)) or 0
+            if have < count:
+                fam = s.get(_family_model(), family_id)
+                lot = s.get(_lot_model(), lot_id)
+                issue_codes(s, fam, count - have, lot=lot)
+            ids = s.scalars(select(Component.id).where(Component.lot_id == lot_id)
+                            .order_by(Component.id).limit(count)).all()
+        return list(ids)
+
+    def _component_for_serial(self, lot_id: int, family_id: int, serial: str) -> int:
+        from lightcomp.coding import issue_codes
+        from lightcomp.store.models import Component
+
+        with self.store.transaction() as s:
+            cid = s.scalar(select(Component.id).where(Component.lot_id == lot_id,
+                                                      Component.external_serial == serial)
+                           .order_by(Component.id).limit(1))
+            if cid is None:
+                fam = s.get(_family_model(), family_id)
+                lot = s.get(_lot_model(), lot_id)
+                cid = issue_codes(s, fam, 1, lot=lot, external_serials=[serial])[0].id
+        return cid
+
+    # -- main loop -----------------------------------------------------------------
+    def run(
+        self,
+        *,
+        count: int | None = None,
+        serials: Iterable[str] | None = None,
+        retest: bool = False,
+        params: dict | None = None,
+    ) -> RunSummary:
+        """Measure the lot: the first ``count`` components, or the units ``serials``.
+
+        Returns the summary; raises :class:`BatchStopped` (after storing what
+        was finished and marking the run ``interrupted``) when an instrument is
+        dead, :class:`CalibrationError` when the calibration is missing or expired.
+        """
+        if (count is None) == (serials is None):
+            raise PlanError("give either a count or a list of serials")
+        if count is not None and (isinstance(count, bool) or count < 1):
+            raise PlanError(f"--count must be >= 1, not {count}")
+        run_id, lot_id, family_id = self._prepare(
+            {"count": count, "retest": retest, **(params or {})}
+        )
+        own_instruments = self.instruments is None
+        own_clock = self.clock is None
+        summary = RunSummary(self.run_uid, self.lot, self.station.name, self.plan.name, "running")
+        status, message, stop_exc = "completed", None, None
+        try:
+            with self.interrupts.installed():
+                try:
+                    if own_instruments:
+                        self.instruments = StationInstruments(self.station).open_all()
+                    if own_clock:
+                        self.clock = self.station.make_clock()
+                    self.instruments.safe_all()
+                    self._record_instruments()
+                    if count is not None:
+                        work: Iterable[tuple[int, str | None]] = (
+                            (cid, None) for cid in self._components_for_count(lot_id, family_id, count)
+                        )
+                        total = count
+                    else:
+                        serial_list = serials
+                        total = len(serial_list) if isinstance(serial_list, list | tuple) else None
+                        work = self._serial_work(lot_id, family_id, serial_list)
+                    self._loop(work, total, run_id, summary, retest)
+                    if self.interrupts.stop_requested:
+                        status, message = "interrupted", "stopped by the operator (Ctrl-C)"
+                except BatchAbandoned:
+                    status = "interrupted"
+                    message = "stopped by the operator: the current component was abandoned"
+                except BatchStopped as exc:
+                    status, message, stop_exc = "interrupted", str(exc), exc
+                except CalibrationError as exc:
+                    status, message, stop_exc = "interrupted", str(exc), exc
+                except KeyboardInterrupt:
+                    status, message = "interrupted", "interrupted"
+                except BaseException as exc:
+                    status, message = "aborted", f"{type(exc).__name__}: {exc}"
+                    raise
+                finally:
+                    if self.instruments is not None:
+                        self.instruments.safe_all()
+                        if own_instruments:
+                            self.instruments.close_all()
+                    if own_clock and self.clock is not None and hasattr(self.clock, "close"):
+                        try:
+                            self.clock.close()
+                        except Exception:  # noqa: BLE001
+                            pass
+        finally:
+            self._finish(run_id, lot_id, summary, status, message)
+        if stop_exc is not None:
+            raise type(stop_exc)(
+                f"{stop_exc}; batch stopped after {summary.measured} component(s) this run "
+                f"({summary.n_tested} of the lot tested, {summary.n_pending} pending): re-run the "
+                "same command to resume"
+            ) from stop_exc
+        return summary
+
+    def _serial_work(self, lot_id: int, family_id: int, serials: Iterable[str]):
+        seen: set[str] = set()
+        for raw in serials:
+            serial = str(raw).strip()
+            if not serial or serial.startswith("#") or serial in seen:
+                continue
+            seen.add(serial)
+            yield self._component_for_serial(lot_id, family_id, serial), serial
+
+    def _finish(self, run_id: int, lot_id: int, summary: RunSummary, status: str,
+                message: str | None) -> None:
+        from lightcomp.store.models import Component, TestRun
+
+        summary.status = status
+        summary.message = message
+        try:
+            with self.store.transaction() as s:
+                run = s.get(TestRun, run_id)
+                run.status = status
+                run.ended_at = self._now()
+                run.params = {**(run.params or {}), "measured": summary.measured,
+                              "message": message}
+                counts = dict(
+                    s.execute(select(Component.status, func.count()).where(
+                        Component.lot_id == lot_id).group_by(Component.status)).all()
+                )
+        except Exception:  # noqa: BLE001 - never hide the real outcome behind a store error
+            return
+        summary.n_pass = counts.get("pass", 0)
+        summary.n_fail = counts.get("fail", 0)
+        summary.n_error = counts.get("error", 0)
+        summary.n_pending = sum(v for k, v in counts.items() if k not in ("pass", "fail", "error"))
+
+    def _loop(self, work, total, run_id: int, summary: RunSummary, retest: bool) -> None:
+        from lightcomp.store.models import Component
+
+        bar = _Progress(total, self.progress, self.lot)
+        consecutive_errors = 0
+        tallies = {"pass": 0, "fail": 0, "error": 0}
+        with bar:
+            for cid, _serial in work:
+                if self.interrupts.stop_requested:
+                    break
+                with self.store.transaction() as s:
+                    comp = s.get(Component, cid)
+                    status, code, ext = comp.status, comp.product_code, comp.external_serial
+                if status in DONE_STATUSES and not retest:
+                    summary.skipped += 1
+                    tallies[status] += 1
+                    bar.advance(tallies)
+                    continue
+                if self.calibration.valid_until < self._now():
+                    raise CalibrationError(
+                        f"calibration {self.calibration.calib_id} expired on "
+                        f"{self.calibration.valid_until:%Y-%m-%d %H:%M} UTC during the batch: "
+                        "recalibrate the station"
+                    )
+                result = self.measure_with_retries(ext or code)
+                self._store(cid, run_id, result)
+                summary.measured += 1
+                tallies[result.verdict] += 1
+                bar.advance(tallies)
+                if result.verdict == "error":
+                    consecutive_errors += 1
+                    self.echo(f"{code}: error: {result.error_message}")
+                    if consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
+                        raise BatchStopped(
+                            f"{consecutive_errors} components in a row ended in error "
+                            f"(last: {result.error_message})"
+                        )
+                else:
+                    consecutive_errors = 0
+
+    # -- one component -------------------------------------------------------------
+    def measure_with_retries(self, serial: str) -> ComponentResult:
+        """Measure one unit; retry after instrument faults; ``error`` result when retries run out."""
+        retries = self.plan.measurement.retries
+        last: Exception | None = None
+        for attempt in range(retries + 1):
+            try:
+                res = self.measure_component(serial)
+                res.attempts = attempt + 1
+                return res
+            except (InstrumentError, CalibrationError) as exc:
+                if isinstance(exc, BatchStopped):
+                    raise
+                last = exc
+                self.instruments.safe_all()
+                self.instruments.recover()  # raises BatchStopped for a dead instrument
+            except NotStableError as exc:
+                self.instruments.safe_all()
+                return ComponentResult("error", error_message=f"stabilisation: {exc}",
+                                       attempts=attempt + 1)
+        return ComponentResult("error", error_message=str(last), attempts=retries + 1)
+
+    def _read_electrical(self) -> ElectricalReading:
+        if self.plan.drive.mode == "ac":
+            pa = self.instruments.get("power_analyzer")
+            if pa is None:
+                raise PlanError(f"plan {self.plan.name!r} drives AC: the station needs a power_analyzer")
+            return pa.read()
+        return self.instruments["source"].measure()
+
+    def _power_on(self) -> None:
+        src = self.instruments["source"]
+        d = self.plan.drive
+        if d.mode == "dc-current":
+            src.set_current(d.current_a, d.voltage_limit_v)
+        elif d.mode == "dc-voltage":
+            src.set_voltage(d.voltage_v, d.current_limit_a)
+        # AC: the source's output switches the mains relay of the module under test
+        src.output(True)
+
+    def measure_component(self, serial: str) -> ComponentResult:
+        """One attempt at one unit (instrument errors propagate; nothing is stored here)."""
+        inst = self.instruments
+        cal = self.calibration
+        steps = self.plan.measurement
+        spectro, fixture = inst["spectro"], inst["fixture"]
+        fixture.load(serial, self.lot, self._family_name)
+        try:
+            dark = spectro.measure_dark() if steps.dark else None
+            alpha: Any = 1.0
+            if steps.self_absorption != "none":
+                fixture.set_aux_lamp(True)
+                try:
+                    aux = spectro.measure()
+                finally:
+                    fixture.set_aux_lamp(False)
+                alpha = cal.alpha(aux, dark, steps.self_absorption)
+            self._power_on()
+            try:
+                def read() -> dict[str, float]:
+                    out = {}
+                    if "flux" in self.plan.stabilisation.quantities:
+                        out["flux"] = float(luminous_flux_lm(cal.spectral_flux(spectro.measure(),
+                                                                               dark, alpha)))
+                    if "power" in self.plan.stabilisation.quantities:
+                        out["power"] = float(self._read_electrical().power_w)
+                    return out
+
+                history = stabilise(read, self.plan.stabilisation, self.clock)
+                raw = spectro.measure()
+                elec = self._read_electrical()
+                temps: dict[str, float] = {}
+                if steps.temperature and inst.get("thermo") is not None:
+                    th = inst["thermo"]
+                    temps = {"tc_c": th.read_c(steps.tc_channel),
+                             "ambient_c": th.read_c(steps.ambient_channel)}
+            finally:
+                try:
+                    inst["source"].output(False)
+                except InstrumentError:
+                    inst["source"].safe_state()
+                    raise
+        finally:
+            try:
+                fixture.unload()
+            except Exception:  # noqa: BLE001 - the next load replaces the unit anyway
+                pass
+        spectrum = cal.spectral_flux(raw, dark, alpha)
+        return self._evaluate(raw, dark, spectrum, elec, temps, history, alpha)
+
+    def _evaluate(self, raw, dark, spectrum, elec, temps, history, alpha) -> ComponentResult:
+        from lightcomp.analysis import analyze
+        from lightcomp.analysis.photometric_code import photometric_code
+
+        frame = analyze(GRID_NM, spectrum[None, :], absolute=True, power_w=elec.power_w)
+        row = frame.iloc[0].to_dict()
+        err = row.pop("error", None)
+        row.pop("name", None)
+        q: dict[str, Any] = {k: _json_safe(v) for k, v in row.items()}
+        q.update(_electrical_dict(elec))
+        q.pop("harmonics_a", None)
+        q.update(temps)
+        q["self_absorption"] = float(np.mean(alpha))
+        unc = {}
+        if self.calibration.uncertainty is not None:
+            w = spectrum * _v()
+            if np.sum(w) > 0:
+                unc["luminous_flux_rel_k2"] = float(
+                    np.sum(self.calibration.uncertainty * w) / np.sum(w)
+                )
+        if err is not None:
+            return ComponentResult(
+                "error", error_message=f"analysis: {err}", quantities=_json_safe(q),
+                electrical=_electrical_dict(elec), temperatures=temps,
+                stabilisation=[h.as_dict() for h in history], raw=raw, dark=dark,
+                spectrum=spectrum, uncertainty=unc,
+            )
+        try:
+            bins = chromaticity_bins(np.array([q["CCT"]]), np.array([q["Duv"]]),
+                                     np.array([q["x"]]), np.array([q["y"]]),
+                                     self.plan.ansi_quadrangle)
+            q["ansi_category"] = str(bins["ansi_category"][0])
+            q["ansi_inside"] = bool(bins["ansi_inside"][0])
+            q["sdcm_steps"] = float(bins["sdcm_steps"][0])
+        except LightcompError as exc:
+            q["ansi_category"], q["ansi_inside"], q["sdcm_steps"] = None, False, None
+            q["binning_error"] = str(exc)
+        try:
+            nominal = self.plan.ansi_quadrangle or q["CCT"]
+            steps = q["sdcm_steps"] if q.get("sdcm_steps") is not None else np.nan
+            q["photometric_code"] = str(photometric_code(
+                np.array([q["Ra"]]), np.array([float(nominal)]), np.array([steps]))[0])
+        except (LightcompError, TypeError, ValueError):
+            q["photometric_code"] = None
+        verdicts, failed = evaluate_limits(self.plan, q)
+        return ComponentResult(
+            "fail" if failed else "pass",
+            quantities=_json_safe(q),
+            verdicts=_json_safe(verdicts),
+            failed_limits=failed,
+            electrical=_electrical_dict(elec),
+            temperatures=_json_safe(temps),
+            stabilisation=[_json_safe(h.as_dict()) for h in history],
+            raw=raw,
+            dark=dark,
+            spectrum=spectrum,
+            uncertainty=unc,
+        )
+
+    def _store(self, component_id: int, run_id: int, r: ComponentResult) -> None:
+        """Commit one component: measurement + status + is_current, in one transaction."""
+        from lightcomp.store.models import Component, Measurement
+
+        q = r.quantities
+        raw_blob = None
+        if r.raw is not None:
+            raw_blob = encode_array(np.stack([np.asarray(r.raw.wavelengths_nm, float),
+                                              np.asarray(r.raw.values, float)]))
+
+        def col(key):
+            v = q.get(key)
+            return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+        with self.interrupts.critical(), self.store.transaction() as s:
+            s.execute(update(Measurement).where(Measurement.component_id == component_id,
+                                                Measurement.is_current.is_(True))
+                      .values(is_current=False))
+            m = Measurement(
+                component_id=component_id,
+                test_run_id=run_id,
+                calibration_id=self.calibration.id,
+                measured_at=self._now(),
+                is_current=True,
+                verdict=r.verdict,
+                error_message=r.error_message,
+                failed_limits=list(r.failed_limits),
+                verdicts=r.verdicts,
+                quantities=_json_safe({**q, "attempts": r.attempts}),
+                luminous_flux_lm=col("luminous_flux"),
+                efficacy_lmw=col("efficacy"),
+                cct_k=col("CCT"),
+                duv=col("Duv"),
+                x=col("x"),
+                y=col("y"),
+                ra=col("Ra"),
+                r9=col("R9"),
+                rf=col("Rf"),
+                rg=col("Rg"),
+                voltage_v=col("voltage_v"),
+                current_a=col("current_a"),
+                power_w=col("power_w"),
+                power_factor=col("power_factor"),
+                thd_current=col("thd_current"),
+                tc_c=col("tc_c"),
+                ambient_c=col("ambient_c"),
+                ansi_category=q.get("ansi_category"),
+                ansi_inside=q.get("ansi_inside"),
+                sdcm_steps=col("sdcm_steps"),
+                photometric_code=q.get("photometric_code"),
+                wavelengths=encode_array(GRID_NM) if r.spectrum is not None else None,
+                raw_spectrum=raw_blob,
+                dark_spectrum=encode_array(np.asarray(r.dark.values, float)) if r.dark else None,
+                spectrum=encode_array(r.spectrum) if r.spectrum is not None else None,
+                electrical=r.electrical,
+                temperatures=r.temperatures,
+                stabilisation=r.stabilisation,
+                instruments=dict(self.instruments.identities),
+                uncertainty=r.uncertainty,
+            )
+            s.add(m)
+            comp = s.get(Component, component_id)
+            comp.status = r.verdict
+            comp.photometric_code = q.get("photometric_code") if r.verdict != "error" else None
+
+
+def _v() -> np.ndarray:
+    from lightcomp.calibration import photopic_v
+
+    return photopic_v(GRID_NM)
+
+
+def _family_model():
+    from lightcomp.store.models import Family
+
+    return Family
+
+
+def _lot_model():
+    from lightcomp.store.models import Lot
+
+    return Lot
+
+
+class _Progress:
+    """Progress bar with the running yield (rich), or nothing."""
+
+    def __init__(self, total: int | None, enabled: bool, lot: str) -> None:
+        self.enabled = enabled
+        self.total = total
+        self.lot = lot
+        self._p = None
+        self._task = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._p = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[yield_text]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                transient=False,
+            )
+            self._p.__enter__()
+            self._task = self._p.add_task(f"lot {self.lot}", total=self.total, yield_text="")
+        return self
+
+    def advance(self, tallies: dict[str, int]) -> None:
+        if self._p is None:
+            return
+        n = sum(tallies.values())
+        y = tallies["pass"] / n if n else float("nan")
+        text = (f"yield {100 * y:5.1f} %  pass {tallies['pass']} fail {tallies['fail']} "
+                f"error {tallies['error']}")
+        self._p.update(self._task, advance=1, yield_text=text)
+
+    def __exit__(self, *exc) -> None:
+        if self._p is not None:
+            self._p.__exit__(*exc)
