@@ -142,10 +142,17 @@ def fill_lot(
                 nominal_flux_lm=1200.0,
                 model_seq=7 + n_fam,
                 type_code=encode_type(
-                    {"level": 1, "category": "EG", "manufacturer": man.registry_id,
-                     "nominal_cct_k": 4000, "cri_class": 80, "nominal_flux_lm": 1250,
-                     "input_class": "AC", "model_seq": 7 + n_fam}
-                ),  # fmt: skip
+                    {
+                        "level": 1,
+                        "category": "EG",
+                        "manufacturer": man.registry_id,
+                        "nominal_cct_k": 4000,
+                        "cri_class": 80,
+                        "nominal_flux_lm": 1250,
+                        "input_class": "AC",
+                        "model_seq": 7 + n_fam,
+                    }
+                ),
                 rated={"power_w": 12.0, "voltage_v": 230.0, "frequency_hz": 50.0},
                 limits=LIMITS,
                 spec_version="2026.1",
@@ -368,7 +375,11 @@ def fill_lot(
                     "temperatures": {"ambient_c": 25.0, "tc_c": float(tc[i])},
                     "stabilisation": [
                         {"t_s": 0.0, "flux_lm": float(flux[i]) * 1.02, "power_w": float(power[i])},
-                        {"t_s": 900.0, "flux_lm": float(flux[i]) * 1.002, "power_w": float(power[i])},
+                        {
+                            "t_s": 900.0,
+                            "flux_lm": float(flux[i]) * 1.002,
+                            "power_w": float(power[i]),
+                        },
                         {"t_s": 1800.0, "flux_lm": float(flux[i]), "power_w": float(power[i])},
                     ],
                     "instruments": {

@@ -20,6 +20,7 @@ from lightcomp.drivers.keysight import KeysightE36312ASupply
 from lightcomp.drivers.konicaminolta import KonicaMinoltaCS2000
 from lightcomp.drivers.lakeshore import LakeShore218
 from lightcomp.drivers.simfixture import SimFixture
+from lightcomp.drivers.transport import parse_floats, serial_port_of
 from lightcomp.drivers.yokogawa import YokogawaWT310E
 from lightcomp.errors import InstrumentError
 
@@ -28,8 +29,15 @@ READ_OK = "+3.612000E+01,+3.500000E-01,+9.910000E+37,+1.000000E+00,+1.000000E+00
 
 
 def cfg(driver: str, role: str, retries: int = 2, identity: str | None = None, **options):
-    return InstrumentConfig(role=role, driver=driver, resource="TEST::RESOURCE",
-                            identity=identity, timeout_s=0.5, retries=retries, options=options)
+    return InstrumentConfig(
+        role=role,
+        driver=driver,
+        resource="TEST::RESOURCE",
+        identity=identity,
+        timeout_s=0.5,
+        retries=retries,
+        options=options,
+    )
 
 
 # -- Keithley 2400 ---------------------------------------------------------------------
@@ -70,14 +78,21 @@ def test_keithley2400_constant_voltage_dialogue():
 
 
 def test_keithley2400_retries_garbage_then_succeeds():
-    pairs = [K2400_INIT, (":READ?", "\x15#@!"), (":READ?", "+3.6E+01,+3.5E-01"), (":READ?", READ_OK)]
+    pairs = [
+        K2400_INIT,
+        (":READ?", "\x15#@!"),
+        (":READ?", "+3.6E+01,+3.5E-01"),
+        (":READ?", READ_OK),
+    ]
     with expected_protocol(Keithley2400Source, pairs, config=cfg("keithley2400", "source")) as smu:
         assert smu.measure().voltage_v == pytest.approx(36.12)
 
 
 def test_keithley2400_garbage_exhausts_retries_with_named_error():
     pairs = [K2400_INIT, (":READ?", "garbage"), (":READ?", "garbage")]
-    with expected_protocol(Keithley2400Source, pairs, config=cfg("keithley2400", "source", 1)) as smu:
+    with expected_protocol(
+        Keithley2400Source, pairs, config=cfg("keithley2400", "source", 1)
+    ) as smu:
         with pytest.raises(InstrumentError) as err:
             smu.measure()
     msg = str(err.value)
@@ -122,8 +137,9 @@ def test_e36312a_dialogue_on_channel_2():
         ("MEASure:VOLTage? (@2)", "+1.854000E+01"),
         ("MEAS:CURRent? (@2)", "+3.500000E-01"),
     ]
-    with expected_protocol(KeysightE36312ASupply, pairs,
-                           config=cfg("e36312a", "source", channel=2)) as psu:
+    with expected_protocol(
+        KeysightE36312ASupply, pairs, config=cfg("e36312a", "source", channel=2)
+    ) as psu:
         psu.set_current(0.35, 20)
         psu.output(True)
         r = psu.measure()
@@ -144,7 +160,9 @@ WT_SETUP = [
     *[(f":NUM:NORM:ITEM{n} {f},1", None) for n, f in enumerate(WT_ITEMS, start=1)],
     (":STAT:FILT1 FALL", None),
 ]
-WT_VALUES = "2.3000E+02,8.6400E-02,1.8880E+01,1.9870E+01,6.2000E+00,9.5000E-01,5.0000E+01,1.5000E+01"
+WT_VALUES = (
+    "2.3000E+02,8.6400E-02,1.8880E+01,1.9870E+01,6.2000E+00,9.5000E-01,5.0000E+01,1.5000E+01"
+)
 
 
 def test_wt310e_read_with_harmonics():
@@ -172,8 +190,9 @@ def test_wt310e_read_with_harmonics():
 def test_wt310e_without_harmonic_option_and_nan_frequency():
     values = "2.3000E+01,1.0000E-01,2.3000E+00,2.3000E+00,0.0,1.0,9.91E+37,9.91E+37"
     pairs = [*WT_SETUP, (":STAT:EESR?", "1"), (":COMM:WAIT 1", None), (":NUM:NORM:VAL?", values)]
-    with expected_protocol(YokogawaWT310E, pairs,
-                           config=cfg("wt310e", "power_analyzer", harmonics=False)) as wt:
+    with expected_protocol(
+        YokogawaWT310E, pairs, config=cfg("wt310e", "power_analyzer", harmonics=False)
+    ) as wt:
         r = wt.read()
     assert r.frequency_hz is None and r.thd_current is None and r.harmonics_a is None
 
@@ -181,8 +200,9 @@ def test_wt310e_without_harmonic_option_and_nan_frequency():
 def test_wt310e_no_data_for_power_is_an_error():
     values = "9.91E+37,9.91E+37,9.91E+37,9.91E+37,9.91E+37,9.91E+37,9.91E+37,9.91E+37"
     pairs = [*WT_SETUP, (":STAT:EESR?", "1"), (":COMM:WAIT 1", None), (":NUM:NORM:VAL?", values)]
-    with expected_protocol(YokogawaWT310E, pairs,
-                           config=cfg("wt310e", "power_analyzer", harmonics=False)) as wt:
+    with expected_protocol(
+        YokogawaWT310E, pairs, config=cfg("wt310e", "power_analyzer", harmonics=False)
+    ) as wt:
         with pytest.raises(InstrumentError, match="no valid U/I/P"):
             wt.read()
 
@@ -209,9 +229,11 @@ def test_cs2000_measure_dialogue():
         ("MEDR,0,0,1", "OK00,0"),
         *CS_BLOCKS,
     ]
-    with expected_protocol(KonicaMinoltaCS2000, pairs,
-                           config=cfg("cs2000", "spectro", identity="CS-2000",
-                                      poll_interval_s=0.0)) as cs:
+    with expected_protocol(
+        KonicaMinoltaCS2000,
+        pairs,
+        config=cfg("cs2000", "spectro", identity="CS-2000", poll_interval_s=0.0),
+    ) as cs:
         assert "CS-2000" in cs.check_identity()
         reading = cs.measure()
     assert reading.wavelengths_nm[0] == 380 and reading.wavelengths_nm[-1] == 780
@@ -237,13 +259,24 @@ def test_cs2000_over_range_is_raised_with_code():
 )
 def test_cs2000_garbled_block_is_retried_never_decoded(bad):
     good = CS_BLOCKS[0][1]
-    pairs = [("RMTS,1", "OK00"), ("MEAS,1", "OK00,3"), ("MEDR,0,0,1", "OK00,0"),
-             ("MEDR,1,1,1", bad), ("MEDR,1,1,1", bad)]
+    pairs = [
+        ("RMTS,1", "OK00"),
+        ("MEAS,1", "OK00,3"),
+        ("MEDR,0,0,1", "OK00,0"),
+        ("MEDR,1,1,1", bad),
+        ("MEDR,1,1,1", bad),
+    ]
     with expected_protocol(KonicaMinoltaCS2000, pairs, config=cfg("cs2000", "spectro", 1)) as cs:
         with pytest.raises(InstrumentError, match="MEDR,1,1,1"):
             cs.measure()
-    pairs = [("RMTS,1", "OK00"), ("MEAS,1", "OK00,3"), ("MEDR,0,0,1", "OK00,0"),
-             ("MEDR,1,1,1", bad), ("MEDR,1,1,1", good), *CS_BLOCKS[1:]]
+    pairs = [
+        ("RMTS,1", "OK00"),
+        ("MEAS,1", "OK00,3"),
+        ("MEDR,0,0,1", "OK00,0"),
+        ("MEDR,1,1,1", bad),
+        ("MEDR,1,1,1", good),
+        *CS_BLOCKS[1:],
+    ]
     with expected_protocol(KonicaMinoltaCS2000, pairs, config=cfg("cs2000", "spectro", 1)) as cs:
         np.testing.assert_array_equal(cs.measure().values, SPECTRUM.astype(float))
 
@@ -282,8 +315,15 @@ def test_array_spectrometer_auto_range_recovers_from_saturation():
     wl = ",".join(f"{400 + 10 * k:.4f}" for k in range(16))
     full = ",".join(["65535"] * 16)
     half = ",".join(["30000"] * 16)
-    pairs = [("SHUT 0", "OK"), ("INT 100000", "OK"), ("WAVE?", wl), ("SPEC?", full),
-             ("MAX?", "65535"), ("INT 25000", "OK"), ("SPEC?", half)]
+    pairs = [
+        ("SHUT 0", "OK"),
+        ("INT 100000", "OK"),
+        ("WAVE?", wl),
+        ("SPEC?", full),
+        ("MAX?", "65535"),
+        ("INT 25000", "OK"),
+        ("SPEC?", half),
+    ]
     with expected_protocol(ArraySpectrometer, pairs) as spec:
         r = spec.measure()
     assert r.integration_time_s == pytest.approx(0.025) and not r.saturated
@@ -291,10 +331,16 @@ def test_array_spectrometer_auto_range_recovers_from_saturation():
 
 def test_array_spectrometer_saturation_flagged_without_auto_range():
     wl = ",".join(f"{400 + 10 * k:.4f}" for k in range(16))
-    pairs = [("SHUT 0", "OK"), ("INT 100000", "OK"), ("WAVE?", wl),
-             ("SPEC?", ",".join(["65535"] * 16)), ("MAX?", "65535")]
-    with expected_protocol(ArraySpectrometer, pairs,
-                           config=cfg("array-spectrometer", "spectro", auto_range=False)) as spec:
+    pairs = [
+        ("SHUT 0", "OK"),
+        ("INT 100000", "OK"),
+        ("WAVE?", wl),
+        ("SPEC?", ",".join(["65535"] * 16)),
+        ("MAX?", "65535"),
+    ]
+    with expected_protocol(
+        ArraySpectrometer, pairs, config=cfg("array-spectrometer", "spectro", auto_range=False)
+    ) as spec:
         assert spec.measure().saturated
 
 
@@ -320,11 +366,41 @@ def test_ls218_open_sensor_is_an_error():
 
 # -- simulated fixture ----------------------------------------------------------------------------
 def test_sim_fixture_dialogue():
-    pairs = [("LOAD U1,LOT-A,LS0-COB-4000", "OK"), ("AUX 1", "OK"), ("UNLOAD", "OK"),
-             ("LOAD U2,LOT-A,NOPE", "ERR unknown family 'NOPE'")]
+    pairs = [
+        ("LOAD U1,LOT-A,LS0-COB-4000", "OK"),
+        ("AUX 1", "OK"),
+        ("UNLOAD", "OK"),
+        ("LOAD U2,LOT-A,NOPE", "ERR unknown family 'NOPE'"),
+    ]
     with expected_protocol(SimFixture, pairs) as fx:
         fx.load("U1", "LOT-A", "LS0-COB-4000")
         fx.set_aux_lamp(True)
         fx.unload()
         with pytest.raises(InstrumentError, match="unknown family"):
             fx.load("U2", "LOT-A", "NOPE")
+
+
+# -- transport helpers ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("resource", "port"),
+    [
+        ("ASRL/dev/ttyUSB0::INSTR", "/dev/ttyUSB0"),
+        ("ASRL3::INSTR", "COM3"),
+        ("/dev/ttyS1", "/dev/ttyS1"),
+        ("COM7", "COM7"),
+        ("TCPIP0::10.0.0.5::5025::SOCKET", None),
+        ("socket://127.0.0.1:5027", None),
+    ],
+)
+def test_serial_port_of_resource(resource, port):
+    assert serial_port_of(resource) == port
+
+
+@pytest.mark.parametrize("reply", ["1.0,2.0", "1.0,,3.0", "1.0,abc,3", "1,2,inf", "0x10,1,2"])
+def test_parse_floats_rejects_garbage(reply):
+    with pytest.raises(ValueError):
+        parse_floats(reply, 3)
+
+
+def test_parse_floats_accepts_scpi_numbers():
+    assert parse_floats("+3.6E+01, -1.5e-3,42", 3) == [36.0, -0.0015, 42.0]

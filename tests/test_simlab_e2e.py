@@ -19,6 +19,7 @@ from lightcomp.drivers import instrument_config, open_instrument
 from lightcomp.errors import InstrumentError, PlanError
 from lightcomp.simlab import SimLab, SimlabClock
 
+pytestmark = pytest.mark.filterwarnings("ignore::colour.utilities.ColourRuntimeWarning")
 ROOT = Path(__file__).resolve().parents[1]
 SIM_TOML = ROOT / "station" / "sim.toml"
 DEVICES = tomllib.loads((ROOT / "station" / "simlab" / "devices.toml").read_text())
@@ -32,8 +33,13 @@ def sd(values: np.ndarray) -> colour.SpectralDistribution:
 @pytest.fixture(scope="module")
 def station() -> dict:
     cfg = tomllib.loads(SIM_TOML.read_text())
-    cfg["instruments"]["array"] = {"driver": "array-spectrometer", "resource": "socket://x:1",
-                                   "identity": "LCAS", "timeout_s": 2.0, "retries": 2}
+    cfg["instruments"]["array"] = {
+        "driver": "array-spectrometer",
+        "resource": "socket://x:1",
+        "identity": "LCAS",
+        "timeout_s": 2.0,
+        "retries": 2,
+    }
     return cfg
 
 
@@ -67,8 +73,9 @@ def test_resources_are_real_transports(lab):
     assert lab.resources["source"].startswith("TCPIP0::127.0.0.1::")
     assert lab.resources["spectro"].startswith("socket://127.0.0.1:")
     rm = pyvisa.ResourceManager("@py")
-    res = rm.open_resource(lab.resources["power_analyzer"], read_termination="\n",
-                           write_termination="\n", timeout=2000)
+    res = rm.open_resource(
+        lab.resources["power_analyzer"], read_termination="\n", write_termination="\n", timeout=2000
+    )
     try:
         assert res.query("*IDN?").startswith("YOKOGAWA,WT310E")
     finally:
@@ -82,7 +89,7 @@ def test_resources_are_real_transports(lab):
 
 def test_identities_match_config(inst):
     for role, drv in inst.items():
-        assert drv.check_identity()
+        assert drv.check_identity(), role
 
 
 def test_unknown_driver_and_bad_resource(station):
@@ -91,7 +98,9 @@ def test_unknown_driver_and_bad_resource(station):
     with pytest.raises(InstrumentError, match="unknown resource form"):
         open_instrument(instrument_config("x", {"driver": "ls218", "resource": "nonsense"}))
     with pytest.raises(InstrumentError, match="cannot open"):
-        open_instrument(instrument_config("x", {"driver": "ls218", "resource": "socket://127.0.0.1:1"}))
+        open_instrument(
+            instrument_config("x", {"driver": "ls218", "resource": "socket://127.0.0.1:1"})
+        )
 
 
 def test_dc_board_electrical_and_dark(inst, clock):
@@ -271,8 +280,10 @@ def test_saturated_spectrum(lab, inst, station):
 
 
 def test_faults_from_config_table(station):
-    cfg = {**station, "simlab": {**station["simlab"],
-                                 "faults": {"thermo": {"fault": "garbled", "count": 2}}}}
+    cfg = {
+        **station,
+        "simlab": {**station["simlab"], "faults": {"thermo": {"fault": "garbled", "count": 2}}},
+    }
     with SimLab.start(cfg) as lab:
         with pytest.raises(InstrumentError, match=r"'\*IDN\?'"):
             _open(lab, cfg, "thermo", **FAST)  # both attempts of the identity query garbled
@@ -284,3 +295,49 @@ def test_faults_from_config_table(station):
 def test_clock_rejects_negative_sleep(clock):
     with pytest.raises(InstrumentError):
         clock.sleep(-1)
+
+
+def test_e36312a_over_the_socket(lab, station):
+    cfg = {
+        **station,
+        "instruments": {
+            "psu": {
+                "driver": "e36312a",
+                "resource": "x",
+                "identity": "E36312A",
+                "options": {"channel": 2},
+            },
+            "fixture": station["instruments"]["fixture"],
+        },
+    }
+    with SimLab.start(cfg) as lab2:
+        psu = _open(lab2, cfg, "psu")
+        fx = _open(lab2, cfg, "fixture")
+        try:
+            fx.load("P1", "LOT-P", "LS0-COB-4000")
+            psu.set_current(0.35, 20.0)  # 20 V is far below the board's ~36 V: no current
+            psu.output(True)
+            r = psu.measure()
+            assert r.voltage_v == pytest.approx(20.0, rel=1e-3) and r.current_a < 1e-6
+        finally:
+            psu.close()
+            fx.close()
+
+
+def test_cli_simlab_start_reports_bad_station_file(tmp_path):
+    from lightcomp.cli import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[instruments.source\n")
+    assert main(["simlab", "start", "--station", str(bad)]) == 2
+    assert main(["simlab", "start", "--station", str(tmp_path / "missing.toml")]) == 2
+
+
+def test_disconnect_mid_batch_on_a_state_changing_command(lab, inst):
+    """MEAS,1 is not retried (it starts a measurement): the error names it; the link recovers."""
+    cs = inst["spectro"]
+    cs.measure()
+    lab.inject("spectro", "disconnect")
+    with pytest.raises(InstrumentError, match=r"'MEAS,1'.*1 attempt|1 attempt.*'MEAS,1'"):
+        cs.measure()
+    assert cs.measure().values.shape == (401,)

@@ -15,23 +15,27 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lightcomp.analysis.cct import CCT_Duv_Ohno2013
 from lightcomp.analysis.colorimetry import (
     XYZ,
-    XYZ_grid,
     XYZ_to_uv,
     XYZ_to_uv_prime,
     XYZ_to_xy,
     dominant_wavelength_purity,
 )
+from lightcomp.analysis.data import load_cmfs, load_scotopic
 from lightcomp.analysis.photometry import (
     KM_LM_PER_W,
-    luminous_efficacy_of_radiation_grid,
-    radiant_flux_grid,
-    scotopic_photopic_ratio_grid,
+    KM_SCOTOPIC_LM_PER_W,
+    luminous_efficacy,
+    luminous_efficacy_of_radiation,
+    luminous_flux,
+    radiant_flux,
+    scotopic_photopic_ratio,
 )
 from lightcomp.analysis.spectra import (
     WL,
@@ -46,12 +50,24 @@ from lightcomp.analysis.spectra import (
 )
 from lightcomp.errors import AnalysisInputError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "ANALYZE_COLUMNS",
     "CCT_Duv_Ohno2013",
     "WL",
     "XYZ",
+    "XYZ_to_uv_prime",
+    "XYZ_to_xy",
     "analyze",
+    "check_spectra",
+    "dominant_wavelength_purity",
+    "luminous_efficacy",
+    "luminous_efficacy_of_radiation",
+    "luminous_flux",
+    "radiant_flux",
+    "scotopic_photopic_ratio",
     "to_analysis_grid",
 ]
 
@@ -137,7 +153,7 @@ def analyze(
     absolute: bool = False,
     power_w: float | np.ndarray | None = None,
     strict: bool = False,
-):
+) -> pd.DataFrame:
     """Photometric and colorimetric quantities of a batch of spectra as a table.
 
     Parameters
@@ -193,24 +209,32 @@ def analyze(
         _raise_first(errors)
     m = resampling_matrix(wl)
     if power_w is not None:
-        power = np.broadcast_to(np.asarray(power_w, dtype=float), (n,))
+        power = np.asarray(power_w, dtype=float)
+        if power.ndim > 1 or power.size not in (1, n):
+            raise AnalysisInputError(
+                f"power_w must be one value or one per spectrum ({n}), got shape {power.shape}"
+            )
+        power = np.broadcast_to(power.reshape(-1) if power.ndim else power, (n,))
 
     out = {c: np.full(n, np.nan) for c in ANALYZE_COLUMNS if c != "name"}
     cri = _optional_module("cri")
     tm30 = _optional_module("tm30")
     bad_all = np.array([e is not None for e in errors], dtype=bool)
+    weights = np.column_stack([load_cmfs("1931_2"), load_scotopic(), np.ones(WL.size)])
 
     for start in range(0, n, CHUNK_SIZE):
         sl = slice(start, min(start + CHUNK_SIZE, n))
         rows = np.arange(sl.start, sl.stop)
         raw = np.where(bad_all[sl, None], 0.0, s[sl])
         sg = raw if m is None else raw @ m.T
-        xyz = XYZ_grid(sg)
+        # One pass over the chunk: x_bar, y_bar (= V), z_bar, V', 1 (radiant sum).
+        sums = sg @ weights
+        xyz = sums[:, :3]
         no_light = (xyz[:, 1] <= 0) & ~bad_all[sl]
         for i in rows[no_light]:
             errors[i] = f"{labels[i]}: no luminous content (Y = {xyz[i - start, 1]:.4g} <= 0)"
         good = ~(bad_all[sl] | no_light)
-        if strict:
+        if strict and no_light.any():
             _raise_first(errors)
         xyz = np.where(good[:, None], xyz, np.nan)
         xy = XYZ_to_xy(xyz)
@@ -220,7 +244,7 @@ def analyze(
         if absolute:
             xyz_out = KM_LM_PER_W * xyz
             out["luminous_flux"][sl] = xyz_out[:, 1]
-            out["radiant_flux"][sl] = np.where(good, radiant_flux_grid(sg), np.nan)
+            out["radiant_flux"][sl] = np.where(good, sums[:, 4], np.nan)
         else:
             xyz_out = xyz * (100.0 / xyz[:, 1:2])
         for j, c in enumerate("XYZ"):
@@ -231,8 +255,12 @@ def analyze(
         out["dominant_wavelength"][sl], out["purity"][sl] = dwl, purity
         out["peak_wavelength"][sl] = np.where(good, peak_wavelength_grid(sg), np.nan)
         out["fwhm"][sl] = np.where(good, fwhm_grid(sg), np.nan)
-        out["LER"][sl] = np.where(good, luminous_efficacy_of_radiation_grid(sg), np.nan)
-        out["SP_ratio"][sl] = np.where(good, scotopic_photopic_ratio_grid(sg), np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # LER = 683 sum(S V) / sum(S); S/P = 1700 sum(S V') / (683 sum(S V))
+            out["LER"][sl] = np.where(good, KM_LM_PER_W * xyz[:, 1] / sums[:, 4], np.nan)
+            out["SP_ratio"][sl] = np.where(
+                good, KM_SCOTOPIC_LM_PER_W * sums[:, 3] / (KM_LM_PER_W * xyz[:, 1]), np.nan
+            )
 
         # Colour rendering: only rows with a usable spectrum and CCT.
         ok = np.flatnonzero(good & np.isfinite(cct))
@@ -254,7 +282,7 @@ def analyze(
         for i, e in enumerate(chunk_errors):
             if e is not None and errors[start + i] is None:
                 errors[start + i] = f"{labels[start + i]}: {e}"
-        if strict:
+        if strict and any(e is not None for e in chunk_errors):
             _raise_first(errors)
 
     frame = pd.DataFrame({"name": labels, **out}, columns=list(ANALYZE_COLUMNS))

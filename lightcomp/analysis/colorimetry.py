@@ -203,7 +203,9 @@ def _locus_lookup(
     if np.any(in_tail) and tail < a.size - 1:
         dt = direction[in_tail]
         pts = locus[tail - 1 :] - white  # (T, 2)
-        dist = np.abs(_cross(dt[:, None, :], pts[None, :, :])) / np.hypot(dt[:, 0], dt[:, 1])[:, None]
+        dist = (
+            np.abs(_cross(dt[:, None, :], pts[None, :, :])) / np.hypot(dt[:, 0], dt[:, 1])[:, None]
+        )
         j = tail - 1 + np.argmin(dist, axis=1)
         wl[in_tail] = WL[j]
         t[in_tail] = np.hypot(*(locus[j] - white).T) / np.hypot(dt[:, 0], dt[:, 1])

@@ -6,8 +6,8 @@ Conventions (all explicit, none hidden):
 
 - Colorimetry with the CIE 1931 2° observer, CMFs at 1 nm, 380-780 nm; test spectra
   are resampled to that grid (``lightcomp.analysis.spectra.to_analysis_grid``).
-- TCS01-TCS14 (CIE 13.3, 5 nm, 360-830 nm) and TCS15 (CIE 2024 data set, Japanese skin, 5 nm, 380-780 nm)
-  are Sprague-interpolated (CIE 167) to 1 nm.
+- TCS01-TCS14 (CIE 13.3, 5 nm, 360-830 nm) and TCS15 (Japanese skin, CIE 2024 data set,
+  5 nm, 380-780 nm) are Sprague-interpolated (CIE 167) to 1 nm.
 - Reference illuminant at the CCT of the test source (Ohno 2013 when not given):
   Planckian below 5000 K, CIE daylight from 5000 K (``illuminants.reference_CIE13_3``;
   c2 = 1.4388e-2 m·K; daylight basis linearly interpolated, M1, M2 unrounded).
@@ -158,13 +158,15 @@ def CRI_CIE13_3(
     M = _matrix()
     table = _reference_table()
     Ri = np.empty((n, _K))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for start in range(0, n, _cr_common.CHUNK):  # blocks bound memory
-            blk = slice(start, start + _cr_common.CHUNK)
+
+    def work(blk: slice) -> None:
+        with np.errstate(invalid="ignore", divide="ignore"):
             V_t = S[blk] @ M
             V_t[V_t[:, 1] <= 0] = np.nan
             T = _cr_common.cct_from_white(V_t[:, :3]) if cct is None else cct[blk]
             Ri[blk] = _Ri_block(V_t, table(T))
+
+    _cr_common.for_blocks(n, work)  # blocks bound memory, may run on 2 threads
     Ra = Ri[:, :8].mean(axis=1)
     if rounding:
         return np.round(Ra), np.round(Ri)

@@ -19,7 +19,7 @@ sources named in each file header): ``daylight_s0s1s2.csv`` (S0, S1, S2 at 5 nm,
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import numpy as np
@@ -58,7 +58,7 @@ REFERENCE_T_RANGE: tuple[float, float] = (1000.0, 25000.0)
 # --------------------------------------------------------------------------- data
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_data_csv(filename: str) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
     """Load one of this package's colour-rendering CSV tables.
 

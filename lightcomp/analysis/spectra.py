@@ -119,8 +119,15 @@ def _spline_matrix_cached(wl_key: tuple) -> np.ndarray:
     from scipy.interpolate import CubicSpline
 
     wl = np.asarray(wl_key, dtype=float)
-    # Cubic-spline interpolation is linear in the data: interpolate the identity.
-    m = CubicSpline(wl, np.eye(wl.size), axis=0, bc_type="not-a-knot")(WL).copy()
+    # Cubic-spline interpolation is linear in the data: interpolate the identity,
+    # in column blocks to bound memory for long grids.
+    m = np.empty((WL.size, wl.size))
+    for start in range(0, wl.size, 512):
+        cols = np.zeros((wl.size, min(512, wl.size - start)))
+        cols[start + np.arange(cols.shape[1]), np.arange(cols.shape[1])] = 1.0
+        m[:, start : start + cols.shape[1]] = CubicSpline(wl, cols, axis=0, bc_type="not-a-knot")(
+            WL
+        )
     m.setflags(write=False)
     return m
 
@@ -135,10 +142,24 @@ def resampling_matrix(wavelengths: np.ndarray) -> np.ndarray | None:
     wl = validate_wavelengths(wavelengths)
     if _is_analysis_grid(wl):
         return None
-    if _is_uniform(wl):
+    uniform = _is_uniform(wl)
+    # Only the points around 380-780 nm matter: Sprague uses 3 neighbours on each
+    # side (so the result is unchanged), the spline's influence decays by ~0.27
+    # per knot (20 knots: < 1e-11). This keeps wide high-resolution grids cheap.
+    margin = 3 if uniform else 20
+    lo = max(int(np.searchsorted(wl, WL[0] - _TOL)) - margin, 0)
+    hi = min(int(np.searchsorted(wl, WL[-1] + _TOL, side="right")) + margin, wl.size)
+    sub = wl[lo:hi]
+    if uniform:
         # Sprague needs x_new inside the source grid; clip rounding at the ends.
-        return sprague_matrix(wl, np.clip(WL, wl[0], wl[-1]))
-    return _spline_matrix_cached(tuple(wl.tolist()))
+        m_sub = sprague_matrix(sub, np.clip(WL, sub[0], sub[-1]))
+    else:
+        m_sub = _spline_matrix_cached(tuple(sub.tolist()))
+    if lo == 0 and hi == wl.size:
+        return m_sub
+    m = np.zeros((WL.size, wl.size))
+    m[:, lo:hi] = m_sub
+    return m
 
 
 def _as_batch(wl: np.ndarray, spectra: np.ndarray) -> np.ndarray:
@@ -184,13 +205,22 @@ def check_spectra(
     wl = validate_wavelengths(wavelengths)
     s = _as_batch(wl, spectra)
     labels = spectrum_names(s.shape[0], names)
-    finite = np.isfinite(s)
-    n_nonfinite = np.count_nonzero(~finite, axis=1)
+    n = s.shape[0]
     visible = (wl >= WL[0] - _TOL) & (wl <= WL[-1] + _TOL)
-    sv = np.where(finite[:, visible], s[:, visible], 0.0)
-    all_zero = ~np.any(sv != 0.0, axis=1)
-    neg_fraction = np.count_nonzero(sv < 0.0, axis=1) / sv.shape[1]
-    total = sv.sum(axis=1)
+    lo, hi = np.flatnonzero(visible)[[0, -1]]
+    n_nonfinite = np.zeros(n, dtype=int)
+    all_zero = np.zeros(n, dtype=bool)
+    neg_fraction = np.zeros(n)
+    total = np.zeros(n)
+    for start in range(0, n, 4096):  # row chunks bound the temporaries' memory
+        rows = slice(start, min(start + 4096, n))
+        block = s[rows]
+        finite = np.isfinite(block)
+        n_nonfinite[rows] = block.shape[1] - np.count_nonzero(finite, axis=1)
+        sv = np.where(finite[:, lo : hi + 1], block[:, lo : hi + 1], 0.0)
+        all_zero[rows] = ~np.any(sv != 0.0, axis=1)
+        neg_fraction[rows] = np.count_nonzero(sv < 0.0, axis=1) / sv.shape[1]
+        total[rows] = sv.sum(axis=1)
     errors: list[str | None] = [None] * s.shape[0]
     # Messages are built only for the (few) bad rows.
     bad = np.flatnonzero(
@@ -199,7 +229,7 @@ def check_spectra(
     for i in bad:
         name = labels[i]
         if n_nonfinite[i]:
-            j = int(np.flatnonzero(~finite[i])[0])
+            j = int(np.flatnonzero(~np.isfinite(s[i]))[0])
             errors[i] = (
                 f"{name}: {n_nonfinite[i]} non-finite value(s) (NaN/inf), first at {wl[j]:g} nm"
             )

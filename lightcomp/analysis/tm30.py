@@ -28,7 +28,7 @@ import numpy as np
 
 from lightcomp.analysis import _cr_common
 from lightcomp.analysis.data import load_cmfs
-from lightcomp.analysis.illuminants import WL_ANALYSIS, daylight_basis, load_data_csv
+from lightcomp.analysis.illuminants import WL_ANALYSIS, load_data_csv
 
 __all__ = ["CES_TM30", "TM30_CIE224", "XYZ_to_CAM02UCS", "delta_E_to_R_f"]
 
@@ -38,9 +38,7 @@ N_BINS = 16
 _M_CAT02 = np.array(
     [[0.7328, 0.4296, -0.1624], [-0.7036, 1.6975, 0.0061], [0.0030, 0.0136, 0.9834]]
 )
-_M_HPE = np.array(
-    [[0.38971, 0.68898, -0.07868], [-0.22981, 1.18340, 0.04641], [0.0, 0.0, 1.0]]
-)
+_M_HPE = np.array([[0.38971, 0.68898, -0.07868], [-0.22981, 1.18340, 0.04641], [0.0, 0.0, 1.0]])
 _M_HPE_CAT02_INV = _M_HPE @ np.linalg.inv(_M_CAT02)
 
 #: Surround parameters (F, c, N_c) of CIECAM02 (CIE 159:2004).
@@ -68,9 +66,7 @@ def _matrix() -> np.ndarray:
     99 CES (10°), then G, then B."""
     cmf2 = load_cmfs("1931_2")
     cat = load_cmfs("1964_10") @ _M_CAT02.T
-    return np.ascontiguousarray(
-        np.hstack([cmf2, cat, _cr_common.sample_matrix(CES_TM30(), cat)])
-    )
+    return np.ascontiguousarray(np.hstack([cmf2, cat, _cr_common.sample_matrix(CES_TM30(), cat)]))
 
 
 def delta_E_to_R_f(delta_E: np.ndarray) -> np.ndarray:
@@ -239,11 +235,17 @@ def _bins_block(
 ) -> dict[str, np.ndarray]:
     """Hue-bin quantities from test/reference a', b' and ΔE', each (n, 99)."""
     n = at.shape[0]
-    h_r = np.arctan2(br, ar)  # bins follow the reference hue angle
-    bins = np.floor(np.mod(h_r, 2.0 * np.pi) * (N_BINS / (2.0 * np.pi)))
-    bins = np.where(np.isfinite(bins), np.minimum(bins, N_BINS - 1), 0).astype(np.int64)
+    # Bin j holds the CES whose hue angle under the *reference* is in [22.5 j, 22.5 (j+1)).
+    x = np.arctan2(br, ar)
+    x *= N_BINS / (2.0 * np.pi)  # in [-8, 8]
+    x += np.where(x < 0.0, float(N_BINS), 0.0)  # (np.mod is much slower)
+    np.floor(x, out=x)
+    np.minimum(x, N_BINS - 1, out=x)  # guards x == 16 from rounding
+    if not np.isfinite(x).all():  # rows without a reference: any bin, values are NaN
+        x[~np.isfinite(x)] = 0.0
+    x += (N_BINS * np.arange(n, dtype=float))[:, None]
     size = n * N_BINS
-    idx = (np.arange(n)[:, None] * N_BINS + bins).ravel()
+    idx = x.astype(np.intp).ravel()
     count = np.bincount(idx, minlength=size).reshape(n, N_BINS).astype(float)
     count[count == 0] = np.nan
     mat, mbt, mar, mbr, mdE = (
@@ -314,9 +316,9 @@ def TM30_CIE224(
         "hue_bin_ref_ab": np.empty((n, N_BINS, 2)),
         "CCT": np.empty(n),
     }
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for start in range(0, n, _cr_common.CHUNK):  # blocks bound memory
-            blk = slice(start, start + _cr_common.CHUNK)
+
+    def work(blk: slice) -> None:
+        with np.errstate(invalid="ignore", divide="ignore"):
             V_t = S[blk] @ M
             V_t[V_t[:, 1] <= 0] = np.nan
             T = _cr_common.cct_from_white(V_t[:, :3]) if cct is None else cct[blk]
@@ -328,4 +330,6 @@ def TM30_CIE224(
             out["CCT"][blk] = T
             for key, value in _bins_block(at, bt, ar, br, dE).items():
                 out[key][blk] = value
+
+    _cr_common.for_blocks(n, work)  # blocks bound memory, may run on 2 threads
     return out

@@ -15,22 +15,26 @@ Requests are bounded: bodies over ``max_body_bytes`` and URLs over
 import io
 import math
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import literal, select
+from sqlalchemy import create_engine, literal, select
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from lightcomp import __version__
 from lightcomp.api import queries as q
-from lightcomp.api.keys import Principal, authenticate
+from lightcomp.api.keys import Principal, authenticate, hash_api_key
 from lightcomp.api.records import canonical_code, record, summary
 from lightcomp.api.records import publication as publication_block
 from lightcomp.api.schemas import (
@@ -46,6 +50,10 @@ from lightcomp.store import Store, decode_array
 DEFAULT_LAB_NAME = "lightcomp test laboratory"
 MAX_BODY_BYTES = 64 * 1024
 MAX_URL_CHARS = 4096
+AUTH_CACHE_S = 2.0
+AUTH_CACHE_MAX = 4096
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+T = TypeVar("T")
 # No NUL or other control characters in text filters (PostgreSQL rejects NUL).
 TEXT = r"^[^\x00-\x1f\x7f]{1,200}$"
 
@@ -66,6 +74,73 @@ class HttpError(Exception):
         self.status = status
         self.detail = detail
         self.headers = headers
+
+
+class Reader:
+    """Read access for the request handlers: one short session per request, key check.
+
+    On PostgreSQL reads go through an own engine in autocommit mode without a
+    pre-ping (one round trip per query, no BEGIN/ROLLBACK); a dropped connection
+    fails one request with 503 and is replaced. Verified keys are remembered for
+    ``auth_cache_s`` seconds (by SHA-256 of the key; revocation is seen after at
+    most that long).
+    """
+
+    def __init__(self, store: Store, *, auth_cache_s: float = AUTH_CACHE_S):
+        self.store = store
+        self.auth_cache_s = auth_cache_s
+        self._own_engine = None
+        if store.dialect == "postgresql":
+            self._own_engine = create_engine(
+                store.url,
+                pool_size=8,
+                max_overflow=8,
+                pool_pre_ping=False,
+                pool_recycle=900,
+                isolation_level="AUTOCOMMIT",
+            )
+            self._sessions = sessionmaker(self._own_engine)
+        else:
+            self._sessions = store.session
+        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def dispose(self) -> None:
+        if self._own_engine is not None:
+            self._own_engine.dispose()
+
+    def ping(self) -> bool:
+        try:
+            with self._sessions() as session:
+                session.execute(select(literal(1)))
+            return True
+        except (OperationalError, DBAPIError):
+            return False
+
+    def _principal(self, session: Session, key: str) -> Principal:
+        digest = hash_api_key(key) if self.auth_cache_s > 0 else ""
+        now = time.monotonic()
+        if digest:
+            hit = self._cache.get(digest)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        principal = authenticate(session, key)
+        if principal is None:
+            raise HttpError(401, "invalid or revoked API key", _CHALLENGE)
+        if digest:
+            with self._lock:
+                if len(self._cache) >= AUTH_CACHE_MAX:
+                    self._cache.clear()
+                self._cache[digest] = (now + self.auth_cache_s, principal)
+        return principal
+
+    def run(self, key: str, work: Callable[[Session, Principal], T]) -> T:
+        with self._sessions() as session:
+            return work(session, self._principal(session, key))
+
+    async def call(self, key: str, work: Callable[[Session, Principal], T]) -> T:
+        """Run ``work(session, principal)`` in the thread pool (one hop per request)."""
+        return await run_in_threadpool(self.run, key, work)
 
 
 class RequestLimitMiddleware:
@@ -148,6 +223,7 @@ def create_app(
     store_or_url: Store | str | None = None,
     *,
     lab_name: str = DEFAULT_LAB_NAME,
+    auth_cache_s: float = AUTH_CACHE_S,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_url_chars: int = MAX_URL_CHARS,
 ) -> FastAPI:
@@ -155,8 +231,17 @@ def create_app(
 
     A URL (or None: ``$LIGHTCOMP_DB``, else ``sqlite:///lightcomp.db``) is opened
     with :meth:`Store.open`. The OpenAPI document is at ``/openapi.json``.
+    ``auth_cache_s``: how long a verified key is trusted without asking the
+    database again (so a revocation takes effect within that time; 0 disables).
     """
     store = store_or_url if isinstance(store_or_url, Store) else Store.open(store_or_url)
+    reader = Reader(store, auth_cache_s=auth_cache_s)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        reader.dispose()
+
     app = FastAPI(
         title="lightcomp alliance query service",
         version=__version__,
@@ -166,6 +251,7 @@ def create_app(
         "(published records). Withdrawn records stay listed with their reason.",
         docs_url="/docs",
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.store = store
     app.state.lab_name = lab_name
@@ -190,27 +276,16 @@ def create_app(
     async def _db_down(_request: Request, _exc: OperationalError):
         return JSONResponse({"detail": "database unavailable"}, status_code=503)
 
-    def get_session() -> Iterator[Session]:
-        session = store.session()
-        try:
-            yield session
-        finally:
-            session.close()
+    app.state.reader = reader
 
-    def get_principal(
+    async def get_api_key(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-        session: Annotated[Session, Depends(get_session)],
-    ) -> Principal:
-        challenge = {"WWW-Authenticate": "Bearer"}
+    ) -> str:
         if credentials is None or credentials.scheme.lower() != "bearer":
-            raise HttpError(401, "missing API key: send Authorization: Bearer <key>", challenge)
-        principal = authenticate(session, credentials.credentials)
-        if principal is None:
-            raise HttpError(401, "invalid or revoked API key", challenge)
-        return principal
+            raise HttpError(401, "missing API key: send Authorization: Bearer <key>", _CHALLENGE)
+        return credentials.credentials
 
-    SessionDep = Annotated[Session, Depends(get_session)]
-    PrincipalDep = Annotated[Principal, Depends(get_principal)]
+    KeyDep = Annotated[str, Depends(get_api_key)]
     CodePath = Annotated[
         str,
         PathParam(
@@ -219,13 +294,9 @@ def create_app(
     ]
 
     @app.get("/health", response_model=Health, tags=["service"])
-    def health(session: SessionDep) -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         """Liveness and database reachability (no key needed)."""
-        try:
-            session.execute(select(literal(1)))
-            db = "ok"
-        except (OperationalError, DBAPIError):
-            db = "unreachable"
+        db = "ok" if await run_in_threadpool(reader.ping) else "unreachable"
         return {
             "status": "ok" if db == "ok" else "degraded",
             "database": db,
@@ -242,14 +313,16 @@ def create_app(
     @app.get(
         "/components/{code}", response_model=ComponentRecord, responses=_ERRORS, tags=["components"]
     )
-    def get_component(
-        code: CodePath, session: SessionDep, principal: PrincipalDep
-    ) -> dict[str, Any]:
+    async def get_component(code: CodePath, key: KeyDep) -> dict[str, Any]:
         """The record of one component: decoded code, family, rated beside measured
         values, verdict, plan/spec version, key quantities, publication status."""
-        row = _visible_component(session, principal, code, detail=True)
-        full = q.has_full_access(principal, row.manufacturer_id)
-        return record(row, full=full, lab_name=app.state.lab_name)
+
+        def work(session: Session, principal: Principal) -> dict[str, Any]:
+            row = _visible_component(session, principal, code, detail=True)
+            full = q.has_full_access(principal, row.manufacturer_id)
+            return record(row, full=full, lab_name=app.state.lab_name)
+
+        return await reader.call(key, work)
 
     @app.get(
         "/components/{code}/spectrum",
@@ -264,11 +337,10 @@ def create_app(
         },
         tags=["components"],
     )
-    def get_spectrum(
+    async def get_spectrum(
         code: CodePath,
         request: Request,
-        session: SessionDep,
-        principal: PrincipalDep,
+        key: KeyDep,
         format: Annotated[
             Literal["csv", "tm27"] | None,
             Query(description="csv or tm27; default from the Accept header, else csv"),
@@ -276,40 +348,44 @@ def create_app(
     ) -> Response:
         """Calibrated spectral flux (W/nm) of the current measurement, with raw and dark
         counts in the CSV when stored; for the lab and the owning manufacturer."""
-        row = _visible_component(session, principal, code, detail=False)
-        if not q.has_full_access(principal, row.manufacturer_id):
-            raise HttpError(
-                403, "spectra and raw data are for the lab and the component's manufacturer"
-            )
-        fmt = format or _format_from_accept(request.headers.get("accept", ""))
-        arrays = q.component_spectrum_row(session, row.component_id)
-        if arrays is None or arrays.wavelengths is None or arrays.spectrum is None:
-            raise HttpError(404, "no spectrum stored for this component")
-        wl = decode_array(arrays.wavelengths)
-        spd = decode_array(arrays.spectrum)
-        if fmt == "tm27":
+        accept = request.headers.get("accept", "")
+
+        def work(session: Session, principal: Principal) -> Response:
+            row = _visible_component(session, principal, code, detail=False)
+            if not q.has_full_access(principal, row.manufacturer_id):
+                raise HttpError(
+                    403, "spectra and raw data are for the lab and the component's manufacturer"
+                )
+            fmt = format or _format_from_accept(accept)
+            arrays = q.component_spectrum_row(session, row.component_id)
+            if arrays is None or arrays.wavelengths is None or arrays.spectrum is None:
+                raise HttpError(404, "no spectrum stored for this component")
+            wl = decode_array(arrays.wavelengths)
+            spd = decode_array(arrays.spectrum)
+            if fmt == "tm27":
+                return Response(
+                    _tm27_bytes(row, wl, spd, app.state.lab_name), media_type="application/xml"
+                )
+            cols = {"wavelength_nm": wl, "spectral_flux_w_per_nm": spd}
+            for name, blob in (
+                ("raw_counts", arrays.raw_spectrum),
+                ("dark_counts", arrays.dark_spectrum),
+            ):
+                if blob is not None:
+                    a = decode_array(blob)
+                    if a.shape == wl.shape:
+                        cols[name] = a
             return Response(
-                _tm27_bytes(row, wl, spd, app.state.lab_name), media_type="application/xml"
+                _csv_bytes(cols),
+                media_type="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="{row.product_code}.csv"'},
             )
-        cols = {"wavelength_nm": wl, "spectral_flux_w_per_nm": spd}
-        for name, blob in (
-            ("raw_counts", arrays.raw_spectrum),
-            ("dark_counts", arrays.dark_spectrum),
-        ):
-            if blob is not None:
-                a = decode_array(blob)
-                if a.shape == wl.shape:
-                    cols[name] = a
-        return Response(
-            _csv_bytes(cols),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{row.product_code}.csv"'},
-        )
+
+        return await reader.call(key, work)
 
     @app.get("/components", response_model=ComponentPage, responses=_ERRORS, tags=["components"])
-    def search_components(
-        session: SessionDep,
-        principal: PrincipalDep,
+    async def search_components(
+        key: KeyDep,
         manufacturer: Annotated[
             str | None, Query(pattern=TEXT, description="registry id or exact name")
         ] = None,
@@ -379,31 +455,38 @@ def create_app(
             efficacy_min=efficacy_min,
             power_max=power_max,
         )
-        rows, next_id = q.search_rows(session, principal, filters, after_id=after, limit=limit)
-        return {
-            "items": [summary(r) for r in rows],
-            "limit": limit,
-            "next_cursor": q.encode_cursor(next_id) if next_id is not None else None,
-        }
+
+        def work(session: Session, principal: Principal) -> dict[str, Any]:
+            rows, next_id = q.search_rows(session, principal, filters, after_id=after, limit=limit)
+            return {
+                "items": [summary(r) for r in rows],
+                "limit": limit,
+                "next_cursor": q.encode_cursor(next_id) if next_id is not None else None,
+            }
+
+        return await reader.call(key, work)
 
     @app.get("/lots/{lot}/yield", response_model=LotYield, responses=_ERRORS, tags=["lots"])
-    def get_lot_yield(
+    async def get_lot_yield(
         lot: Annotated[str, PathParam(pattern=TEXT, max_length=64)],
-        session: SessionDep,
-        principal: PrincipalDep,
+        key: KeyDep,
     ) -> dict[str, Any]:
         """Pass/fail/error counts of the lot's current measurements and the yield summary
         (yield, 95 % interval, verdict against the 95 % target)."""
-        row = q.lot_row(session, lot)
-        if row is None or not _lot_visible(session, principal, row):
-            raise HttpError(404, "no such lot (or not visible to this key)")
-        counts = q.lot_verdict_counts(session, row.id)
-        return {
-            "lot": row.name,
-            "publication": publication_block(row),
-            "counts": counts,
-            "summary": _finite(_yield_summary(counts)),
-        }
+
+        def work(session: Session, principal: Principal) -> dict[str, Any]:
+            row = q.lot_row(session, lot)
+            if row is None or not _lot_visible(session, principal, row):
+                raise HttpError(404, "no such lot (or not visible to this key)")
+            counts = q.lot_verdict_counts(session, row.id)
+            return {
+                "lot": row.name,
+                "publication": publication_block(row),
+                "counts": counts,
+                "summary": _finite(_yield_summary(counts)),
+            }
+
+        return await reader.call(key, work)
 
     return app
 

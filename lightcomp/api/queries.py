@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from lightcomp.api.keys import Principal
@@ -91,11 +91,15 @@ _RECORD_COLUMNS = (
 )
 
 
-def _record_select(*extra: Any) -> Select:
+def _record_select(*extra: Any, ids: Any = None) -> Select:
+    """Record columns of components; ``ids`` (a subquery with column ``id``) drives the join."""
+    base = select(*_RECORD_COLUMNS, *extra)
+    if ids is None:
+        base = base.select_from(Component)
+    else:
+        base = base.select_from(ids).join(Component, Component.id == ids.c.id)
     return (
-        select(*_RECORD_COLUMNS, *extra)
-        .select_from(Component)
-        .join(Family, Component.family_id == Family.id)
+        base.join(Family, Component.family_id == Family.id)
         .join(Manufacturer, Family.manufacturer_id == Manufacturer.id)
         .outerjoin(Lot, Component.lot_id == Lot.id)
         .outerjoin(
@@ -231,7 +235,8 @@ class SearchFilters:
     power_max: float | None = None
 
 
-def _filter_terms(f: SearchFilters) -> list[ColumnElement[bool]]:
+def _family_terms(f: SearchFilters) -> list[ColumnElement[bool]]:
+    """Filters on the family (and its manufacturer): resolved to family ids first."""
     t: list[ColumnElement[bool]] = []
     if f.manufacturer is not None:
         t.append(
@@ -244,11 +249,19 @@ def _filter_terms(f: SearchFilters) -> list[ColumnElement[bool]]:
         (f.category, Family.category),
         (f.input_class, Family.input_class),
         (f.nominal_cct_k, Family.nominal_cct_k),
-        (f.lot, Lot.name),
-        (f.verdict, Measurement.verdict),
     ):
         if value is not None:
             t.append(col == value)
+    return t
+
+
+def _row_terms(f: SearchFilters) -> list[ColumnElement[bool]]:
+    """Filters on the component's lot and current measurement."""
+    t: list[ColumnElement[bool]] = []
+    if f.lot is not None:
+        t.append(Lot.name == f.lot)
+    if f.verdict is not None:
+        t.append(Measurement.verdict == f.verdict)
     if f.publication == "unpublished":
         t.append(Lot.published_at.is_(None))
     elif f.publication == "published":
@@ -274,6 +287,26 @@ def _filter_terms(f: SearchFilters) -> list[ColumnElement[bool]]:
     return t
 
 
+# Up to this many matching families, a page is the merge of one keyset scan per
+# family over ix_components_family_id_id (each stops after limit+1 rows); with
+# more families matching, they are dense enough for one scan in id order.
+FAMILY_FANOUT = 32
+
+
+def _id_select(principal: Principal, row_terms: list, after_id: int) -> Select:
+    return (
+        select(Component.id)
+        .select_from(Component)
+        .join(Family, Component.family_id == Family.id)
+        .outerjoin(Lot, Component.lot_id == Lot.id)
+        .outerjoin(
+            Measurement,
+            and_(Measurement.component_id == Component.id, Measurement.is_current.is_(True)),
+        )
+        .where(Component.id > after_id, visible_clause(principal), *row_terms)
+    )
+
+
 def search_rows(
     session: Session,
     principal: Principal,
@@ -285,16 +318,46 @@ def search_rows(
     """One page of visible components matching ``filters``, ids ascending.
 
     Returns ``(rows, next_after_id)``; ``next_after_id`` is None on the last page.
+    Family-level filters (manufacturer, family, level, category, input class,
+    nominal CCT) are resolved to family ids with one small query first, so a
+    selective family filter never scans other families' components.
     """
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit must be 1..{MAX_PAGE}, got {limit}")
-    stmt = (
-        _record_select()
-        .where(Component.id > after_id, visible_clause(principal), *_filter_terms(filters))
-        .order_by(Component.id)
-        .limit(limit + 1)
-    )
-    rows = session.execute(stmt).all()
+    fam_terms = _family_terms(filters)
+    row_terms = _row_terms(filters)
+    fam_ids: list[int] | None = None
+    if fam_terms:
+        fam_ids = list(
+            session.scalars(
+                select(Family.id)
+                .join(Manufacturer, Family.manufacturer_id == Manufacturer.id)
+                .where(*fam_terms)
+                .order_by(Family.id)
+            )
+        )
+        if not fam_ids:
+            return [], None
+    if fam_ids is not None and len(fam_ids) <= FAMILY_FANOUT:
+        per_family = [
+            _id_select(principal, row_terms, after_id)
+            .where(Component.family_id == fid)
+            .order_by(Component.id)
+            .limit(limit + 1)
+            .subquery()
+            for fid in fam_ids
+        ]
+        if len(per_family) == 1:
+            ids = per_family[0]
+        else:
+            ids = union_all(*(select(sq.c.id) for sq in per_family)).subquery()
+        stmt = _record_select(ids=ids)
+    else:
+        terms = [Component.id > after_id, visible_clause(principal), *row_terms]
+        if fam_ids is not None:
+            terms.append(Component.family_id.in_(fam_ids))
+        stmt = _record_select().where(*terms)
+    rows = session.execute(stmt.order_by(Component.id).limit(limit + 1)).all()
     if len(rows) > limit:
         rows = rows[:limit]
         return rows, rows[-1].component_id

@@ -24,6 +24,7 @@ from lightcomp.coding.registry import (
 )
 from lightcomp.coding.scheme import (
     ALPHABET,
+    CHECK_ALPHABET,
     CODE_LENGTH,
     FIELDS,
     TYPE_LENGTH,
@@ -51,6 +52,7 @@ def write_label(code: str, path, **kwargs):
 
 __all__ = [
     "ALPHABET",
+    "CHECK_ALPHABET",
     "BlockFile",
     "CODE_LENGTH",
     "CodeError",

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from lightcomp.coding import counters
 from lightcomp.coding.registry import find_family, find_family_by_type_code
-from lightcomp.coding.scheme import MAX_ITEM_SERIAL, decode, make_code
+from lightcomp.coding.scheme import MAX_ITEM_SERIAL, decode, make_codes
 from lightcomp.errors import CodeError
 from lightcomp.store.models import Component, Family, Lot, SerialBlock
 
@@ -187,9 +187,10 @@ def issue_codes(
         first = counters.reserve(session, counters.ITEM_SERIAL, count, maximum=MAX_ITEM_SERIAL)
     else:
         first = _serials_from_block(session, block, count)
+    codes = make_codes(family.type_code, first, count)
     components = [
         Component(
-            product_code=make_code(family.type_code, first + i),
+            product_code=codes[i],
             item_serial=first + i,
             family_id=family.id,
             lot_id=lot_row.id if lot_row is not None else None,

@@ -270,18 +270,18 @@ def register_family(
 
 
 def _next_model_seq(session: Session, maker: Manufacturer) -> int:
-    # Start the counter after any explicitly numbered family of this manufacturer.
+    """Next model sequence of ``maker``: after the highest one in use (row-locked counter)."""
+    name = counters.model_seq_counter(maker.registry_id)
+    seq = counters.reserve(session, name, 1, maximum=MAX_MODEL_SEQ)  # locks the counter row
     top = session.scalar(
         select(func.max(Family.model_seq)).where(Family.manufacturer_id == maker.id)
     )
-    name = counters.model_seq_counter(maker.registry_id)
-    while True:
-        seq = counters.reserve(session, name, 1, start=(top or 0) + 1, maximum=MAX_MODEL_SEQ)
-        taken = session.scalar(
-            select(Family.id).where(Family.manufacturer_id == maker.id, Family.model_seq == seq)
-        )
-        if taken is None:
-            return seq
+    if top is not None and seq <= top:  # explicit numbers were registered: move past them
+        counters.reserve(session, name, top + 1 - seq, maximum=MAX_MODEL_SEQ + 1)
+        seq = top + 1
+    if seq > MAX_MODEL_SEQ:
+        raise CodeFieldError("model_seq", f"{maker.registry_id} has used all {MAX_MODEL_SEQ}")
+    return seq
 
 
 # -- registry files ---------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 A product code (scheme version 1) is 32 characters from ``0-9 A-Z``::
 
-    LC1-0-CB-M0042-30-8-F32-C-0007-000000123-K
-    └┬┘ │ └┤ └─┬─┘ └┤ │ └┬┘ │ └─┬┘ └───┬───┘ └ check character (ISO/IEC 7064 MOD 37,36)
+    LC1-0-CB-M0042-30-8-F32-C-0007-000000124-Y
+    └┬┘ │ └┤ └─┬─┘ └┤ │ └┬┘ │ └─┬┘ └───┬───┘ └ check character (ISO/IEC 7064 MOD 37-2)
      │  │  │   │    │ │  │  │   │       └ item serial (alliance-unique, 9 digits)
      │  │  │   │    │ │  │  │   └ model sequence (per manufacturer, 4 digits)
      │  │  │   │    │ │  │  └ electrical input class
@@ -18,8 +18,11 @@ A product code (scheme version 1) is 32 characters from ``0-9 A-Z``::
 The first 22 characters are the *type part* (what the component is, shared by
 every unit of a family, ``families.type_code``); the next 9 the *item part*
 (which unit); the last one the check character computed over the 31 before it
-(ISO/IEC 7064:2003, hybrid system MOD 37,36, via :mod:`stdnum.iso7064.mod_37_36`).
-It detects every single-character substitution and every adjacent transposition.
+(ISO/IEC 7064:2003, pure system MOD 37-2, via :mod:`stdnum.iso7064.mod_37_2`;
+check character ``0-9 A-Z`` or ``*``). It detects every single-character
+substitution and every adjacent transposition. (The hybrid MOD 37,36 does not:
+for each running state one adjacent pair of consecutive values goes undetected,
+e.g. serial ...056 -> ...065 of the same family; see docs/coding.md.)
 
 The canonical form (what the store keeps in ``components.product_code``) has no
 separators and is upper case; the printed form groups the fields with ``-``.
@@ -32,7 +35,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from stdnum.iso7064 import mod_37_36
+from stdnum.iso7064 import mod_37_2
 
 from lightcomp.coding.tables import (
     cct_code,
@@ -44,8 +47,10 @@ from lightcomp.coding.tables import (
 )
 from lightcomp.errors import CodeError
 
-#: Characters of a canonical code (and of the check character).
+#: Characters of the data part of a canonical code.
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#: Characters of the check character (ISO/IEC 7064 MOD 37-2: the data alphabet and ``*``).
+CHECK_ALPHABET = ALPHABET + "*"
 #: Separators accepted when parsing (the printed form uses the first).
 SEPARATORS = "- "
 #: Longest raw input looked at (a printed code is 42 characters).
@@ -144,9 +149,12 @@ _DERIVED_KEYS = frozenset(
 
 
 def check_character(data: str) -> str:
-    """ISO/IEC 7064 MOD 37,36 check character of ``data`` (characters of :data:`ALPHABET`)."""
+    """ISO/IEC 7064 MOD 37-2 check character of ``data`` (characters of :data:`ALPHABET`).
+
+    The result is one of :data:`CHECK_ALPHABET` (``0-9``, ``A-Z`` or ``*``).
+    """
     _require_alphabet(data, "data")
-    return mod_37_36.calc_check_digit(data)
+    return mod_37_2.calc_check_digit(data)
 
 
 def _require_alphabet(text: str, what: str) -> None:
@@ -179,7 +187,14 @@ def _normalise(code: Any) -> tuple[str, list[str] | None]:
             f"product code too long ({len(text)} characters; a code has {CODE_LENGTH}, "
             f"{CODE_LENGTH + len(PRINT_GROUPS) - 1} with separators)",
         )
+    last = len(text.rstrip(SEPARATORS)) - 1  # position of the check character
     for i, ch in enumerate(text):
+        if ch == "*" and i == last:
+            continue
+        if ch == "*":
+            raise CodeFieldError(
+                FORMAT, f"character {i + 1} '*' is allowed only as the check character (last)"
+            )
         if not (ch.isascii() and (ch.isalnum() or ch in SEPARATORS)):
             hint = ""
             if not ch.isascii():
@@ -187,7 +202,7 @@ def _normalise(code: Any) -> tuple[str, list[str] | None]:
             raise CodeFieldError(
                 FORMAT,
                 f"character {i + 1} {_show(ch)} is not allowed in a product code: use only "
-                f"A-Z, 0-9 and '-'{hint}",
+                f"A-Z, 0-9, '-' (and '*' as check character){hint}",
             )
     text = text.upper()
     groups = None
@@ -309,7 +324,7 @@ def decode(code: str) -> dict[str, Any]:
     item_serial = _digits("item_serial", part["item_serial"])
     if item_serial == 0:
         raise CodeFieldError("item_serial", "000000000 is not a valid item serial")
-    if mod_37_36.checksum(flat) != 1:
+    if mod_37_2.checksum(flat) != 1:
         raise CodeFieldError(
             "check",
             f"check character {part['check']!r} does not match the code "
@@ -494,14 +509,28 @@ def _wrap(name: str, fn, *args):
 
 def make_code(type_code: str, item_serial: int) -> str:
     """Canonical code from a type part (``families.type_code``) and an item serial."""
+    return make_codes(type_code, item_serial, 1)[0]
+
+
+def make_codes(type_code: str, first_serial: int, count: int) -> list[str]:
+    """Canonical codes for ``count`` consecutive serials from ``first_serial`` (one type part).
+
+    The type part is validated once (by decoding the first code); raises
+    :class:`CodeError` if it or a serial is invalid.
+    """
     if not isinstance(type_code, str) or len(type_code) != TYPE_LENGTH:
         raise CodeError(f"type code {type_code!r} is not {TYPE_LENGTH} characters")
-    serial = _int_field({"item_serial": item_serial}, "item_serial", MAX_ITEM_SERIAL)
-    data = f"{type_code.upper()}{serial:0{FIELD_BY_NAME['item_serial'].width}d}"
-    _require_alphabet(data, "type code")
-    code = data + check_character(data)
-    decode(code)  # the type part must itself be valid
-    return code
+    first = _int_field({"item_serial": first_serial}, "item_serial", MAX_ITEM_SERIAL)
+    _int_field({"item_serial": first + count - 1}, "item_serial", MAX_ITEM_SERIAL)
+    type_code = type_code.upper()
+    _require_alphabet(type_code, "type code")
+    width = FIELD_BY_NAME["item_serial"].width
+    codes = []
+    for serial in range(first, first + count):
+        data = f"{type_code}{serial:0{width}d}"
+        codes.append(data + mod_37_2.calc_check_digit(data))
+    decode(codes[0])  # the type part must itself be valid
+    return codes
 
 
 _KNOWN_KEYS = frozenset(
@@ -557,6 +586,6 @@ def example_code() -> str:
                     "model_seq": 7,
                 }
             ),
-            123,
+            124,
         )
     )

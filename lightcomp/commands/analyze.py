@@ -22,17 +22,21 @@ def analyze_file(
 ):
     """Read a spectra CSV or TM-27 XML file and return :func:`lightcomp.analysis.analyze`'s table."""
     from lightcomp.analysis import analyze
+    from lightcomp.errors import AnalysisInputError
     from lightcomp.spectrafiles import read_spectra
 
     data = read_spectra(spectra_path)
-    return analyze(
-        data.wavelengths,
-        data.spectra,
-        data.names,
-        absolute=absolute,
-        power_w=power_w,
-        strict=strict,
-    )
+    try:
+        return analyze(
+            data.wavelengths,
+            data.spectra,
+            data.names,
+            absolute=absolute,
+            power_w=power_w,
+            strict=strict,
+        )
+    except AnalysisInputError as exc:  # say which file (grid problems concern all spectra)
+        raise AnalysisInputError(f"{spectra_path}: {exc}") from exc
 
 
 def format_table(frame, fmt: OutputFormat) -> str:

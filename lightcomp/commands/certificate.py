@@ -1,7 +1,66 @@
-"""CLI: `lightcomp certificate` (not implemented yet; owned by its issue)."""
+"""CLI: ``lightcomp certificate`` — the test certificate (LM-79 style, ISO/IEC 17025 7.8) of one
+component, PDF or HTML; reissue a corrected one.
+
+Thin command: parse -> :func:`lightcomp.reports.certificate.issue_certificate` -> print.
+Laboratory name/address: ``--lab-config FILE`` (TOML ``[lab] name, address``), else
+``LIGHTCOMP_LAB_CONFIG``, ``LIGHTCOMP_LAB_NAME``/``LIGHTCOMP_LAB_ADDRESS``, the station's
+``[station] lab``/``lab_address`` stored with the test run, else a default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
+from lightcomp.commands.common import DB_OPTION, open_store
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app (none yet)."""
+    @app.command("certificate")
+    def certificate(
+        code: str = typer.Argument(..., help="Product code of the component."),
+        output: Path = typer.Option(..., "-o", "--output", help="Certificate file to write."),
+        authorised_by: str = typer.Option(
+            ..., "--authorised-by", help="Name (and function) of the person authorising it."
+        ),
+        fmt: str | None = typer.Option(
+            None, "--format", help="pdf or html (default: from the file extension, else pdf)."
+        ),
+        reissue: str | None = typer.Option(
+            None, "--reissue", help="Report id this corrected certificate replaces."
+        ),
+        reason: str | None = typer.Option(None, "--reason", help="Why it is reissued."),
+        decision_rule: str = typer.Option(
+            "simple",
+            "--decision-rule",
+            help="simple (ILAC-G8 simple acceptance) or guarded (guard band w = U).",
+        ),
+        lab_config: Path | None = typer.Option(
+            None, "--lab-config", help="TOML with [lab] name, address (accreditation)."
+        ),
+        db: str | None = DB_OPTION,
+    ) -> None:
+        """Issue the test certificate of CODE; print its report id and SHA-256."""
+        from lightcomp.reports.certificate import issue_certificate
+
+        store = open_store(db)
+        try:
+            info = issue_certificate(
+                store,
+                code,
+                output,
+                authorised_by=authorised_by,
+                fmt=fmt,
+                lab_config=lab_config,
+                decision_rule=decision_rule,
+                reissue=reissue,
+                reason=reason,
+            )
+        finally:
+            store.dispose()
+        extra = f", replaces {info['replaces']}" if info["replaces"] else ""
+        typer.echo(
+            f"{info['report_id']}{extra}: {info['path']} ({info['format']}, "
+            f"sha256 {info['content_sha256']})"
+        )

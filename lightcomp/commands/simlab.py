@@ -10,8 +10,9 @@ import typer
 
 from lightcomp.errors import PlanError
 
-simlab_app = typer.Typer(help="Simulated lab: instruments on real wire protocols over local TCP.",
-                         no_args_is_help=True)
+simlab_app = typer.Typer(
+    help="Simulated lab: instruments on real wire protocols over local TCP.", no_args_is_help=True
+)
 
 
 def load_station_toml(path: Path) -> dict:
@@ -26,13 +27,23 @@ def load_station_toml(path: Path) -> dict:
 
 @simlab_app.command("start")
 def start(
-    station: Path = typer.Option(Path("station/sim.toml"), "--station", "-s",
-                                 help="Station TOML with [instruments.<role>] and [simlab]."),
-    ephemeral: bool = typer.Option(False, "--ephemeral/--fixed-ports",
-                                   help="Pick free ports instead of those in the resources."),
-    seed: int | None = typer.Option(None, help="Seed of the device lots and noise ([simlab] seed)."),
+    station: Path = typer.Option(
+        Path("station/sim.toml"),
+        "--station",
+        "-s",
+        help="Station TOML with [instruments.<role>] and [simlab].",
+    ),
+    ephemeral: bool = typer.Option(
+        False,
+        "--ephemeral/--fixed-ports",
+        help="Pick free ports instead of those in the resources.",
+    ),
+    seed: int | None = typer.Option(
+        None, help="Seed of the device lots and noise ([simlab] seed)."
+    ),
     speedup: float | None = typer.Option(
-        None, help="Virtual seconds per real second on top of clock sleeps ([simlab] speedup)."),
+        None, help="Virtual seconds per real second on top of clock sleeps ([simlab] speedup)."
+    ),
 ) -> None:
     """Start every simulated instrument of STATION and print their resources; Ctrl-C stops."""
     from lightcomp.simlab import SimLab

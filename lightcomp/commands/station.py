@@ -1,7 +1,186 @@
-"""CLI: `lightcomp station` (not implemented yet; owned by its issue)."""
+"""CLI: `lightcomp station` — run a batch of components through a station; check plans.
+
+``lightcomp station run --station S --plan P --lot LOT (--count N | --serials FILE|-)``
+measures a lot and commits every finished component in one transaction;
+re-running the same command (or ``--resume``) continues a stopped batch.
+Ctrl-C once finishes the current component, twice abandons it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import typer
 
+from lightcomp.commands.common import DB_OPTION
+
+
+def _serials_from(source: str):
+    """Serials from a file (one per line) or from stdin (``-``, e.g. a barcode scanner)."""
+    from lightcomp.errors import PlanError
+
+    if source == "-":
+        return (line.strip() for line in sys.stdin)
+    try:
+        lines = Path(source).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise PlanError(f"cannot read serials file {source}: {exc.strerror or exc}") from exc
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def print_lot_yield(store, lot: str, target: float = 0.95) -> dict | None:
+    """Print the lot's yield with its 95 % interval and the verdict against ``target``."""
+    from sqlalchemy import func, select
+
+    from lightcomp.store.models import Component, Lot
+
+    with store.transaction() as s:
+        counts = dict(
+            s.execute(
+                select(Component.status, func.count())
+                .join(Lot, Component.lot_id == Lot.id)
+                .where(Lot.name == lot)
+                .group_by(Component.status)
+            ).all()
+        )
+    n_pass, n_fail, n_error = (counts.get(k, 0) for k in ("pass", "fail", "error"))
+    pending = sum(v for k, v in counts.items() if k not in ("pass", "fail", "error"))
+    if n_pass + n_fail == 0:
+        typer.echo(f"lot {lot}: nothing tested yet ({n_error} error, {pending} pending)")
+        return None
+    try:
+        from lightcomp.analysis.yield_stats import yield_summary
+
+        ys = yield_summary(n_pass, n_fail, n_error, target=target)
+        res = {k: (v.item() if hasattr(v, "item") else v) for k, v in ys.items()}
+        res = {k: (v[0] if isinstance(v, list | tuple) else v) for k, v in res.items()}
+    except ImportError:  # pragma: no cover - yield_stats is part of the analysis core
+        res = {"yield": n_pass / (n_pass + n_fail), "lower": float("nan"),
+               "upper": float("nan"), "verdict": "not computed"}
+    typer.echo(
+        f"lot {lot}: {n_pass} pass, {n_fail} fail, {n_error} error, {pending} pending — "
+        f"yield {100 * res['yield']:.1f} % (95 % interval {100 * res['lower']:.1f}–"
+        f"{100 * res['upper']:.1f} %), target {100 * target:.0f} %: {res['verdict']}"
+    )
+    return {**res, "n_pass": n_pass, "n_fail": n_fail, "n_error": n_error, "pending": pending}
+
+
+def run_batch_cli(
+    *,
+    station: str,
+    plan: str,
+    lot: str,
+    count: int | None,
+    serials: str | None,
+    db: str | None,
+    operator: str | None,
+    resume: bool,
+    retest: bool,
+    simlab: bool,
+    progress: bool,
+    seed: int | None = None,
+) -> int:
+    """The body of ``lightcomp station run`` (returns the exit code)."""
+    from contextlib import nullcontext
+
+    from sqlalchemy import func, select
+
+    from lightcomp.commands.common import open_store
+    from lightcomp.errors import PlanError
+    from lightcomp.station.config import find_lab_root, load_station, resolve_file
+    from lightcomp.station.lab import simulated_station
+    from lightcomp.station.plan import load_plan
+    from lightcomp.station.runner import BatchRunner, InterruptControl
+    from lightcomp.store.models import Component, Lot
+
+    if (count is None) == (serials is None):
+        raise PlanError("give either --count N or --serials FILE (or --serials - for stdin)")
+    try:
+        root = find_lab_root()
+    except Exception:  # noqa: BLE001 - explicit paths still work without a lab folder
+        root = None
+    st = load_station(resolve_file(station, "station", root))
+    pl = load_plan(resolve_file(plan, "station/plans", root))
+    store = open_store(db)
+    if resume:
+        with store.transaction() as s:
+            n = s.scalar(select(func.count()).select_from(Component).join(Lot)
+                         .where(Lot.name == lot)) or 0
+        if n == 0:
+            raise PlanError(f"--resume: lot {lot!r} has no components in {store.shown_url}")
+    serial_source = _serials_from(serials) if serials is not None else None
+    echo = lambda m: typer.echo(m, err=True)  # noqa: E731
+    ctx = simulated_station(st, seed=seed) if simlab else nullcontext(st)
+    with ctx as st_run:
+        runner = BatchRunner(store, st_run, pl, lot, operator=operator, progress=progress,
+                             echo=echo, interrupts=InterruptControl(echo))
+        summary = runner.run(
+            count=count,
+            serials=serial_source,
+            retest=retest,
+            params={"serials_file": serials, "resume": resume, "simlab": simlab},
+        )
+    typer.echo(
+        f"run {summary.run_uid[:12]} {summary.status}: {summary.measured} measured, "
+        f"{summary.skipped} already done"
+        + (f" — {summary.message}" if summary.message else "")
+    )
+    print_lot_yield(store, lot)
+    store.dispose()
+    if summary.status == "interrupted":
+        typer.echo("batch stopped: re-run the same command to resume", err=True)
+        return 130
+    return 0
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app (none yet)."""
+    """Add ``lightcomp station ...`` to ``app``."""
+    station_app = typer.Typer(help="Run test batches on a station; check station files and plans.",
+                              no_args_is_help=True)
+
+    @station_app.command("run")
+    def run(
+        station: str = typer.Option(..., "--station", help="Station file, e.g. station/sim.toml."),
+        plan: str = typer.Option(..., "--plan", help="Test plan, e.g. station/plans/LS0-COB-4000.toml."),
+        lot: str = typer.Option(..., "--lot", help="Lot name (created for the plan's family if new)."),
+        count: int | None = typer.Option(None, "--count", min=1,
+                                         help="Measure the first N components of the lot (codes issued as needed)."),
+        serials: str | None = typer.Option(None, "--serials",
+                                           help="File of maker serials, one per line, or - to read them from stdin."),
+        db: str | None = DB_OPTION,
+        operator: str | None = typer.Option(None, "--operator", help="Operator name (stored with the run)."),
+        resume: bool = typer.Option(False, "--resume",
+                                    help="Continue a stopped batch of this lot (re-running the command does the same)."),
+        retest: bool = typer.Option(False, "--retest",
+                                    help="Measure again components that already have a pass/fail verdict."),
+        simlab: bool = typer.Option(False, "--simlab",
+                                    help="Start the station's simulated lab in this process (ephemeral ports)."),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+    ) -> None:
+        """Measure a lot: identify, code, power, stabilise, measure, calibrate, judge, store."""
+        code = run_batch_cli(station=station, plan=plan, lot=lot, count=count, serials=serials,
+                             db=db, operator=operator, resume=resume, retest=retest,
+                             simlab=simlab, progress=progress and sys.stderr.isatty())
+        raise typer.Exit(code)
+
+    @station_app.command("check")
+    def check(
+        files: list[Path] = typer.Argument(..., help="Station files and/or test plans to validate."),
+    ) -> None:
+        """Validate station files and test plans (errors name file:line:key)."""
+        from lightcomp.station.config import load_station
+        from lightcomp.station.plan import load_plan, read_toml
+
+        for f in files:
+            data, _ = read_toml(f)
+            if "instruments" in data:
+                st = load_station(f)
+                typer.echo(f"{f}: station {st.name} ok ({', '.join(st.instruments)})")
+            else:
+                pl = load_plan(f)
+                typer.echo(f"{f}: plan {pl.name} ok ({len(pl.limits)} limits"
+                           + (f", ANSI {pl.ansi_quadrangle} K quadrangle" if pl.ansi_quadrangle else "")
+                           + ")")
+
+    app.add_typer(station_app, name="station")

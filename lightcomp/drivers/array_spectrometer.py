@@ -26,7 +26,6 @@ reading still at full scale is returned with ``saturated=True``.
 from __future__ import annotations
 
 import numpy as np
-
 from pymeasure.instruments import Instrument
 
 from lightcomp.drivers.base import InstrumentConfig, SpectralReading, Spectroradiometer
@@ -93,8 +92,9 @@ class ArraySpectrometer(DriverMixin, Instrument, Spectroradiometer):
     @integration_time_s.setter
     def integration_time_s(self, seconds: float) -> None:
         if not MIN_INTEGRATION_S <= seconds <= MAX_INTEGRATION_S:
-            raise self.error(f"integration time {seconds} s outside "
-                             f"{MIN_INTEGRATION_S}..{MAX_INTEGRATION_S} s")
+            raise self.error(
+                f"integration time {seconds} s outside {MIN_INTEGRATION_S}..{MAX_INTEGRATION_S} s"
+            )
         self._integration_s = float(seconds)
 
     def _apply_integration(self) -> None:

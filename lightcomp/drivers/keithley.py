@@ -79,7 +79,7 @@ class Keithley2400Source(DriverMixin, Keithley2400, DCSource):
         except (ValueError, TypeError) as exc:
             raise self.error(f"setting refused ({exc})") from exc
         except Exception as exc:  # noqa: BLE001 - transport errors
-            self._recover()
+            self._recover(exc)
             raise self.error(f"write failed ({type(exc).__name__}: {exc})") from exc
 
 

@@ -44,7 +44,7 @@ class KeysightE36312ASupply(DriverMixin, KeysightE36312A, DCSource):
         except (ValueError, TypeError) as exc:
             raise self.error(f"setting refused ({exc})") from exc
         except Exception as exc:  # noqa: BLE001
-            self._recover()
+            self._recover(exc)
             raise self.error(f"write failed ({type(exc).__name__}: {exc})") from exc
         self.sync()
 

@@ -27,7 +27,6 @@ import struct
 import time
 
 import numpy as np
-
 from pymeasure.instruments import Instrument
 
 from lightcomp.drivers.base import InstrumentConfig, SpectralReading, Spectroradiometer
@@ -67,14 +66,19 @@ class KonicaMinoltaCS2000(DriverMixin, Instrument, Spectroradiometer):
         self._remote = False
 
     # -- protocol helpers ------------------------------------------------------
-    def ask_ok(self, command: str, fields: int | None = None, *, idempotent: bool = True) -> list[str]:
+    def ask_ok(
+        self, command: str, fields: int | None = None, *, idempotent: bool = True
+    ) -> list[str]:
         """Send ``command`` and return the fields after ``OK00`` (ERxx raised, garbage retried)."""
 
         def parse(reply: str) -> list[str]:
             reply = reply.strip()
             if _ER.fullmatch(reply):
-                raise self.error(f"instrument error {reply} ({ERROR_CODES.get(reply, 'unknown')})",
-                                 command, reply)
+                raise self.error(
+                    f"instrument error {reply} ({ERROR_CODES.get(reply, 'unknown')})",
+                    command,
+                    reply,
+                )
             if not _OK.fullmatch(reply):
                 raise ValueError("not an OK00/ERxx frame")
             out = reply.split(",")[1:]
@@ -112,17 +116,21 @@ class KonicaMinoltaCS2000(DriverMixin, Instrument, Spectroradiometer):
         deadline = time.monotonic() + 1.5 * measuring_time_s + self.config.timeout_s
         cmd = "MEDR,0,0,1"
         while True:
-            reply = self.query(cmd, lambda r: r.strip() if _ER.fullmatch(r.strip()) else
-                               _check_ok(r))
+            reply = self.query(
+                cmd, lambda r: r.strip() if _ER.fullmatch(r.strip()) else _check_ok(r)
+            )
             if reply != "ER02":
                 if _ER.fullmatch(reply):
                     raise self.error(
-                        f"instrument error {reply} ({ERROR_CODES.get(reply, 'unknown')})", cmd, reply
+                        f"instrument error {reply} ({ERROR_CODES.get(reply, 'unknown')})",
+                        cmd,
+                        reply,
                     )
                 return
             if time.monotonic() > deadline:
-                raise self.error(f"measurement not finished after {measuring_time_s:g} s + time-out",
-                                 cmd, reply)
+                raise self.error(
+                    f"measurement not finished after {measuring_time_s:g} s + time-out", cmd, reply
+                )
             time.sleep(self.poll_interval_s)
 
     def read_spectrum(self) -> np.ndarray:
@@ -164,7 +172,9 @@ def _check_ok(reply: str) -> str:
 def _check_fields(reply: str, size: int, drv: KonicaMinoltaCS2000, cmd: str) -> list[str]:
     reply = reply.strip()
     if _ER.fullmatch(reply):
-        raise drv.error(f"instrument error {reply} ({ERROR_CODES.get(reply, 'unknown')})", cmd, reply)
+        raise drv.error(
+            f"instrument error {reply} ({ERROR_CODES.get(reply, 'unknown')})", cmd, reply
+        )
     if not _OK.fullmatch(reply):
         raise ValueError("not an OK00/ERxx frame")
     fields = reply.split(",")[1:]

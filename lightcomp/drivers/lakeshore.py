@@ -51,8 +51,10 @@ class LakeShore218(DriverMixin, SCPIMixin, Instrument, TemperatureLogger):
             lo, hi = self.valid_range_c
             if reply.strip() in ("+0.0000", "+000.000") or not lo <= t <= hi:
                 raise self.error(
-                    f"input {channel} reads {t} degC: open sensor or outside "
-                    f"{lo}..{hi} degC", cmd, reply)
+                    f"input {channel} reads {t} degC: open sensor or outside {lo}..{hi} degC",
+                    cmd,
+                    reply,
+                )
             return t
 
         return self.query(cmd, parse)

@@ -69,8 +69,9 @@ class SimFixture(DriverMixin, Instrument, Fixture):
         return self._ask("TIME?", lambda r: parse_floats(r, 1)[0])
 
     def advance_s(self, seconds: float) -> float:
-        return self._ask(f"ADV {float(seconds)!r}", lambda r: parse_floats(r, 1)[0],
-                         idempotent=False)
+        return self._ask(
+            f"ADV {float(seconds)!r}", lambda r: parse_floats(r, 1)[0], idempotent=False
+        )
 
     def advance_to_s(self, time_s: float) -> float:
         """Advance virtual time to at least ``time_s`` (safe to retry)."""

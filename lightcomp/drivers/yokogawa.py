@@ -77,8 +77,11 @@ class YokogawaWT310E(DriverMixin, SCPIMixin, Instrument, PowerAnalyzer):
         vals = self.query(cmd, lambda r: parse_floats(r, len(NORMAL_ITEMS)))
         u, i, p, s, q, pf, f, thd = (None if abs(v) >= NO_DATA_THRESHOLD else v for v in vals)
         if u is None or i is None or p is None:
-            raise self.error("no valid U/I/P data (input not connected or over range)", cmd,
-                             ",".join(f"{v:.5E}" for v in vals))
+            raise self.error(
+                "no valid U/I/P data (input not connected or over range)",
+                cmd,
+                ",".join(f"{v:.5E}" for v in vals),
+            )
         harmonics = None
         if self.has_harmonics and thd is not None:
             lst = self.query(":NUM:LIST:VAL?", lambda r: parse_floats(r, HARMONIC_ORDERS + 1))

@@ -206,11 +206,11 @@ def render_pdf(doc: Document) -> bytes:
         KeepTogether,
         SimpleDocTemplate,
         Spacer,
+        TableStyle,
     )
     from reportlab.platypus import PageBreak as RLPageBreak
     from reportlab.platypus import Paragraph as RLParagraph
     from reportlab.platypus import Table as RLTable
-    from reportlab.platypus import TableStyle
 
     buf = io.BytesIO()
     margin = 16 * mm
@@ -223,7 +223,9 @@ def render_pdf(doc: Document) -> bytes:
     cell_b = ParagraphStyle("cellb", parent=cell, fontName="Helvetica-Bold")
     styles = {
         "normal": body,
-        "note": ParagraphStyle("note", parent=body, fontSize=8, textColor=colors.HexColor("#445566")),
+        "note": ParagraphStyle(
+            "note", parent=body, fontSize=8, textColor=colors.HexColor("#445566")
+        ),
         "strong": ParagraphStyle("strong", parent=body, fontName="Helvetica-Bold"),
         "pass": ParagraphStyle(
             "pass", parent=body, fontName="Helvetica-Bold", textColor=colors.HexColor("#1a6b1a")
@@ -396,7 +398,7 @@ def _col_widths(t: Table, text_w: float) -> list[float]:
     for r in t.rows[:200]:
         for j, c in enumerate(r[:n]):
             longest[j] = max(longest[j], len(str(c)))
-    want = [max(f, min(v, 36)) for f, v in zip(floor, longest, strict=True)]
+    want = [max(f, min(v, 36)) + 2 for f, v in zip(floor, longest, strict=True)]  # + padding
     total = sum(want)
     return [text_w * v / total for v in want]
 

@@ -79,7 +79,9 @@ CONTROL_QUANTITY = "luminous_flux_lm"
 MAX_FAILED_ROWS = 200
 
 
-def limits_by_column(limits: dict[str, dict[str, Any]]) -> dict[str, tuple[float | None, float | None]]:
+def limits_by_column(
+    limits: dict[str, dict[str, Any]],
+) -> dict[str, tuple[float | None, float | None]]:
     """Map plan limits ``{name: {min, max}}`` onto measurement columns via :data:`LIMIT_ALIASES`."""
     out: dict[str, tuple[float | None, float | None]] = {}
     for col, names in LIMIT_ALIASES.items():
@@ -128,8 +130,13 @@ def _selection_limits(session, lots: list[str]) -> tuple[dict[str, dict], str | 
 
 
 def _describe(filters: dict[str, Any]) -> str:
-    names = {"lot": "lot", "family": "family", "manufacturer": "manufacturer",
-             "since": "since", "until": "until"}  # fmt: skip
+    names = {
+        "lot": "lot",
+        "family": "family",
+        "manufacturer": "manufacturer",
+        "since": "since",
+        "until": "until",
+    }
     parts = [f"{names[k]} {v}" for k, v in filters.items() if v is not None]
     return ", ".join(parts) if parts else "all lots"
 
@@ -152,8 +159,13 @@ def build_lot_report(
     Raises :class:`ReportError` for an unknown lot/family/manufacturer or an
     empty selection.
     """
-    filters = {"lot": lot, "family": family, "manufacturer": manufacturer,
-               "since": since, "until": until}  # fmt: skip
+    filters = {
+        "lot": lot,
+        "family": family,
+        "manufacturer": manufacturer,
+        "since": since,
+        "until": until,
+    }
     df = queries.lot_records(session, **filters)
     now = now or datetime.now(UTC)
     lots = list(dict.fromkeys(df["lot"].dropna()))
@@ -258,10 +270,15 @@ def build_lot_report(
             Table(
                 ["cause", "components", "% of causes", "cumulative %", "% of components"],
                 [
-                    [c, str(k), f"{100 * k / total:.1f}", f"{100 * cu / total:.1f}",
-                     f"{100 * k / len(df):.2f}"]
+                    [
+                        c,
+                        str(k),
+                        f"{100 * k / total:.1f}",
+                        f"{100 * cu / total:.1f}",
+                        f"{100 * k / len(df):.2f}",
+                    ]
                     for c, k, cu in zip(causes, counts, cum, strict=True)
-                ],  # fmt: skip
+                ],
                 align=["l", "r", "r", "r", "r"],
                 note=f"{len(fails)} failed components; one component may fail several limits.",
             )
@@ -278,8 +295,7 @@ def build_lot_report(
         Figure(
             plots.histograms_png(data, col_limits, passed=passed),
             caption="Histograms of the measured components (blue pass, red fail); "
-            "dashed red lines: limits of the plan."
-            + (f" {limits_note}" if limits_note else ""),
+            "dashed red lines: limits of the plan." + (f" {limits_note}" if limits_note else ""),
         )
     )
     doc.add(_cpk_table(data, col_limits))
@@ -360,8 +376,17 @@ def build_lot_report(
         rest = len(bad) - len(shown)
         doc.add(
             Table(
-                ["product code", "lot", "verdict", "failed limits / error", "flux (lm)",
-                 "CCT (K)", "Duv", "Ra", "measured"],  # fmt: skip
+                [
+                    "product code",
+                    "lot",
+                    "verdict",
+                    "failed limits / error",
+                    "flux (lm)",
+                    "CCT (K)",
+                    "Duv",
+                    "Ra",
+                    "measured",
+                ],
                 rows,
                 row_styles=styles,
                 align=["l", "l", "l", "l", "r", "r", "r", "r", "l"],
@@ -401,9 +426,17 @@ def _cpk_table(data: dict[str, np.ndarray], limits: dict) -> Table:
             pc = process_capability(v, lo, hi)
             cp, cpk = float(pc["cp"]), float(pc["cpk"])
         rows.append(
-            [plots.QUANTITY_LABELS.get(q, q), str(v.size), _fmt(mean, 5), _fmt(sd, 3),
-             _fmt(lo, 5), _fmt(hi, 5), _fmt(cp, 3), _fmt(cpk, 3)]
-        )  # fmt: skip
+            [
+                plots.QUANTITY_LABELS.get(q, q),
+                str(v.size),
+                _fmt(mean, 5),
+                _fmt(sd, 3),
+                _fmt(lo, 5),
+                _fmt(hi, 5),
+                _fmt(cp, 3),
+                _fmt(cpk, 3),
+            ]
+        )
         styles.append(None if not np.isfinite(cpk) else ("pass" if cpk >= 1.33 else "warn"))
     return Table(
         ["quantity", "n", "mean", "std dev", "LSL", "USL", "Cp", "Cpk"],
@@ -427,9 +460,12 @@ def _trend_figure(session, df, filters, lots, target, confidence, lot) -> Figure
         from lightcomp.analysis.yield_stats import yield_summary
 
         s = yield_summary(
-            per_lot["n_pass"].to_numpy(), per_lot["n_fail"].to_numpy(),
-            per_lot["n_error"].to_numpy(), target=target, confidence=confidence,
-        )  # fmt: skip
+            per_lot["n_pass"].to_numpy(),
+            per_lot["n_fail"].to_numpy(),
+            per_lot["n_error"].to_numpy(),
+            target=target,
+            confidence=confidence,
+        )
         labels = per_lot["lot"].astype(str).tolist()
         hl = labels.index(lot) if lot in labels else None
         png = plots.yield_trend_png(

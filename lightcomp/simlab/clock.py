@@ -19,8 +19,14 @@ class SimlabClock(Clock):
     def __init__(self, resource: str, *, timeout_s: float = 5.0, retries: int = 2) -> None:
         from lightcomp.drivers import open_instrument
 
-        self.config = InstrumentConfig(role="clock", driver="sim-fixture", resource=resource,
-                                       identity="SIMLAB", timeout_s=timeout_s, retries=retries)
+        self.config = InstrumentConfig(
+            role="clock",
+            driver="sim-fixture",
+            resource=resource,
+            identity="SIMLAB",
+            timeout_s=timeout_s,
+            retries=retries,
+        )
         self._fixture = open_instrument(self.config)
 
     def now(self) -> float:

@@ -39,9 +39,7 @@ def cmfs_1931() -> np.ndarray:
     """CIE 1931 2 deg colour-matching functions on :data:`WAVELENGTHS_NM`, shape (401, 3)."""
     lines = [ln for ln in _CMF_CSV.read_text().splitlines() if ln and ln[0].isdigit()]
     data = np.array([[float(v) for v in ln.split(",")[:4]] for ln in lines])
-    return np.stack(
-        [np.interp(WAVELENGTHS_NM, data[:, 0], data[:, k]) for k in (1, 2, 3)], axis=1
-    )
+    return np.stack([np.interp(WAVELENGTHS_NM, data[:, 0], data[:, k]) for k in (1, 2, 3)], axis=1)
 
 
 def planck_spectrum(cct_k: float) -> np.ndarray:
@@ -157,15 +155,22 @@ class Unit:
 
     @property
     def spectrum_25c(self) -> np.ndarray:
-        """Spectral flux (W/nm) at nominal current, Tj = 25 degC."""
-        return _unit_spectrum(
-            self.family.name,
-            tuple(sorted(self.family.params.items())),
-            self.cct_k,
-            self.duv,
-            self.red_peak_nm,
-            self.red_scale,
-        ) * self.flux_factor
+        """Spectral flux (W/nm) at nominal current, Tj = 25 degC.
+
+        Scaled so that a nominal unit emits ``nominal_flux_lm`` once stabilised
+        at nominal current (junction at its steady temperature, 25 degC ambient).
+        """
+        return (
+            _unit_spectrum(
+                self.family.name,
+                tuple(sorted(self.family.params.items())),
+                self.cct_k,
+                self.duv,
+                self.red_peak_nm,
+                self.red_scale,
+            )
+            * self.flux_factor
+        )
 
 
 @lru_cache(maxsize=4096)
@@ -183,7 +188,19 @@ def _unit_spectrum(
     w = mix_for_uv(bands, target_uv(cct_k, duv))
     w = w * np.array([1.0, 1.0, red_scale])
     spec = w @ bands
-    return spec * (p["nominal_flux_lm"] / luminous_flux_lm(spec))
+    # nominal flux is the rated (stabilised) value: undo the warm-up drop at nominal current
+    heat_w = p["heat_fraction"] * p["nominal_vf_v"] * p["nominal_current_a"]
+    case_c = p.get("case_control_c", 25.0 + p.get("rth_ca_k_per_w", 0.0) * heat_w)
+    warm = _temperature_factor(p, case_c + p["rth_jc_k_per_w"] * heat_w - 25.0)
+    return spec * (p["nominal_flux_lm"] / luminous_flux_lm(spec * warm))
+
+
+def _temperature_factor(p: dict, dt_k: float) -> np.ndarray:
+    """Spectral factor at ``dt_k`` above Tj = 25 degC: flux droop and phosphor quenching."""
+    blue = np.exp(-0.5 * ((WAVELENGTHS_NM - p["blue_peak_nm"]) / 15.0) ** 2)
+    # phosphor bands lose 0.05 %/K more than the blue pump (thermal quenching)
+    quench = 1.0 - 0.0005 * dt_k * (1.0 - blue)
+    return max(1.0 + p["flux_tempco_per_k"] * dt_k, 0.05) * quench
 
 
 def make_unit(family: Family, serial: str, lot: str, seed: int = 0) -> Unit:
@@ -203,7 +220,10 @@ def make_unit(family: Family, serial: str, lot: str, seed: int = 0) -> Unit:
     defect = None
     u = r.random()
     edges = np.cumsum(
-        [p.get(k, 0.0) for k in ("defect_low_flux", "defect_colour", "defect_low_cri", "defect_high_vf")]
+        [
+            p.get(k, 0.0)
+            for k in ("defect_low_flux", "defect_colour", "defect_low_cri", "defect_high_vf")
+        ]
     )
     kind = int(np.searchsorted(edges, u, side="right"))
     if kind == 0:
@@ -221,8 +241,18 @@ def make_unit(family: Family, serial: str, lot: str, seed: int = 0) -> Unit:
     elif kind == 3:
         defect = "high_vf"
         vf *= r.uniform(1.10, 1.15)
-    return Unit(serial, lot, family, float(flux), float(cct), float(duv), float(red_peak),
-                float(red_scale), float(vf), defect)
+    return Unit(
+        serial,
+        lot,
+        family,
+        float(flux),
+        float(cct),
+        float(duv),
+        float(red_peak),
+        float(red_scale),
+        float(vf),
+        defect,
+    )
 
 
 @dataclass
@@ -236,7 +266,9 @@ class OperatingPoint:
     case_c: float
 
 
-def operating_point(unit: Unit, current_a: float, junction_c: float, case_c: float) -> OperatingPoint:
+def operating_point(
+    unit: Unit, current_a: float, junction_c: float, case_c: float
+) -> OperatingPoint:
     """Spectrum and LED voltage at drive ``current_a`` and junction temperature ``junction_c``."""
     p = unit.family.params
     i_rel = max(current_a, 0.0) / p["nominal_current_a"]
@@ -244,10 +276,7 @@ def operating_point(unit: Unit, current_a: float, junction_c: float, case_c: flo
         return OperatingPoint(np.zeros_like(WAVELENGTHS_NM), 0.0, 0.0, junction_c, case_c)
     dt = junction_c - 25.0
     spec = unit.spectrum_25c * i_rel ** p["flux_exponent"]
-    spec = spec * max(1.0 + p["flux_tempco_per_k"] * dt, 0.05)
-    # phosphor thermal quenching: phosphor bands lose 0.05 %/K more than the blue pump
-    blue = np.exp(-0.5 * ((WAVELENGTHS_NM - p["blue_peak_nm"]) / 15.0) ** 2)
-    spec = spec * (1.0 - 0.0005 * dt * (1.0 - blue))
+    spec = spec * _temperature_factor(p, dt)
     vf = unit.vf_v + p["vf_log_slope_v"] * np.log(i_rel) + p["vf_tempco_v_per_k"] * dt
     return OperatingPoint(spec, float(vf), float(current_a), junction_c, case_c)
 

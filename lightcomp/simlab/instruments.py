@@ -179,15 +179,13 @@ class Keithley2400Sim(_ScpiSim):
 
 
 class E36312ASim(_ScpiSim):
-    """Keysight E36312A triple supply; channel 1 is wired to the DUT."""
+    """Keysight E36312A triple supply; the DUT is wired to the channel the driver uses."""
 
     idn = "Keysight Technologies,E36312A,MY12345678,2.1.0-1.0.4-1.12"
 
     def scpi(self, header: str, arg: str) -> str | None:
         w = self.world
-        value, _, chan = arg.partition(",")
-        if "(@1)" not in arg and not header.startswith("INST"):
-            return "0" if header.endswith("?") else None
+        value = arg.partition(",")[0]  # the DUT is wired to whichever channel is addressed
         if header == "VOLT":
             w.update_source(mode="voltage", voltage_v=_num(value))
         elif header == "CURR":
@@ -225,8 +223,18 @@ class WT310ESim(_ScpiSim):
         ac = self.world.ac_input()
         if ac is None:
             v, i, _ = self.world.dc_terminals()
-            return {"U": v, "I": i, "P": v * i, "S": v * i, "Q": 0.0, "LAMB": 1.0 if i > 0 else WT_NAN,
-                    "FU": WT_NAN, "FI": WT_NAN, "ITHD": WT_NAN, "UTHD": WT_NAN}
+            return {
+                "U": v,
+                "I": i,
+                "P": v * i,
+                "S": v * i,
+                "Q": 0.0,
+                "LAMB": 1.0 if i > 0 else WT_NAN,
+                "FU": WT_NAN,
+                "FI": WT_NAN,
+                "ITHD": WT_NAN,
+                "UTHD": WT_NAN,
+            }
         return {k: self.noisy(val, 1e-4) for k, val in ac.items() if k != "harmonics"}
 
     def scpi(self, header: str, arg: str) -> str | None:
@@ -335,7 +343,9 @@ CS2000_RESPONSIVITY = 0.05 * (0.92 + 0.08 * np.exp(-(((dev.WAVELENGTHS_NM - 560.
 """Simulated CS-2000 + sphere port: radiance per spectral flux, W/(sr m2 nm) per W/nm."""
 
 ARRAY_PIXELS = 1024
-ARRAY_WAVELENGTHS_NM = 340.0 + 0.4629 * np.arange(ARRAY_PIXELS) - 4.0e-6 * np.arange(ARRAY_PIXELS) ** 2
+ARRAY_WAVELENGTHS_NM = (
+    340.0 + 0.4629 * np.arange(ARRAY_PIXELS) - 4.0e-6 * np.arange(ARRAY_PIXELS) ** 2
+)
 ARRAY_RESPONSIVITY = 2.0e7 * np.exp(-(((ARRAY_WAVELENGTHS_NM - 600.0) / 260.0) ** 2))
 """Counts per second per (W/nm) reaching the sphere wall, per pixel."""
 ARRAY_DARK_OFFSET = 1000.0
@@ -380,8 +390,13 @@ class ArraySpectrometerSim(SimInstrument):
             t = self.integration_us * 1e-6
             signal = np.zeros(ARRAY_PIXELS)
             if not self.shutter_closed:
-                flux = np.interp(ARRAY_WAVELENGTHS_NM, dev.WAVELENGTHS_NM,
-                                 self.world.sphere_flux_w_nm(), left=0.0, right=0.0)
+                flux = np.interp(
+                    ARRAY_WAVELENGTHS_NM,
+                    dev.WAVELENGTHS_NM,
+                    self.world.sphere_flux_w_nm(),
+                    left=0.0,
+                    right=0.0,
+                )
                 signal = flux * ARRAY_RESPONSIVITY * t
             if self.faults.take(("saturated",)):
                 signal = signal * 50 + ARRAY_FULL_SCALE
@@ -465,7 +480,9 @@ class FixtureSim(SimInstrument):
             u = w.unit
             if w.lamp_loaded:
                 return "SIM-STD-001,,lamp,none"
-            return "NONE" if u is None else f"{u.serial},{u.lot},{u.family.name},{u.defect or 'none'}"
+            return (
+                "NONE" if u is None else f"{u.serial},{u.lot},{u.family.name},{u.defect or 'none'}"
+            )
         return f"ERR unknown command {cmd!r}"
 
 

@@ -19,7 +19,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from lightcomp.errors import PlanError
-from lightcomp.simlab.instruments import FAULTS, SERIAL_DRIVERS, SIMULATORS, FaultQueue, SimInstrument
+from lightcomp.simlab.instruments import (
+    FAULTS,
+    SERIAL_DRIVERS,
+    SIMULATORS,
+    FaultQueue,
+    SimInstrument,
+)
 from lightcomp.simlab.server import InstrumentServer
 from lightcomp.simlab.world import World
 
@@ -47,7 +53,9 @@ class SimLab:
     :ivar world: the shared physical state (for tests and diagnostics).
     """
 
-    def __init__(self, world: World, servers: dict[str, InstrumentServer], resources: dict[str, str]):
+    def __init__(
+        self, world: World, servers: dict[str, InstrumentServer], resources: dict[str, str]
+    ):
         self.world = world
         self.servers = servers
         self.resources = resources
@@ -98,7 +106,9 @@ class SimLab:
                 try:
                     server = InstrumentServer(sim, host, port).start()
                 except OSError as exc:
-                    raise PlanError(f"simlab cannot listen on {host}:{port} for {role}: {exc}") from exc
+                    raise PlanError(
+                        f"simlab cannot listen on {host}:{port} for {role}: {exc}"
+                    ) from exc
                 servers[role] = server
                 resources[role] = resource_string(driver, host, server.port)
                 if driver == "sim-fixture":
@@ -106,8 +116,12 @@ class SimLab:
             lab = cls(world, servers, resources)
             for role, spec in dict(sim_cfg.get("faults", {})).items():
                 for item in spec if isinstance(spec, list) else [spec]:
-                    lab.inject(role, item.get("fault"), int(item.get("count", 1)),
-                               after=int(item.get("after", 0)))
+                    lab.inject(
+                        role,
+                        item.get("fault"),
+                        int(item.get("count", 1)),
+                        after=int(item.get("after", 0)),
+                    )
         except BaseException:
             for s in servers.values():
                 s.stop()
@@ -120,10 +134,14 @@ class SimLab:
         Faults: ``timeout`` (no reply), ``garbled`` (non-protocol bytes),
         ``truncated`` (half a reply, no terminator), ``disconnect`` (connection
         closed), ``saturated`` (spectrometers: full-scale scan / CS-2000 ER10),
-        ``wrong_idn`` (a foreign identity).
+        ``wrong_idn`` (a foreign identity).  Faults of one instrument fire in
+        the order injected; transport faults hit replies only (a command without
+        reply is never dropped).
         """
         if role not in self.servers:
-            raise PlanError(f"no simulated instrument for role {role!r} (have {sorted(self.servers)})")
+            raise PlanError(
+                f"no simulated instrument for role {role!r} (have {sorted(self.servers)})"
+            )
         if fault not in FAULTS:
             raise PlanError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
         self.servers[role].sim.faults.add(fault, count, after)
@@ -148,6 +166,8 @@ class SimLab:
             for role, table in station_config.get("instruments", {}).items()
         }
         if "clock" in self.resources:
-            out["clock"] = {**dict(station_config.get("clock", {"kind": "simlab"})),
-                            "resource": self.resources["clock"]}
+            out["clock"] = {
+                **dict(station_config.get("clock", {"kind": "simlab"})),
+                "resource": self.resources["clock"],
+            }
         return out

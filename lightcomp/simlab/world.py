@@ -45,7 +45,9 @@ def load_standard_lamp(lamp_id: str = STANDARD_LAMP_ID) -> tuple[np.ndarray, dic
             if ln and ln[0].isdigit()
         ]
     except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
-        raise PlanError(f"cannot read standard lamp {lamp_id} in {CALIBRATION_LAMPS}: {exc}") from exc
+        raise PlanError(
+            f"cannot read standard lamp {lamp_id} in {CALIBRATION_LAMPS}: {exc}"
+        ) from exc
     data = np.array([[float(r[0]), float(r[1])] for r in rows])
     return np.interp(dev.WAVELENGTHS_NM, data[:, 0], data[:, 1], left=0, right=0), cert
 
@@ -172,7 +174,11 @@ class World:
             return 0.0
         if u.family.is_ac:
             return u.family.params["nominal_current_a"]
-        return s.current_a if s.mode == "current" else min(s.current_limit_a, 2 * u.family.nominal_current_a)
+        return (
+            s.current_a
+            if s.mode == "current"
+            else min(s.current_limit_a, 2 * u.family.nominal_current_a)
+        )
 
     def _temperatures(self) -> tuple[float, float]:
         tau = self.unit.family.params["thermal_tau_s"] if self.unit else 60.0
@@ -218,7 +224,12 @@ class World:
         """Mains-side quantities of an AC module (None unless an AC unit is powered)."""
         with self.lock:
             op = self.operating_point()
-            if op is None or self.unit is None or not self.unit.family.is_ac or op.led_current_a <= 0:
+            if (
+                op is None
+                or self.unit is None
+                or not self.unit.family.is_ac
+                or op.led_current_a <= 0
+            ):
                 return None
             p = self.unit.family.params
             extra = 1.12 if self.unit.defect == "high_vf" else 1.0
@@ -234,9 +245,17 @@ class World:
             h *= thd / np.sqrt((h**2).sum())
             i1 = i / math.sqrt(1 + thd**2)
             return {
-                "U": u, "I": i, "P": power, "S": s, "Q": math.sqrt(max(s * s - power * power, 0.0)),
-                "LAMB": pf, "FU": p["mains_frequency_hz"], "FI": p["mains_frequency_hz"],
-                "ITHD": 100.0 * thd, "UTHD": 0.4, "harmonics": i1 * np.where(orders == 1, 1.0, h),
+                "U": u,
+                "I": i,
+                "P": power,
+                "S": s,
+                "Q": math.sqrt(max(s * s - power * power, 0.0)),
+                "LAMB": pf,
+                "FU": p["mains_frequency_hz"],
+                "FI": p["mains_frequency_hz"],
+                "ITHD": 100.0 * thd,
+                "UTHD": 0.4,
+                "harmonics": i1 * np.where(orders == 1, 1.0, h),
             }
 
     def self_absorption(self) -> float:

@@ -263,9 +263,13 @@ def read_toml(path: str | Path, error_cls: type[Exception] = PlanError) -> tuple
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
+        msg = str(exc.args[0] if exc.args else exc)
         line = getattr(exc, "lineno", None)
+        m = re.search(r"\(at line (\d+), column \d+\)", msg)
+        if line is None and m:
+            line = int(m.group(1))
         where = f"{path}:{line}" if line else str(path)
-        raise error_cls(f"{where}: invalid TOML: {exc.args[0] if exc.args else exc}") from exc
+        raise error_cls(f"{where}: invalid TOML: {msg}") from exc
 
 
 def _check_types(ctx: _Ctx, section: str, table: Any) -> dict:
@@ -423,7 +427,7 @@ def load_plan(path: str | Path) -> TestPlan:
     ctx = _Ctx(str(path), text)
     for section in data:
         if section not in _SECTIONS:
-            raise ctx.error(None, section, f"unknown table [{section}] in test plan")
+            raise ctx.error(section, None, f"unknown table [{section}] in test plan")
     for section in ("plan", "drive", "limits"):
         if section not in data:
             raise PlanError(f"{path}:1: missing table [{section}]")

@@ -116,6 +116,8 @@ class Component(Base):
     """One physical unit, identified by its product code."""
 
     __tablename__ = "components"
+    # (family_id, id): keyset pages of one family in id order (API search).
+    __table_args__ = (Index("ix_components_family_id_id", "family_id", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_code: Mapped[str] = mapped_column(String(48), unique=True)  # canonical, no separators
     item_serial: Mapped[int] = mapped_column(BigInteger, unique=True)  # alliance-unique

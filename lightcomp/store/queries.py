@@ -22,6 +22,7 @@ Unknown lots, families or manufacturers and empty lots raise
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import UTC, date, datetime, time, timedelta
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from lightcomp.errors import LightcompError, ReportError
@@ -244,10 +245,11 @@ def lot_records(
         Family.type_code,
         Manufacturer.name.label("manufacturer"),
         Measurement.id.label("measurement_id"),
-        Measurement.measured_at,
+        # Raw driver values (no per-row DateTime/JSON processing); converted per column below.
+        type_coerce(Measurement.measured_at, String).label("measured_at"),
         Measurement.verdict,
         Measurement.error_message,
-        Measurement.failed_limits,
+        type_coerce(Measurement.failed_limits, String).label("failed_limits"),
         *[getattr(Measurement, c) for c in KEY_COLUMNS],
         Measurement.test_run_id,
         TestRun.station,
@@ -284,11 +286,27 @@ def lot_records(
                 raise ReportError(f"lot {lot!r} has no measured components")
             raise ReportError(f"no measured components in {what}")
         return df
-    df["failed_limits"] = df["failed_limits"].map(lambda v: list(v) if v else [])
+    df["failed_limits"] = df["failed_limits"].map(_json_list)
     num = [c for c in KEY_COLUMNS if c not in ("ansi_category", "ansi_inside", "photometric_code")]
     df[num] = df[num].astype("float64")
-    df["measured_at"] = pd.to_datetime(df["measured_at"], utc=True)
+    df["measured_at"] = _utc_times(df["measured_at"])
     return df
+
+
+def _json_list(v: Any) -> list:
+    """A JSON list column value as a list (SQLite gives text, psycopg gives the list)."""
+    if v is None or v == "[]":
+        return []
+    if isinstance(v, str):
+        v = json.loads(v)
+    return list(v) if v else []
+
+
+def _utc_times(s: pd.Series) -> pd.Series:
+    """Time stamps as UTC pandas datetimes; naive values (SQLite) are UTC."""
+    if s.map(type).eq(str).all():
+        return pd.to_datetime(s, utc=True, format="ISO8601")
+    return pd.to_datetime(s, utc=True)
 
 
 def lot_runs(session: Session, lot: str) -> list[dict]:
@@ -374,11 +392,14 @@ def lot_limits(session: Session, lot: str, sample: int = 50) -> dict[str, dict[s
                 key = (_num(entry.get("min")), _num(entry.get("max")))
                 seen.setdefault(name, {})
                 seen[name][key] = seen[name].get(key, 0) + 1
-                meta.setdefault(name, {"quantity": entry.get("quantity"), "unit": entry.get("unit")})
+                meta.setdefault(
+                    name, {"quantity": entry.get("quantity"), "unit": entry.get("unit")}
+                )
     out: dict[str, dict[str, Any]] = {}
-    fid = row.family_id or session.scalars(
-        select(Component.family_id).where(Component.lot_id == row.id)
-    ).first()
+    fid = (
+        row.family_id
+        or session.scalars(select(Component.family_id).where(Component.lot_id == row.id)).first()
+    )
     fam_limits = (session.get(Family, fid).limits or {}) if fid is not None else {}
     for name, entry in fam_limits.items():
         if isinstance(entry, dict):
@@ -430,12 +451,20 @@ def yield_summary_dict(
     if p + f == 0:
         nan = float("nan")
         return {
-            "n_pass": p, "n_fail": f, "n_error": e, "n_tested": 0,
-            "yield": nan, "lower": nan, "upper": nan,
-            "lower_one_sided": nan, "upper_one_sided": nan,
-            "verdict": "not yet decidable", "method": method,
-            "target": target, "confidence": confidence,
-        }  # fmt: skip
+            "n_pass": p,
+            "n_fail": f,
+            "n_error": e,
+            "n_tested": 0,
+            "yield": nan,
+            "lower": nan,
+            "upper": nan,
+            "lower_one_sided": nan,
+            "upper_one_sided": nan,
+            "verdict": "not yet decidable",
+            "method": method,
+            "target": target,
+            "confidence": confidence,
+        }
     res = yield_summary(p, f, e, target=target, confidence=confidence, method=method)
     out: dict[str, Any] = {}
     for k, v in res.items():
@@ -679,9 +708,7 @@ def component_record(session: Session, code: str) -> dict[str, Any] | None:
             {"measurement_id": i, "measured_at": t, "verdict": v, "is_current": bool(c)}
             for i, t, v, c in history
         ],
-        "certificates": [
-            {"report_id": r, "issued_at": t, "replaces_id": p} for r, t, p in certs
-        ],
+        "certificates": [{"report_id": r, "issued_at": t, "replaces_id": p} for r, t, p in certs],
     }
 
 
@@ -731,7 +758,9 @@ def records_spectra(
         .order_by(Component.product_code)
     ).all()
     if not rows:
-        what = _describe(lot=lot, family=family, manufacturer=manufacturer, since=since, until=until)
+        what = _describe(
+            lot=lot, family=family, manufacturer=manufacturer, since=since, until=until
+        )
         raise ReportError(f"no stored spectra in {what}")
     codes = [r[0] for r in rows]
     wls = [decode_array(r[1]) for r in rows]

@@ -62,14 +62,22 @@ def load_cmfs(observer: str = "1931_2") -> np.ndarray:
         raise ValueError(
             f"unknown observer {observer!r}; expected one of {sorted(CMFS_FILES)}"
         ) from None
-    return load_table(filename)[:, 1:4]
+    return _column_block(filename, 1, 4)
+
+
+@cache
+def _column_block(filename: str, start: int, stop: int) -> np.ndarray:
+    """Contiguous read-only copy of columns start:stop of a table (fast matrix products)."""
+    block = np.ascontiguousarray(load_table(filename)[:, start:stop])
+    block.setflags(write=False)
+    return block
 
 
 def load_photopic() -> np.ndarray:
     """CIE 1924 photopic luminous efficiency V(lambda), shape (401,), 380-780 nm at 1 nm."""
-    return load_table("cie1924_photopic_v.csv")[:, 1]
+    return _column_block("cie1924_photopic_v.csv", 1, 2)[:, 0]
 
 
 def load_scotopic() -> np.ndarray:
     """CIE 1951 scotopic luminous efficiency V'(lambda), shape (401,), 380-780 nm at 1 nm."""
-    return load_table("cie1951_scotopic_vprime.csv")[:, 1]
+    return _column_block("cie1951_scotopic_vprime.csv", 1, 2)[:, 0]

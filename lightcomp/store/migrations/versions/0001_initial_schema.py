@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 17:02:39.653307
+Create Date: 2026-11-25 17:18:13.214716
 """
 
 from alembic import op
@@ -163,6 +163,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('components', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_components_family_id'), ['family_id'], unique=False)
+        batch_op.create_index('ix_components_family_id_id', ['family_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_components_lot_id'), ['lot_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_components_status'), ['status'], unique=False)
 
@@ -287,6 +288,7 @@ def downgrade() -> None:
     with op.batch_alter_table('components', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_components_status'))
         batch_op.drop_index(batch_op.f('ix_components_lot_id'))
+        batch_op.drop_index('ix_components_family_id_id')
         batch_op.drop_index(batch_op.f('ix_components_family_id'))
 
     op.drop_table('components')

@@ -1,0 +1,804 @@
+"""Component test certificate: an LM-79-style test report with the content ISO/IEC 17025:2017
+clause 7.8 asks of an accredited laboratory's report.
+
+Content (17025 clause in brackets): title (7.8.2.1 a); laboratory name and address
+(b, c); a unique report id on every page (header and footer, "page n of m") and
+an end-of-report mark (d); customer = manufacturer (e); method LM-79 / CIE S 025
+edition and deviations (f, n); item identification: product code decoded, family,
+lot, maker's serial (g); dates of receipt, test and issue (h, i, j); the
+statement that the results relate only to the item tested (l); results with
+units, electrical and photometric, spectrum, CRI R1..R15 bar chart, TM-30
+colour vector graphic (m); test conditions: ambient temperature, supply,
+stabilisation history (7.8.3.1 a); statement of conformity against each limit
+with the decision rule (7.8.6); measurement uncertainty where the data carry it
+(7.8.3.1 c); calibration traceability (6.5); who authorised the report (o).
+
+Report ids: ``LCR-<year>-<6-digit sequence>``, unique in the ``certificates``
+table; a corrected report (:func:`issue_certificate` with ``reissue``) gets a new
+id, names the report it replaces and the reason (17025 7.8.8.2), and its row
+points to the old one (``replaces_id``). ``content_sha256`` is the SHA-256 of
+the file written.
+
+Laboratory identity, first found wins (documented):
+1. ``lab_config`` argument / ``--lab-config FILE``: TOML with ``[lab] name,
+   address`` (optional ``accreditation``) or ``[station] lab, lab_address``;
+2. ``$LIGHTCOMP_LAB_CONFIG`` (path of such a file);
+3. ``$LIGHTCOMP_LAB_NAME`` / ``$LIGHTCOMP_LAB_ADDRESS``;
+4. the test run's ``params`` (``lab``, ``lab_address``, or ``params["station"]``
+   with those keys, as the station copies its ``[station]`` table);
+5. the default "lightcomp test laboratory" / "(address not configured)".
+
+Decision rules (ILAC-G8:09/2019):
+``simple``: simple acceptance, shared risk (§4.2.1): conforms when the measured
+value is within the limits; uncertainty is reported but not subtracted.
+``guarded``: guard band w = U (k = 2) (§4.2.2): conforms when the value is inside
+the limits by at least U, does not conform when outside, otherwise conformity
+is not stated ("indeterminate"); limits without a stated U fall back to simple
+acceptance (said so in the table).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+
+from lightcomp.errors import ReportError
+from lightcomp.reports import plots
+from lightcomp.reports.document import (
+    Document,
+    Figure,
+    Heading,
+    KeyValues,
+    Paragraph,
+    Table,
+)
+from lightcomp.store import queries
+from lightcomp.store.models import Certificate, Component
+
+__all__ = [
+    "DECISION_RULES",
+    "DEFAULT_LAB",
+    "build_certificate",
+    "issue_certificate",
+    "lab_identity",
+    "next_report_id",
+]
+
+DEFAULT_LAB = {"name": "lightcomp test laboratory", "address": "(address not configured)"}
+
+DECISION_RULES = {
+    "simple": "Simple acceptance, shared risk (ILAC-G8:09/2019 §4.2.1): a result conforms when "
+    "the measured value lies within the limit(s); the measurement uncertainty is stated but "
+    "not taken into account.",
+    "guarded": "Guarded acceptance with guard band w = U, k = 2 (ILAC-G8:09/2019 §4.2.2, "
+    "binary statement with guard band): a result conforms when the measured value lies inside "
+    "the limit(s) by at least U, does not conform when it lies outside, and is indeterminate "
+    "in between. Limits without a stated uncertainty use simple acceptance.",
+}
+
+DEFAULT_METHOD = "ANSI/IES LM-79-19; CIE S 025/E:2015 (LED lamps, LED luminaires and LED modules)"
+
+# (label, measurement column or None, quantity keys, unit, significant digits)
+_PHOTOMETRIC = [
+    ("Luminous flux", "luminous_flux_lm", ("luminous_flux", "luminous_flux_lm"), "lm", 5),
+    ("Luminous efficacy", "efficacy_lmw", ("efficacy", "efficacy_lmw"), "lm/W", 4),
+    ("Radiant flux", None, ("radiant_flux", "radiant_flux_w"), "W", 4),
+    ("Chromaticity x (CIE 1931)", "x", ("x",), "", 4),
+    ("Chromaticity y (CIE 1931)", "y", ("y",), "", 4),
+    ("Chromaticity u' (CIE 1976)", None, ("u_prime",), "", 4),
+    ("Chromaticity v' (CIE 1976)", None, ("v_prime",), "", 4),
+    ("Correlated colour temperature", "cct_k", ("CCT", "cct_k"), "K", 4),
+    ("Duv (Ohno 2013)", "duv", ("Duv", "duv"), "", 2),
+    ("ANSI C78.377 category", "ansi_category", ("ansi_category",), "", 0),
+    ("MacAdam steps from nominal centre", "sdcm_steps", ("sdcm_steps",), "SDCM", 3),
+    ("Colour rendering index Ra (CIE 13.3)", "ra", ("Ra", "ra"), "", 3),
+    ("Special CRI R9", "r9", ("R9", "r9"), "", 3),
+    ("Fidelity index Rf (TM-30-20)", "rf", ("Rf", "rf"), "", 3),
+    ("Gamut index Rg (TM-30-20)", "rg", ("Rg", "rg"), "", 3),
+    ("Peak wavelength", None, ("peak_wavelength", "peak_wavelength_nm"), "nm", 4),
+    ("Dominant wavelength", None, ("dominant_wavelength",), "nm", 4),
+    ("S/P ratio", None, ("SP_ratio", "sp_ratio"), "", 3),
+    ("Photometric code (IEC 62717)", "photometric_code", ("photometric_code",), "", 0),
+]
+_ELECTRICAL = [
+    ("Voltage (rms)", "voltage_v", ("voltage_v", "voltage"), "V", 5),
+    ("Current (rms)", "current_a", ("current_a", "current"), "A", 4),
+    ("Active power", "power_w", ("power_w", "power"), "W", 4),
+    ("Power factor", "power_factor", ("power_factor", "pf"), "", 3),
+    ("THD of current", "thd_current", ("thd_current", "thd"), "", 3),
+    ("Frequency", None, ("frequency_hz", "frequency"), "Hz", 4),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Laboratory identity and report ids
+# ---------------------------------------------------------------------------------------------
+def _lab_from_toml(path: str | Path) -> dict[str, str]:
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReportError(f"lab config {p} does not exist") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ReportError(f"lab config {p} is not readable TOML: {exc}") from None
+    lab = data.get("lab") if isinstance(data.get("lab"), dict) else {}
+    st = data.get("station") if isinstance(data.get("station"), dict) else {}
+    name = lab.get("name") or st.get("lab")
+    address = lab.get("address") or st.get("lab_address")
+    if not name:
+        raise ReportError(f'lab config {p} names no laboratory: add [lab] name = "..."')
+    out = {"name": str(name), "address": str(address or DEFAULT_LAB["address"])}
+    if lab.get("accreditation"):
+        out["accreditation"] = str(lab["accreditation"])
+    return out
+
+
+def lab_identity(
+    run_params: dict | None = None, lab_config: str | Path | None = None
+) -> dict[str, str]:
+    """Laboratory name and address (and accreditation) by the order in the module docstring."""
+    if lab_config:
+        return _lab_from_toml(lab_config)
+    env_cfg = os.environ.get("LIGHTCOMP_LAB_CONFIG")
+    if env_cfg:
+        return _lab_from_toml(env_cfg)
+    if os.environ.get("LIGHTCOMP_LAB_NAME"):
+        return {
+            "name": os.environ["LIGHTCOMP_LAB_NAME"],
+            "address": os.environ.get("LIGHTCOMP_LAB_ADDRESS") or DEFAULT_LAB["address"],
+        }
+    params = run_params or {}
+    for src in (params, params.get("station") if isinstance(params.get("station"), dict) else {}):
+        if src.get("lab"):
+            return {
+                "name": str(src["lab"]),
+                "address": str(src.get("lab_address") or DEFAULT_LAB["address"]),
+            }
+    return dict(DEFAULT_LAB)
+
+
+_ID_RE = re.compile(r"^LCR-(\d{4})-(\d{6})$")
+
+
+def next_report_id(session, year: int) -> str:
+    """Next free report id ``LCR-<year>-<NNNNNN>`` (sequence per year)."""
+    prefix = f"LCR-{year}-"
+    last = session.scalar(
+        select(func.max(Certificate.report_id)).where(Certificate.report_id.like(prefix + "%"))
+    )
+    seq = int(_ID_RE.match(last).group(2)) + 1 if last and _ID_RE.match(last) else 1
+    return f"{prefix}{seq:06d}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+def _when(t: Any, with_time: bool = True) -> str:
+    if t is None:
+        return "–"
+    if isinstance(t, str):
+        return t
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    t = t.astimezone(UTC)
+    return t.strftime("%Y-%m-%d %H:%M UTC") if with_time else t.strftime("%Y-%m-%d")
+
+
+def _num(v: Any) -> float | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _fmt(v: Any, digits: int) -> str:
+    f = _num(v)
+    if f is None:
+        return "–" if v is None else str(v)
+    if digits == 2:  # Duv: fixed 4 decimals
+        return f"{f:.4f}"
+    if abs(f) >= 10**digits:
+        return f"{f:.0f}"
+    return f"{f:.{digits}g}"
+
+
+def _fmt_u(u: float) -> str:
+    """An uncertainty to two significant digits, without exponent notation."""
+    if u == 0:
+        return "0"
+    decimals = max(0, 1 - int(math.floor(math.log10(abs(u)))))
+    return f"{u:.{decimals}f}"
+
+
+def _value(m: dict, col: str | None, keys: tuple[str, ...]) -> Any:
+    if col is not None and m.get(col) is not None:
+        return m[col]
+    q = m.get("quantities") or {}
+    for k in keys:
+        if q.get(k) is not None:
+            return q[k]
+    e = m.get("electrical") or {}
+    for k in keys:
+        if e.get(k) is not None:
+            return e[k]
+    return None
+
+
+def _uncertainty(m: dict, col: str | None, keys: tuple[str, ...]) -> tuple[float, float] | None:
+    """(U, k) for a quantity from the measurement's ``uncertainty`` JSON, if stated."""
+    u = m.get("uncertainty") or {}
+    for k in (col, *keys):
+        if k and k in u:
+            entry = u[k]
+            if isinstance(entry, dict):
+                val = _num(entry.get("U", entry.get("expanded")))
+                kk = _num(entry.get("k")) or 2.0
+            else:
+                val, kk = _num(entry), 2.0
+            if val is not None:
+                return val, kk
+    return None
+
+
+def _results_table(m: dict, rows: list) -> Table:
+    out = []
+    for label, col, keys, unit, digits in rows:
+        v = _value(m, col, keys)
+        if v is None and label.startswith("Chromaticity u'"):
+            v = _uv_prime(m)[0]
+        if v is None and label.startswith("Chromaticity v'"):
+            v = _uv_prime(m)[1]
+        if v is None:
+            continue
+        u = _uncertainty(m, col, keys)
+        out.append(
+            [
+                label,
+                _fmt(v, digits) if digits else str(v),
+                unit,
+                f"{_fmt_u(u[0])} {unit} (k = {u[1]:g})".replace("  ", " ") if u else "–",
+            ]
+        )
+    return Table(
+        ["quantity", "value", "unit", "expanded uncertainty U"], out, align=["l", "r", "l", "r"]
+    )
+
+
+def _uv_prime(m: dict) -> tuple[float | None, float | None]:
+    x, y = _num(m.get("x")), _num(m.get("y"))
+    if x is None or y is None:
+        return None, None
+    d = -2 * x + 12 * y + 3
+    return 4 * x / d, 9 * y / d
+
+
+def _limit_key(name: str, entry: dict) -> tuple[str | None, tuple[str, ...]]:
+    from lightcomp.reports.lot_report import LIMIT_ALIASES
+
+    for col, names in LIMIT_ALIASES.items():
+        if name in names:
+            return col, (entry.get("quantity") or name, name)
+    return None, (entry.get("quantity") or name, name)
+
+
+def _conformity_table(m: dict, rule: str) -> tuple[Table, str]:
+    rows, styles = [], []
+    outcome = []
+    for name, e in (m.get("verdicts") or {}).items():
+        if not isinstance(e, dict):
+            continue
+        lo, hi = _num(e.get("min")), _num(e.get("max"))
+        value = e.get("value")
+        unit = e.get("unit") or ""
+        if lo is not None and hi is not None:
+            req = f"{_fmt(lo, 5)} … {_fmt(hi, 5)}"
+        elif lo is not None:
+            req = f"≥ {_fmt(lo, 5)}"
+        elif hi is not None:
+            req = f"≤ {_fmt(hi, 5)}"
+        elif e.get("expected") is not None:
+            req = f"inside ANSI C78.377 quadrangle {e['expected']} K"
+        else:
+            req = "–"
+        passed = bool(e.get("pass"))
+        statement = "conforms" if passed else "does not conform"
+        applied = "simple"
+        if rule == "guarded" and _num(value) is not None and (lo is not None or hi is not None):
+            col, keys = _limit_key(name, e)
+            u = _uncertainty(m, col, keys)
+            if u is not None:
+                applied = f"guarded, w = {_fmt(u[0], 3)}"
+                v = float(value)
+                inside_by = min(
+                    (v - lo) if lo is not None else math.inf,
+                    (hi - v) if hi is not None else math.inf,
+                )
+                if inside_by >= u[0]:
+                    statement = "conforms"
+                elif inside_by < 0:
+                    statement = "does not conform"
+                else:
+                    statement = "indeterminate (within guard band)"
+        outcome.append(statement)
+        rows.append(
+            [
+                name,
+                _fmt(value, 5) if _num(value) is not None else str(value),
+                unit,
+                req,
+                statement,
+                applied,
+            ]
+        )
+        styles.append(
+            "pass"
+            if statement == "conforms"
+            else ("fail" if statement.startswith("does") else "warn")
+        )
+    if not rows:
+        overall = "No limits were evaluated; no statement of conformity is made."
+    elif all(s == "conforms" for s in outcome):
+        overall = "The item conforms to every limit listed."
+    elif any(s.startswith("does") for s in outcome):
+        bad = [r[0] for r, s in zip(rows, outcome, strict=True) if s.startswith("does")]
+        overall = f"The item does NOT conform: {', '.join(bad)}."
+    else:
+        overall = "Conformity cannot be stated for every limit (indeterminate results)."
+    return (
+        Table(
+            ["limit", "measured", "unit", "requirement", "statement", "rule"],
+            rows,
+            row_styles=styles,
+            align=["l", "r", "l", "l", "l", "l"],
+        ),
+        overall,
+    )
+
+
+def _stabilisation_table(history: list) -> Table | None:
+    rows = [h for h in history if isinstance(h, dict)]
+    if not rows:
+        return None
+    keys: list[str] = []
+    for h in rows:
+        for k in h:
+            if k not in keys:
+                keys.append(k)
+    shown = rows[:40]
+    return Table(
+        keys,
+        [
+            [_fmt(h.get(k), 6) if _num(h.get(k)) is not None else str(h.get(k, "–")) for k in keys]
+            for h in shown
+        ],
+        align=["r"] * len(keys),
+        note=f"{len(rows) - len(shown)} further readings not shown." if len(rows) > 40 else None,
+    )
+
+
+def _cri_values(m: dict, spectrum) -> tuple[float | None, list[float] | None]:
+    q = m.get("quantities") or {}
+    ri = [_num(q.get(f"R{i}", q.get(f"r{i}"))) for i in range(1, 16)]
+    ra = _num(m.get("ra")) if m.get("ra") is not None else _num(q.get("Ra"))
+    if all(v is not None for v in ri):
+        return ra, ri
+    if spectrum is None:
+        return ra, None
+    try:
+        from lightcomp.analysis.cri import CRI_CIE13_3
+
+        ra_c, ri_c = CRI_CIE13_3(spectrum[0], spectrum[1][None, :])
+        return float(ra_c[0]), [float(v) for v in ri_c[0]]
+    except Exception:  # noqa: BLE001 - a chart we cannot compute is left out, said so
+        return ra, None
+
+
+def _tm30(spectrum) -> dict | None:
+    if spectrum is None:
+        return None
+    try:
+        from lightcomp.analysis.tm30 import TM30_CIE224
+
+        r = TM30_CIE224(spectrum[0], spectrum[1][None, :])
+    except Exception:  # noqa: BLE001 - the graphic is optional; a note says it is missing
+        return None
+    if not np.isfinite(r["hue_bin_test_ab"][0]).all():
+        return None
+    return {
+        "test": r["hue_bin_test_ab"][0],
+        "ref": r["hue_bin_ref_ab"][0],
+        "rf": float(r["Rf"][0]),
+        "rg": float(r["Rg"][0]),
+    }
+
+
+def _decoded(code: str) -> list[tuple[str, str]]:
+    try:
+        from lightcomp.coding import decode
+
+        d = decode(code)
+    except Exception as exc:  # noqa: BLE001 - show why the code does not decode
+        return [("Product code", code), ("Decoded fields", f"(cannot decode: {exc})")]
+    rows = [
+        ("Product code", str(d.get("printed", code))),
+        (
+            "Level / category",
+            f"{d.get('level')} ({d.get('level_name', '')}) / {d.get('category')} "
+            f"({d.get('category_name', '')})",
+        ),
+        ("Manufacturer (registry id)", str(d.get("manufacturer"))),
+        ("Nominal CCT class", f"{d.get('cct_class')} ({d.get('nominal_cct_k') or '–'} K)"),
+        ("Colour-rendering class", f"{d.get('cri_code', '')} (Ra ≥ {d.get('cri_class') or '–'})"),
+        ("Nominal flux class", f"{d.get('flux_class')} ({_fmt(d.get('nominal_flux_lm'), 5)} lm)"),
+        ("Electrical input class", f"{d.get('input_class')} ({d.get('input_name', '')})"),
+        ("Model sequence / item serial", f"{d.get('model_seq')} / {d.get('item_serial')}"),
+    ]
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Building and issuing
+# ---------------------------------------------------------------------------------------------
+def build_certificate(
+    record: dict,
+    spectrum: tuple[np.ndarray, np.ndarray] | None,
+    *,
+    report_id: str,
+    issued_at: datetime,
+    authorised_by: str,
+    lab: dict[str, str],
+    decision_rule: str = "simple",
+    replaces: str | None = None,
+    reason: str | None = None,
+) -> Document:
+    """The certificate document of one component (``record`` from
+    :func:`lightcomp.store.queries.component_record`)."""
+    if decision_rule not in DECISION_RULES:
+        raise ReportError(
+            f"unknown decision rule {decision_rule!r}: use {' or '.join(DECISION_RULES)}"
+        )
+    m = record.get("measurement")
+    if m is None:
+        raise ReportError(f"component {record['product_code']} has never been measured")
+    if m["verdict"] == "error":
+        raise ReportError(
+            f"component {record['product_code']} has no valid measurement "
+            f"(last one ended in error: {m.get('error_message') or 'unknown'}); re-test it first"
+        )
+    run = record.get("test_run") or {}
+    cal = record.get("calibration")
+    man = record["manufacturer"]
+    fam = record["family"]
+    lot = record.get("lot") or {}
+    params = run.get("params") or {}
+    plan = run.get("plan") or {}
+    method = params.get("method") or (plan.get("plan") or {}).get("method") or DEFAULT_METHOD
+    deviations = params.get("deviations") or (plan.get("plan") or {}).get("deviations")
+
+    title = "Test report: photometric, colorimetric and electrical measurement of an LED light component"
+    doc = Document(
+        title=title,
+        subtitle=f"{lab['name']} · {lab['address']}",
+        report_id=report_id,
+        footer=f"{lab['name']} · results relate only to the item tested",
+    )
+    if replaces:
+        doc.add(
+            Paragraph(
+                f"This report replaces report {replaces}, which is withdrawn. "
+                f"Reason for the reissue: {reason}.",
+                "warn",
+            )
+        )
+    doc.add(Heading("1. Report and laboratory"))
+    kv = [
+        ("Report id", report_id),
+        ("Laboratory", lab["name"]),
+        ("Address (place of testing)", lab["address"]),
+    ]
+    if lab.get("accreditation"):
+        kv.append(("Accreditation", lab["accreditation"]))
+    kv += [
+        ("Station", str(run.get("station") or "–")),
+        ("Customer (manufacturer)", f"{man['name']} (registry id {man['registry_id']})"),
+        ("Customer address", man.get("address") or "–"),
+        ("Date of issue", _when(issued_at, with_time=False)),
+    ]
+    if replaces:
+        kv.append(("Replaces report", f"{replaces} (reason: {reason})"))
+    doc.add(KeyValues(kv))
+
+    doc.add(Heading("2. Item tested"))
+    doc.add(
+        KeyValues(
+            _decoded(record["product_code"])
+            + [
+                (
+                    "Family (manufacturer's model)",
+                    f"{fam['name']} (type {fam.get('type_code') or '–'})",
+                ),
+                ("Lot", lot.get("name") or "–"),
+                ("Manufacturer's serial", record.get("external_serial") or "–"),
+                ("Date of receipt", _when(lot.get("received_at"), with_time=False)),
+                ("Condition on receipt", "as received; no sampling by the laboratory"),
+            ]
+        )
+    )
+
+    doc.add(Heading("3. Method and conditions"))
+    temps = m.get("temperatures") or {}
+    elec = m.get("electrical") or {}
+    ambient = m.get("ambient_c") if m.get("ambient_c") is not None else temps.get("ambient_c")
+    drive = plan.get("drive") if isinstance(plan.get("drive"), dict) else {}
+    supply = ", ".join(f"{k} = {v}" for k, v in drive.items()) if drive else ""
+    if elec.get("voltage_v") is not None or elec.get("frequency_hz") is not None:
+        meas_supply = ", ".join(
+            f"{k} = {_fmt(v, 5)}" for k, v in elec.items() if _num(v) is not None
+        )
+        supply = f"{supply}; measured: {meas_supply}" if supply else meas_supply
+    doc.add(
+        KeyValues(
+            [
+                ("Method", str(method)),
+                ("Deviations from the method", str(deviations) if deviations else "none"),
+                (
+                    "Test plan",
+                    f"{run.get('plan_name') or '–'} version {run.get('plan_version') or '–'}",
+                ),
+                ("Date of test", _when(m.get("measured_at"))),
+                ("Operator", str(run.get("operator") or "–")),
+                ("Ambient temperature", f"{_fmt(ambient, 3)} °C" if ambient is not None else "–"),
+                (
+                    "Case temperature Tc",
+                    f"{_fmt(m.get('tc_c'), 3)} °C" if m.get("tc_c") is not None else "–",
+                ),
+                ("Supply", supply or "–"),
+                (
+                    "Instruments",
+                    "; ".join(f"{k}: {v}" for k, v in (m.get("instruments") or {}).items()) or "–",
+                ),
+            ]
+        )
+    )
+    stab = _stabilisation_table(m.get("stabilisation") or [])
+    if stab is not None:
+        doc.add(Paragraph("Stabilisation history (readings before the measurement):", "strong"))
+        doc.add(stab)
+
+    doc.add(Heading("4. Results"))
+    doc.add(Paragraph("Electrical", "strong"))
+    doc.add(_results_table(m, _ELECTRICAL))
+    doc.add(Paragraph("Photometric and colorimetric", "strong"))
+    doc.add(_results_table(m, _PHOTOMETRIC))
+    if spectrum is not None:
+        doc.add(
+            Figure(
+                plots.spectrum_png(*spectrum),
+                caption="Spectral radiant flux of the item (calibrated, after self-absorption "
+                "correction).",
+                width=0.85,
+            )
+        )
+    else:
+        doc.add(Paragraph("No spectrum is stored for this measurement.", "note"))
+    ra, ri = _cri_values(m, spectrum)
+    if ri is not None:
+        doc.add(
+            Figure(
+                plots.cri_bars_png(ri, ra),
+                caption="CIE 13.3-1995 general (Ra) and special colour rendering indices R1–R15.",
+                width=0.85,
+            )
+        )
+    tm = _tm30(spectrum)
+    if tm is not None:
+        doc.add(
+            Figure(
+                plots.tm30_vector_graphic_png(tm["test"], tm["ref"], rf=tm["rf"], rg=tm["rg"]),
+                caption="ANSI/IES TM-30-20 colour vector graphic (16 hue bins, computed from the "
+                "stored spectrum; CIE 224:2017 reference).",
+                width=0.5,
+            )
+        )
+    else:
+        doc.add(
+            Paragraph("TM-30 colour vector graphic not available (no usable spectrum).", "note")
+        )
+
+    doc.add(Heading("5. Statement of conformity"))
+    table, overall = _conformity_table(m, decision_rule)
+    doc.add(Paragraph(f"Decision rule: {DECISION_RULES[decision_rule]}", "note"))
+    doc.add(table)
+    style = "pass" if overall.startswith("The item conforms") else "fail"
+    doc.add(Paragraph(overall, style if "NOT" in overall or style == "pass" else "warn"))
+
+    doc.add(Heading("6. Measurement uncertainty and traceability"))
+    has_u = bool(m.get("uncertainty"))
+    doc.add(
+        Paragraph(
+            "Expanded uncertainties U are stated with the results where the measurement "
+            "carries them (coverage factor k as given, k = 2 corresponds to about 95 % "
+            "coverage probability, GUM / JCGM 100:2008)."
+            if has_u
+            else "The measurement record carries no uncertainty budget; no uncertainty is "
+            "stated for the results.",
+            "normal",
+        )
+    )
+    if cal is not None:
+        doc.add(
+            KeyValues(
+                [
+                    (
+                        "Spectral responsivity calibration",
+                        f"{cal['calib_id']} ({cal['kind']}, station {cal['station']})",
+                    ),
+                    (
+                        "Valid",
+                        f"{_when(cal['valid_from'], False)} to {_when(cal['valid_until'], False)} (status {cal['status']})",
+                    ),
+                    ("Standard lamp", cal.get("standard_lamp_id") or "–"),
+                    ("Calibration certificate of the standard", cal.get("certificate_id") or "–"),
+                    (
+                        "Spectral uncertainty of the calibration",
+                        "stored with the calibration (relative, k = 2)"
+                        if cal.get("has_uncertainty")
+                        else "not stored",
+                    ),
+                ]
+            )
+        )
+        doc.add(
+            Paragraph(
+                "Traceability: the spectroradiometer/sphere responsivity is calibrated against "
+                "the standard lamp named above, whose certificate provides traceability to the "
+                "SI through a national metrology institute.",
+                "note",
+            )
+        )
+    else:
+        doc.add(Paragraph("No calibration is linked to this measurement.", "warn"))
+
+    doc.add(Heading("7. Authorisation"))
+    doc.add(
+        KeyValues(
+            [
+                ("Authorised by", authorised_by),
+                ("Date of issue", _when(issued_at)),
+            ]
+        )
+    )
+    doc.add(
+        Paragraph(
+            "The results relate only to the item tested, as received. This report shall not be "
+            "reproduced except in full without the written approval of the laboratory.",
+            "strong",
+        )
+    )
+    doc.add(Paragraph(f"— End of report {report_id} —", "end"))
+    return doc
+
+
+def issue_certificate(
+    store,
+    code: str,
+    path: str | Path,
+    *,
+    authorised_by: str,
+    fmt: str | None = None,
+    lab_config: str | Path | None = None,
+    decision_rule: str = "simple",
+    reissue: str | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Write the certificate of component ``code`` to ``path`` and record it; one transaction.
+
+    ``fmt`` defaults to the file extension (``.html``/``.htm`` → HTML, else PDF).
+    With ``reissue`` (an existing report id of the same component) the new report
+    replaces it; ``reason`` is then required. Returns ``{"report_id",
+    "replaces", "path", "format", "content_sha256", "bytes"}``.
+    """
+    from lightcomp.reports.lot_report import render
+
+    if not authorised_by or not authorised_by.strip():
+        raise ReportError(
+            "a certificate needs the name of the person authorising it (--authorised-by)"
+        )
+    if reissue and not (reason and reason.strip()):
+        raise ReportError(f"reissuing {reissue} needs a --reason")
+    if reason and not reissue:
+        raise ReportError("--reason is only for a reissue (--reissue REPORT_ID)")
+    path = Path(path)
+    fmt = (fmt or ("html" if path.suffix.lower() in (".html", ".htm") else "pdf")).lower()
+    if fmt not in ("html", "pdf"):
+        raise ReportError(f"unknown certificate format {fmt!r}: use html or pdf")
+    if not path.parent.is_dir():
+        raise ReportError(f"output folder {path.parent} does not exist")
+    now = now or datetime.now(UTC)
+    with store.transaction() as session:
+        record = queries.component_record(session, code)
+        if record is None:
+            try:
+                from lightcomp.coding import validate
+
+                validate(code)
+            except ImportError:
+                pass
+            raise ReportError(f"unknown product code {code!r}: no such component in the store")
+        old = None
+        if reissue:
+            old = session.scalars(
+                select(Certificate).where(Certificate.report_id == reissue)
+            ).first()
+            if old is None:
+                raise ReportError(f"unknown report id {reissue!r}: nothing to reissue")
+            if old.component_id != record["component_id"]:
+                other = session.get(Component, old.component_id)
+                raise ReportError(
+                    f"report {reissue} is for component {other.product_code}, not {record['product_code']}"
+                )
+            newer = session.scalars(
+                select(Certificate.report_id).where(Certificate.replaces_id == old.id)
+            ).first()
+            if newer:
+                raise ReportError(
+                    f"report {reissue} was already replaced by {newer}; reissue {newer}"
+                )
+        spectrum = queries.component_spectrum(session, record["product_code"])
+        lab = lab_identity((record.get("test_run") or {}).get("params"), lab_config)
+        report_id = next_report_id(session, now.year)
+        doc = build_certificate(
+            record,
+            spectrum,
+            report_id=report_id,
+            issued_at=now,
+            authorised_by=authorised_by.strip(),
+            lab=lab,
+            decision_rule=decision_rule,
+            replaces=reissue,
+            reason=reason.strip() if reason else None,
+        )
+        data = render(doc, fmt)
+        digest = hashlib.sha256(data).hexdigest()
+        session.add(
+            Certificate(
+                report_id=report_id,
+                component_id=record["component_id"],
+                measurement_id=record["measurement"]["measurement_id"],
+                replaces_id=old.id if old is not None else None,
+                reason=reason.strip() if reason else None,
+                issued_at=now,
+                authorised_by=authorised_by.strip(),
+                format=fmt,
+                content_sha256=digest,
+            )
+        )
+        session.flush()
+        tmp = path.with_name(path.name + ".part")
+        try:
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return {
+        "report_id": report_id,
+        "replaces": reissue,
+        "path": str(path),
+        "format": fmt,
+        "content_sha256": digest,
+        "bytes": len(data),
+    }

@@ -1,0 +1,264 @@
+"""Component test certificate (ISO/IEC 17025 7.8 content), reissue, `lightcomp certificate`."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import zlib
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from _report_fixtures import fill_lot
+from sqlalchemy import select
+
+from lightcomp.cli import main
+from lightcomp.errors import CodeError, ReportError
+from lightcomp.reports.certificate import issue_certificate, lab_identity
+from lightcomp.store import Certificate, Store
+
+NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def lot(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('cert') / 'lightcomp.db'}"
+    store = Store.open(url)
+    a = fill_lot(store, lot="LOT-C", n=40, seed=5)
+    yield url, store, a
+    store.dispose()
+
+
+def _first(a, verdict: str) -> str:
+    return a.codes[int(np.flatnonzero(a.verdict == verdict)[0])]
+
+
+def _pdf_page_texts(data: bytes) -> list[bytes]:
+    """Decoded content streams of the text-bearing PDF objects (ReportLab: ASCII85 + Flate)."""
+    out = []
+    for obj in data.split(b"endobj"):
+        i = obj.find(b"stream")
+        if i < 0 or b"/Image" in obj[:i]:
+            continue
+        head, s = obj[:i], obj[i + 6 :]
+        s = s[: s.rfind(b"endstream")].strip()
+        if b"ASCII85Decode" in head:
+            s = base64.a85decode(s[:-2] if s.endswith(b"~>") else s)
+        if b"FlateDecode" in head:
+            s = zlib.decompress(s)
+        if b"BT" in s:
+            out.append(s)
+    return out
+
+
+def test_html_certificate_content(lot, tmp_path):
+    _, store, a = lot
+    code = _first(a, "fail")
+    out = tmp_path / "c.html"
+    info = issue_certificate(
+        store, code, out, authorised_by="Dr. Li Na, technical manager", now=NOW
+    )
+    html = out.read_text(encoding="utf-8")
+    rid = info["report_id"]
+    assert re.fullmatch(r"LCR-2026-\d{6}", rid)
+    from lightcomp.coding import format_code
+
+    for needle in (
+        "Test report",  # title
+        "Guangdong LED Component Test Centre",  # lab name from the run params
+        "88 Photonics Avenue",
+        "Bright Photonics Co.",  # customer
+        "LM-79",
+        "Deviations from the method",
+        format_code(code),  # item identification
+        "LOT-C",
+        "Date of receipt",
+        "2026-02-27",  # lot received
+        "Date of test",
+        "2026-03-10",  # issue date
+        "Ambient temperature",
+        "Stabilisation history",
+        "Luminous flux",
+        "lm",
+        "Statement of conformity",
+        "ILAC-G8",
+        "does not conform",
+        "expanded uncertainty",
+        "CAL-S1-2026-02",
+        "NIM-GX2025-0417",  # traceability
+        "Dr. Li Na, technical manager",
+        "results relate only to the item tested",
+        f"End of report {rid}",
+    ):
+        assert needle in html, needle
+    assert html.count(rid) >= 3  # header, footer (repeated on printed pages), end mark
+    images = re.findall(r"data:image/png;base64,", html)
+    assert len(images) == 3  # spectrum, CRI bars, TM-30 graphic
+    with store.session() as s:
+        row = s.scalars(select(Certificate).where(Certificate.report_id == rid)).one()
+        assert row.content_sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
+        assert row.authorised_by == "Dr. Li Na, technical manager"
+        assert row.format == "html" and row.replaces_id is None
+
+
+def test_certificate_values_equal_the_store(lot, tmp_path):
+    _, store, a = lot
+    code = _first(a, "pass")
+    out = tmp_path / "p.html"
+    issue_certificate(store, code, out, authorised_by="QA", now=NOW)
+    html = out.read_text(encoding="utf-8")
+    i = a.codes.index(code)
+    assert f'<td class="r">{a.flux[i]:.5g}</td>' in html
+    assert "The item conforms to every limit listed." in html
+
+
+def test_pdf_certificate_has_id_on_every_page(lot, tmp_path):
+    _, store, a = lot
+    out = tmp_path / "c.pdf"
+    info = issue_certificate(store, _first(a, "pass"), out, authorised_by="QA", now=NOW)
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-")
+    pages = _pdf_page_texts(data)
+    n_pages = len(re.findall(rb"/Type /Page[^s]", data))
+    assert n_pages >= 2 and len(pages) == n_pages
+    rid = info["report_id"].encode()
+    for k, page in enumerate(pages, start=1):
+        assert rid in page, f"page {k} lacks the report id"
+        assert f"page {k} of {n_pages}".encode() in page
+    assert b"End of report " + rid in pages[-1]
+
+
+def test_reissue_names_the_replaced_report(lot, tmp_path):
+    _, store, a = lot
+    code = _first(a, "pass")
+    first = issue_certificate(store, code, tmp_path / "1.html", authorised_by="QA", now=NOW)
+    second = issue_certificate(
+        store,
+        code,
+        tmp_path / "2.html",
+        authorised_by="QA",
+        now=NOW,
+        reissue=first["report_id"],
+        reason="customer address corrected",
+    )
+    assert second["report_id"] != first["report_id"]
+    html = (tmp_path / "2.html").read_text(encoding="utf-8")
+    assert f"replaces report {first['report_id']}" in html
+    assert "customer address corrected" in html
+    with store.session() as s:
+        old = s.scalars(
+            select(Certificate).where(Certificate.report_id == first["report_id"])
+        ).one()
+        new = s.scalars(
+            select(Certificate).where(Certificate.report_id == second["report_id"])
+        ).one()
+        assert new.replaces_id == old.id and new.reason == "customer address corrected"
+    with pytest.raises(ReportError, match="already replaced by"):
+        issue_certificate(
+            store,
+            code,
+            tmp_path / "3.html",
+            authorised_by="QA",
+            reissue=first["report_id"],
+            reason="again",
+        )
+    with pytest.raises(ReportError, match="needs a --reason"):
+        issue_certificate(
+            store, code, tmp_path / "3.html", authorised_by="QA", reissue=second["report_id"]
+        )
+    other = _first(a, "fail")
+    with pytest.raises(ReportError, match="is for component"):
+        issue_certificate(
+            store,
+            other,
+            tmp_path / "3.html",
+            authorised_by="QA",
+            reissue=second["report_id"],
+            reason="x",
+        )
+    with pytest.raises(ReportError, match="unknown report id"):
+        issue_certificate(
+            store,
+            code,
+            tmp_path / "3.html",
+            authorised_by="QA",
+            reissue="LCR-1999-000001",
+            reason="x",
+        )
+    assert not (tmp_path / "3.html").exists()
+
+
+def test_guarded_decision_rule(lot, tmp_path):
+    _, store, a = lot
+    out = tmp_path / "g.html"
+    issue_certificate(store, _first(a, "pass"), out, authorised_by="QA", decision_rule="guarded")
+    html = out.read_text(encoding="utf-8")
+    assert "guard band w = U" in html and "guarded, w = " in html
+
+
+def test_errors(lot, tmp_path):
+    _, store, a = lot
+    with pytest.raises(ReportError, match="authorising"):
+        issue_certificate(store, _first(a, "pass"), tmp_path / "x.pdf", authorised_by=" ")
+    from lightcomp.coding import make_code
+
+    unknown = make_code(a.codes[0][:22], 999_999_999)
+    with pytest.raises(ReportError, match="unknown product code"):
+        issue_certificate(store, unknown, tmp_path / "x.pdf", authorised_by="QA")
+    mistyped = unknown[:-1] + ("0" if unknown[-1] != "0" else "1")
+    with pytest.raises(CodeError, match="check character"):
+        issue_certificate(store, mistyped, tmp_path / "x.pdf", authorised_by="QA")
+    if (a.verdict == "error").any():
+        with pytest.raises(ReportError, match="no valid measurement"):
+            issue_certificate(store, _first(a, "error"), tmp_path / "x.pdf", authorised_by="QA")
+    with pytest.raises(ReportError, match="does not exist"):
+        issue_certificate(store, _first(a, "pass"), tmp_path / "no" / "x.pdf", authorised_by="QA")
+
+
+def test_lab_identity_sources(tmp_path, monkeypatch):
+    monkeypatch.delenv("LIGHTCOMP_LAB_CONFIG", raising=False)
+    monkeypatch.delenv("LIGHTCOMP_LAB_NAME", raising=False)
+    assert lab_identity({})["name"] == "lightcomp test laboratory"
+    params = {"station": {"lab": "Station Lab", "lab_address": "1 Road"}}
+    assert lab_identity(params) == {"name": "Station Lab", "address": "1 Road"}
+    cfg = tmp_path / "lab.toml"
+    cfg.write_text('[lab]\nname = "File Lab"\naddress = "2 Street"\naccreditation = "CNAS L0001"\n')
+    assert lab_identity(params, cfg)["accreditation"] == "CNAS L0001"
+    monkeypatch.setenv("LIGHTCOMP_LAB_NAME", "Env Lab")
+    assert lab_identity(params)["name"] == "Env Lab"
+    monkeypatch.setenv("LIGHTCOMP_LAB_CONFIG", str(cfg))
+    assert lab_identity(params)["name"] == "File Lab"
+    with pytest.raises(ReportError, match="does not exist"):
+        lab_identity({}, tmp_path / "missing.toml")
+
+
+def test_cli_certificate(lot, tmp_path, capsys):
+    url, _, a = lot
+    out = tmp_path / "cli.pdf"
+    code = _first(a, "pass")
+    assert main(["certificate", code, "-o", str(out), "--authorised-by", "QA", "--db", url]) == 0
+    line = capsys.readouterr().out.strip()
+    rid = line.split(":")[0]
+    assert re.fullmatch(r"LCR-\d{4}-\d{6}", rid) and out.exists()
+    args = [
+        "certificate",
+        code,
+        "-o",
+        str(tmp_path / "r.pdf"),
+        "--authorised-by",
+        "QA",
+        "--reissue",
+        rid,
+        "--reason",
+        "typo",
+        "--db",
+        url,
+    ]
+    assert main(args) == 0
+    assert f"replaces {rid}" in capsys.readouterr().out
+    bad = main(
+        ["certificate", "NOPE", "-o", str(tmp_path / "n.pdf"), "--authorised-by", "QA", "--db", url]
+    )
+    err = capsys.readouterr().err.strip()
+    assert bad != 0 and err.startswith("error:") and "\n" not in err

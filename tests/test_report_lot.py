@@ -1,0 +1,130 @@
+"""Lot / period yield report (HTML and PDF) and the `lightcomp report` command."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from collections import Counter
+
+import numpy as np
+import pytest
+from _report_fixtures import fill_lot
+
+from lightcomp.cli import main
+from lightcomp.errors import ReportError
+from lightcomp.reports.lot_report import build_lot_report, render, write_lot_report
+from lightcomp.store import Lot, Store
+
+
+@pytest.fixture(scope="module")
+def lots(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('rep') / 'lightcomp.db'}"
+    store = Store.open(url)
+    a = fill_lot(store, lot="LOT-A", n=200, seed=1)
+    b = fill_lot(store, lot="LOT-B", n=150, seed=2)
+    with store.transaction() as s:
+        s.add(Lot(name="EMPTY"))
+    yield url, store, a, b
+    store.dispose()
+
+
+def _pngs(html: str) -> list[np.ndarray]:
+    from matplotlib.image import imread
+
+    blobs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    return [imread(io.BytesIO(base64.b64decode(b)), format="png") for b in blobs]
+
+
+def _kv(html: str, key: str) -> str:
+    m = re.search(rf"<tr><th>{re.escape(key)}</th><td>(.*?)</td></tr>", html)
+    assert m, f"no row {key!r} in the report"
+    return m.group(1)
+
+
+def test_html_report_numbers_equal_the_store(lots, tmp_path):
+    url, store, a, _ = lots
+    out = tmp_path / "lot.html"
+    write_lot_report(store, out, lot="LOT-A")
+    html = out.read_text(encoding="utf-8")
+    c = Counter(a.verdict.tolist())
+    assert _kv(html, "Pass") == str(c["pass"])
+    assert _kv(html, "Fail") == str(c["fail"])
+    assert _kv(html, "Error (not tested)") == str(c["error"])
+    assert _kv(html, "Components measured") == str(a.n)
+    assert _kv(html, "Yield") == f"{100 * c['pass'] / (c['pass'] + c['fail']):.2f} %"
+    assert _kv(html, "Station(s)") == "S1"
+    assert "lm79-module-ac v1.2" in _kv(html, "Plan(s)")
+    assert "CAL-S1-2026-02" in _kv(html, "Calibration(s)")
+    verdict = _kv(html, "Verdict")
+    assert verdict.split(" (")[0] in ("target met", "target missed", "not yet decidable")
+    # every failed or errored component is listed (fewer than the bound)
+    from lightcomp.coding import format_code
+
+    for code, v in zip(a.codes, a.verdict, strict=True):
+        assert (format_code(code) in html) == (v != "pass")
+    assert "<script" not in html and "http://" not in html  # self-contained
+
+
+def test_html_images_are_real_plots(lots, tmp_path):
+    _, store, _, _ = lots
+    with store.session() as s:
+        html = render(build_lot_report(s, lot="LOT-A"), "html").decode()
+    images = _pngs(html)
+    # Pareto, histograms, CIE 1931, CIE 1976, trend, control chart
+    assert len(images) >= 6
+    for img in images:
+        h, w = img.shape[:2]
+        assert w >= 400 and h >= 250
+        rgb = img[..., :3].reshape(-1, 3)
+        assert rgb.std() > 0.02, "blank image"
+        assert len(np.unique(np.round(rgb * 255).astype(int), axis=0)) > 20
+
+
+def test_bounded_failed_table(lots):
+    _, store, a, _ = lots
+    with store.session() as s:
+        html = render(build_lot_report(s, lot="LOT-A", max_failed_rows=3), "html").decode()
+    bad = int((a.verdict != "pass").sum())
+    assert f"and {bad - 3} more failed or errored components" in html
+
+
+def test_selection_report_family_and_dates(lots, tmp_path):
+    _, store, a, b = lots
+    with store.session() as s:
+        doc = build_lot_report(s, family="LM1-AC-4000", since="2026-03-02", until="2026-03-02")
+        html = render(doc, "html").decode()
+    assert _kv(html, "Components measured") == str(a.n + b.n)
+    assert "LOT-A" in _kv(html, "Lots") and "LOT-B" in _kv(html, "Lots")
+    with store.session() as s, pytest.raises(ReportError, match="no measured components"):
+        build_lot_report(s, family="LM1-AC-4000", since="2030-01-01")
+
+
+def test_pdf_report(lots, tmp_path):
+    _, store, _, _ = lots
+    out = tmp_path / "lot.pdf"
+    info = write_lot_report(store, out, lot="LOT-B")
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    assert info["format"] == "pdf"
+    pages = len(re.findall(rb"/Type /Page[^s]", data))
+    assert pages >= 3
+    assert len(re.findall(rb"/Subtype /Image", data)) >= 6
+
+
+def test_cli_report_and_errors(lots, tmp_path, capsys):
+    url, _, _, _ = lots
+    out = tmp_path / "r.pdf"
+    assert main(["report", "--lot", "LOT-A", "-o", str(out), "--db", url]) == 0
+    assert out.read_bytes().startswith(b"%PDF")
+    capsys.readouterr()
+    for args, msg in (
+        (["--lot", "NOPE"], "unknown lot 'NOPE'"),
+        (["--lot", "EMPTY"], "lot 'EMPTY' has no measured components"),
+        (["--lot", "LOT-A", "--format", "docx"], "use html or pdf"),
+    ):
+        code = main(["report", *args, "-o", str(tmp_path / "x.html"), "--db", url])
+        err = capsys.readouterr().err.strip()
+        assert code != 0
+        assert err.count("\n") == 0 and msg in err, err
+    assert not (tmp_path / "x.html").exists()

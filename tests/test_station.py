@@ -1,0 +1,312 @@
+"""The batch runner on the simulated lab: full batches (SQLite and PostgreSQL), resume,
+re-measurement, serial lists, instrument faults, Ctrl-C, concurrent stations."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from _station_helpers import PLAN_AC, Lab, lot_rows
+
+from lightcomp.errors import InstrumentError
+from lightcomp.station.runner import BatchAbandoned, BatchStopped
+
+
+@pytest.fixture
+def lab(tmp_path, db_url):
+    lab = Lab(tmp_path, db_url)
+    yield lab
+    lab.close()
+
+
+@pytest.fixture
+def sqlite_lab(tmp_path, sqlite_url):
+    lab = Lab(tmp_path, sqlite_url)
+    yield lab
+    lab.close()
+
+
+def _assert_one_current_each(comps, meas):
+    current = [m for m in meas if m[3]]
+    assert sorted(m[1] for m in current) == sorted(c[0] for c in comps)
+    by_comp = {m[1]: m for m in current}
+    for cid, _code, status, _ext in comps:
+        assert by_comp[cid][2] == status  # component status = verdict of its current measurement
+
+
+def _assert_safe(lab):
+    w = lab.simlab.world
+    assert w.source.output is False and w.aux_on is False
+
+
+def test_full_batch_is_stored_completely(lab):
+    import colour
+
+    from lightcomp.store.codec import decode_array
+    from lightcomp.store.models import Measurement, TestRun
+
+    summary = lab.runner(lot="LOT-A").run(count=5)
+    assert summary.status == "completed" and summary.measured == 5
+    assert summary.n_pass + summary.n_fail + summary.n_error == 5
+    comps, meas = lot_rows(lab.store, "LOT-A")
+    assert len(comps) == 5 and len(meas) == 5
+    _assert_one_current_each(comps, meas)
+    assert {m[5] for m in meas} == {lab.calibration.id}
+    _assert_safe(lab)
+    with lab.store.session() as s:
+        run = s.query(TestRun).one()
+        assert run.status == "completed" and run.calibration_id == lab.calibration.id
+        assert run.plan["plan"]["name"] == "LS0-COB-4000" and run.software_version
+        m = s.query(Measurement).first()
+        wl, spec = decode_array(m.wavelengths), decode_array(m.spectrum)
+        raw = decode_array(m.raw_spectrum)
+        assert spec.shape == wl.shape == (401,) and raw.shape[0] == 2
+        # stored flux agrees with an independent computation from the stored spectrum
+        sd = colour.SpectralDistribution(dict(zip(wl, spec, strict=True)))
+        assert m.luminous_flux_lm == pytest.approx(colour.luminous_flux(sd), rel=2e-3)
+        assert m.efficacy_lmw == pytest.approx(m.luminous_flux_lm / m.power_w, rel=1e-9)
+        # LM-79: at least 3 readings, last window of 1800 s stable to 0.5 %
+        st = m.stabilisation
+        assert len(st) >= 3 and st[-1]["t_s"] - st[-3]["t_s"] == pytest.approx(1800.0, abs=1)
+        flux = np.array([r["flux"] for r in st[-3:]])
+        assert (flux.max() - flux.min()) / flux.mean() < 0.005
+        assert set(m.instruments) >= {"source", "spectro", "fixture"}
+        assert set(m.verdicts) >= {"flux", "ra", "r9", "ansi_quadrangle"}
+        assert m.tc_c == pytest.approx(25.0, abs=1.0) and m.ansi_category
+
+
+def test_rerun_continues_without_duplicates_and_retest_marks_previous(sqlite_lab):
+    lab = sqlite_lab
+    lab.runner(lot="LOT-B").run(count=3)
+    again = lab.runner(lot="LOT-B").run(count=4)  # one more unit: only that one is measured
+    assert (again.measured, again.skipped) == (1, 3)
+    comps, meas = lot_rows(lab.store, "LOT-B")
+    assert len(comps) == 4 and len(meas) == 4
+    retest = lab.runner(lot="LOT-B").run(count=2, retest=True)
+    assert retest.measured == 2
+    comps, meas = lot_rows(lab.store, "LOT-B")
+    assert len(meas) == 6 and sum(not m[3] for m in meas) == 2
+    _assert_one_current_each(comps, meas)
+
+
+def test_serial_list_assigns_codes_once(sqlite_lab):
+    lab = sqlite_lab
+    s1 = lab.runner(lot="LOT-S").run(serials=["SN-001", "SN-002", "SN-001", "", "SN-003"])
+    assert s1.measured == 3
+    s2 = lab.runner(lot="LOT-S").run(serials=iter(["SN-003", "SN-004"]))
+    assert (s2.measured, s2.skipped) == (1, 1)
+    comps, meas = lot_rows(lab.store, "LOT-S")
+    assert [c[3] for c in comps] == ["SN-001", "SN-002", "SN-003", "SN-004"]
+    _assert_one_current_each(comps, meas)
+
+
+def test_ac_module_batch(sqlite_lab):
+    from lightcomp.store.models import Measurement
+
+    summary = sqlite_lab.runner(PLAN_AC, lot="LOT-AC").run(count=2)
+    assert summary.measured == 2
+    with sqlite_lab.store.session() as s:
+        for m in s.query(Measurement):
+            assert m.power_factor == pytest.approx(0.95, abs=0.01)
+            assert m.thd_current == pytest.approx(0.15, abs=0.01)
+            assert m.electrical["frequency_hz"] == pytest.approx(50.0, rel=1e-3)
+    _assert_safe(sqlite_lab)
+
+
+@pytest.mark.parametrize(
+    ("role", "fault", "after"),
+    [
+        ("spectro", "timeout", 3),
+        ("spectro", "garbled", 5),
+        ("spectro", "truncated", 9),
+        ("spectro", "disconnect", 2),
+        ("source", "garbled", 4),
+        ("source", "disconnect", 6),
+        ("thermo", "timeout", 0),
+        ("power_analyzer", "garbled", 0),
+        ("fixture", "disconnect", 1),
+        ("spectro", "wrong_idn", 0),
+        ("spectro", "saturated", 1),
+    ],
+)
+def test_transient_fault_is_retried(sqlite_lab, role, fault, after):
+    """One injected fault: the driver or the runner retries, every unit gets a product verdict."""
+    lab = sqlite_lab
+    lab.simlab.inject(role, fault, 1, after=after)
+    plan = PLAN_AC if role == "power_analyzer" else None
+    runner = lab.runner(plan, lot="LOT-F") if plan else lab.runner(lot="LOT-F")
+    summary = runner.run(count=2)
+    comps, meas = lot_rows(lab.store, "LOT-F")
+    assert summary.status == "completed"
+    assert [c[2] for c in comps] != [] and all(c[2] in ("pass", "fail") for c in comps), meas
+    _assert_one_current_each(comps, meas)
+    _assert_safe(lab)
+
+
+def test_persistent_component_fault_gives_error_and_batch_goes_on(sqlite_lab):
+    lab = sqlite_lab
+    # every spectrum of the first unit saturated: aux + 4 stabilisation readings fail at
+    # the first reading, so 1 saturated reply per attempt, 3 attempts (plan retries = 2)
+    lab.simlab.inject("spectro", "saturated", 3)
+    s = lab.runner(lot="LOT-E").run(count=2)
+    comps, meas = lot_rows(lab.store, "LOT-E")
+    assert s.status == "completed"
+    assert comps[0][2] == "error" and comps[1][2] in ("pass", "fail")
+    err = next(m for m in meas if m[1] == comps[0][0])
+    assert err[2] == "error" and "saturated" in err[6]
+    _assert_safe(lab)
+    # re-running measures the error component again (not a product verdict)
+    s2 = lab.runner(lot="LOT-E").run(count=2)
+    assert (s2.measured, s2.skipped) == (1, 1)
+    comps, meas = lot_rows(lab.store, "LOT-E")
+    assert comps[0][2] in ("pass", "fail") and len(meas) == 3
+    _assert_one_current_each(comps, meas)
+
+
+def test_dead_instrument_stops_cleanly_and_resumes(sqlite_lab):
+    from lightcomp.simlab.instruments import FaultQueue
+    from lightcomp.store.models import TestRun
+
+    lab = sqlite_lab
+    lab.runner(lot="LOT-D").run(count=2)
+    lab.simlab.inject("spectro", "disconnect", 10_000)  # the spectroradiometer is gone
+    with pytest.raises(BatchStopped, match=r"spectro .*not responding.*re-run the same command"):
+        lab.runner(lot="LOT-D").run(count=5)
+    _assert_safe(lab)
+    comps, meas = lot_rows(lab.store, "LOT-D")
+    assert len(meas) == 2 and sum(c[2] == "issued" for c in comps) == 3
+    with lab.store.session() as s:
+        assert [r.status for r in s.query(TestRun).order_by(TestRun.id)] == [
+            "completed", "interrupted"]
+    lab.simlab.servers["spectro"].sim.faults = FaultQueue()  # repaired
+    s = lab.runner(lot="LOT-D").run(count=5)
+    assert (s.measured, s.skipped, s.status) == (3, 2, "completed")
+    comps, meas = lot_rows(lab.store, "LOT-D")
+    assert len(comps) == 5 and len(meas) == 5
+    _assert_one_current_each(comps, meas)
+
+
+def test_ctrl_c_once_finishes_the_component_twice_abandons_it(sqlite_lab, monkeypatch):
+    lab = sqlite_lab
+    runner = lab.runner(lot="LOT-C")
+    original = runner.measure_with_retries
+    calls = []
+
+    def first_press(serial):
+        calls.append(serial)
+        res = original(serial)
+        if len(calls) == 2:
+            runner.interrupts.request_stop()  # what the first SIGINT does
+        return res
+
+    monkeypatch.setattr(runner, "measure_with_retries", first_press)
+    s = runner.run(count=5)
+    assert (s.status, s.measured) == ("interrupted", 2)
+    _assert_safe(lab)
+
+    runner = lab.runner(lot="LOT-C")
+
+    def second_press(serial):
+        runner.instruments["source"].output(True)  # mid-measurement, device powered
+        lab.simlab.world.set_aux(True)
+        raise BatchAbandoned()  # what the second SIGINT raises
+
+    monkeypatch.setattr(runner, "measure_component", second_press)
+    s = runner.run(count=5)
+    assert (s.status, s.measured) == ("interrupted", 0)
+    _assert_safe(lab)  # powered down despite the abandon
+    comps, meas = lot_rows(lab.store, "LOT-C")
+    assert len(meas) == 2 and sum(c[2] == "issued" for c in comps) == 3
+    s = lab.runner(lot="LOT-C").run(count=5)
+    assert (s.measured, s.status) == (3, "completed")
+
+
+def test_signal_handler_semantics():
+    import signal
+
+    from lightcomp.station.runner import InterruptControl
+
+    ic = InterruptControl()
+    ic._handler(signal.SIGINT, None)
+    assert ic.stop_requested
+    with ic.critical():
+        ic._handler(signal.SIGINT, None)  # deferred while committing
+        assert ic._pending_abandon
+    # leaving the critical section raises the deferred abandon
+    ic2 = InterruptControl()
+    ic2.presses = 1
+    with pytest.raises(BatchAbandoned):
+        with ic2.critical():
+            ic2._handler(signal.SIGINT, None)
+    with pytest.raises(BatchAbandoned):
+        InterruptControl()._handler(signal.SIGTERM, None)
+
+
+def test_wrong_family_lot_and_bad_counts(sqlite_lab):
+    from lightcomp.errors import PlanError
+
+    sqlite_lab.runner(lot="LOT-X").run(count=1)
+    with pytest.raises(PlanError, match="belongs to family 'LS0-COB-4000'"):
+        sqlite_lab.runner(PLAN_AC, lot="LOT-X").run(count=1)
+    with pytest.raises(PlanError, match="either a count or a list"):
+        sqlite_lab.runner(lot="LOT-Y").run()
+
+
+def test_two_stations_measure_into_one_store_at_once(tmp_path, db_url):
+    """Two stations (two simulated labs) run batches into the same store concurrently."""
+    from _station_helpers import REPO, SIM_STATION, write_station_file
+
+    from lightcomp.simlab import SimLab
+    from lightcomp.station.config import load_station
+    from lightcomp.station.lab import calibrate
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = Lab(tmp_path / "a", db_url)
+    b_lab = Lab.__new__(Lab)  # a second lab and station on the same store
+    b_lab.simlab = SimLab.start(load_station(SIM_STATION).raw, ephemeral_ports=True, seed=1)
+    path = write_station_file(tmp_path / "b" / "st.toml", b_lab.simlab.resources, name="SIM-B")
+    b_lab.station = load_station(path, lab_root=REPO)
+    b_lab.store = a.store
+    calibrate(a.store, b_lab.station)
+    errors: list[BaseException] = []
+
+    def go(lab, lot):
+        try:
+            lab.runner(lot=lot).run(count=4)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(a, "LOT-PA")),
+               threading.Thread(target=go, args=(b_lab, "LOT-PB"))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors, errors
+        for lot in ("LOT-PA", "LOT-PB"):
+            comps, meas = lot_rows(a.store, lot)
+            assert len(comps) == 4 and len(meas) == 4
+            _assert_one_current_each(comps, meas)
+        codes = [c[1] for lot in ("LOT-PA", "LOT-PB") for c in lot_rows(a.store, lot)[0]]
+        assert len(set(codes)) == 8
+    finally:
+        b_lab.simlab.stop()
+        a.close()
+
+
+def test_instrument_error_is_an_error_not_a_fail(sqlite_lab, monkeypatch):
+    lab = sqlite_lab
+    runner = lab.runner(lot="LOT-I")
+
+    def broken(serial):
+        raise InstrumentError("source (keithley2400) at X: source in compliance")
+
+    monkeypatch.setattr(runner, "measure_component", broken)
+    with pytest.raises(BatchStopped, match="3 components in a row ended in error"):
+        runner.run(count=4)
+    comps, meas = lot_rows(lab.store, "LOT-I")
+    assert [c[2] for c in comps] == ["error", "error", "error", "issued"]
+    assert all(m[2] == "error" and "compliance" in m[6] for m in meas)
