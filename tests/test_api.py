@@ -333,3 +333,52 @@ def test_openapi_document_lists_the_endpoints(world):
         "/lots/{lot}/yield",
         "/health",
     } <= set(paths)
+
+
+@pytest.mark.parametrize("fanout", [0, 32])
+def test_search_strategies_agree(world, monkeypatch, fanout):
+    """Per-family keyset merge and single id-order scan return the same pages."""
+    import lightcomp.api.queries as q
+
+    client, w = world
+    monkeypatch.setattr(q, "FAMILY_FANOUT", fanout)
+    params = {"level": 1, "ra_min": 82.4, "limit": 2}
+    expected = sorted(
+        (
+            c
+            for (m, s), codes in w.codes.items()
+            if _visible("member", m, s)
+            for c in codes
+            if w.measured[c]["ra"] >= 82.4
+        ),
+        key=lambda c: list(w.measured).index(c),  # insertion (= id) order
+    )
+    seen, cursor = [], None
+    for _ in range(20):
+        r = client.get(
+            "/components",
+            params=params | ({"cursor": cursor} if cursor else {}),
+            headers=_auth(w, "member"),
+        )
+        assert r.status_code == 200
+        seen += [i["product_code"] for i in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if not cursor:
+            break
+    assert seen == expected
+
+
+def test_revocation_seen_at_once_without_auth_cache(tmp_path):
+    from lightcomp.api.keys import create_api_key, revoke_api_key
+
+    store = Store.open(f"sqlite:///{tmp_path / 'r.db'}")
+    with store.transaction() as s:
+        p, key = create_api_key(s, "member", name="soon revoked")
+        prefix = p.key_prefix
+    with TestClient(create_app(store, auth_cache_s=0)) as client:
+        h = {"Authorization": f"Bearer {key}"}
+        assert client.get("/components", headers=h).status_code == 200
+        with store.transaction() as s:
+            revoke_api_key(s, prefix)
+        assert client.get("/components", headers=h).status_code == 401
+    store.dispose()

@@ -154,7 +154,7 @@ def test_persistent_component_fault_gives_error_and_batch_goes_on(sqlite_lab):
     assert s.status == "completed"
     assert comps[0][2] == "error" and comps[1][2] in ("pass", "fail")
     err = next(m for m in meas if m[1] == comps[0][0])
-    assert err[2] == "error" and "saturated" in err[6]
+    assert err[2] == "error" and ("saturated" in err[6] or "over measuring range" in err[6])
     _assert_safe(lab)
     # re-running measures the error component again (not a product verdict)
     s2 = lab.runner(lot="LOT-E").run(count=2)
@@ -170,18 +170,21 @@ def test_dead_instrument_stops_cleanly_and_resumes(sqlite_lab):
 
     lab = sqlite_lab
     lab.runner(lot="LOT-D").run(count=2)
-    lab.simlab.inject("spectro", "disconnect", 10_000)  # the spectroradiometer is gone
+    # the spectroradiometer dies during the batch (after ~1 more unit's worth of replies)
+    lab.simlab.inject("spectro", "disconnect", 10_000, after=45)
     with pytest.raises(BatchStopped, match=r"spectro .*not responding.*re-run the same command"):
         lab.runner(lot="LOT-D").run(count=5)
     _assert_safe(lab)
     comps, meas = lot_rows(lab.store, "LOT-D")
-    assert len(meas) == 2 and sum(c[2] == "issued" for c in comps) == 3
+    assert len(comps) == 5 and 2 <= len(meas) < 5
+    assert sum(c[2] == "issued" for c in comps) == 5 - len(meas)  # nothing half-stored
+    n_done = len(meas)
     with lab.store.session() as s:
         assert [r.status for r in s.query(TestRun).order_by(TestRun.id)] == [
             "completed", "interrupted"]
     lab.simlab.servers["spectro"].sim.faults = FaultQueue()  # repaired
     s = lab.runner(lot="LOT-D").run(count=5)
-    assert (s.measured, s.skipped, s.status) == (3, 2, "completed")
+    assert (s.measured, s.skipped, s.status) == (5 - n_done, n_done, "completed")
     comps, meas = lot_rows(lab.store, "LOT-D")
     assert len(comps) == 5 and len(meas) == 5
     _assert_one_current_each(comps, meas)
@@ -230,15 +233,11 @@ def test_signal_handler_semantics():
     ic = InterruptControl()
     ic._handler(signal.SIGINT, None)
     assert ic.stop_requested
-    with ic.critical():
-        ic._handler(signal.SIGINT, None)  # deferred while committing
-        assert ic._pending_abandon
-    # leaving the critical section raises the deferred abandon
-    ic2 = InterruptControl()
-    ic2.presses = 1
+    # the second press is deferred while committing, then raised when the commit is done
     with pytest.raises(BatchAbandoned):
-        with ic2.critical():
-            ic2._handler(signal.SIGINT, None)
+        with ic.critical():
+            ic._handler(signal.SIGINT, None)
+            assert ic._pending_abandon
     with pytest.raises(BatchAbandoned):
         InterruptControl()._handler(signal.SIGTERM, None)
 

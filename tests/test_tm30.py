@@ -170,6 +170,8 @@ def test_cam02ucs_matches_colour_science():
     )
     ref = colour.JMh_CIECAM02_to_CAM02UCS(np.stack([spec.J, spec.M, spec.h], axis=-1))
     np.testing.assert_allclose(ours, ref, atol=1e-10)
+    with pytest.raises(AnalysisInputError, match="surround"):
+        tm30.XYZ_to_CAM02UCS(XYZ, XYZ_w, surround="bright")
 
 
 def test_fast_cam_path_matches_generic_cam02ucs():

@@ -53,6 +53,7 @@ def for_blocks(n: int, work: Callable[[slice], None]) -> None:
     for future in [_POOL.submit(work, blk) for blk in blocks]:
         future.result()
 
+
 #: Segment limits of the reference table in mired (10^6/T): 25000, 7000, 5000, 4000, 1000 K.
 _SEGMENTS_MIRED = (40.0, 1e6 / 7000.0, 200.0, 250.0, 1000.0)
 #: Maximum node spacing of the reference table (mired).

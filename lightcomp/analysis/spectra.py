@@ -21,6 +21,10 @@ are resampled to :data:`WL` exactly once:
 Both methods are linear in the data, so resampling is one matrix product
 ``spectra @ M.T`` (cached per grid) for the whole batch. Resampled values are
 point samples of the interpolant (no band-pass averaging); no rounding is done.
+
+Also here: per-spectrum validation (:func:`check_spectra`) and the shape of
+the main peak on the analysis grid (:func:`peak_wavelength_grid`,
+:func:`fwhm_grid`).
 """
 
 from __future__ import annotations

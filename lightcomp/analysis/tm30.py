@@ -29,6 +29,7 @@ import numpy as np
 from lightcomp.analysis import _cr_common
 from lightcomp.analysis.data import load_cmfs
 from lightcomp.analysis.illuminants import WL_ANALYSIS, load_data_csv
+from lightcomp.errors import AnalysisInputError
 
 __all__ = ["CES_TM30", "TM30_CIE224", "XYZ_to_CAM02UCS", "delta_E_to_R_f"]
 
@@ -113,7 +114,11 @@ def XYZ_to_CAM02UCS(
     array (..., 3)
         J', a', b'.
     """
-    F, c, N_c = SURROUNDS[surround]
+    if surround not in SURROUNDS:
+        raise AnalysisInputError(
+            f"unknown CIECAM02 surround {surround!r}; use one of {', '.join(SURROUNDS)}"
+        )
+    _, c, N_c = SURROUNDS[surround]
     XYZ = np.asarray(XYZ, dtype=float)
     XYZ_w = np.broadcast_to(np.asarray(XYZ_w, dtype=float), XYZ.shape)
     Y_w = XYZ_w[..., 1]
@@ -138,7 +143,7 @@ def _post_adaptation(RGB_p: np.ndarray, F_L: float) -> np.ndarray:
 
 
 def _cam02ucs_core(RGB_c, RGB_cw, Y_w, L_A, Y_b, c, N_c):
-    """Adapted CAT02 RGB (sample and white) -> (J'a'b', h_deg, ...)."""
+    """Adapted CAT02 RGB (sample and white) -> (J'a'b', hue angle h in rad, M')."""
     F_L, n, N_bb, z = _cam_constants(L_A, Y_b, Y_w)
     Ra = _post_adaptation(RGB_c @ _M_HPE_CAT02_INV.T, F_L)
     Raw = _post_adaptation(RGB_cw @ _M_HPE_CAT02_INV.T, F_L)

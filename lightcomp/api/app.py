@@ -329,7 +329,6 @@ def create_app(
         responses={
             **_ERRORS,
             403: {"model": ErrorMessage, "description": "no raw-data rights for this component"},
-            406: {"model": ErrorMessage, "description": "unsupported format"},
             200: {
                 "content": {"text/csv": {}, "application/xml": {}},
                 "description": "spectrum as CSV or IES TM-27 XML",

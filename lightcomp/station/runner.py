@@ -180,11 +180,19 @@ class StationInstruments:
         self.inst: dict[str, Any] = {}
         self.identities: dict[str, str] = {}
 
-    def open_all(self) -> StationInstruments:
+    def open_all(self, attempts: int = 2) -> StationInstruments:
+        """Open every instrument (each up to ``attempts`` times) and read its identity."""
         try:
             for role, cfg in self.station.instruments.items():
-                self.inst[role] = self._open(cfg)
-                self.identities[role] = self.inst[role].identify()
+                for attempt in range(attempts):
+                    try:
+                        self.inst[role] = self._open(cfg)
+                        self.identities[role] = self.inst[role].identify()
+                        break
+                    except InstrumentError:
+                        self.inst.pop(role, None)
+                        if attempt + 1 == attempts:
+                            raise
         except BaseException:
             self.close_all()
             raise
@@ -504,10 +512,13 @@ class BatchRunner:
         try:
             with self.interrupts.installed():
                 try:
-                    if own_instruments:
-                        self.instruments = StationInstruments(self.station).open_all()
-                    if own_clock:
-                        self.clock = self.station.make_clock()
+                    try:
+                        if own_instruments:
+                            self.instruments = StationInstruments(self.station).open_all()
+                        if own_clock:
+                            self.clock = self.station.make_clock()
+                    except InstrumentError as exc:
+                        raise BatchStopped(f"cannot start the station: {exc}") from exc
                     self.instruments.safe_all()
                     self._record_instruments()
                     if count is not None:

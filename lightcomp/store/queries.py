@@ -274,9 +274,12 @@ def lot_records(
         .where(*where)
         .order_by(Measurement.measured_at, Component.id)
     )
-    result = session.execute(stmt)
+    # Core execution on the session's connection (no ORM row machinery), built column-wise.
+    result = session.connection().execute(stmt)
     names = list(result.keys())
-    df = pd.DataFrame.from_records(result.all(), columns=names)
+    rows = result.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    df = pd.DataFrame({n: pd.Series(c, dtype=object) for n, c in zip(names, columns, strict=True)})
     if df.empty:
         if require:
             what = _describe(
@@ -286,20 +289,22 @@ def lot_records(
                 raise ReportError(f"lot {lot!r} has no measured components")
             raise ReportError(f"no measured components in {what}")
         return df
-    df["failed_limits"] = df["failed_limits"].map(_json_list)
+    df["failed_limits"] = _json_lists(df["failed_limits"])
     num = [c for c in KEY_COLUMNS if c not in ("ansi_category", "ansi_inside", "photometric_code")]
     df[num] = df[num].astype("float64")
     df["measured_at"] = _utc_times(df["measured_at"])
     return df
 
 
-def _json_list(v: Any) -> list:
-    """A JSON list column value as a list (SQLite gives text, psycopg gives the list)."""
-    if v is None or v == "[]":
-        return []
-    if isinstance(v, str):
-        v = json.loads(v)
-    return list(v) if v else []
+def _json_lists(s: pd.Series) -> pd.Series:
+    """A JSON list column as lists (SQLite gives text, psycopg the list); empty ones fast."""
+    raw = s.to_numpy(dtype=object)
+    empty = (pd.isna(raw) | (raw == "[]")).tolist()
+    out = [
+        [] if e else list(json.loads(v) if isinstance(v, str) else v)
+        for v, e in zip(raw.tolist(), empty, strict=True)
+    ]
+    return pd.Series(out, index=s.index, dtype=object)
 
 
 def _utc_times(s: pd.Series) -> pd.Series:
