@@ -306,16 +306,20 @@ CODE = format_code(
 )
 
 
-def test_label_png_decodes_to_code(tmp_path):
+STAR_CODE = "LC1-0-CB-M0042-30-8-F32-C-0007-000000123-*"  # check symbol '*' (MOD 37-2)
+
+
+@pytest.mark.parametrize("code", [CODE, STAR_CODE])
+def test_label_png_decodes_to_code(tmp_path, code):
     zxingcpp = pytest.importorskip("zxingcpp")
     from PIL import Image
 
     out = tmp_path / "label.png"
-    r = run("code", "label", CODE.lower(), "-o", out, "--line", "LM1-AC-3000")
+    r = run("code", "label", code.lower(), "-o", out, "--line", "LM1-AC-3000")
     assert r.exit_code == 0, r.output
     img = Image.open(out)
     found = zxingcpp.read_barcodes(img)
-    assert [b.text for b in found] == [CODE.replace("-", "")]
+    assert [b.text for b in found] == [code.replace("-", "")]
     assert found[0].format == zxingcpp.BarcodeFormat.QRCode
     assert img.info.get("dpi", (300, 300))[0] == pytest.approx(300, abs=1)
 

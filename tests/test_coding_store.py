@@ -84,6 +84,16 @@ def test_issue_codes_creates_components(store):
         assert [c.item_serial for c in more] == [6, 7]
 
 
+def test_sql_fragments_never_reach_the_database(store):
+    with store.transaction() as s:
+        issue_codes(s, _family(s), 1)
+    for hostile in ("'; DROP TABLE components; --", "1 OR 1=1", "LC1' OR '1'='1"):
+        with pytest.raises(CodeError), store.transaction() as s:
+            find_component(s, hostile)
+    with store.transaction() as s:
+        assert s.scalar(select(func.count(Component.id))) == 1
+
+
 def test_rollback_returns_serials(store):
     with store.transaction() as s:
         _family(s)

@@ -34,7 +34,10 @@ from lightcomp.errors import AnalysisInputError
 
 TOL = 0.05
 
-#: CIE 15:2004 Table T.8 (FL illuminants), general colour rendering index Ra.
+#: General colour rendering index Ra of the FL illuminants, CIE 15:2004 Table T.8 (integers),
+#: as reproduced in Wikipedia "Standard illuminant" (F series table); FL1 76, FL2 64 and FL4
+#: 51 (at 6430, 4230, 2940 K) also appear in Wikipedia "Color rendering index", typical
+#: values. Secondary sources: *(verify)* against the CIE table when available.
 PUBLISHED_RA = {
     "FL1": 76, "FL2": 64, "FL3": 57, "FL4": 51, "FL5": 72, "FL6": 59,
     "FL7": 90, "FL8": 95, "FL9": 90, "FL10": 81, "FL11": 83, "FL12": 83,

@@ -20,11 +20,26 @@ def lab(tmp_path, db_url):
     lab.close()
 
 
-@pytest.fixture
-def sqlite_lab(tmp_path, sqlite_url):
-    lab = Lab(tmp_path, sqlite_url)
+@pytest.fixture(scope="module")
+def _shared_lab(tmp_path_factory):
+    path = tmp_path_factory.mktemp("station")
+    lab = Lab(path, f"sqlite:///{path / 'lightcomp.db'}")
     yield lab
     lab.close()
+
+
+@pytest.fixture
+def sqlite_lab(_shared_lab):
+    """One simulated lab and calibrated SQLite store for the module (tests use their own
+    lots); faults are cleared and the lab left safe between tests."""
+    from lightcomp.simlab.instruments import FaultQueue
+
+    yield _shared_lab
+    for server in _shared_lab.simlab.servers.values():
+        server.sim.faults = FaultQueue()
+    w = _shared_lab.simlab.world
+    w.update_source(output=False)
+    w.set_aux(False)
 
 
 def _assert_one_current_each(comps, meas):
@@ -106,8 +121,9 @@ def test_ac_module_batch(sqlite_lab):
 
     summary = sqlite_lab.runner(PLAN_AC, lot="LOT-AC").run(count=2)
     assert summary.measured == 2
+    comps, _ = lot_rows(sqlite_lab.store, "LOT-AC")
     with sqlite_lab.store.session() as s:
-        for m in s.query(Measurement):
+        for m in s.query(Measurement).filter(Measurement.component_id.in_([c[0] for c in comps])):
             assert m.power_factor == pytest.approx(0.95, abs=0.01)
             assert m.thd_current == pytest.approx(0.15, abs=0.01)
             assert m.electrical["frequency_hz"] == pytest.approx(50.0, rel=1e-3)
@@ -115,33 +131,34 @@ def test_ac_module_batch(sqlite_lab):
 
 
 @pytest.mark.parametrize(
-    ("role", "fault", "after"),
+    ("faults", "plan"),
     [
-        ("spectro", "timeout", 3),
-        ("spectro", "garbled", 5),
-        ("spectro", "truncated", 9),
-        ("spectro", "disconnect", 2),
-        ("source", "garbled", 4),
-        ("source", "disconnect", 6),
-        ("thermo", "timeout", 0),
-        ("power_analyzer", "garbled", 0),
-        ("fixture", "disconnect", 1),
-        ("spectro", "wrong_idn", 0),
-        ("spectro", "saturated", 1),
+        # serial (pyserial socket://) and VISA socket links, transport faults
+        ([("spectro", "timeout", 3), ("spectro", "garbled", 12), ("spectro", "truncated", 30),
+          ("source", "disconnect", 6), ("thermo", "timeout", 0)], None),
+        ([("spectro", "disconnect", 2), ("source", "garbled", 4), ("fixture", "disconnect", 1),
+          ("spectro", "saturated", 20)], None),
+        # identity answered wrongly at start-up, AC power analyzer garbled
+        ([("spectro", "wrong_idn", 0), ("power_analyzer", "garbled", 0),
+          ("power_analyzer", "truncated", 3)], PLAN_AC),
     ],
+    ids=["transport", "transport-saturated", "wrong-idn-ac"],
 )
-def test_transient_fault_is_retried(sqlite_lab, role, fault, after):
-    """One injected fault: the driver or the runner retries, every unit gets a product verdict."""
+def test_transient_faults_are_retried(sqlite_lab, faults, plan):
+    """Injected faults: the driver or the runner retries, every unit gets a product verdict."""
     lab = sqlite_lab
-    lab.simlab.inject(role, fault, 1, after=after)
-    plan = PLAN_AC if role == "power_analyzer" else None
-    runner = lab.runner(plan, lot="LOT-F") if plan else lab.runner(lot="LOT-F")
+    lot = f"LOT-F-{len(faults)}-{plan is None}"
+    for role, fault, after in faults:
+        lab.simlab.inject(role, fault, 1, after=after)
+    runner = lab.runner(plan, lot=lot) if plan else lab.runner(lot=lot)
     summary = runner.run(count=2)
-    comps, meas = lot_rows(lab.store, "LOT-F")
+    comps, meas = lot_rows(lab.store, lot)
     assert summary.status == "completed"
-    assert [c[2] for c in comps] != [] and all(c[2] in ("pass", "fail") for c in comps), meas
+    assert len(comps) == 2 and all(c[2] in ("pass", "fail") for c in comps), meas
     _assert_one_current_each(comps, meas)
     _assert_safe(lab)
+    left = {r: len(s.sim.faults) for r, s in lab.simlab.servers.items() if len(s.sim.faults)}
+    assert not left, f"faults never hit: {left}"
 
 
 def test_persistent_component_fault_gives_error_and_batch_goes_on(sqlite_lab):
@@ -180,8 +197,8 @@ def test_dead_instrument_stops_cleanly_and_resumes(sqlite_lab):
     assert sum(c[2] == "issued" for c in comps) == 5 - len(meas)  # nothing half-stored
     n_done = len(meas)
     with lab.store.session() as s:
-        assert [r.status for r in s.query(TestRun).order_by(TestRun.id)] == [
-            "completed", "interrupted"]
+        runs = s.query(TestRun).join(TestRun.lot).filter_by(name="LOT-D").order_by(TestRun.id)
+        assert [r.status for r in runs] == ["completed", "interrupted"]
     lab.simlab.servers["spectro"].sim.faults = FaultQueue()  # repaired
     s = lab.runner(lot="LOT-D").run(count=5)
     assert (s.measured, s.skipped, s.status) == (5 - n_done, n_done, "completed")

@@ -38,6 +38,7 @@ from typing import Any
 from stdnum.iso7064 import mod_37_2
 
 from lightcomp.coding.tables import (
+    category_code,
     cct_code,
     cri_code,
     flux_code,
@@ -435,8 +436,6 @@ def encode_type(fields: dict[str, Any]) -> str:
     level = _wrap("level", level_code, fields["level"])
     if "category" not in fields:
         raise CodeFieldError("category", "missing")
-    from lightcomp.coding.tables import category_code
-
     category = _wrap("category", category_code, fields["category"], int(level))
     if "manufacturer" not in fields:
         raise CodeFieldError("manufacturer", "missing")

@@ -177,7 +177,14 @@ def _selection_filters(
     if lot is not None:
         where.append(Component.lot_id == _lot_row(session, lot).id)
     if family is not None:
-        where.append(Component.family_id.in_(_family_ids(session, family)))
+        _family_ids(session, family)  # raises for an unknown family
+        where.append(
+            Component.family_id.in_(
+                select(Family.id)
+                .where(or_(Family.name == family, Family.type_code == family))
+                .scalar_subquery()
+            )
+        )
     if manufacturer is not None:
         where.append(Family.manufacturer_id == _manufacturer_id(session, manufacturer))
     t0 = _as_utc(since, end=False, name="since")
@@ -274,12 +281,15 @@ def lot_records(
         .where(*where)
         .order_by(Measurement.measured_at, Component.id)
     )
-    # Core execution on the session's connection (no ORM row machinery), built column-wise.
-    result = session.connection().execute(stmt)
-    names = list(result.keys())
-    rows = result.fetchall()
+    names, rows = _fetch_raw(session, stmt)
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
-    df = pd.DataFrame({n: pd.Series(c, dtype=object) for n, c in zip(names, columns, strict=True)})
+    data = {}
+    for n, c in zip(names, columns, strict=True):
+        if n in _FLOAT_COLUMNS:
+            data[n] = np.array(c, dtype=np.float64)  # None -> NaN
+        else:
+            data[n] = pd.Series(c, dtype=object)
+    df = pd.DataFrame(data)
     if df.empty:
         if require:
             what = _describe(
@@ -290,10 +300,49 @@ def lot_records(
             raise ReportError(f"no measured components in {what}")
         return df
     df["failed_limits"] = _json_lists(df["failed_limits"])
+    for c in ("quantities", "verdicts"):
+        if c in df:
+            df[c] = df[c].map(_json_dict)
     num = [c for c in KEY_COLUMNS if c not in ("ansi_category", "ansi_inside", "photometric_code")]
     df[num] = df[num].astype("float64")
+    df["ansi_inside"] = df["ansi_inside"].map(lambda v: None if v is None else bool(v))
     df["measured_at"] = _utc_times(df["measured_at"])
     return df
+
+
+_FLOAT_COLUMNS = frozenset(
+    c for c in KEY_COLUMNS if c not in ("ansi_category", "ansi_inside", "photometric_code")
+)
+
+
+def _fetch_raw(session: Session, stmt) -> tuple[list[str], list[tuple]]:
+    """Run ``stmt`` and return the column names and the driver's raw rows.
+
+    Bypasses SQLAlchemy's per-row result processing (the slow part for 100 000
+    rows); callers convert whole columns (times, JSON, booleans) themselves.
+    The statement must not use expanding ``IN`` parameters.
+    """
+    conn = session.connection()
+    compiled = stmt.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    if compiled.positional:
+        params = tuple(params[k] for k in compiled.positiontup)
+    result = conn.exec_driver_sql(str(compiled), params)
+    try:
+        names = [d[0] for d in result.cursor.description]
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    return names, rows
+
+
+def _json_dict(v: Any) -> dict:
+    """A JSON object column value as a dict (SQLite gives text, psycopg the dict)."""
+    if v is None:
+        return {}
+    if isinstance(v, str | bytes):
+        v = json.loads(v)
+    return dict(v) if v else {}
 
 
 def _json_lists(s: pd.Series) -> pd.Series:
