@@ -154,3 +154,16 @@ def test_cli_records(lots, tmp_path, capsys):
         assert main(["records", *args, "--db", url]) != 0
         err = capsys.readouterr().err.strip()
         assert "\n" not in err and msg in err, err
+
+
+def test_records_frame_on_each_backend(store):
+    """Quantities JSON decodes the same from SQLite text and PostgreSQL JSONB."""
+    from lightcomp.reports.export import records_frame
+
+    a = fill_lot(store, lot="LOT-P", n=25, seed=9)
+    with store.session() as s:
+        df = records_frame(s, lot="LOT-P")
+    assert df["product_code"].tolist() == a.codes
+    ok = df["verdict"] != "error"
+    np.testing.assert_array_equal(df.loc[ok, "q_luminous_flux"], df.loc[ok, "luminous_flux_lm"])
+    assert df.loc[ok, "q_R9"].notna().all()

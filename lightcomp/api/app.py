@@ -234,13 +234,16 @@ def create_app(
     ``auth_cache_s``: how long a verified key is trusted without asking the
     database again (so a revocation takes effect within that time; 0 disables).
     """
-    store = store_or_url if isinstance(store_or_url, Store) else Store.open(store_or_url)
+    owns_store = not isinstance(store_or_url, Store)
+    store = Store.open(store_or_url) if owns_store else store_or_url
     reader = Reader(store, auth_cache_s=auth_cache_s)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         yield
         reader.dispose()
+        if owns_store:
+            store.dispose()
 
     app = FastAPI(
         title="lightcomp alliance query service",

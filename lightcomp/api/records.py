@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from lightcomp.api.publication import publication_status
@@ -48,8 +49,12 @@ def canonical_code(code: str) -> str:
     return flat
 
 
+@lru_cache(maxsize=65536)
 def printed_code(product_code: str) -> str:
-    """Printed form of a canonical code (as stored if coding is unavailable)."""
+    """Printed form of a canonical code (as stored if coding is unavailable).
+
+    Cached: formatting validates the whole code, and search pages repeat codes.
+    """
     coding = _coding()
     if coding is not None and hasattr(coding, "format_code"):
         try:
