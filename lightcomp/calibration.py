@@ -24,9 +24,9 @@ they should:
    map the calibration was made with (the simulated lab has no emission-line
    source, so the check is a consistency check against the calibration, not an
    absolute one against Hg/Ar lines).
-3. **Dark subtraction** — the shutter-closed reading (taken with the same
-   integration time) is subtracted pixel by pixel; instruments without a
-   shutter subtract their dark internally and report none.
+3. **Dark subtraction** — the shutter-closed reading taken with the same
+   integration time (:class:`DarkCache`) is subtracted pixel by pixel;
+   instruments without a shutter subtract their dark internally and report none.
 4. **Rate** — array-spectrometer counts are divided by the integration time
    (counts/s), so readings of different integration times compare.
 5. **Resampling** — linear interpolation onto the analysis grid (380–780 nm,
@@ -129,7 +129,9 @@ def load_certificate(path: str | Path) -> LampCertificate:
         text = p.read_text(encoding="utf-8")
         meta = tomllib.loads(text)
     except OSError as exc:
-        raise CalibrationError(f"cannot read lamp certificate {path}: {exc.strerror or exc}") from exc
+        raise CalibrationError(
+            f"cannot read lamp certificate {path}: {exc.strerror or exc}"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise CalibrationError(f"lamp certificate {path} is not valid TOML: {exc}") from exc
     for key in ("certificate_id", "lamp_id", "data"):
@@ -201,8 +203,12 @@ def check_wavelength_map(
     max_step = float(step[inside[1:] & inside[:-1]].max(initial=0.0))
     if max_step > MAX_STEP_NM:
         raise CalibrationError(f"wavelength step {max_step:.2f} nm exceeds {MAX_STEP_NM:g} nm")
-    summary = {"first_nm": float(wl[0]), "last_nm": float(wl[-1]), "points": int(wl.size),
-               "max_step_nm": max_step}
+    summary = {
+        "first_nm": float(wl[0]),
+        "last_nm": float(wl[-1]),
+        "points": int(wl.size),
+        "max_step_nm": max_step,
+    }
     if reference_nm is not None:
         ref = np.asarray(reference_nm, dtype=float)
         if ref.shape != wl.shape:
@@ -346,8 +352,9 @@ class CalibrationSet:
 
     def signal(self, reading: SpectralReading, dark: SpectralReading | None) -> np.ndarray:
         """Steps 1–5: checked, dark-subtracted signal rate on the grid."""
-        return reading_signal(reading, dark, reference_nm=self.instrument_wavelengths,
-                              grid=self.grid)
+        return reading_signal(
+            reading, dark, reference_nm=self.instrument_wavelengths, grid=self.grid
+        )
 
     def spectral_flux(
         self, reading: SpectralReading, dark: SpectralReading | None, alpha=1.0
@@ -362,7 +369,7 @@ class CalibrationSet:
         if self.aux_reference is None:
             raise CalibrationError(
                 f"calibration {self.calib_id} has no auxiliary-lamp reference: "
-                "cannot correct self-absorption (set self_absorption = \"none\" or recalibrate)"
+                'cannot correct self-absorption (set self_absorption = "none" or recalibrate)'
             )
         return self_absorption_factor(self.signal(aux_reading, dark), self.aux_reference, mode)
 
@@ -385,10 +392,41 @@ def reading_signal(
         if dark.values.shape != reading.values.shape:
             raise CalibrationError("dark reading and signal have different lengths")
         dark_values = np.asarray(dark.values, dtype=float)
-        if reading.unit == "counts" and dark.integration_time_s != reading.integration_time_s:
-            dark_values = dark_values * (reading.integration_time_s / dark.integration_time_s)
+        if not np.isclose(dark.integration_time_s, reading.integration_time_s, rtol=1e-9):
+            raise CalibrationError(
+                f"dark reading taken at {dark.integration_time_s} s, signal at "
+                f"{reading.integration_time_s} s: a dark must use the signal's integration time"
+            )
     rate = signal_rate(reading.values, dark_values, reading.integration_time_s, reading.unit)
     return resample_to_grid(reading.wavelengths_nm, rate, grid)
+
+
+class DarkCache:
+    """Dark readings by integration time, taken right after the first signal reading that
+    needs them (an auto-ranging array spectrometer takes its dark at the integration time of
+    its last measurement; a dark contains a fixed offset, so it cannot be scaled)."""
+
+    def __init__(self, spectro, enabled: bool = True) -> None:
+        self.spectro = spectro
+        self.enabled = enabled
+        self._by_time: dict[float, SpectralReading | None] = {}
+
+    def for_reading(self, reading: SpectralReading) -> SpectralReading | None:
+        """The dark for ``reading`` (call right after measuring it); None without a shutter."""
+        if not self.enabled:
+            return None
+        key = round(float(reading.integration_time_s), 9)
+        if key not in self._by_time:
+            dark = self.spectro.measure_dark()
+            if dark is not None and not np.isclose(
+                dark.integration_time_s, reading.integration_time_s, rtol=1e-9
+            ):
+                raise CalibrationError(
+                    f"dark reading came at {dark.integration_time_s} s, the signal at "
+                    f"{reading.integration_time_s} s"
+                )
+            self._by_time[key] = dark
+        return self._by_time[key]
 
 
 def _now() -> datetime:
@@ -477,6 +515,7 @@ def compute_calibration(
     lamp_dark: SpectralReading | None,
     aux_with_lamp: SpectralReading | None,
     *,
+    aux_dark: SpectralReading | None = None,
     lamp_lit_during_aux: bool = False,
     grid: np.ndarray = GRID_NM,
 ) -> dict:
@@ -492,7 +531,7 @@ def compute_calibration(
     responsivity = spectral_responsivity(lamp_signal, cert_flux)
     aux_reference = None
     if aux_with_lamp is not None:
-        aux_reference = reading_signal(aux_with_lamp, lamp_dark, grid=grid)
+        aux_reference = reading_signal(aux_with_lamp, aux_dark or lamp_dark, grid=grid)
         if lamp_lit_during_aux:
             aux_reference = aux_reference - lamp_signal
         if aux_reference.sum() <= 0:
@@ -537,7 +576,8 @@ def calibrate_station(
 
     Steps: load the lamp (fixture), switch it on (``source`` output; without a
     source the lamp is taken as lit while loaded), let it warm up (``clock``),
-    dark reading (if the instrument has a shutter), lamp reading, lamp off,
+    lamp reading, dark reading at its integration time (if the instrument has a
+    shutter), lamp off,
     auxiliary lamp on with the lamp in place, auxiliary lamp off, unload.  The previous valid calibrations
     of the station become ``superseded``.  The calibration is valid for
     ``validity_days`` but never beyond the certificate's ``valid_until``.
@@ -561,7 +601,7 @@ def calibrate_station(
         valid_until = min(valid_until, cert_end)
 
     fixture.load(certificate.lamp_id, "", "standard-lamp")
-    aux = None
+    aux = aux_dark = None
     lamp_lit_during_aux = source is None
     try:
         if source is not None:
@@ -570,8 +610,9 @@ def calibrate_station(
             source.output(True)
         if clock is not None and warmup_s > 0:
             clock.sleep(warmup_s)
-        dark = spectro.measure_dark() if use_dark else None
+        darks = DarkCache(spectro, use_dark)
         lamp = spectro.measure()
+        dark = darks.for_reading(lamp)
         if source is not None:
             source.output(False)
         if use_aux:
@@ -580,6 +621,7 @@ def calibrate_station(
                 aux = spectro.measure()
             finally:
                 fixture.set_aux_lamp(False)
+            aux_dark = darks.for_reading(aux)
     finally:
         if source is not None:
             source.safe_state()
@@ -587,7 +629,14 @@ def calibrate_station(
             fixture.unload()
         except Exception:  # noqa: BLE001 - best effort, the lamp stays in place otherwise
             pass
-    res = compute_calibration(certificate, lamp, dark, aux, lamp_lit_during_aux=lamp_lit_during_aux)
+    res = compute_calibration(
+        certificate,
+        lamp,
+        dark,
+        aux,
+        lamp_lit_during_aux=lamp_lit_during_aux,
+        aux_dark=aux_dark if aux is not None else None,
+    )
     calib_id = f"CAL-{station}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     inputs = {
         "certificate": certificate.meta,
@@ -647,7 +696,8 @@ def calibrate_station(
         valid_until=valid_until,
         lamp_flux_lm=res["lamp_flux_lm"],
         certified_flux_lm=certificate.meta.get("total_flux_lm"),
-        uncertainty_rel_k2=float(certificate.meta.get("total_flux_uncertainty_rel_k2",
-                                                      res["uncertainty"].max())),
+        uncertainty_rel_k2=float(
+            certificate.meta.get("total_flux_uncertainty_rel_k2", res["uncertainty"].max())
+        ),
         wavelength_check=res["wavelength_check"],
     )

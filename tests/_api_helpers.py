@@ -4,8 +4,7 @@
 manufacturer key, ``BETA`` = "other"), one lot in each state -- unpublished,
 published, withdrawn -- plus one component without a lot, each component with a
 current measurement and stored spectra; and one key per role plus a revoked
-key. Components and codes go through :mod:`lightcomp.coding` when it offers the
-issuing API, else rows are inserted directly.
+key. Manufacturers, families and product codes go through :mod:`lightcomp.coding`.
 """
 
 from __future__ import annotations
@@ -20,11 +19,9 @@ import numpy as np
 
 from lightcomp.api.keys import create_api_key, revoke_api_key
 from lightcomp.api.publication import publish_lot, withdraw_lot
+from lightcomp.coding import issue_codes, register_family, register_manufacturer
 from lightcomp.store import (
-    Component,
-    Family,
     Lot,
-    Manufacturer,
     Measurement,
     TestRun,
     encode_array,
@@ -58,24 +55,9 @@ def spectrum_for(i: int) -> np.ndarray:
     return (blue + phosphor) * 1e-3 * (1.0 + 0.01 * i)
 
 
-def _coding_api():
-    try:
-        from lightcomp import coding
-    except ImportError:
-        return None
-    needed = ("issue_codes", "register_manufacturer", "register_family", "canonical")
-    return coding if all(hasattr(coding, n) for n in needed) else None
-
-
-def _plain_code(maker: str, n: int) -> str:
-    return f"LC{maker[0]}{n:07d}"
-
-
 def build_world(store, *, per_lot: int = 2) -> World:
     """Write the test world into ``store``; return its codes and keys."""
     w = World()
-    coding = _coding_api()
-    serial = 1000
     with store.transaction() as s:
         run = TestRun(
             run_uid=f"run-{uuid.uuid4().hex[:8]}",
@@ -87,41 +69,23 @@ def build_world(store, *, per_lot: int = 2) -> World:
         )
         s.add(run)
         s.flush()
-        for m_i, maker in enumerate(MAKERS):
-            if coding is not None:
-                mfr = coding.register_manufacturer(s, f"{maker} Lighting")
-                fam = coding.register_family(
-                    s,
-                    mfr,
-                    f"{maker}-E27",
-                    level=1,
-                    category="SM",
-                    input_class="CC-DC",
-                    nominal_cct_k=3000,
-                    cri_class=80,
-                    nominal_flux_lm=800.0,
-                    rated={"luminous_flux_lm": 800.0, "power_w": 8.0},
-                    limits={"luminous_flux_lm": {"min": 720.0, "max": 880.0}},
-                    spec_version="CSA-2024",
-                )
-                s.flush()
-            else:
-                mfr = Manufacturer(registry_id=f"M{m_i + 1:03d}", name=f"{maker} Lighting")
-                fam = Family(
-                    manufacturer=mfr,
-                    name=f"{maker}-E27",
-                    level=1,
-                    category="SM",
-                    input_class="CC-DC",
-                    nominal_cct_k=3000,
-                    cri_class=80,
-                    nominal_flux_lm=800.0,
-                    spec_version="CSA-2024",
-                    rated={"luminous_flux_lm": 800.0, "power_w": 8.0},
-                    limits={"luminous_flux_lm": {"min": 720.0, "max": 880.0}},
-                )
-                s.add_all([mfr, fam])
-                s.flush()
+        for maker in MAKERS:
+            mfr = register_manufacturer(s, f"{maker} Lighting")
+            fam = register_family(
+                s,
+                mfr,
+                f"{maker}-E27",
+                level=1,
+                category="SM",
+                input_class="CC-DC",
+                nominal_cct_k=3000,
+                cri_class=80,
+                nominal_flux_lm=800.0,
+                rated={"luminous_flux_lm": 800.0, "power_w": 8.0},
+                limits={"luminous_flux_lm": {"min": 720.0, "max": 880.0}},
+                spec_version="CSA-2024",
+            )
+            s.flush()
             for state in STATES:
                 lot = None
                 if state != "nolot":
@@ -129,24 +93,7 @@ def build_world(store, *, per_lot: int = 2) -> World:
                     s.add(lot)
                     s.flush()
                     w.lots[(maker, state)] = lot.name
-                if coding is not None:
-                    issued = coding.issue_codes(s, fam, per_lot, lot=lot)
-                    s.flush()
-                    comps = [_component_of(s, c) for c in issued]
-                    for c in comps:
-                        c.lot_id = lot.id if lot else None
-                else:
-                    comps = []
-                    for _ in range(per_lot):
-                        serial += 1
-                        c = Component(
-                            product_code=_plain_code(maker, serial),
-                            item_serial=serial,
-                            family_id=fam.id,
-                            lot_id=lot.id if lot else None,
-                        )
-                        s.add(c)
-                        comps.append(c)
+                comps = issue_codes(s, fam, per_lot, lot=lot)
                 s.flush()
                 codes = []
                 for j, c in enumerate(comps):
@@ -204,19 +151,6 @@ def build_world(store, *, per_lot: int = 2) -> World:
         revoke_api_key(s, p.key_prefix, actor="test")
         w.keys["revoked"] = key
     return w
-
-
-def _component_of(session, issued) -> Component:
-    """The Component row for whatever ``issue_codes`` returned (row or code string)."""
-    from sqlalchemy import select
-
-    if isinstance(issued, Component):
-        return issued
-    code = issued if isinstance(issued, str) else getattr(issued, "product_code", str(issued))
-    from lightcomp import coding
-
-    canon = coding.canonical(code)
-    return session.scalars(select(Component).where(Component.product_code == canon)).one()
 
 
 # -- module-scoped databases (the conftest fixtures are per test) -------------

@@ -46,14 +46,33 @@ def dump_toml(data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_station_file(
-    path: Path, resources: dict[str, str], *, timeout_s: float = 0.5, name: str = "SIM-T",
-    lamp: Path = LAMP,
-) -> Path:
-    """A copy of station/sim.toml whose instruments point at a running simlab."""
+def station_data(spectro: str | None = None) -> dict:
+    """station/sim.toml as a dict, optionally with another spectroradiometer driver."""
     from lightcomp.station.plan import read_toml
 
     data, _ = read_toml(SIM_STATION)
+    if spectro == "array-spectrometer":
+        data["instruments"]["spectro"] = {
+            "driver": "array-spectrometer",
+            "resource": "socket://127.0.0.1:1",
+            "identity": "LCAS-ARRAY",
+            "timeout_s": 2.0,
+            "retries": 2,
+        }
+    return data
+
+
+def write_station_file(
+    path: Path,
+    resources: dict[str, str],
+    *,
+    timeout_s: float = 0.5,
+    name: str = "SIM-T",
+    lamp: Path = LAMP,
+    spectro: str | None = None,
+) -> Path:
+    """A copy of station/sim.toml whose instruments point at a running simlab."""
+    data = station_data(spectro)
     data.pop("simlab", None)
     for role, t in data["instruments"].items():
         t["resource"] = resources[role]
@@ -68,17 +87,25 @@ def write_station_file(
 class Lab:
     """A running simulated lab + a station config pointing at it + a prepared store."""
 
-    def __init__(self, tmp_path: Path, db_url: str, *, seed: int = 0, timeout_s: float = 0.5,
-                 calibrate: bool = True) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        db_url: str,
+        *,
+        seed: int = 0,
+        timeout_s: float = 0.5,
+        calibrate: bool = True,
+        spectro: str | None = None,
+    ) -> None:
         from lightcomp.coding import import_registry
         from lightcomp.simlab import SimLab
         from lightcomp.station.config import load_station
         from lightcomp.store import Store
 
-        base = load_station(SIM_STATION)
-        self.simlab = SimLab.start(base.raw, ephemeral_ports=True, seed=seed)
-        self.station_path = write_station_file(tmp_path / "station.toml", self.simlab.resources,
-                                               timeout_s=timeout_s)
+        self.simlab = SimLab.start(station_data(spectro), ephemeral_ports=True, seed=seed)
+        self.station_path = write_station_file(
+            tmp_path / "station.toml", self.simlab.resources, timeout_s=timeout_s, spectro=spectro
+        )
         self.station = load_station(self.station_path, lab_root=REPO)
         self.db_url = db_url
         self.store = Store.open(db_url)
@@ -109,15 +136,26 @@ def lot_rows(store, lot: str) -> tuple[list, list]:
 
     with store.transaction() as s:
         comps = s.execute(
-            select(Component.id, Component.product_code, Component.status,
-                   Component.external_serial)
-            .join(Lot).where(Lot.name == lot).order_by(Component.id)
+            select(
+                Component.id, Component.product_code, Component.status, Component.external_serial
+            )
+            .join(Lot)
+            .where(Lot.name == lot)
+            .order_by(Component.id)
         ).all()
         meas = s.execute(
-            select(Measurement.id, Measurement.component_id, Measurement.verdict,
-                   Measurement.is_current, Measurement.test_run_id, Measurement.calibration_id,
-                   Measurement.error_message)
+            select(
+                Measurement.id,
+                Measurement.component_id,
+                Measurement.verdict,
+                Measurement.is_current,
+                Measurement.test_run_id,
+                Measurement.calibration_id,
+                Measurement.error_message,
+            )
             .join(Component, Measurement.component_id == Component.id)
-            .join(Lot).where(Lot.name == lot).order_by(Measurement.id)
+            .join(Lot)
+            .where(Lot.name == lot)
+            .order_by(Measurement.id)
         ).all()
     return [tuple(c) for c in comps], [tuple(m) for m in meas]

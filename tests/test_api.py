@@ -283,6 +283,7 @@ def test_spectrum_tm27_by_query_and_accept(world, tmp_path):
         {"verdict": "maybe"},
         {"cursor": "!!"},
         {"cursor": "eyJ2IjoxfQ"},
+        {"cursor": "eyJ2IjoxLCJhZnRlciI6MTA5OTUxMTYyNzc3Nn0"},  # after = 2**40, forged
         {"level": 10**30},
         {"manufacturer": "a\x00b"},
     ],
@@ -369,7 +370,7 @@ def test_search_strategies_agree(world, monkeypatch, fanout):
 
 
 def test_revocation_seen_at_once_without_auth_cache(tmp_path):
-    from lightcomp.api.keys import create_api_key, revoke_api_key
+    from lightcomp.api.keys import create_api_key, list_api_keys, revoke_api_key
 
     store = Store.open(f"sqlite:///{tmp_path / 'r.db'}")
     with store.transaction() as s:
@@ -379,6 +380,7 @@ def test_revocation_seen_at_once_without_auth_cache(tmp_path):
         h = {"Authorization": f"Bearer {key}"}
         assert client.get("/components", headers=h).status_code == 200
         with store.transaction() as s:
+            assert list_api_keys(s)[0]["last_used_at"] is not None
             revoke_api_key(s, prefix)
         assert client.get("/components", headers=h).status_code == 401
     store.dispose()

@@ -8,12 +8,13 @@ schemas. Examples are bounded so the whole file runs in well under a minute.
 
 from __future__ import annotations
 
+import atexit
 import tempfile
 from pathlib import Path
 
 import pytest
 import schemathesis
-from _api_helpers import build_world
+from _api_helpers import build_world, drop_pg_schema, fresh_pg_url
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -72,3 +73,34 @@ def test_api_fuzz_without_key(case):
         assert response.status_code in (401, 404, 405, 413, 422), response.status_code
         if case.method.upper() == "GET" and response.status_code not in (404, 413):
             assert response.status_code in (401, 422)
+
+
+# The same fuzz against PostgreSQL (stricter about values: NUL bytes, integer
+# ranges), with the lab key, when LIGHTCOMP_TEST_PG names a server.
+_PG = fresh_pg_url()
+if _PG is not None:
+    _PG_URL, _PG_SCHEMA, _PG_BASE = _PG
+    _PG_STORE = Store.open(_PG_URL)
+
+    def _drop_pg() -> None:
+        _PG_STORE.dispose()
+        drop_pg_schema(_PG_BASE, _PG_SCHEMA)
+
+    atexit.register(_drop_pg)
+    schema_pg = schemathesis.openapi.from_asgi("/openapi.json", create_app(_PG_STORE))
+
+    @pytest.fixture(scope="module")
+    def pg_keys():
+        return build_world(_PG_STORE).keys
+
+    @schema_pg.parametrize()
+    @FUZZ
+    @pytest.mark.pg
+    def test_api_fuzz_lab_key_postgresql(case, pg_keys):
+        case.call_and_validate(headers={"Authorization": f"Bearer {pg_keys['lab']}"}, checks=CHECKS)
+
+else:
+
+    @pytest.mark.pg
+    def test_api_fuzz_lab_key_postgresql():
+        pytest.skip("LIGHTCOMP_TEST_PG not set: PostgreSQL tests skipped")

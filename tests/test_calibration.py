@@ -45,12 +45,15 @@ def test_responsivity_dark_rate_resampling_round_trip():
     std_grid = np.interp(cal.GRID_NM, pix, std)
     resp = cal.spectral_responsivity(cal.reading_signal(lamp_r, dark_r), std_grid)
     assert resp == pytest.approx(np.interp(cal.GRID_NM, pix, true_resp), rel=2e-3)
-    # a DUT read with another integration time (dark scaled accordingly)
+    # a DUT read with another integration time, with its own dark (fixed offset + rate)
     t2 = 0.05
-    dut_r = _reading(pix, dut * true_resp * t2 + dark_counts * t2 / t, t2)
-    got = cal.apply_calibration(cal.reading_signal(dut_r, dark_r), resp, alpha=1.0)
+    dark2 = dark_counts + 50.0 * t2
+    dut_r = _reading(pix, dut * true_resp * t2 + dark2, t2)
+    got = cal.apply_calibration(cal.reading_signal(dut_r, _reading(pix, dark2, t2)), resp, 1.0)
     want = np.interp(cal.GRID_NM, pix, dut)
     assert np.max(np.abs(got - want)) < 2e-3 * want.max()
+    with pytest.raises(CalibrationError, match="integration time"):
+        cal.reading_signal(dut_r, dark_r)  # a dark of another integration time is refused
 
 
 def test_self_absorption_factor_scalar_and_spectral():
@@ -99,7 +102,10 @@ def test_calibration_is_stored_with_inputs_and_validity(lab):
         assert row.responsivity and row.aux_reference and row.uncertainty
 
 
-def test_standard_lamp_measured_as_a_device_recovers_its_certified_flux(lab):
+@pytest.mark.parametrize("spectro", ["cs2000", "array-spectrometer"])
+def test_standard_lamp_measured_as_a_device_recovers_its_certified_flux(
+    tmp_path, sqlite_url, spectro
+):
     """Calibration round trip: the standard lamp, measured like a DUT through the whole
     chain (dark, aux-lamp self-absorption, responsivity), gives its certified 1500 lm
     within the certificate's expanded uncertainty (1 %, k=2); its CCT is the 2856 K of
@@ -108,20 +114,23 @@ def test_standard_lamp_measured_as_a_device_recovers_its_certified_flux(lab):
 
     from lightcomp.station.runner import StationInstruments
 
+    lab = Lab(tmp_path, sqlite_url, spectro=spectro)
     cset = cal.current_calibration(lab.store.session(), lab.station.name)
     inst = StationInstruments(lab.station).open_all()
     try:
-        spectro, fixture, source = inst["spectro"], inst["fixture"], inst["source"]
+        sp, fixture, source = inst["spectro"], inst["fixture"], inst["source"]
+        darks = cal.DarkCache(sp)
         fixture.load("SIM-STD-001", "", "standard-lamp")
-        dark = spectro.measure_dark()
         fixture.set_aux_lamp(True)
-        aux = spectro.measure()
+        aux = sp.measure()
         fixture.set_aux_lamp(False)
-        alpha = cset.alpha(aux, dark, "scalar")
+        alpha = cset.alpha(aux, darks.for_reading(aux), "scalar")
         source.output(True)
-        flux = cset.spectral_flux(spectro.measure(), dark, alpha)
+        reading = sp.measure()
+        flux = cset.spectral_flux(reading, darks.for_reading(reading), alpha)
     finally:
         inst.close_all()
+        lab.close()
     assert alpha == pytest.approx(1.0, abs=0.005)
     sd = colour.SpectralDistribution(dict(zip(cal.GRID_NM, flux, strict=True)))
     assert colour.luminous_flux(sd) == pytest.approx(1500.0, rel=0.010)
@@ -142,9 +151,16 @@ def test_missing_and_expired_calibration_are_refused(lab):
 
     inst = StationInstruments(lab.station).open_all()
     try:
-        res = calibrate_station(lab.store, lab.station.name, inst["spectro"], inst["fixture"],
-                                load_certificate(LAMP), source=inst["source"], now=old,
-                                validity_days=30)
+        res = calibrate_station(
+            lab.store,
+            lab.station.name,
+            inst["spectro"],
+            inst["fixture"],
+            load_certificate(LAMP),
+            source=inst["source"],
+            now=old,
+            validity_days=30,
+        )
     finally:
         inst.close_all()
     with lab.store.session() as s, pytest.raises(CalibrationError) as exc:
@@ -167,3 +183,24 @@ def test_expired_lamp_certificate_is_refused(lab, tmp_path):
 
     with pytest.raises(CalibrationError, match="SIM-CERT-2026-001 .* expired on 2020-01-15"):
         calibrate(lab.store, lab.station, lamp=p)
+
+
+def test_moved_wavelength_map_stops_the_batch(lab):
+    """The spectroradiometer's wavelength map no longer matches the calibration's: the
+    batch stops before storing anything and asks for a recalibration."""
+    from lightcomp.store.models import Calibration
+
+    with lab.store.transaction() as s:
+        row = s.get(Calibration, lab.calibration.id)
+        row.inputs = {
+            **row.inputs,
+            "instrument_wavelengths_nm": [w + 0.5 for w in row.inputs["instrument_wavelengths_nm"]],
+        }
+    with pytest.raises(CalibrationError, match=r"moved by 0.500 nm.*recalibrate"):
+        lab.runner(lot="LOT-W").run(count=2)
+    from _station_helpers import lot_rows
+
+    comps, meas = lot_rows(lab.store, "LOT-W")
+    assert meas == [] and all(c[2] == "issued" for c in comps)
+    w = lab.simlab.world
+    assert w.source.output is False and w.aux_on is False

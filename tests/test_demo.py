@@ -46,8 +46,18 @@ def test_demo_outside_the_lab_folder_says_where_it_looked(tmp_path, monkeypatch,
     assert "LIGHTCOMP_LAB" in err
 
 
-@pytest.mark.parametrize("args", [["station", "check", "station/plans/LS0-COB-4000.toml",
-                                   "station/plans/LM1-AC-3000.toml", "station/sim.toml"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [
+            "station",
+            "check",
+            "station/plans/LS0-COB-4000.toml",
+            "station/plans/LM1-AC-3000.toml",
+            "station/sim.toml",
+        ]
+    ],
+)
 def test_station_check_command(monkeypatch, capsys, args):
     from lightcomp.cli import main
 

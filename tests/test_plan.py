@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from _station_helpers import PLAN_AC, PLAN_DC, SIM_STATION
 
 from lightcomp.errors import PlanError
 from lightcomp.station.config import load_station
 from lightcomp.station.plan import QUANTITIES, find_key_line, load_plan
-from _station_helpers import PLAN_AC, PLAN_DC, SIM_STATION
 
 GOOD = """\
 [plan]
@@ -66,16 +66,23 @@ def test_good_plan_parses(tmp_path):
     ("old", "new", "needle", "message"),
     [
         ("flux_max = 1400.0", "flux_mn = 1400.0", "flux_mn", "unknown key 'flux_mn' in [limits]"),
-        ("flux_max = 1400.0", "flux_max = 900.0", "flux_min",
-         "flux_min = 1000 > flux_max = 900"),
+        ("flux_max = 1400.0", "flux_max = 900.0", "flux_min", "flux_min = 1000 > flux_max = 900"),
         ("flux_max = 1400.0", "flux_max = -5.0", "flux_max", "impossible limit 'flux_max'"),
         ("ra_min = 80.0", "ra_min = 101.0", "ra_min", "impossible limit 'ra_min'"),
         ("ra_min = 80.0", "colour_min = 1.0", "colour_min", "unknown key 'colour_min' in [limits]"),
         ("ra_min = 80.0", 'ra_min = "high"', "ra_min", "must be a number"),
-        ("ansi_quadrangle = 4000", "ansi_quadrangle = 4100", "ansi_quadrangle",
-         "ANSI C78.377 nominal CCT"),
-        ("window_s = 1800.0", "window_sec = 1800.0", "window_sec",
-         "unknown key 'window_sec' in [stabilisation]"),
+        (
+            "ansi_quadrangle = 4000",
+            "ansi_quadrangle = 4100",
+            "ansi_quadrangle",
+            "ANSI C78.377 nominal CCT",
+        ),
+        (
+            "window_s = 1800.0",
+            "window_sec = 1800.0",
+            "window_sec",
+            "unknown key 'window_sec' in [stabilisation]",
+        ),
         ("window_s = 1800.0", "window_s = 600.0", "window_s", "must be >= 'interval_s'"),
         ('mode = "dc-current"', 'mode = "pulsed"', "mode", "unknown drive mode 'pulsed'"),
         ("current_a = 0.35", "current_a = -0.35", "current_a", "must be > 0"),

@@ -154,3 +154,16 @@ def test_component_record_and_spectrum(filled):
 
     flux = 683.002 * spec @ load_cmfs("1931_2")[:, 1]
     assert flux == pytest.approx(m["luminous_flux_lm"], rel=1e-9)
+
+
+def test_lot_limits_flat_family_form(store):
+    """Family limits in the plan's flat form (flux_min = ...) are understood."""
+    from lightcomp.store import Family
+
+    fill_lot(store, lot="LOT-F", n=5, seed=3)
+    with store.transaction() as s:
+        s.query(Family).one().limits = {"flux_min": 1000.0, "power_max": 14.0}
+    with store.session() as s:
+        lim = lot_limits(s, "LOT-F", sample=0)
+    assert lim["flux"]["min"] == 1000.0 and lim["flux"]["max"] is None
+    assert lim["power"]["max"] == 14.0

@@ -134,13 +134,34 @@ def test_ac_module_batch(sqlite_lab):
     ("faults", "plan"),
     [
         # serial (pyserial socket://) and VISA socket links, transport faults
-        ([("spectro", "timeout", 3), ("spectro", "garbled", 12), ("spectro", "truncated", 30),
-          ("source", "disconnect", 6), ("thermo", "timeout", 0)], None),
-        ([("spectro", "disconnect", 2), ("source", "garbled", 4), ("fixture", "disconnect", 1),
-          ("spectro", "saturated", 20)], None),
+        (
+            [
+                ("spectro", "timeout", 3),
+                ("spectro", "garbled", 12),
+                ("spectro", "truncated", 30),
+                ("source", "disconnect", 6),
+                ("thermo", "timeout", 0),
+            ],
+            None,
+        ),
+        (
+            [
+                ("spectro", "disconnect", 2),
+                ("source", "garbled", 4),
+                ("fixture", "disconnect", 1),
+                ("spectro", "saturated", 20),
+            ],
+            None,
+        ),
         # identity answered wrongly at start-up, AC power analyzer garbled
-        ([("spectro", "wrong_idn", 0), ("power_analyzer", "garbled", 0),
-          ("power_analyzer", "truncated", 3)], PLAN_AC),
+        (
+            [
+                ("spectro", "wrong_idn", 0),
+                ("power_analyzer", "garbled", 0),
+                ("power_analyzer", "truncated", 3),
+            ],
+            PLAN_AC,
+        ),
     ],
     ids=["transport", "transport-saturated", "wrong-idn-ac"],
 )
@@ -294,8 +315,10 @@ def test_two_stations_measure_into_one_store_at_once(tmp_path, db_url):
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
-    threads = [threading.Thread(target=go, args=(a, "LOT-PA")),
-               threading.Thread(target=go, args=(b_lab, "LOT-PB"))]
+    threads = [
+        threading.Thread(target=go, args=(a, "LOT-PA")),
+        threading.Thread(target=go, args=(b_lab, "LOT-PB")),
+    ]
     try:
         for t in threads:
             t.start()
@@ -326,3 +349,126 @@ def test_instrument_error_is_an_error_not_a_fail(sqlite_lab, monkeypatch):
     comps, meas = lot_rows(lab.store, "LOT-I")
     assert [c[2] for c in comps] == ["error", "error", "error", "issued"]
     assert all(m[2] == "error" and "compliance" in m[6] for m in meas)
+
+
+def test_cli_calibrate_and_run_with_serials_from_stdin(tmp_path, monkeypatch):
+    """`lightcomp calibrate run` and `lightcomp station run --serials -` (barcode scanner on
+    stdin) on an in-process simulated lab, then `calibrate list`."""
+    from _station_helpers import REGISTRY, REPO
+    from typer.testing import CliRunner
+
+    from lightcomp.cli import app
+    from lightcomp.coding import import_registry
+    from lightcomp.store import Store
+
+    monkeypatch.chdir(REPO)
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = Store.open(db)
+    with store.transaction() as s:
+        import_registry(s, REGISTRY)
+    store.dispose()
+    cli = CliRunner()
+    r = cli.invoke(app, ["calibrate", "run", "--station", "sim", "--simlab", "--db", db])
+    assert r.exit_code == 0, r.output
+    assert "calibration CAL-SIM-1-" in r.output
+    args = [
+        "station",
+        "run",
+        "--station",
+        "station/sim.toml",
+        "--plan",
+        "LS0-COB-4000",
+        "--lot",
+        "LOT-CLI",
+        "--serials",
+        "-",
+        "--simlab",
+        "--db",
+        db,
+        "--no-progress",
+    ]
+    r = cli.invoke(app, args, input="BC-0001\nBC-0002\n\nBC-0001\n")
+    assert r.exit_code == 0, r.output
+    assert "2 measured" in r.output and "lot LOT-CLI: " in r.output
+    r = cli.invoke(app, ["calibrate", "list", "--db", db])
+    assert r.exit_code == 0 and "SIM-1  valid" in r.output
+    r = cli.invoke(
+        app,
+        [
+            "station",
+            "run",
+            "--station",
+            "sim",
+            "--plan",
+            "LS0-COB-4000",
+            "--lot",
+            "NEW-LOT",
+            "--count",
+            "1",
+            "--resume",
+            "--db",
+            db,
+        ],
+    )
+    assert r.exit_code != 0 and "has no components" in str(r.exception or r.output)
+
+
+class _FakeClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, s: float) -> None:
+        self.t += s
+
+
+@pytest.mark.parametrize("tau_s", [90.0, 480.0, 700.0])
+def test_stabilisation_stops_at_the_first_lm79_window(tau_s):
+    """First-order warm-up: flux falls by 5 % with time constant tau. Readings every 900 s;
+    the expected stop is the first t (multiple of 900 s, >= 1800 s) whose 3 readings
+    t-1800, t-900, t vary by < 0.5 % — computed here in closed form."""
+    from lightcomp.station.plan import StabilisationRule
+    from lightcomp.station.stabilisation import NotStableError, stabilise
+
+    def flux(t):
+        return 1000.0 * (1 - 0.05 * (1 - np.exp(-np.asarray(t) / tau_s)))
+
+    t = np.arange(1800.0, 20000.0, 900.0)
+    f = np.stack([flux(t - 1800), flux(t - 900), flux(t)])
+    var = (f.max(0) - f.min(0)) / f.mean(0)
+    expected = t[np.argmax(var < 0.005)]
+    clock = _FakeClock()
+    hist = stabilise(
+        lambda: {"flux": float(flux(clock.now())), "power": 10.0}, StabilisationRule(), clock
+    )
+    assert hist[-1].t_s == expected and len(hist) == expected / 900 + 1
+    with pytest.raises(NotStableError, match="not stable after"):
+        clock2 = _FakeClock()
+        stabilise(
+            lambda: {"flux": 1000.0 - clock2.now() / 90.0, "power": 10.0},
+            StabilisationRule(max_duration_s=3600.0),
+            clock2,
+        )
+
+
+def test_array_spectrometer_station(tmp_path, sqlite_url):
+    """Counts path: auto-ranging array spectrometer, a dark per integration time, stored
+    raw (2, 1024) and dark spectra; self-absorption alpha = 0.980 / 0.990 (devices.toml)."""
+    from lightcomp.store.codec import decode_array
+    from lightcomp.store.models import Measurement
+
+    lab = Lab(tmp_path, sqlite_url, spectro="array-spectrometer")
+    try:
+        s = lab.runner(lot="LOT-ARR").run(count=2)
+        assert s.measured == 2
+        with lab.store.session() as ses:
+            for m in ses.query(Measurement):
+                raw, dark = decode_array(m.raw_spectrum), decode_array(m.dark_spectrum)
+                assert raw.shape == (2, 1024) and dark.shape == (1024,)
+                assert m.quantities["self_absorption"] == pytest.approx(0.98 / 0.99, abs=2e-3)
+                assert m.verdict in ("pass", "fail")
+        _assert_safe(lab)
+    finally:
+        lab.close()

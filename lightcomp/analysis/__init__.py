@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lightcomp.analysis import _cr_common
 from lightcomp.analysis.cct import CCT_Duv_Ohno2013
 from lightcomp.analysis.colorimetry import (
     XYZ,
@@ -193,10 +194,15 @@ def analyze(
 
     Notes
     -----
-    Vectorised, processed in chunks of :data:`CHUNK_SIZE` spectra so that
-    memory stays bounded for large batches (100 000 spectra at 401 points).
-    CRI and TM-30 come from :mod:`lightcomp.analysis.cri` and
-    :mod:`lightcomp.analysis.tm30` with the CCT computed here.
+    Vectorised, processed in chunks of at most :data:`CHUNK_SIZE` spectra so
+    that memory stays bounded for large batches (100 000 spectra at 401
+    points). Each chunk is validated, resampled once and evaluated completely
+    (XYZ once, its CCT passed to CRI and TM-30); the chunks run on up to
+    ``_cr_common.THREADS`` (2) worker threads, numpy releasing the GIL in BLAS
+    and its array loops, with BLAS limited to one thread meanwhile (via
+    ``threadpoolctl`` when installed) so that the cores are not oversubscribed.
+    Results do not depend on the chunking or the threads. CRI and TM-30 come
+    from :mod:`lightcomp.analysis.cri` and :mod:`lightcomp.analysis.tm30`.
     """
     import pandas as pd
 
@@ -204,9 +210,12 @@ def analyze(
     s = _as_batch(wl, spectra)
     n = s.shape[0]
     labels = spectrum_names(n, names)
-    errors = check_spectra(wl, s, labels)
     if strict:
+        # Fail fast: validate every spectrum before any computation.
+        errors = check_spectra(wl, s, labels)
         _raise_first(errors)
+    else:
+        errors = [None] * n  # filled by the chunks (check_spectra per chunk, in parallel)
     m = resampling_matrix(wl)
     if power_w is not None:
         power = np.asarray(power_w, dtype=float)
@@ -216,27 +225,36 @@ def analyze(
             )
         power = np.broadcast_to(power.reshape(-1) if power.ndim else power, (n,))
 
-    out = {c: np.full(n, np.nan) for c in ANALYZE_COLUMNS if c != "name"}
+    quantities = [c for c in ANALYZE_COLUMNS if c != "name"]
+    # One (k, n) block: each column is a contiguous row, and the DataFrame is built
+    # from it without copying.
+    table = np.full((len(quantities), n), np.nan)
+    out = dict(zip(quantities, table, strict=True))
     cri = _optional_module("cri")
     tm30 = _optional_module("tm30")
-    bad_all = np.array([e is not None for e in errors], dtype=bool)
     weights = np.column_stack([load_cmfs("1931_2"), load_scotopic(), np.ones(WL.size)])
 
-    for start in range(0, n, CHUNK_SIZE):
-        sl = slice(start, min(start + CHUNK_SIZE, n))
+    def work(sl: slice) -> None:
+        """All quantities of rows ``sl`` (written to disjoint rows of ``out``/``errors``)."""
+        start = sl.start
         rows = np.arange(sl.start, sl.stop)
-        raw = np.where(bad_all[sl, None], 0.0, s[sl])
+        if not strict:  # (strict: all rows were checked up front)
+            errors[sl] = check_spectra(wl, s[sl], labels[sl])
+        bad = np.array([e is not None for e in errors[sl]], dtype=bool)
+        raw = s[sl]
+        if bad.any():
+            raw = np.where(bad[:, None], 0.0, raw)
         sg = raw if m is None else raw @ m.T
         # One pass over the chunk: x_bar, y_bar (= V), z_bar, V', 1 (radiant sum).
         sums = sg @ weights
         xyz = sums[:, :3]
-        no_light = (xyz[:, 1] <= 0) & ~bad_all[sl]
+        no_light = (xyz[:, 1] <= 0) & ~bad
         for i in rows[no_light]:
             errors[i] = f"{labels[i]}: no luminous content (Y = {xyz[i - start, 1]:.4g} <= 0)"
-        good = ~(bad_all[sl] | no_light)
-        if strict and no_light.any():
-            _raise_first(errors)
-        xyz = np.where(good[:, None], xyz, np.nan)
+        good = ~(bad | no_light)
+        all_good = bool(good.all())
+        if not all_good:
+            xyz = np.where(good[:, None], xyz, np.nan)
         xy = XYZ_to_xy(xyz)
         uvp = XYZ_to_uv_prime(xyz)
         cct, duv = CCT_Duv_Ohno2013(XYZ_to_uv(xyz))
@@ -282,10 +300,18 @@ def analyze(
         for i, e in enumerate(chunk_errors):
             if e is not None and errors[start + i] is None:
                 errors[start + i] = f"{labels[start + i]}: {e}"
-        if strict and any(e is not None for e in chunk_errors):
-            _raise_first(errors)
 
-    frame = pd.DataFrame({"name": labels, **out}, columns=list(ANALYZE_COLUMNS))
+    # Chunks bound memory and run on the analysis worker threads (numpy releases the
+    # GIL in BLAS and in its array loops; BLAS itself is kept to one thread meanwhile).
+    # Small batches are split so that every thread gets work (but not below 64 rows).
+    size = min(CHUNK_SIZE, max(64, -(-n // _cr_common.THREADS)))
+    chunks = [slice(i, min(i + size, n)) for i in range(0, n, size)]
+    _cr_common.run_parallel(chunks, work)
+    if strict:
+        _raise_first(errors)
+
+    frame = pd.DataFrame(table.T, columns=quantities, copy=False)
+    frame.insert(0, "name", labels)
     frame["error"] = pd.Series(errors, dtype=object)
     if power_w is not None:
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -17,8 +17,11 @@ the exact ones to better than 1e-7 in Ri and 1e-8 in the CAM02-UCS coordinates
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import lru_cache
 
 import numpy as np
 
@@ -34,24 +37,114 @@ CHUNK = 1024
 THREADS = max(1, min(2, os.cpu_count() or 1))
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_PID = 0
+_POOL_LOCK = threading.Lock()
+_LOCAL = threading.local()
+_BLAS_LOCK = threading.Lock()
+_BLAS_USERS = 0
+_BLAS_LIMIT = None
+
+
+def worker_pool() -> ThreadPoolExecutor:
+    """The shared pool of :data:`THREADS` worker threads of the analysis core.
+
+    A new pool is made in a forked child process (the parent's threads do not exist
+    there).
+    """
+    global _POOL, _POOL_PID
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_PID != os.getpid():
+            _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="lightcomp-cr")
+            _POOL_PID = os.getpid()
+        return _POOL
+
+
+def in_worker() -> bool:
+    """True inside a block run by :func:`run_parallel` (nested calls then stay serial)."""
+    return getattr(_LOCAL, "serial", False)
+
+
+@contextmanager
+def _serial() -> Iterator[None]:
+    previous = in_worker()
+    _LOCAL.serial = True
+    try:
+        yield
+    finally:
+        _LOCAL.serial = previous
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Limit BLAS to one thread while our own worker threads run (no oversubscription).
+
+    Uses ``threadpoolctl`` when it is installed; without it BLAS keeps its own setting
+    (results are the same, only the timing differs).
+    """
+    global _BLAS_USERS, _BLAS_LIMIT
+    controller = _blas_controller()
+    if controller is None:  # pragma: no cover - optional speed-up
+        yield
+        return
+    # Reference-counted: concurrent analyses set the limit once and restore it once.
+    with _BLAS_LOCK:
+        if _BLAS_USERS == 0:
+            _BLAS_LIMIT = controller.limit(limits=1, user_api="blas")
+        _BLAS_USERS += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_USERS -= 1
+            if _BLAS_USERS == 0 and _BLAS_LIMIT is not None:
+                _BLAS_LIMIT.restore_original_limits()
+                _BLAS_LIMIT = None
+
+
+@lru_cache(maxsize=1)
+def _blas_controller():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - optional speed-up
+        return None
+    return ThreadpoolController()
+
+
+def run_parallel(blocks: list[slice], work: Callable[[slice], None]) -> None:
+    """Call ``work(block)`` for each block, on up to :data:`THREADS` threads.
+
+    Blocks must write disjoint rows of preallocated outputs. Calls made from inside
+    a worker (e.g. CRI inside :func:`lightcomp.analysis.analyze`) run serially, so
+    the pool is never waited on by its own threads. While the threads run, BLAS is
+    limited to one thread (:func:`single_threaded_blas`).
+    """
+
+    def serial_work(blk: slice) -> None:
+        with _serial():
+            work(blk)
+
+    if THREADS <= 1 or len(blocks) <= 1 or in_worker():
+        for blk in blocks:
+            work(blk)
+        return
+    with single_threaded_blas():
+        futures = [worker_pool().submit(serial_work, blk) for blk in blocks]
+        try:
+            for future in futures:
+                future.result()
+        finally:
+            for future in futures:  # on an error: do not leave blocks running
+                future.cancel()
 
 
 def for_blocks(n: int, work: Callable[[slice], None]) -> None:
     """Call ``work(block)`` for consecutive row blocks of at most :data:`CHUNK` rows.
 
     Blocks write disjoint rows of preallocated outputs, so they run on up to
-    :data:`THREADS` threads when there is more than one block.
+    :data:`THREADS` threads when there is more than one block (see
+    :func:`run_parallel`).
     """
-    global _POOL
-    blocks = [slice(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)]
-    if THREADS <= 1 or len(blocks) <= 1:
-        for blk in blocks:
-            work(blk)
-        return
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="lightcomp-cr")
-    for future in [_POOL.submit(work, blk) for blk in blocks]:
-        future.result()
+    run_parallel([slice(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)], work)
 
 
 #: Segment limits of the reference table in mired (10^6/T): 25000, 7000, 5000, 4000, 1000 K.
@@ -191,11 +284,13 @@ class ReferenceTable:
         )
         base = self._seg_start[seg] + first
         t = self.table
-        out = (
-            w[:, 0:1] * t[base]
-            + w[:, 1:2] * t[base + 1]
-            + w[:, 2:3] * t[base + 2]
-            + w[:, 3:4] * t[base + 3]
-        )
+        # w0 t0 + w1 t1 + w2 t2 + w3 t3 (in this order), in place.
+        out = np.take(t, base, axis=0)
+        out *= w[:, 0:1]
+        term = np.empty_like(out)
+        for j in range(1, 4):  # the 4 Lagrange nodes (not a loop over spectra)
+            np.take(t, base + j, axis=0, out=term)
+            term *= w[:, j : j + 1]
+            out += term
         out[~valid] = np.nan
         return out

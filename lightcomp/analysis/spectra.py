@@ -65,7 +65,7 @@ def spectrum_names(n: int, names: Sequence[str] | None = None) -> list[str]:
     Raises :class:`AnalysisInputError` if ``names`` does not have ``n`` entries.
     """
     if names is None:
-        return [f"spectrum {i + 1}" for i in range(n)]
+        return ["spectrum " + str(i) for i in range(1, n + 1)]
     names = [str(s) for s in names]
     if len(names) != n:
         raise AnalysisInputError(f"{len(names)} names given for {n} spectra")
@@ -324,9 +324,15 @@ def fwhm_grid(spectra_grid: np.ndarray) -> np.ndarray:
     k = np.argmax(s, axis=1)
     half = 0.5 * s[rows, k]
     below = s < half[:, None]
-    idx = np.arange(w)[None, :]
-    left = np.max(np.where(below & (idx < k[:, None]), idx, -1), axis=1)
-    right = np.min(np.where(below & (idx > k[:, None]), idx, w), axis=1)
+    after = np.arange(w)[None, :] > k[:, None]
+    # Nearest sample below half maximum after the peak (first True of below & after)
+    # and before it (last True of below & ~after; the peak itself is not below).
+    mask = below & after
+    right = np.argmax(mask, axis=1)
+    right = np.where(mask[rows, right], right, w)
+    np.logical_and(below, ~after, out=mask)
+    left = w - 1 - np.argmax(mask[:, ::-1], axis=1)
+    left = np.where(mask[rows, left], left, -1)
     ok = (left >= 0) & (right < w) & (half > 0)
     lc = np.clip(left, 0, w - 2)
     rc = np.clip(right, 1, w - 1)

@@ -329,7 +329,16 @@ def TM30_CIE224(
             T = _cr_common.cct_from_white(V_t[:, :3]) if cct is None else cct[blk]
             Jt, at, bt = _jab_block(V_t)
             Jr, ar, br = np.split(table(T), 3, axis=1)
-            dE = np.sqrt((Jt - Jr) ** 2 + (at - ar) ** 2 + (bt - br) ** 2)
+            # dE = sqrt((Jt - Jr)^2 + (at - ar)^2 + (bt - br)^2), in place.
+            dE = Jt - Jr
+            dE *= dE
+            d = at - ar
+            d *= d
+            dE += d
+            np.subtract(bt, br, out=d)
+            d *= d
+            dE += d
+            np.sqrt(dE, out=dE)
             out["Rf_i"][blk] = delta_E_to_R_f(dE)
             out["Rf"][blk] = delta_E_to_R_f(dE.mean(axis=1))
             out["CCT"][blk] = T

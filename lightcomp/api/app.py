@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -34,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lightcomp import __version__
 from lightcomp.api import queries as q
-from lightcomp.api.keys import Principal, authenticate, hash_api_key
+from lightcomp.api.keys import Principal, authenticate, hash_api_key, touch_api_key
 from lightcomp.api.records import canonical_code, record, summary
 from lightcomp.api.records import publication as publication_block
 from lightcomp.api.schemas import (
@@ -52,6 +53,7 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_URL_CHARS = 4096
 AUTH_CACHE_S = 2.0
 AUTH_CACHE_MAX = 4096
+LAST_USED_EVERY_S = 60.0
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 T = TypeVar("T")
 # No NUL or other control characters in text filters (PostgreSQL rejects NUL).
@@ -83,7 +85,8 @@ class Reader:
     pre-ping (one round trip per query, no BEGIN/ROLLBACK); a dropped connection
     fails one request with 503 and is replaced. Verified keys are remembered for
     ``auth_cache_s`` seconds (by SHA-256 of the key; revocation is seen after at
-    most that long).
+    most that long); ``api_principals.last_used_at`` is updated at most once a
+    minute per key.
     """
 
     def __init__(self, store: Store, *, auth_cache_s: float = AUTH_CACHE_S):
@@ -127,12 +130,27 @@ class Reader:
         principal = authenticate(session, key)
         if principal is None:
             raise HttpError(401, "invalid or revoked API key", _CHALLENGE)
+        self._maybe_touch(principal)
         if digest:
             with self._lock:
                 if len(self._cache) >= AUTH_CACHE_MAX:
                     self._cache.clear()
                 self._cache[digest] = (now + self.auth_cache_s, principal)
         return principal
+
+    def _maybe_touch(self, principal: Principal) -> None:
+        """Update ``last_used_at`` at most every ``LAST_USED_EVERY_S`` per key (best effort)."""
+        last = principal.last_used_at
+        now = datetime.now(UTC)
+        if last is not None:
+            last = last if last.tzinfo else last.replace(tzinfo=UTC)
+            if (now - last).total_seconds() < LAST_USED_EVERY_S:
+                return
+        try:
+            with self.store.transaction() as session:
+                touch_api_key(session, principal.id, now)
+        except LightcompError:  # a busy or read-only store must not fail the read
+            pass
 
     def run(self, key: str, work: Callable[[Session, Principal], T]) -> T:
         with self._sessions() as session:

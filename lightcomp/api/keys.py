@@ -26,7 +26,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from lightcomp.errors import ConfigError, StoreError
@@ -48,6 +48,7 @@ class Principal:
     name: str
     role: str
     manufacturer_id: int | None
+    last_used_at: datetime | None = None
 
 
 def hash_api_key(key: str) -> str:
@@ -201,6 +202,7 @@ def authenticate(session: Session, key: str, *, now: datetime | None = None) -> 
             ApiPrincipal.manufacturer_id,
             ApiPrincipal.key_hash,
             ApiPrincipal.revoked_at,
+            ApiPrincipal.last_used_at,
         ).where(ApiPrincipal.key_prefix == prefix)
     ).first()
     if row is None:
@@ -212,4 +214,19 @@ def authenticate(session: Session, key: str, *, now: datetime | None = None) -> 
         return None
     if row.role == "manufacturer" and row.manufacturer_id is None:
         return None
-    return Principal(id=row.id, name=row.name, role=row.role, manufacturer_id=row.manufacturer_id)
+    return Principal(
+        id=row.id,
+        name=row.name,
+        role=row.role,
+        manufacturer_id=row.manufacturer_id,
+        last_used_at=row.last_used_at,
+    )
+
+
+def touch_api_key(session: Session, principal_id: int, now: datetime | None = None) -> None:
+    """Record that the principal used its key (``api_principals.last_used_at``)."""
+    session.execute(
+        update(ApiPrincipal)
+        .where(ApiPrincipal.id == principal_id)
+        .values(last_used_at=now or utcnow())
+    )

@@ -201,7 +201,7 @@ def decode_cursor(cursor: str) -> int:
         after = data["after"]
         if data.get("v") != 1 or not isinstance(after, int) or isinstance(after, bool):
             raise TypeError
-        if not 0 <= after < 2**62:
+        if not 0 <= after < 2**31:  # components.id is a 32-bit INTEGER
             raise TypeError
     except (binascii.Error, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise CursorError("invalid cursor: use the next_cursor of a previous page") from exc

@@ -1,74 +1,50 @@
-"""Turning store rows into API records; product-code normalisation for look-ups.
+"""Turning store rows into API records; product codes through :mod:`lightcomp.coding`.
 
-Product codes are handled by :mod:`lightcomp.coding` (``canonical``,
-``format_code``, ``decode``) when present; until then a code is normalised by
-dropping separators and upper-casing, and is printed as stored.
+A code is accepted printed or canonical, in any case (``coding.canonical``
+validates fields and check character); records show the printed form
+(``coding.format_code``) and the decoded fields (``coding.decode``). Codes stored
+by other means that do not decode are shown as stored, with ``decoded: null``.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from lightcomp import coding
 from lightcomp.api.publication import publication_status
 from lightcomp.api.queries import KEY_QUANTITIES
 from lightcomp.errors import CodeError
 
 MAX_CODE_CHARS = 64
-_SEPARATORS = re.compile(r"[\s\-./_:]+")
-_CODE_CHARS = re.compile(r"^[0-9A-Z*]+$")
-
-
-def _coding():
-    try:
-        from lightcomp import coding
-    except ImportError:  # pragma: no cover - package always importable
-        return None
-    return coding if hasattr(coding, "canonical") else None
 
 
 def canonical_code(code: str) -> str:
     """Store form of ``code`` given printed or canonical, any case.
 
-    Raises :class:`CodeError` for a code that cannot be a product code.
+    Raises :class:`CodeError` naming what is wrong (length, field, check character).
     """
     if len(code) > MAX_CODE_CHARS:
         raise CodeError(f"product code is {len(code)} characters long; at most {MAX_CODE_CHARS}")
-    text = code.strip().upper()
-    coding = _coding()
-    if coding is not None:
-        return coding.canonical(text)
-    flat = _SEPARATORS.sub("", text)
-    if not flat or not _CODE_CHARS.match(flat):
-        raise CodeError(
-            f"{code!r} is not a product code: expected letters and digits with optional separators"
-        )
-    return flat
+    return coding.canonical(code.strip().upper())
 
 
 @lru_cache(maxsize=65536)
 def printed_code(product_code: str) -> str:
-    """Printed form of a canonical code (as stored if coding is unavailable).
+    """Printed form of a canonical code (as stored if it does not decode).
 
     Cached: formatting validates the whole code, and search pages repeat codes.
     """
-    coding = _coding()
-    if coding is not None and hasattr(coding, "format_code"):
-        try:
-            return coding.format_code(product_code)
-        except CodeError:
-            return product_code
-    return product_code
+    try:
+        return coding.format_code(product_code)
+    except CodeError:
+        return product_code
 
 
 def decoded_code(product_code: str) -> dict[str, Any] | None:
-    """Fields of the code by name (None when the coding module cannot decode it)."""
-    coding = _coding()
-    if coding is None or not hasattr(coding, "decode"):
-        return None
+    """Fields of the code by name (None when it does not decode)."""
     try:
         fields = coding.decode(product_code)
     except CodeError:

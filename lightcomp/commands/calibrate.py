@@ -20,14 +20,19 @@ def register(app: typer.Typer) -> None:
     @cal_app.command("run")
     def run(
         station: str = typer.Option(..., "--station", help="Station file, e.g. station/sim.toml."),
-        lamp: Path | None = typer.Option(None, "--lamp",
-                                         help="Lamp certificate TOML (default: the station's [calibration] lamp)."),
+        lamp: Path | None = typer.Option(
+            None,
+            "--lamp",
+            help="Lamp certificate TOML (default: the station's [calibration] lamp).",
+        ),
         db: str | None = DB_OPTION,
         operator: str | None = typer.Option(None, "--operator", help="Operator name."),
-        validity_days: float | None = typer.Option(None, "--validity-days", min=0.001,
-                                                   help="Validity (default: the station's)."),
-        simlab: bool = typer.Option(False, "--simlab",
-                                    help="Start the station's simulated lab in this process."),
+        validity_days: float | None = typer.Option(
+            None, "--validity-days", min=0.001, help="Validity (default: the station's)."
+        ),
+        simlab: bool = typer.Option(
+            False, "--simlab", help="Start the station's simulated lab in this process."
+        ),
     ) -> None:
         """Measure the standard lamp and store a new calibration (the previous one is superseded)."""
         from contextlib import nullcontext
@@ -44,8 +49,9 @@ def register(app: typer.Typer) -> None:
         store = open_store(db)
         ctx = simulated_station(st) if simlab else nullcontext(st)
         with ctx as st_run:
-            res = calibrate(store, st_run, lamp=lamp, operator=operator,
-                            validity_days=validity_days)
+            res = calibrate(
+                store, st_run, lamp=lamp, operator=operator, validity_days=validity_days
+            )
         typer.echo(
             f"calibration {res.calib_id} stored for station {st.name}: valid until "
             f"{res.valid_until:%Y-%m-%d %H:%M} UTC; standard lamp {res.certified_flux_lm} lm "

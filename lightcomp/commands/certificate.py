@@ -37,7 +37,9 @@ def register(app: typer.Typer) -> None:
             help="simple (ILAC-G8 simple acceptance) or guarded (guard band w = U).",
         ),
         lab_config: Path | None = typer.Option(
-            None, "--lab-config", help="TOML with [lab] name, address (accreditation)."
+            None,
+            "--lab-config",
+            help="TOML file with a \\[lab] table: name, address, accreditation.",
         ),
         db: str | None = DB_OPTION,
     ) -> None:

@@ -68,13 +68,22 @@ def run_demo(
     with simulated_station(st) as st_run:
         echo(f"simulated lab: {len(st_run.instruments)} instruments on local TCP ports")
         cal = calibrate(store, st_run, operator="demo")
-        echo(f"calibration {cal.calib_id} (standard lamp {cal.certified_flux_lm} lm, "
-             f"valid until {cal.valid_until:%Y-%m-%d})")
+        echo(
+            f"calibration {cal.calib_id} (standard lamp {cal.certified_flux_lm} lm, "
+            f"valid until {cal.valid_until:%Y-%m-%d})"
+        )
         t1 = time.monotonic()
         echo(f"measuring lot {lot}: {count} x {pl.family} with plan {pl.name} ...")
-        runner = BatchRunner(store, st_run, pl, lot, operator="demo", progress=progress,
-                             echo=lambda m: typer.echo(m, err=True),
-                             interrupts=InterruptControl(lambda m: typer.echo(m, err=True)))
+        runner = BatchRunner(
+            store,
+            st_run,
+            pl,
+            lot,
+            operator="demo",
+            progress=progress,
+            echo=lambda m: typer.echo(m, err=True),
+            interrupts=InterruptControl(lambda m: typer.echo(m, err=True)),
+        )
         run = runner.run(count=count, params={"demo": True})
         summary["batch_s"] = time.monotonic() - t1
         summary["run"] = run
@@ -96,8 +105,10 @@ def _import_registry(store, path: Path, echo) -> None:
         raise ConfigError(f"{path} not found: the demo needs the demo registry")
     with store.transaction() as s:
         counts = import_registry(s, path)
-    echo(f"registry {path.name}: {counts['manufacturers']['added']} manufacturers, "
-         f"{counts['families']['added']} families added")
+    echo(
+        f"registry {path.name}: {counts['manufacturers']['added']} manufacturers, "
+        f"{counts['families']['added']} families added"
+    )
 
 
 def _write_report(store, lot: str, out: Path, echo) -> str | None:
@@ -121,8 +132,9 @@ def register(app: typer.Typer) -> None:
     def demo(
         count: int = typer.Option(200, "--count", min=1, help="Components in the demo lot."),
         lot: str = typer.Option("DEMO-LOT-001", "--lot", help="Lot name."),
-        db: str | None = typer.Option(None, "--db",
-                                      help="Database URL (default: a fresh SQLite file in --out)."),
+        db: str | None = typer.Option(
+            None, "--db", help="Database URL (default: a fresh SQLite file in --out)."
+        ),
         out: Path = typer.Option(Path("demo-out"), "--out", help="Output folder."),
     ) -> None:
         """Run the whole lab on simulated instruments: registry, calibration, one lot, yield, report."""

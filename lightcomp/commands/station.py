@@ -56,12 +56,22 @@ def print_lot_yield(store, lot: str, target: float = 0.95) -> dict | None:
         res = {k: (v.item() if hasattr(v, "item") else v) for k, v in ys.items()}
         res = {k: (v[0] if isinstance(v, list | tuple) else v) for k, v in res.items()}
     except ImportError:  # pragma: no cover - yield_stats is part of the analysis core
-        res = {"yield": n_pass / (n_pass + n_fail), "lower": float("nan"),
-               "upper": float("nan"), "verdict": "not computed"}
+        res = {
+            "yield": n_pass / (n_pass + n_fail),
+            "lower": float("nan"),
+            "upper": float("nan"),
+            "verdict": "not computed",
+        }
     typer.echo(
         f"lot {lot}: {n_pass} pass, {n_fail} fail, {n_error} error, {pending} pending — "
         f"yield {100 * res['yield']:.1f} % (95 % interval {100 * res['lower']:.1f}–"
         f"{100 * res['upper']:.1f} %), target {100 * target:.0f} %: {res['verdict']}"
+        + (
+            f" (one-sided 95 % bounds {100 * res['lower_one_sided']:.1f} / "
+            f"{100 * res['upper_one_sided']:.1f} %)"
+            if "lower_one_sided" in res
+            else ""
+        )
     )
     return {**res, "n_pass": n_pass, "n_fail": n_fail, "n_error": n_error, "pending": pending}
 
@@ -91,7 +101,7 @@ def run_batch_cli(
     from lightcomp.station.config import find_lab_root, load_station, resolve_file
     from lightcomp.station.lab import simulated_station
     from lightcomp.station.plan import load_plan
-    from lightcomp.station.runner import BatchRunner, InterruptControl
+    from lightcomp.station.runner import BatchRunner, BatchStopped, InterruptControl
     from lightcomp.store.models import Component, Lot
 
     if (count is None) == (serials is None):
@@ -105,26 +115,45 @@ def run_batch_cli(
     store = open_store(db)
     if resume:
         with store.transaction() as s:
-            n = s.scalar(select(func.count()).select_from(Component).join(Lot)
-                         .where(Lot.name == lot)) or 0
+            n = (
+                s.scalar(
+                    select(func.count()).select_from(Component).join(Lot).where(Lot.name == lot)
+                )
+                or 0
+            )
         if n == 0:
             raise PlanError(f"--resume: lot {lot!r} has no components in {store.shown_url}")
     serial_source = _serials_from(serials) if serials is not None else None
     echo = lambda m: typer.echo(m, err=True)  # noqa: E731
     ctx = simulated_station(st, seed=seed) if simlab else nullcontext(st)
-    with ctx as st_run:
-        runner = BatchRunner(store, st_run, pl, lot, operator=operator, progress=progress,
-                             echo=echo, interrupts=InterruptControl(echo))
-        summary = runner.run(
-            count=count,
-            serials=serial_source,
-            retest=retest,
-            params={"serials_file": serials, "resume": resume, "simlab": simlab},
-        )
+    try:
+        with ctx as st_run:
+            runner = BatchRunner(
+                store,
+                st_run,
+                pl,
+                lot,
+                operator=operator,
+                progress=progress,
+                echo=echo,
+                interrupts=InterruptControl(echo),
+            )
+            summary = runner.run(
+                count=count,
+                serials=serial_source,
+                retest=retest,
+                params={"serials_file": serials, "resume": resume, "simlab": simlab},
+            )
+    except BatchStopped as exc:
+        if st.is_simulated and not simlab and "cannot start the station" in str(exc):
+            raise BatchStopped(
+                f"{exc} (is the simulated lab running? start it with `lightcomp simlab start "
+                f"--station {station}`, or add --simlab)"
+            ) from exc
+        raise
     typer.echo(
         f"run {summary.run_uid[:12]} {summary.status}: {summary.measured} measured, "
-        f"{summary.skipped} already done"
-        + (f" — {summary.message}" if summary.message else "")
+        f"{summary.skipped} already done" + (f" — {summary.message}" if summary.message else "")
     )
     print_lot_yield(store, lot)
     store.dispose()
@@ -136,37 +165,74 @@ def run_batch_cli(
 
 def register(app: typer.Typer) -> None:
     """Add ``lightcomp station ...`` to ``app``."""
-    station_app = typer.Typer(help="Run test batches on a station; check station files and plans.",
-                              no_args_is_help=True)
+    station_app = typer.Typer(
+        help="Run test batches on a station; check station files and plans.", no_args_is_help=True
+    )
 
     @station_app.command("run")
     def run(
         station: str = typer.Option(..., "--station", help="Station file, e.g. station/sim.toml."),
-        plan: str = typer.Option(..., "--plan", help="Test plan, e.g. station/plans/LS0-COB-4000.toml."),
-        lot: str = typer.Option(..., "--lot", help="Lot name (created for the plan's family if new)."),
-        count: int | None = typer.Option(None, "--count", min=1,
-                                         help="Measure the first N components of the lot (codes issued as needed)."),
-        serials: str | None = typer.Option(None, "--serials",
-                                           help="File of maker serials, one per line, or - to read them from stdin."),
+        plan: str = typer.Option(
+            ..., "--plan", help="Test plan, e.g. station/plans/LS0-COB-4000.toml."
+        ),
+        lot: str = typer.Option(
+            ..., "--lot", help="Lot name (created for the plan's family if new)."
+        ),
+        count: int | None = typer.Option(
+            None,
+            "--count",
+            min=1,
+            help="Measure the first N components of the lot (codes issued as needed).",
+        ),
+        serials: str | None = typer.Option(
+            None,
+            "--serials",
+            help="File of maker serials, one per line, or - to read them from stdin.",
+        ),
         db: str | None = DB_OPTION,
-        operator: str | None = typer.Option(None, "--operator", help="Operator name (stored with the run)."),
-        resume: bool = typer.Option(False, "--resume",
-                                    help="Continue a stopped batch of this lot (re-running the command does the same)."),
-        retest: bool = typer.Option(False, "--retest",
-                                    help="Measure again components that already have a pass/fail verdict."),
-        simlab: bool = typer.Option(False, "--simlab",
-                                    help="Start the station's simulated lab in this process (ephemeral ports)."),
-        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+        operator: str | None = typer.Option(
+            None, "--operator", help="Operator name (stored with the run)."
+        ),
+        resume: bool = typer.Option(
+            False,
+            "--resume",
+            help="Continue a stopped batch of this lot (re-running the command does the same).",
+        ),
+        retest: bool = typer.Option(
+            False,
+            "--retest",
+            help="Measure again components that already have a pass/fail verdict.",
+        ),
+        simlab: bool = typer.Option(
+            False,
+            "--simlab",
+            help="Start the station's simulated lab in this process (ephemeral ports).",
+        ),
+        progress: bool = typer.Option(
+            True, "--progress/--no-progress", help="Show the progress bar."
+        ),
     ) -> None:
         """Measure a lot: identify, code, power, stabilise, measure, calibrate, judge, store."""
-        code = run_batch_cli(station=station, plan=plan, lot=lot, count=count, serials=serials,
-                             db=db, operator=operator, resume=resume, retest=retest,
-                             simlab=simlab, progress=progress and sys.stderr.isatty())
+        code = run_batch_cli(
+            station=station,
+            plan=plan,
+            lot=lot,
+            count=count,
+            serials=serials,
+            db=db,
+            operator=operator,
+            resume=resume,
+            retest=retest,
+            simlab=simlab,
+            progress=progress and sys.stderr.isatty(),
+        )
         raise typer.Exit(code)
 
     @station_app.command("check")
     def check(
-        files: list[Path] = typer.Argument(..., help="Station files and/or test plans to validate."),
+        files: list[Path] = typer.Argument(
+            ..., help="Station files and/or test plans to validate."
+        ),
     ) -> None:
         """Validate station files and test plans (errors name file:line:key)."""
         from lightcomp.station.config import load_station
@@ -179,8 +245,10 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{f}: station {st.name} ok ({', '.join(st.instruments)})")
             else:
                 pl = load_plan(f)
-                typer.echo(f"{f}: plan {pl.name} ok ({len(pl.limits)} limits"
-                           + (f", ANSI {pl.ansi_quadrangle} K quadrangle" if pl.ansi_quadrangle else "")
-                           + ")")
+                typer.echo(
+                    f"{f}: plan {pl.name} ok ({len(pl.limits)} limits"
+                    + (f", ANSI {pl.ansi_quadrangle} K quadrangle" if pl.ansi_quadrangle else "")
+                    + ")"
+                )
 
     app.add_typer(station_app, name="station")

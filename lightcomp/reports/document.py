@@ -60,6 +60,8 @@ class Table:
     #: per-row highlight: None, "pass", "fail" or "warn"
     row_styles: list[str | None] | None = None
     align: list[Literal["l", "r", "c"]] | None = None
+    #: relative column widths for the PDF (default: from the text length)
+    widths: list[float] | None = None
     note: str | None = None
 
 
@@ -242,8 +244,12 @@ def render_pdf(doc: Document) -> bytes:
     }
     h_styles = {
         1: ParagraphStyle("h1", parent=ss["Heading1"], fontSize=15, leading=18, spaceAfter=4),
-        2: ParagraphStyle("h2", parent=ss["Heading2"], fontSize=12, leading=14, spaceBefore=8),
-        3: ParagraphStyle("h3", parent=ss["Heading3"], fontSize=10, leading=12, spaceBefore=6),
+        2: ParagraphStyle(
+            "h2", parent=ss["Heading2"], fontSize=12, leading=14, spaceBefore=8, keepWithNext=1
+        ),
+        3: ParagraphStyle(
+            "h3", parent=ss["Heading3"], fontSize=10, leading=12, spaceBefore=6, keepWithNext=1
+        ),
     }
 
     def esc(t: str) -> str:
@@ -259,7 +265,9 @@ def render_pdf(doc: Document) -> bytes:
         story.append(RLParagraph(esc(doc.subtitle), styles["note"]))
     for b in doc.blocks:
         if isinstance(b, Heading):
-            story.append(RLParagraph(esc(b.text), h_styles[min(max(b.level, 2), 3)]))
+            head = RLParagraph(esc(b.text), h_styles[min(max(b.level, 2), 3)])
+            head._lc_heading = True
+            story.append(head)
         elif isinstance(b, Paragraph):
             story.append(RLParagraph(esc(b.text), styles.get(b.style, body)))
         elif isinstance(b, KeyValues):
@@ -295,7 +303,10 @@ def render_pdf(doc: Document) -> bytes:
                         for j, c in enumerate(r)
                     ]
                 )
-            widths = _col_widths(b, text_w)
+            if b.widths:
+                widths = [text_w * w / sum(b.widths) for w in b.widths]
+            else:
+                widths = _col_widths(b, text_w)
             t = RLTable(data, colWidths=widths, repeatRows=1)
             cmds = [
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#bbbbbb")),
@@ -323,6 +334,8 @@ def render_pdf(doc: Document) -> bytes:
                 w, h = w * max_h / h, max_h
             img = Image(io.BytesIO(b.png), width=w, height=h)
             parts = [img]
+            if story and getattr(story[-1], "_lc_heading", False):
+                parts.insert(0, story.pop())  # a heading stays on the page of its figure
             if b.caption:
                 parts.append(RLParagraph(esc(b.caption), small))
             parts.append(Spacer(1, 4))

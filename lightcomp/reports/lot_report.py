@@ -78,6 +78,9 @@ CONTROL_QUANTITY = "luminous_flux_lm"
 
 MAX_FAILED_ROWS = 200
 
+#: Control chart: the most recent components shown (a readable individuals chart).
+CONTROL_POINTS = 1000
+
 
 def limits_by_column(
     limits: dict[str, dict[str, Any]],
@@ -334,13 +337,19 @@ def build_lot_report(
     if v.size >= 2:
         from lightcomp.analysis.yield_stats import individuals_chart
 
-        chart = individuals_chart(v)
+        recent = v[-CONTROL_POINTS:]
+        chart = individuals_chart(recent)
+        scope = (
+            f"the most recent {recent.size} of {v.size} measured components"
+            if recent.size < v.size
+            else "every measured component"
+        )
         doc.add(
             Figure(
                 plots.control_chart_png(chart, label=plots.QUANTITY_LABELS[CONTROL_QUANTITY]),
-                caption="Individuals / moving-range chart of the luminous flux in order of "
-                "measurement (3-sigma limits, sigma = MR-bar / 1.128; circled: Western "
-                f"Electric rules 1–4 or moving range above its UCL). "
+                caption=f"Individuals / moving-range chart of the luminous flux of {scope}, in "
+                "order of measurement (3-sigma limits, sigma = MR-bar / 1.128; circled: Western "
+                "Electric rules 1–4 or moving range above its UCL). "
                 f"{int(np.asarray(chart['out_of_control']).sum())} points flagged.",
             )
         )
@@ -354,42 +363,39 @@ def build_lot_report(
         doc.add(Paragraph("None.", "pass"))
     else:
         shown = bad.head(max_failed_rows)
+        one_lot = len(lots) <= 1
         rows, styles = [], []
         for r in shown.itertuples(index=False):
             reason = (
                 ", ".join(r.failed_limits) if r.verdict == "fail" else (r.error_message or "error")
             )
-            rows.append(
-                [
-                    _format_code(r.product_code),
-                    str(r.lot),
-                    r.verdict,
-                    reason,
-                    _fmt(r.luminous_flux_lm, 5),
-                    _fmt(r.cct_k, 5),
-                    _fmt(r.duv, 3),
-                    _fmt(r.ra, 3),
-                    _when(r.measured_at),
-                ]
-            )
+            row = [
+                _format_code(r.product_code),
+                str(r.lot),
+                r.verdict,
+                reason,
+                _fmt(r.luminous_flux_lm, 5),
+                _fmt(r.cct_k, 4),
+                _fmt(r.duv, 2),
+                _fmt(r.ra, 3),
+                _when(r.measured_at)[:16],
+            ]
+            rows.append(row[:1] + row[2:] if one_lot else row)
             styles.append("fail" if r.verdict == "fail" else "warn")
         rest = len(bad) - len(shown)
+        header = ["product code", "lot", "verdict", "failed limits / error", "flux (lm)",
+                  "CCT (K)", "Duv", "Ra", "measured (UTC)"]  # fmt: skip
+        align = ["l", "l", "l", "l", "r", "r", "r", "r", "l"]
+        widths = [37, 6, 7, 13, 7, 6, 8, 6, 10]
+        if one_lot:
+            header, align, widths = (x[:1] + x[2:] for x in (header, align, widths))
         doc.add(
             Table(
-                [
-                    "product code",
-                    "lot",
-                    "verdict",
-                    "failed limits / error",
-                    "flux (lm)",
-                    "CCT (K)",
-                    "Duv",
-                    "Ra",
-                    "measured",
-                ],
+                header,
                 rows,
                 row_styles=styles,
-                align=["l", "l", "l", "l", "r", "r", "r", "r", "l"],
+                align=align,
+                widths=widths,
                 note=(
                     f"… and {rest} more failed or errored components (use `lightcomp records` "
                     "for the full list)."

@@ -177,8 +177,9 @@ def load_station(path: str | Path, lab_root: str | Path | None = None) -> Statio
     for role, t in insts.items():
         section = f"instruments.{role}"
         if role not in ROLES:
-            raise ctx.error(section, None,
-                            f"unknown instrument role '{role}' (known: {', '.join(ROLES)})")
+            raise ctx.error(
+                section, None, f"unknown instrument role '{role}' (known: {', '.join(ROLES)})"
+            )
         if not isinstance(t, dict):
             raise ctx.error(None, role, f"[{section}] must be a table")
         table = dict(t)

@@ -11,7 +11,9 @@ from lightcomp.station.config import StationConfig
 
 
 @contextmanager
-def simulated_station(station: StationConfig, *, seed: int | None = None) -> Iterator[StationConfig]:
+def simulated_station(
+    station: StationConfig, *, seed: int | None = None
+) -> Iterator[StationConfig]:
     """Start the station's simulated lab in this process (ephemeral ports) for the block.
 
     Yields the station config with its resources pointing at the running lab.

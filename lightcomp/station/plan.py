@@ -283,9 +283,7 @@ def _check_types(ctx: _Ctx, section: str, table: Any) -> dict:
         ok = isinstance(value, want) and not (isinstance(value, bool) and want is not bool)
         if not ok:
             names = " or ".join(t.__name__ for t in (want if isinstance(want, tuple) else (want,)))
-            raise ctx.error(
-                section, key, f"'{key}' in [{section}] must be {names}, not {value!r}"
-            )
+            raise ctx.error(section, key, f"'{key}' in [{section}] must be {names}, not {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ctx.error(section, key, f"'{key}' in [{section}] must be finite, not {value}")
     for key in _REQUIRED.get(section, ()):
@@ -304,7 +302,9 @@ def _parse_drive(ctx: _Ctx, t: dict) -> Drive:
     mode = t["mode"]
     if mode not in DRIVE_MODES:
         raise ctx.error(
-            "drive", "mode", f"unknown drive mode {mode!r} in [drive] (use {', '.join(DRIVE_MODES)})"
+            "drive",
+            "mode",
+            f"unknown drive mode {mode!r} in [drive] (use {', '.join(DRIVE_MODES)})",
         )
     needed = {
         "dc-current": ("current_a", "voltage_limit_v"),
@@ -314,14 +314,21 @@ def _parse_drive(ctx: _Ctx, t: dict) -> Drive:
     for key in needed:
         if key not in t:
             raise ctx.error("drive", "mode", f"drive mode {mode!r} needs '{key}' in [drive]")
-    _positive(ctx, "drive", t, "current_a", "voltage_limit_v", "voltage_v", "current_limit_a",
-              "frequency_hz")
+    _positive(
+        ctx,
+        "drive",
+        t,
+        "current_a",
+        "voltage_limit_v",
+        "voltage_v",
+        "current_limit_a",
+        "frequency_hz",
+    )
     return Drive(mode=mode, **{k: float(v) for k, v in t.items() if k != "mode"})
 
 
 def _parse_stabilisation(ctx: _Ctx, t: dict) -> StabilisationRule:
-    _positive(ctx, "stabilisation", t, "interval_s", "window_s", "max_variation",
-              "max_duration_s")
+    _positive(ctx, "stabilisation", t, "interval_s", "window_s", "max_variation", "max_duration_s")
     rule = StabilisationRule()
     kw: dict[str, Any] = {}
     for key, value in t.items():
@@ -329,36 +336,48 @@ def _parse_stabilisation(ctx: _Ctx, t: dict) -> StabilisationRule:
             bad = [q for q in value if q not in STABILISATION_QUANTITIES]
             if bad or not value:
                 raise ctx.error(
-                    "stabilisation", key,
+                    "stabilisation",
+                    key,
                     f"'quantities' in [stabilisation] must list some of "
                     f"{', '.join(STABILISATION_QUANTITIES)}, not {value!r}",
                 )
             kw[key] = tuple(value)
         elif key == "min_readings":
             if value < 2:
-                raise ctx.error("stabilisation", key, "'min_readings' in [stabilisation] must be >= 2")
+                raise ctx.error(
+                    "stabilisation", key, "'min_readings' in [stabilisation] must be >= 2"
+                )
             kw[key] = int(value)
         else:
             kw[key] = float(value)
     rule = StabilisationRule(**kw)
     if rule.max_variation >= 1:
-        raise ctx.error("stabilisation", "max_variation",
-                        "'max_variation' in [stabilisation] is a fraction (0.005 = 0.5 %), must be < 1")
+        raise ctx.error(
+            "stabilisation",
+            "max_variation",
+            "'max_variation' in [stabilisation] is a fraction (0.005 = 0.5 %), must be < 1",
+        )
     if rule.window_s < rule.interval_s:
-        raise ctx.error("stabilisation", "window_s",
-                        "'window_s' in [stabilisation] must be >= 'interval_s'")
+        raise ctx.error(
+            "stabilisation", "window_s", "'window_s' in [stabilisation] must be >= 'interval_s'"
+        )
     if rule.max_duration_s < rule.window_s:
-        raise ctx.error("stabilisation", "max_duration_s",
-                        "'max_duration_s' in [stabilisation] must be >= 'window_s'")
+        raise ctx.error(
+            "stabilisation",
+            "max_duration_s",
+            "'max_duration_s' in [stabilisation] must be >= 'window_s'",
+        )
     return rule
 
 
 def _parse_measurement(ctx: _Ctx, t: dict) -> MeasurementSteps:
     sa = t.get("self_absorption", "scalar")
     if sa not in ("scalar", "spectral", "none"):
-        raise ctx.error("measurement", "self_absorption",
-                        f"'self_absorption' in [measurement] must be scalar, spectral or none, "
-                        f"not {sa!r}")
+        raise ctx.error(
+            "measurement",
+            "self_absorption",
+            f"'self_absorption' in [measurement] must be scalar, spectral or none, not {sa!r}",
+        )
     for key in ("tc_channel", "ambient_channel"):
         if key in t and t[key] < 1:
             raise ctx.error("measurement", key, f"'{key}' in [measurement] must be >= 1")
@@ -376,9 +395,14 @@ def _parse_limits(ctx: _Ctx, t: Any) -> tuple[tuple[Limit, ...], int | None]:
         if key in ("ansi_quadrangle", "cct_category"):
             if isinstance(value, str) and value.rstrip("Kk").isdigit():
                 value = int(value.rstrip("Kk"))
-            if isinstance(value, bool) or not isinstance(value, int) or value not in ANSI_NOMINAL_CCTS:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or value not in ANSI_NOMINAL_CCTS
+            ):
                 raise ctx.error(
-                    "limits", key,
+                    "limits",
+                    key,
                     f"'{key}' in [limits] must be an ANSI C78.377 nominal CCT "
                     f"({', '.join(map(str, ANSI_NOMINAL_CCTS))}), not {value!r}",
                 )
@@ -395,8 +419,13 @@ def _parse_limits(ctx: _Ctx, t: Any) -> tuple[tuple[Limit, ...], int | None]:
         _, unit, lo, hi = QUANTITIES[name]
         if not lo <= value <= hi:
             u = f" {unit}" if unit and unit != "fraction" else ""
-            rng = (f">= {lo:g}{u}" if hi == INF else f"<= {hi:g}{u}" if lo == -INF
-                   else f"between {lo:g} and {hi:g}{u}")
+            rng = (
+                f">= {lo:g}{u}"
+                if hi == INF
+                else f"<= {hi:g}{u}"
+                if lo == -INF
+                else f"between {lo:g} and {hi:g}{u}"
+            )
             raise ctx.error(
                 "limits", key, f"impossible limit '{key}' = {value} in [limits]: {name} is {rng}"
             )
@@ -405,7 +434,8 @@ def _parse_limits(ctx: _Ctx, t: Any) -> tuple[tuple[Limit, ...], int | None]:
     for name, b in bounds.items():
         if "min" in b and "max" in b and b["min"] > b["max"]:
             raise ctx.error(
-                "limits", f"{name}_min",
+                "limits",
+                f"{name}_min",
                 f"impossible limits in [limits]: {name}_min = {b['min']:g} > {name}_max = {b['max']:g}",
             )
         q, unit, _, _ = QUANTITIES[name]

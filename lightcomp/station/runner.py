@@ -1,8 +1,10 @@
 """The batch runner: a lot of components through a station, one component at a time.
 
-Per component: load it (fixture), dark reading, self-absorption (auxiliary
-lamp, DUT unpowered), power up at the plan's drive, stabilise (LM-79 rule on
-the injected clock), measure electrical + spectrum + temperatures, power down,
+Per component: load it (fixture) and check its identity, self-absorption
+(auxiliary lamp, DUT unpowered), power up at the plan's drive, stabilise (LM-79
+rule on the injected clock; every reading is spectrum + dark at its
+integration time + electrical), the stable reading plus temperatures is the
+measurement, power down,
 apply the calibration (:mod:`lightcomp.calibration`), compute the quantities
 (:func:`lightcomp.analysis.analyze`, batch of one), bin the chromaticity and
 judge every limit (:mod:`lightcomp.station.verdict`), then store everything in
@@ -51,9 +53,22 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select, update
 
-from lightcomp.calibration import GRID_NM, CalibrationSet, current_calibration, luminous_flux_lm
+from lightcomp.calibration import (
+    GRID_NM,
+    CalibrationSet,
+    DarkCache,
+    current_calibration,
+    luminous_flux_lm,
+)
 from lightcomp.drivers.base import ElectricalReading, SpectralReading
-from lightcomp.errors import CalibrationError, InstrumentError, LightcompError, PlanError
+from lightcomp.errors import (
+    AnalysisInputError,
+    CalibrationError,
+    CodeError,
+    InstrumentError,
+    LightcompError,
+    PlanError,
+)
 from lightcomp.station.config import StationConfig
 from lightcomp.station.plan import TestPlan
 from lightcomp.station.stabilisation import NotStableError, stabilise
@@ -70,7 +85,7 @@ class BatchStopped(InstrumentError):
     """The batch stopped before its end (dead instrument, too many errors); it is resumable."""
 
 
-class BatchAbandoned(BaseException):  # noqa: N818 - a control-flow signal, like KeyboardInterrupt
+class BatchAbandoned(KeyboardInterrupt):  # noqa: N818 - a control-flow signal
     """Second Ctrl-C (or SIGTERM): abandon the current component now."""
 
 
@@ -86,6 +101,7 @@ class InterruptControl:
         self._echo = echo or (lambda _m: None)
         self._critical = 0
         self._pending_abandon = False
+        self._shielded = False
 
     def request_stop(self) -> None:
         self.stop_requested = True
@@ -96,6 +112,8 @@ class InterruptControl:
         if signum == signal.SIGINT and self.presses == 1:
             self._echo("stopping after the current component (Ctrl-C again to abandon it)")
             return
+        if self._shielded:
+            return  # already stopping: cleaning up and recording the run
         if self._critical:
             self._pending_abandon = True
             return
@@ -114,6 +132,15 @@ class InterruptControl:
         finally:
             signal.signal(signal.SIGINT, old_int)
             signal.signal(signal.SIGTERM, old_term)
+
+    @contextmanager
+    def shielded(self) -> Iterator[None]:
+        """Clean-up that no further Ctrl-C may cut (powering down, recording the run)."""
+        self._shielded = True
+        try:
+            yield
+        finally:
+            self._shielded = False
 
     @contextmanager
     def critical(self) -> Iterator[None]:
@@ -162,6 +189,7 @@ def open_low_latency(config):
     _set_nodelay(getattr(inst, "adapter", None))
     reconnect = getattr(inst, "_reconnect", None)
     if reconnect is not None:
+
         def reconnect_nodelay():
             adapter = reconnect()
             _set_nodelay(adapter)
@@ -238,8 +266,7 @@ class StationInstruments:
                     self.inst.pop(role, None)
             if last is not None:
                 raise BatchStopped(
-                    f"instrument {role} ({cfg.driver}) at {cfg.resource} is not responding "
-                    f"({last})"
+                    f"instrument {role} ({cfg.driver}) at {cfg.resource} is not responding ({last})"
                 ) from last
 
     def safe_all(self) -> None:
@@ -391,6 +418,11 @@ class BatchRunner:
         from lightcomp.coding.registry import find_family
         from lightcomp.store.models import Family, Lot, TestRun
 
+        if self.plan.drive.mode == "ac" and "power_analyzer" not in self.station.instruments:
+            raise PlanError(
+                f"plan {self.plan.name!r} drives AC mains: station {self.station.name!r} "
+                "needs an [instruments.power_analyzer]"
+            )
         with self.store.transaction() as s:
             self.calibration = current_calibration(s, self.station.name, self._now())
             fam = find_family(s, self.plan.family, self.plan.manufacturer)
@@ -408,8 +440,11 @@ class BatchRunner:
                 )
             s.execute(
                 update(TestRun)
-                .where(TestRun.station == self.station.name, TestRun.lot_id == lot.id,
-                       TestRun.status == "running")
+                .where(
+                    TestRun.station == self.station.name,
+                    TestRun.lot_id == lot.id,
+                    TestRun.status == "running",
+                )
                 .values(status="interrupted", ended_at=self._now())
             )
             run = TestRun(
@@ -441,14 +476,25 @@ class BatchRunner:
             for role, ident in self.instruments.identities.items():
                 ident = (ident or "?")[:256]
                 row = s.scalar(
-                    select(Instrument).where(Instrument.station == self.station.name,
-                                             Instrument.role == role, Instrument.identity == ident)
+                    select(Instrument).where(
+                        Instrument.station == self.station.name,
+                        Instrument.role == role,
+                        Instrument.identity == ident,
+                    )
                 )
                 cfg = self.station.instruments[role]
                 if row is None:
-                    s.add(Instrument(station=self.station.name, role=role, driver=cfg.driver,
-                                     identity=ident, resource=cfg.resource, first_seen=now,
-                                     last_seen=now))
+                    s.add(
+                        Instrument(
+                            station=self.station.name,
+                            role=role,
+                            driver=cfg.driver,
+                            identity=ident,
+                            resource=cfg.resource,
+                            first_seen=now,
+                            last_seen=now,
+                        )
+                    )
                 else:
                     row.last_seen = now
                     row.resource = cfg.resource
@@ -459,14 +505,22 @@ class BatchRunner:
         from lightcomp.store.models import Component
 
         with self.store.transaction() as s:
-            have = s.scalar(select(func.count()).select_from(Component)
-                            .where(Component.lot_id == lot_id)) or 0
+            have = (
+                s.scalar(
+                    select(func.count()).select_from(Component).where(Component.lot_id == lot_id)
+                )
+                or 0
+            )
             if have < count:
                 fam = s.get(_family_model(), family_id)
                 lot = s.get(_lot_model(), lot_id)
                 issue_codes(s, fam, count - have, lot=lot)
-            ids = s.scalars(select(Component.id).where(Component.lot_id == lot_id)
-                            .order_by(Component.id).limit(count)).all()
+            ids = s.scalars(
+                select(Component.id)
+                .where(Component.lot_id == lot_id)
+                .order_by(Component.id)
+                .limit(count)
+            ).all()
         return list(ids)
 
     def _component_for_serial(self, lot_id: int, family_id: int, serial: str) -> int:
@@ -474,9 +528,12 @@ class BatchRunner:
         from lightcomp.store.models import Component
 
         with self.store.transaction() as s:
-            cid = s.scalar(select(Component.id).where(Component.lot_id == lot_id,
-                                                      Component.external_serial == serial)
-                           .order_by(Component.id).limit(1))
+            cid = s.scalar(
+                select(Component.id)
+                .where(Component.lot_id == lot_id, Component.external_serial == serial)
+                .order_by(Component.id)
+                .limit(1)
+            )
             if cid is None:
                 fam = s.get(_family_model(), family_id)
                 lot = s.get(_lot_model(), lot_id)
@@ -523,7 +580,8 @@ class BatchRunner:
                     self._record_instruments()
                     if count is not None:
                         work: Iterable[tuple[int, str | None]] = (
-                            (cid, None) for cid in self._components_for_count(lot_id, family_id, count)
+                            (cid, None)
+                            for cid in self._components_for_count(lot_id, family_id, count)
                         )
                         total = count
                     else:
@@ -546,17 +604,14 @@ class BatchRunner:
                     status, message = "aborted", f"{type(exc).__name__}: {exc}"
                     raise
                 finally:
-                    if self.instruments is not None:
-                        self.instruments.safe_all()
-                        if own_instruments:
-                            self.instruments.close_all()
-                    if own_clock and self.clock is not None and hasattr(self.clock, "close"):
-                        try:
-                            self.clock.close()
-                        except Exception:  # noqa: BLE001
-                            pass
-        finally:
-            self._finish(run_id, lot_id, summary, status, message)
+                    with self.interrupts.shielded():
+                        self._cleanup(own_instruments, own_clock)
+                        self._finish(run_id, lot_id, summary, status, message)
+        except BaseException:
+            if summary.status == "running":  # cleanup never ran (e.g. handler install failed)
+                self._cleanup(own_instruments, own_clock)
+                self._finish(run_id, lot_id, summary, "aborted", "unexpected stop")
+            raise
         if stop_exc is not None:
             raise type(stop_exc)(
                 f"{stop_exc}; batch stopped after {summary.measured} component(s) this run "
@@ -564,6 +619,21 @@ class BatchRunner:
                 "same command to resume"
             ) from stop_exc
         return summary
+
+    def _cleanup(self, own_instruments: bool, own_clock: bool) -> None:
+        """Instruments safe (always); close what this run opened."""
+        if self.instruments is not None:
+            self.instruments.safe_all()
+            if own_instruments:
+                self.instruments.close_all()
+                self.instruments = None
+        if own_clock and self.clock is not None:
+            if hasattr(self.clock, "close"):
+                try:
+                    self.clock.close()
+                except Exception:  # noqa: BLE001
+                    pass
+            self.clock = None
 
     def _serial_work(self, lot_id: int, family_id: int, serials: Iterable[str]):
         seen: set[str] = set()
@@ -574,8 +644,9 @@ class BatchRunner:
             seen.add(serial)
             yield self._component_for_serial(lot_id, family_id, serial), serial
 
-    def _finish(self, run_id: int, lot_id: int, summary: RunSummary, status: str,
-                message: str | None) -> None:
+    def _finish(
+        self, run_id: int, lot_id: int, summary: RunSummary, status: str, message: str | None
+    ) -> None:
         from lightcomp.store.models import Component, TestRun
 
         summary.status = status
@@ -585,11 +656,17 @@ class BatchRunner:
                 run = s.get(TestRun, run_id)
                 run.status = status
                 run.ended_at = self._now()
-                run.params = {**(run.params or {}), "measured": summary.measured,
-                              "message": message}
+                run.params = {
+                    **(run.params or {}),
+                    "measured": summary.measured,
+                    "message": message,
+                }
                 counts = dict(
-                    s.execute(select(Component.status, func.count()).where(
-                        Component.lot_id == lot_id).group_by(Component.status)).all()
+                    s.execute(
+                        select(Component.status, func.count())
+                        .where(Component.lot_id == lot_id)
+                        .group_by(Component.status)
+                    ).all()
                 )
         except Exception:  # noqa: BLE001 - never hide the real outcome behind a store error
             return
@@ -648,7 +725,7 @@ class BatchRunner:
                 res = self.measure_component(serial)
                 res.attempts = attempt + 1
                 return res
-            except (InstrumentError, CalibrationError) as exc:
+            except InstrumentError as exc:
                 if isinstance(exc, BatchStopped):
                     raise
                 last = exc
@@ -656,15 +733,21 @@ class BatchRunner:
                 self.instruments.recover()  # raises BatchStopped for a dead instrument
             except NotStableError as exc:
                 self.instruments.safe_all()
-                return ComponentResult("error", error_message=f"stabilisation: {exc}",
-                                       attempts=attempt + 1)
+                return ComponentResult(
+                    "error", error_message=f"stabilisation: {exc}", attempts=attempt + 1
+                )
+            except (AnalysisInputError, CodeError) as exc:
+                self.instruments.safe_all()
+                return ComponentResult("error", error_message=str(exc), attempts=attempt + 1)
         return ComponentResult("error", error_message=str(last), attempts=retries + 1)
 
     def _read_electrical(self) -> ElectricalReading:
         if self.plan.drive.mode == "ac":
             pa = self.instruments.get("power_analyzer")
             if pa is None:
-                raise PlanError(f"plan {self.plan.name!r} drives AC: the station needs a power_analyzer")
+                raise PlanError(
+                    f"plan {self.plan.name!r} drives AC: the station needs a power_analyzer"
+                )
             return pa.read()
         return self.instruments["source"].measure()
 
@@ -685,8 +768,9 @@ class BatchRunner:
         steps = self.plan.measurement
         spectro, fixture = inst["spectro"], inst["fixture"]
         fixture.load(serial, self.lot, self._family_name)
+        self._identify(fixture, serial)
         try:
-            dark = spectro.measure_dark() if steps.dark else None
+            darks = DarkCache(spectro, steps.dark)
             alpha: Any = 1.0
             if steps.self_absorption != "none":
                 fixture.set_aux_lamp(True)
@@ -694,31 +778,34 @@ class BatchRunner:
                     aux = spectro.measure()
                 finally:
                     fixture.set_aux_lamp(False)
-                alpha = cal.alpha(aux, dark, steps.self_absorption)
+                alpha = cal.alpha(aux, darks.for_reading(aux), steps.self_absorption)
             self._power_on()
             last: dict[str, Any] = {}
             try:
+
                 def read() -> dict[str, float]:
                     # Each stabilisation reading is a full reading; the one that
                     # shows stability is the measurement (LM-79: measure once stable).
                     last["raw"] = spectro.measure()
+                    last["dark"] = darks.for_reading(last["raw"])
                     last["elec"] = self._read_electrical()
                     out = {}
                     if "flux" in self.plan.stabilisation.quantities:
-                        out["flux"] = float(
-                            luminous_flux_lm(cal.spectral_flux(last["raw"], dark, alpha))
-                        )
+                        flux = cal.spectral_flux(last["raw"], last["dark"], alpha)
+                        out["flux"] = float(luminous_flux_lm(flux))
                     if "power" in self.plan.stabilisation.quantities:
                         out["power"] = float(last["elec"].power_w)
                     return out
 
                 history = stabilise(read, self.plan.stabilisation, self.clock)
-                raw, elec = last["raw"], last["elec"]
+                raw, elec, dark = last["raw"], last["elec"], last["dark"]
                 temps: dict[str, float] = {}
                 if steps.temperature and inst.get("thermo") is not None:
                     th = inst["thermo"]
-                    temps = {"tc_c": th.read_c(steps.tc_channel),
-                             "ambient_c": th.read_c(steps.ambient_channel)}
+                    temps = {
+                        "tc_c": th.read_c(steps.tc_channel),
+                        "ambient_c": th.read_c(steps.ambient_channel),
+                    }
             finally:
                 try:
                     inst["source"].output(False)
@@ -732,6 +819,18 @@ class BatchRunner:
                 pass
         spectrum = cal.spectral_flux(raw, dark, alpha)
         return self._evaluate(raw, dark, spectrum, elec, temps, history, alpha)
+
+    @staticmethod
+    def _identify(fixture, serial: str) -> None:
+        """Check the unit in measuring position is ``serial`` (fixtures that can tell)."""
+        loaded = getattr(fixture, "loaded", None)
+        if not callable(loaded):
+            return
+        reply = str(loaded())
+        if reply.split(",")[0].strip() != serial:
+            raise InstrumentError(
+                f"fixture reports unit {reply.split(',')[0]!r} in position, expected {serial!r}"
+            )
 
     def _evaluate(self, raw, dark, spectrum, elec, temps, history, alpha) -> ComponentResult:
         from lightcomp.analysis import analyze
@@ -755,15 +854,25 @@ class BatchRunner:
                 )
         if err is not None:
             return ComponentResult(
-                "error", error_message=f"analysis: {err}", quantities=_json_safe(q),
-                electrical=_electrical_dict(elec), temperatures=temps,
-                stabilisation=[h.as_dict() for h in history], raw=raw, dark=dark,
-                spectrum=spectrum, uncertainty=unc,
+                "error",
+                error_message=f"analysis: {err}",
+                quantities=_json_safe(q),
+                electrical=_electrical_dict(elec),
+                temperatures=temps,
+                stabilisation=[h.as_dict() for h in history],
+                raw=raw,
+                dark=dark,
+                spectrum=spectrum,
+                uncertainty=unc,
             )
         try:
-            bins = chromaticity_bins(np.array([q["CCT"]]), np.array([q["Duv"]]),
-                                     np.array([q["x"]]), np.array([q["y"]]),
-                                     self.plan.ansi_quadrangle)
+            bins = chromaticity_bins(
+                np.array([q["CCT"]]),
+                np.array([q["Duv"]]),
+                np.array([q["x"]]),
+                np.array([q["y"]]),
+                self.plan.ansi_quadrangle,
+            )
             q["ansi_category"] = str(bins["ansi_category"][0])
             q["ansi_inside"] = bool(bins["ansi_inside"][0])
             q["sdcm_steps"] = float(bins["sdcm_steps"][0])
@@ -773,8 +882,11 @@ class BatchRunner:
         try:
             nominal = self.plan.ansi_quadrangle or q["CCT"]
             steps = q["sdcm_steps"] if q.get("sdcm_steps") is not None else np.nan
-            q["photometric_code"] = str(photometric_code(
-                np.array([q["Ra"]]), np.array([float(nominal)]), np.array([steps]))[0])
+            q["photometric_code"] = str(
+                photometric_code(
+                    np.array([q["Ra"]]), np.array([float(nominal)]), np.array([steps])
+                )[0]
+            )
         except (LightcompError, TypeError, ValueError):
             q["photometric_code"] = None
         verdicts, failed = evaluate_limits(self.plan, q)
@@ -799,17 +911,20 @@ class BatchRunner:
         q = r.quantities
         raw_blob = None
         if r.raw is not None:
-            raw_blob = encode_array(np.stack([np.asarray(r.raw.wavelengths_nm, float),
-                                              np.asarray(r.raw.values, float)]))
+            raw_blob = encode_array(
+                np.stack([np.asarray(r.raw.wavelengths_nm, float), np.asarray(r.raw.values, float)])
+            )
 
         def col(key):
             v = q.get(key)
             return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
         with self.interrupts.critical(), self.store.transaction() as s:
-            s.execute(update(Measurement).where(Measurement.component_id == component_id,
-                                                Measurement.is_current.is_(True))
-                      .values(is_current=False))
+            s.execute(
+                update(Measurement)
+                .where(Measurement.component_id == component_id, Measurement.is_current.is_(True))
+                .values(is_current=False)
+            )
             m = Measurement(
                 component_id=component_id,
                 test_run_id=run_id,
@@ -888,6 +1003,7 @@ class _Progress:
 
     def __enter__(self) -> _Progress:
         if self.enabled:
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -905,6 +1021,7 @@ class _Progress:
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 transient=False,
+                console=Console(stderr=True),
             )
             self._p.__enter__()
             self._task = self._p.add_task(f"lot {self.lot}", total=self.total, yield_text="")
@@ -915,8 +1032,10 @@ class _Progress:
             return
         n = sum(tallies.values())
         y = tallies["pass"] / n if n else float("nan")
-        text = (f"yield {100 * y:5.1f} %  pass {tallies['pass']} fail {tallies['fail']} "
-                f"error {tallies['error']}")
+        text = (
+            f"yield {100 * y:5.1f} %  pass {tallies['pass']} fail {tallies['fail']} "
+            f"error {tallies['error']}"
+        )
         self._p.update(self._task, advance=1, yield_text=text)
 
     def __exit__(self, *exc) -> None:

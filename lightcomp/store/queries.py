@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, func, or_, select, type_coerce
+from sqlalchemy import String, Text, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from lightcomp.errors import LightcompError, ReportError
@@ -256,7 +256,8 @@ def lot_records(
         type_coerce(Measurement.measured_at, String).label("measured_at"),
         Measurement.verdict,
         Measurement.error_message,
-        type_coerce(Measurement.failed_limits, String).label("failed_limits"),
+        # JSON as text: PostgreSQL's driver would otherwise decode every row's JSONB.
+        cast(Measurement.failed_limits, Text).label("failed_limits"),
         *[getattr(Measurement, c) for c in KEY_COLUMNS],
         Measurement.test_run_id,
         TestRun.station,
@@ -463,6 +464,11 @@ def lot_limits(session: Session, lot: str, sample: int = 50) -> dict[str, dict[s
                 "quantity": entry.get("quantity"),
                 "unit": entry.get("unit"),
             }
+        elif name.endswith(("_min", "_max")) and _num(entry) is not None:
+            # flat plan form: flux_min = 1080, flux_max = ...
+            base, side = name[:-4], name[-3:]
+            out.setdefault(base, {"min": None, "max": None, "quantity": None, "unit": None})
+            out[base][side] = _num(entry)
     for name, counts in seen.items():
         (lo, hi), _ = max(counts.items(), key=lambda kv: kv[1])
         out[name] = {"min": lo, "max": hi, **meta[name]}
