@@ -19,10 +19,12 @@ slow; luxpy is batched, so give it at least ~1000 spectra for a fair rate.
 Printed table, one row per N: lightcomp spectra/s (best of ``--repeats``), wall
 time, CPU time / wall time (about 2 when both cores work), the ratio to each peer's
 spectra/s and whether the target ratio is met (x100 luxpy, x1000 colour-science),
-and the peak memory of the ``analyze`` call (tracemalloc peak of Python/numpy
-allocations, on top of the input array whose size is shown too). The process max
-RSS and the load average (before/after) are printed at the end: the machine is
-shared, so compare runs only at a similar load.
+the peak memory of the ``analyze`` call (tracemalloc peak of Python/numpy
+allocations, on top of the input array whose size is shown too) and the max RSS of
+the process that timed it (each N runs in a fresh process: interpreter, libraries,
+input array and analyze together). The load average before/after is printed at
+the end: the machine may be shared, so compare runs only at a similar load (CPU/wall
+well below 2 means the second core was busy with other work).
 
 Peer venv (luxpy needs numpy < 2.4, the project venv has a newer numpy)::
 
@@ -116,7 +118,7 @@ def _peer_colour(spectra: np.ndarray) -> dict:
     warnings.filterwarnings("ignore")
     shape = colour.SpectralShape(380, 780, 1)
     cmfs = colour.MSDS_CMFS["CIE 1931 2 Degree Standard Observer"].copy().trim(shape)
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     for s in spectra:
         sd = colour.SpectralDistribution(s, WL)
         XYZ = colour.sd_to_XYZ(sd, cmfs)
@@ -124,23 +126,36 @@ def _peer_colour(spectra: np.ndarray) -> dict:
         colour.colour_rendering_index(sd, additional_data=True)
         spec = colour.quality.colour_fidelity_index_ANSIIESTM3018(sd, additional_data=True)
         _ = spec.R_f, spec.R_g
-    return {"seconds": time.perf_counter() - t0, "version": colour.__version__}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+        "version": colour.__version__,
+    }
 
 
 def _peer_luxpy(spectra: np.ndarray) -> dict:
     import luxpy as lx
 
     spd = np.vstack([WL, spectra])
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     xyz = lx.spd_to_xyz(spd, cieobs="1931_2", relative=True)
     lx.xyz_to_cct(xyz, cieobs="1931_2", out="cct,duv")
     lx.cri.spd_to_cri(spd, cri_type="ciera", out="Rf,Rfi")
     lx.cri.spd_to_cri(spd, cri_type="ies-tm30", out="Rf,Rg")
-    return {"seconds": time.perf_counter() - t0, "version": lx.__version__}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+        "version": lx.__version__,
+    }
 
 
-def peer_worker(name: str, path: str) -> None:
+def peer_worker(name: str, path: str, repeats: int) -> None:
     spectra = np.load(path)
+    if name == "lightcomp":  # errors here are real failures: let them show
+        res = time_lightcomp(spectra, repeats)
+        res["max_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(res))
+        return
     fn = {"colour-science": _peer_colour, "luxpy": _peer_luxpy}[name]
     try:
         fn(spectra[: min(5, len(spectra))])  # warm-up (imports, caches)
@@ -153,12 +168,14 @@ def peer_worker(name: str, path: str) -> None:
     print(json.dumps(res))
 
 
-def run_peer(name: str, python: str, spectra: np.ndarray) -> dict:
+def run_peer(name: str, python: str, spectra: np.ndarray, repeats: int = 1) -> dict:
+    """Run ``name`` (a peer, or lightcomp itself) on ``spectra`` in a fresh process."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "spectra.npy")
         np.save(path, spectra)
         proc = subprocess.run(
-            [python, os.path.abspath(__file__), "--peer-worker", name, "--spectra", path],
+            [python, os.path.abspath(__file__), "--peer-worker", name, "--spectra", path]
+            + ["--repeats", str(repeats)],
             capture_output=True,
             text=True,
             check=False,
@@ -242,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spectra", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.peer_worker:
-        peer_worker(args.peer_worker, args.spectra)
+        peer_worker(args.peer_worker, args.spectra, args.repeats)
         return 0
 
     sizes = [1_000, 5_000] if args.quick else args.sizes
@@ -260,12 +277,16 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for n in sizes:
-        res = time_lightcomp(spectra_all[:n], repeats=args.repeats)
+        # Each N in a fresh process, so that its max RSS is that of analyze on N spectra.
+        res = run_peer("lightcomp", sys.executable, spectra_all[:n], repeats=args.repeats)
+        if "skipped" in res:
+            raise SystemExit(f"lightcomp N={n} failed: {res['skipped']}")
         rows.append(res)
         print(
             f"lightcomp N={n:>7}: {res['spectra_per_s']:>8.0f} spectra/s "
             f"({res['seconds']:.3f} s, CPU/wall {res['cpu_seconds'] / res['seconds']:.2f}, "
-            f"peak {res['peak_mib']:.0f} MiB, {res['errors']} rejected)"
+            f"peak {res['peak_mib']:.0f} MiB, max RSS {res['max_rss_mib']:.0f} MiB, "
+            f"{res['errors']} rejected)"
         )
 
     peers = {}
@@ -280,38 +301,47 @@ def main(argv: list[str] | None = None) -> int:
                 res["spectra_per_s"] = res["n"] / res["seconds"]
                 print(
                     f"{name} {res['version']} N={res['n']}: "
-                    f"{res['spectra_per_s']:.1f} spectra/s ({res['seconds']:.2f} s)"
+                    f"{res['spectra_per_s']:.1f} spectra/s ({res['seconds']:.2f} s, "
+                    f"CPU/wall {res['cpu_seconds'] / res['seconds']:.2f})"
                 )
 
     print()
+    print(
+        "spectra/s = N / best wall time; per CPU-s = N / CPU time (all threads): less\n"
+        "sensitive to other load; 'x peer' = lightcomp spectra/s over the peer's (target in\n"
+        "brackets), 'x peer CPU' the same on CPU time."
+    )
     ratio_heads = "".join(
-        f" {'x ' + p + ' (>= ' + format(TARGETS[p], 'g') + ')':>28}" for p in peers
+        f" {'x ' + p + ' (' + format(TARGETS[p], 'g') + ')':>22} {'x ' + p + ' CPU':>18}"
+        for p in peers
     )
     head = (
-        f"{'N':>8} {'spectra/s':>10} {'wall s':>8} {'CPU/wall':>8}"
+        f"{'N':>8} {'spectra/s':>10} {'wall s':>7} {'CPU/wall':>8} {'per CPU-s':>10}"
         + ratio_heads
-        + f" {'peak MiB':>9} {'input MiB':>10}"
+        + f" {'peak MiB':>9} {'input MiB':>10} {'max RSS MiB':>12}"
     )
     print(head)
     print("-" * len(head))
     for res in rows:
+        per_cpu = res["n"] / res["cpu_seconds"]
         line = (
-            f"{res['n']:>8} {res['spectra_per_s']:>10.0f} {res['seconds']:>8.3f} "
-            f"{res['cpu_seconds'] / res['seconds']:>8.2f}"
+            f"{res['n']:>8} {res['spectra_per_s']:>10.0f} {res['seconds']:>7.3f} "
+            f"{res['cpu_seconds'] / res['seconds']:>8.2f} {per_cpu:>10.0f}"
         )
         for name, p in peers.items():
             if "spectra_per_s" in p:
                 ratio = res["spectra_per_s"] / p["spectra_per_s"]
                 verdict = "met" if ratio >= TARGETS[name] else "NOT met"
-                line += f" {f'{ratio:.0f} ({verdict})':>28}"
+                ratio_cpu = per_cpu / (p["n"] / p["cpu_seconds"])
+                line += f" {f'{ratio:.0f} {verdict}':>22} {ratio_cpu:>18.0f}"
             else:
-                line += f" {'skipped':>28}"
-        line += f" {res['peak_mib']:>9.0f} {res['input_mib']:>10.0f}"
+                line += f" {'skipped':>22} {'':>18}"
+        line += f" {res['peak_mib']:>9.0f} {res['input_mib']:>10.0f} {res['max_rss_mib']:>12.0f}"
         print(line)
     max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     load_after = _load()
     print(
-        f"process max RSS: {max_rss:.0f} MiB (includes generating the spectra); "
+        f"this process' max RSS: {max_rss:.0f} MiB (generating the spectra); "
         f"load average before: {load_before}, after: {load_after}"
     )
     if args.json:

@@ -220,8 +220,11 @@ def check_spectra(
         rows = slice(start, min(start + 4096, n))
         block = s[rows]
         finite = np.isfinite(block)
-        n_nonfinite[rows] = block.shape[1] - np.count_nonzero(finite, axis=1)
-        sv = np.where(finite[:, lo : hi + 1], block[:, lo : hi + 1], 0.0)
+        if finite.all():  # the usual case: no copy with zeros for the non-finite values
+            sv = block[:, lo : hi + 1]
+        else:
+            n_nonfinite[rows] = block.shape[1] - np.count_nonzero(finite, axis=1)
+            sv = np.where(finite[:, lo : hi + 1], block[:, lo : hi + 1], 0.0)
         all_zero[rows] = ~np.any(sv != 0.0, axis=1)
         neg_fraction[rows] = np.count_nonzero(sv < 0.0, axis=1) / sv.shape[1]
         total[rows] = sv.sum(axis=1)

@@ -32,7 +32,8 @@ not answer) and measures the component again, at most ``retries`` times (plan
 ``[measurement] retries``); then the component is stored as ``error`` (not
 ``fail``) and the batch goes on.  An instrument that cannot be re-opened, or
 ``MAX_CONSECUTIVE_ERRORS`` errors in a row, stop the batch cleanly
-(:class:`BatchStopped`, resumable).  Ctrl-C once: finish and store the current
+(:class:`BatchStopped`, resumable); so does a calibration problem (expired
+during the batch, wavelength map moved: :class:`CalibrationError`).  Ctrl-C once: finish and store the current
 component, then stop; twice (or SIGTERM): abandon it (nothing stored), power
 down, stop.  Instruments are always left safe (outputs off).
 """
