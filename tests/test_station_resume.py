@@ -13,7 +13,7 @@ import time
 import pytest
 from _station_helpers import PLAN_DC, REPO, Lab, lot_rows
 
-COUNT = 8
+COUNT = 12
 
 
 def _command(lab: Lab, lot: str) -> list[str]:

@@ -133,7 +133,7 @@ def run_parallel(blocks: list[slice], work: Callable[[slice], None]) -> None:
             for future in futures:
                 future.result()
         finally:
-            for future in futures:  # on an error: do not leave blocks running
+            for future in futures:  # after an error: do not start the remaining blocks
                 future.cancel()
 
 

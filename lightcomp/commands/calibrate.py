@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
         from contextlib import nullcontext
 
         from lightcomp.commands.common import open_store
+        from lightcomp.errors import InstrumentError
         from lightcomp.station.config import find_lab_root, load_station, resolve_file
         from lightcomp.station.lab import calibrate, simulated_station
 
@@ -48,10 +49,18 @@ def register(app: typer.Typer) -> None:
         st = load_station(resolve_file(station, "station", root))
         store = open_store(db)
         ctx = simulated_station(st) if simlab else nullcontext(st)
-        with ctx as st_run:
-            res = calibrate(
-                store, st_run, lamp=lamp, operator=operator, validity_days=validity_days
-            )
+        try:
+            with ctx as st_run:
+                res = calibrate(
+                    store, st_run, lamp=lamp, operator=operator, validity_days=validity_days
+                )
+        except InstrumentError as exc:
+            if st.is_simulated and not simlab:
+                raise InstrumentError(
+                    f"{exc} (is the simulated lab running? start it with `lightcomp simlab "
+                    f"start --station {station}`, or add --simlab)"
+                ) from exc
+            raise
         typer.echo(
             f"calibration {res.calib_id} stored for station {st.name}: valid until "
             f"{res.valid_until:%Y-%m-%d %H:%M} UTC; standard lamp {res.certified_flux_lm} lm "

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from lightcomp.errors import PlanError
+from lightcomp.labpaths import lab_path
 
 WAVELENGTHS_NM = np.arange(380.0, 781.0, 1.0)
 """Grid of every simulated spectrum (401 points, 380-780 nm)."""
@@ -29,7 +30,7 @@ WAVELENGTHS_NM = np.arange(380.0, 781.0, 1.0)
 KM_LM_PER_W = 683.002
 """Maximum luminous efficacy for photopic vision (CIE 018:2019), lm/W."""
 
-DEVICES_TOML = Path(__file__).resolve().parents[2] / "station" / "simlab" / "devices.toml"
+DEVICES_TOML = ("station", "simlab", "devices.toml")  # inside the lab folder (labpaths)
 _CMF_CSV = Path(__file__).resolve().parents[1] / "analysis" / "data" / "cie1931_2deg_xyz_cmfs.csv"
 _C2_M_K = 1.438776877e-2  # second radiation constant (CODATA 2018), m K
 
@@ -122,7 +123,7 @@ class Family:
 
 def load_devices(path: str | Path | None = None) -> tuple[dict[str, Family], dict]:
     """Read the family profiles and the sphere table of ``devices.toml``."""
-    path = Path(path) if path else DEVICES_TOML
+    path = Path(path) if path else lab_path(*DEVICES_TOML)
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:

@@ -27,10 +27,19 @@ from pathlib import Path
 
 import numpy as np
 
-from lightcomp.errors import PlanError
+from lightcomp.errors import ConfigError, PlanError
+from lightcomp.labpaths import lab_path
 from lightcomp.simlab import device as dev
 
-CALIBRATION_LAMPS = Path(__file__).resolve().parents[2] / "calibration" / "lamps"
+
+def _default_lamps() -> Path:
+    try:
+        return lab_path("calibration", "lamps")
+    except ConfigError:  # reported when a lamp is read, with the folder named
+        return Path.cwd() / "calibration" / "lamps"
+
+
+CALIBRATION_LAMPS = _default_lamps()
 STANDARD_LAMP_ID = "SIM-STD-001"
 
 
