@@ -172,3 +172,15 @@ def test_xbar_r_chart_by_hand():
         ys.xbar_r_chart(np.arange(12.0), 5)
     with pytest.raises(AnalysisInputError, match="2-10"):
         ys.xbar_r_chart(np.arange(12.0), 12)
+
+
+@pytest.mark.parametrize("method", ["wilson", "clopper-pearson"])
+def test_interval_contains_the_yield_exactly_at_the_edges(method):
+    from lightcomp.analysis.yield_stats import binomial_interval
+
+    k = np.array([0, 25, 1, 199, 200])
+    n = np.array([25, 25, 1, 200, 200])
+    lo, hi = binomial_interval(k, n, 0.95, method)
+    p = k / n
+    assert np.all(lo <= p) and np.all(hi >= p)
+    assert hi[1] == 1.0 and lo[0] == 0.0

@@ -303,8 +303,11 @@ def analyze(
 
     # Chunks bound memory and run on the analysis worker threads (numpy releases the
     # GIL in BLAS and in its array loops; BLAS itself is kept to one thread meanwhile).
-    # Small batches are split so that every thread gets work (but not below 64 rows).
-    size = min(CHUNK_SIZE, max(64, -(-n // _cr_common.THREADS)))
+    # Equal chunks, as many as the memory bound needs rounded up to a multiple of the
+    # threads (balanced load; small batches are split too, but not below 64 rows).
+    threads = _cr_common.THREADS
+    n_chunks = _ceil_div(_ceil_div(n, CHUNK_SIZE), threads) * threads
+    size = max(_ceil_div(n, max(n_chunks, 1)), min(64, CHUNK_SIZE))
     chunks = [slice(i, min(i + size, n)) for i in range(0, n, size)]
     _cr_common.run_parallel(chunks, work)
     if strict:
@@ -320,6 +323,10 @@ def analyze(
             )
         frame["efficacy"] = eff
     return frame
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
 
 
 def _raise_first(errors: list[str | None]) -> None:

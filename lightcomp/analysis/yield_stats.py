@@ -107,7 +107,10 @@ def binomial_interval(
         den = 1 + z**2 / n
         centre = (p + z**2 / (2 * n)) / den
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-        return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+        # The interval always contains p; clip away rounding (k = n gave 1 - 1e-16).
+        lo = np.minimum(np.clip(centre - half, 0, 1), p)
+        hi = np.maximum(np.clip(centre + half, 0, 1), p)
+        return lo, hi
     if method in ("clopper-pearson", "exact"):
         with np.errstate(invalid="ignore"):
             lo = np.where(k > 0, stats.beta.ppf(alpha / 2, k, n - k + 1), 0.0)

@@ -552,7 +552,8 @@ def _csv_bytes(cols: dict[str, np.ndarray]) -> bytes:
     buf = io.StringIO()
     buf.write(",".join(cols) + "\n")
     data = np.column_stack([np.asarray(c, dtype=float) for c in cols.values()])
-    np.savetxt(buf, data, delimiter=",", fmt="%.10g")
+    for row in data.tolist():  # repr of Python floats: shortest exact round trip
+        buf.write(",".join(map(repr, row)) + "\n")
     return buf.getvalue().encode()
 
 

@@ -53,7 +53,10 @@ def format_table(frame, fmt: OutputFormat) -> str:
             for r in frame.to_dict(orient="records")
         ]
         return json.dumps(records, indent=2) + "\n"
-    return frame.to_csv(index=False, lineterminator="\n")
+    import numpy as np
+
+    with np.printoptions(legacy=False):  # exact floats whatever else set numpy's printing
+        return frame.to_csv(index=False, lineterminator="\n")
 
 
 def register(app: typer.Typer) -> None:

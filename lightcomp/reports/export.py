@@ -97,7 +97,10 @@ def write_records(
         flat = df.copy()
         flat["failed_limits"] = flat["failed_limits"].map("; ".join)
         buf = io.StringIO()
-        flat.to_csv(buf, index=False, lineterminator="\n")
+        # Shortest exact float repr even if a library switched numpy to legacy printing
+        # (colour-science sets legacy='1.13', which rounds to 8 decimals).
+        with np.printoptions(legacy=False):
+            flat.to_csv(buf, index=False, lineterminator="\n")
         text = buf.getvalue()
     elif fmt == "json":
         text = df.to_json(orient="records", indent=1, force_ascii=False, double_precision=15)

@@ -299,7 +299,7 @@ def yield_trend_png(
     ax.errorbar(
         idx,
         y,
-        yerr=[y - lo, hi - y],
+        yerr=[np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)],
         fmt="o-",
         color=PASS_COLOUR,
         ecolor="#7fa9c8",
