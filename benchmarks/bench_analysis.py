@@ -256,7 +256,10 @@ def _threads() -> str:
         )
     except ImportError:
         blas = "threadpoolctl not installed: BLAS threads not limited in the workers"
-    return f"analysis worker threads: {_cr_common.THREADS}; BLAS: {blas}"
+    return (
+        f"analysis worker threads: {_cr_common.THREADS}; BLAS: {blas} "
+        "(limited to 1 while analyze's worker threads run)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

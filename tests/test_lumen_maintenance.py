@@ -108,3 +108,42 @@ def test_bad_input():
 
 def test_lumen_maintenance_code_reexported():
     assert list(lm.lumen_maintenance_code([0.91, 0.85, 0.7, 0.5])) == ["9", "8", "7", "-"]
+
+
+def test_iec62717_maintenance_interpolates_within_data():
+    from lightcomp.analysis.lumen_maintenance import maintained_flux_fraction_IEC62717
+
+    hours = np.array([0.0, 1000, 2000, 3000, 4000, 5000, 6000])
+    units = np.vstack([100 * (1 - 0.00001 * hours), 200 * (1 - 0.00002 * hours)])
+    # 25 % of 20 000 h = 5000 h: mean of 0.95 and 0.90 -> 0.925
+    frac, at = maintained_flux_fraction_IEC62717(hours, units, 20000)
+    assert at == 5000
+    assert frac == pytest.approx(0.925, abs=1e-12)
+    # 25 % of 50 000 h = 12 500 h, capped at 6000 h: mean of 0.94 and 0.88
+    frac, at = maintained_flux_fraction_IEC62717(hours, units, 50000)
+    assert at == 6000 and frac == pytest.approx(0.91, abs=1e-12)
+
+
+def test_iec62717_maintenance_refuses_data_too_short():
+    from lightcomp.analysis.lumen_maintenance import maintained_flux_fraction_IEC62717
+
+    hours = np.arange(0.0, 4001, 1000)
+    units = np.tile(1 - 1e-5 * hours, (3, 1))
+    with pytest.raises(AnalysisInputError, match="flux at 5000 h"):
+        maintained_flux_fraction_IEC62717(hours, units, 20000.0)
+
+
+@pytest.mark.parametrize(
+    "hours, flux, life, msg",
+    [
+        ([0, 1000], [[1.0, np.nan]], 20000, "NaN"),
+        ([0, 1000], [[1.0, 0.99]], -1, "rated life"),
+        ([100, 1000], [[1.0, 0.99]], 20000, "start at 0"),
+        ([0, 1000, 2000], [[1.0, 0.99]], 20000, "units, times"),
+    ],
+)
+def test_iec62717_maintenance_bad_input(hours, flux, life, msg):
+    from lightcomp.analysis.lumen_maintenance import maintained_flux_fraction_IEC62717
+
+    with pytest.raises(AnalysisInputError, match=msg):
+        maintained_flux_fraction_IEC62717(np.array(hours, float), np.array(flux, float), life)

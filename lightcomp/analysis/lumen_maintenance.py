@@ -253,3 +253,52 @@ def tm21_in_situ(
     alpha_s = big_a * np.exp(-ea_k / ts)
     b_s = np.sqrt(np.asarray(b1, dtype=float) * np.asarray(b2, dtype=float))
     return alpha_s, b_s
+
+
+#: IEC 62717: maintained values are stated at 25 % of rated life, at most 6000 h.
+IEC62717_MAINTENANCE_FRACTION_OF_LIFE = 0.25
+IEC62717_MAINTENANCE_MAX_H = 6000.0
+
+
+def maintained_flux_fraction_IEC62717(
+    hours: np.ndarray, flux: np.ndarray, rated_life_h: float
+) -> tuple[float, float]:
+    """Lumen maintenance at the IEC 62717 time, from LM-80 data.
+
+    The time is 25 % of the rated life, at most 6000 h (IEC 62717 photometric
+    code, digit F): the average normalised flux, interpolated linearly between
+    readings. That time is never beyond 6000 h, the shortest test TM-21 accepts,
+    so no projection is involved; shorter data are refused.
+
+    Parameters
+    ----------
+    hours : array, shape (T,)
+        Reading times (h), first = 0.
+    flux : array, shape (U, T)
+        Flux of U units (any unit).
+    rated_life_h : float
+        Rated life (h) of the family.
+
+    Returns
+    -------
+    (fraction, at_h) : maintained flux as a fraction of initial, and the time (h).
+    """
+    t = np.asarray(hours, dtype=float)
+    f = np.asarray(flux, dtype=float)
+    if not np.isfinite(rated_life_h) or rated_life_h <= 0:
+        raise AnalysisInputError(f"rated life must be > 0 h, got {rated_life_h!r}")
+    if f.ndim != 2 or f.shape[1] != t.size or t.size < 2:
+        raise AnalysisInputError(
+            f"LM-80 flux must be (units, times) with {t.size} times, got {f.shape}"
+        )
+    if not (np.all(np.isfinite(f)) and np.all(np.isfinite(t))):
+        raise AnalysisInputError("LM-80 data contain NaN or infinite values")
+    if t[0] != 0 or np.any(np.diff(t) <= 0) or np.any(f <= 0):
+        raise AnalysisInputError("LM-80 data must start at 0 h, increase, and have flux > 0")
+    at = min(IEC62717_MAINTENANCE_FRACTION_OF_LIFE * rated_life_h, IEC62717_MAINTENANCE_MAX_H)
+    if at > t[-1]:
+        raise AnalysisInputError(
+            f"LM-80 data end at {t[-1]:g} h; IEC 62717 needs the flux at {at:g} h"
+        )
+    mean = (f / f[:, :1]).mean(axis=0)
+    return float(np.interp(at, t, mean)), at

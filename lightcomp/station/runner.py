@@ -428,6 +428,7 @@ class BatchRunner:
             self.calibration = current_calibration(s, self.station.name, self._now())
             fam = find_family(s, self.plan.family, self.plan.manufacturer)
             self._family_name = fam.name
+            self._maintenance = family_maintenance(fam.lm80, fam.name)
             lot = s.scalar(select(Lot).where(Lot.name == self.lot))
             if lot is None:
                 lot = Lot(name=self.lot, family_id=fam.id, received_at=self._now())
@@ -883,9 +884,14 @@ class BatchRunner:
         try:
             nominal = self.plan.ansi_quadrangle or q["CCT"]
             steps = q["sdcm_steps"] if q.get("sdcm_steps") is not None else np.nan
+            kept_steps, kept_flux = getattr(self, "_maintenance", (np.nan, np.nan))
             q["photometric_code"] = str(
                 photometric_code(
-                    np.array([q["Ra"]]), np.array([float(nominal)]), np.array([steps])
+                    np.array([q["Ra"]]),
+                    np.array([float(nominal)]),
+                    np.array([steps]),
+                    np.array([kept_steps]),
+                    np.array([kept_flux]),
                 )[0]
             )
         except (LightcompError, TypeError, ValueError):
@@ -1042,3 +1048,29 @@ class _Progress:
     def __exit__(self, *exc) -> None:
         if self._p is not None:
             self._p.__exit__(*exc)
+
+
+def family_maintenance(lm80: dict | None, family: str) -> tuple[float, float]:
+    """(maintained MacAdam steps, maintained flux fraction) of a family from its LM-80 data.
+
+    ``families.lm80`` holds ``hours`` (T,), ``flux`` (units x T), ``rated_life_h``
+    and optionally ``maintained_sdcm`` (chromaticity spread at the same time).
+    Both values are NaN when the family has no LM-80 data: the photometric code
+    then carries ``-`` in those digits (IEC 62717 code ``ABC/D--``).
+    """
+    from lightcomp.analysis.lumen_maintenance import maintained_flux_fraction_IEC62717
+
+    if not lm80:
+        return np.nan, np.nan
+    try:
+        fraction, _at_h = maintained_flux_fraction_IEC62717(
+            np.asarray(lm80["hours"], dtype=float),
+            np.asarray(lm80["flux"], dtype=float),
+            float(lm80["rated_life_h"]),
+        )
+    except KeyError as exc:
+        raise PlanError(f"family {family!r}: LM-80 data lack {exc.args[0]!r}") from exc
+    except LightcompError as exc:
+        raise PlanError(f"family {family!r}: LM-80 data unusable: {exc}") from exc
+    steps = lm80.get("maintained_sdcm")
+    return (float(steps) if steps is not None else np.nan), fraction
