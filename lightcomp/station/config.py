@@ -49,7 +49,7 @@ REQUIRED_ROLES = ("source", "spectro", "fixture")
 
 LAB_ROOT_ENV = "LIGHTCOMP_LAB"
 
-_STATION_KEYS = {"name": str, "description": str, "sphere": str}
+_STATION_KEYS = {"name": str, "description": str, "sphere": str, "lab": str, "lab_address": str}
 _CALIBRATION_KEYS = {"lamp": str, "validity_days": (int, float), "warmup_s": (int, float)}
 _INSTRUMENT_KEYS = ("driver", "resource", "identity", "timeout_s", "retries", "options", "model")
 
@@ -67,6 +67,8 @@ class StationConfig:
     clock: dict = field(default_factory=dict)
     description: str | None = None
     sphere: str | None = None
+    lab: str | None = None  # laboratory name, printed on certificates
+    lab_address: str | None = None
     lab_root: Path | None = None
     raw: dict = field(default_factory=dict)
 
@@ -209,6 +211,8 @@ def load_station(path: str | Path, lab_root: str | Path | None = None) -> Statio
         clock={**clock, "kind": kind},
         description=st.get("description"),
         sphere=st.get("sphere"),
+        lab=st.get("lab"),
+        lab_address=st.get("lab_address"),
         lab_root=Path(lab_root),
         raw=data,
     )

@@ -562,7 +562,13 @@ class BatchRunner:
         if count is not None and (isinstance(count, bool) or count < 1):
             raise PlanError(f"--count must be >= 1, not {count}")
         run_id, lot_id, family_id = self._prepare(
-            {"count": count, "retest": retest, **(params or {})}
+            {
+                "count": count,
+                "retest": retest,
+                "lab": self.station.lab,
+                "lab_address": self.station.lab_address,
+                **(params or {}),
+            }
         )
         own_instruments = self.instruments is None
         own_clock = self.clock is None
@@ -851,9 +857,15 @@ class BatchRunner:
         if self.calibration.uncertainty is not None:
             w = spectrum * _v()
             if np.sum(w) > 0:
-                unc["luminous_flux_rel_k2"] = float(
-                    np.sum(self.calibration.uncertainty * w) / np.sum(w)
-                )
+                rel = float(np.sum(self.calibration.uncertainty * w) / np.sum(w))
+                unc["luminous_flux_rel_k2"] = rel
+                flux = _finite_or_none(q.get("luminous_flux"))
+                if flux is not None:  # the form reports read: {"U": expanded, "k": 2}
+                    unc["luminous_flux"] = {
+                        "U": rel * flux,
+                        "k": 2,
+                        "source": "standard-lamp certificate, V(lambda)-weighted",
+                    }
         if err is not None:
             return ComponentResult(
                 "error",
@@ -1074,3 +1086,11 @@ def family_maintenance(lm80: dict | None, family: str) -> tuple[float, float]:
         raise PlanError(f"family {family!r}: LM-80 data unusable: {exc}") from exc
     steps = lm80.get("maintained_sdcm")
     return (float(steps) if steps is not None else np.nan), fraction
+
+
+def _finite_or_none(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None
