@@ -147,14 +147,7 @@ def open_adapter(
                 timeout=int(config.timeout_s * 1000),
             )
             if resource.upper().endswith("::SOCKET"):
-                try:
-                    from pyvisa import constants
-
-                    adapter.connection.set_visa_attribute(
-                        constants.ResourceAttribute.tcpip_nodelay, True
-                    )
-                except Exception:  # noqa: BLE001 - an optimisation only
-                    pass
+                _nodelay(_visa_socket(adapter.connection))
             return adapter
     except InstrumentError:
         raise
@@ -164,6 +157,21 @@ def open_adapter(
         f"{where}: unknown resource form (use TCPIP0::host::port::SOCKET, "
         "ASRL<port>::INSTR or a pyserial URL such as socket://host:port)"
     )
+
+
+def _visa_socket(connection):
+    """The TCP socket under a pyvisa-py ``TCPIP::SOCKET`` session, or None.
+
+    pyvisa-py ignores VI_ATTR_TCPIP_NODELAY for raw sockets, so reach the socket.
+    """
+    try:
+        sessions = connection.visalib.sessions
+        sock = getattr(sessions.get(connection.session), "interface", None)
+    except AttributeError:
+        return None
+    import socket
+
+    return sock if isinstance(sock, socket.socket) else None
 
 
 def _nodelay(sock) -> None:

@@ -61,6 +61,7 @@ from lightcomp.calibration import (
     current_calibration,
     luminous_flux_lm,
 )
+from lightcomp.drivers import open_instrument
 from lightcomp.drivers.base import ElectricalReading, SpectralReading
 from lightcomp.errors import (
     AnalysisInputError,
@@ -159,53 +160,12 @@ class InterruptControl:
 # ----------------------------------------------------------------------------------------
 # Instruments
 # ----------------------------------------------------------------------------------------
-def _set_nodelay(adapter) -> None:
-    """Switch off Nagle's algorithm on a TCP link (best effort).
-
-    A command followed by a query (``OUTP ON`` then ``*OPC?``) otherwise waits
-    for the peer's delayed ACK, ~40 ms per exchange on Linux.
-    """
-    conn = getattr(adapter, "connection", None)
-    try:
-        sock = getattr(conn, "_socket", None)  # pyserial socket:// URL
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return
-        visalib = getattr(conn, "visalib", None)  # pyvisa-py TCPIP SOCKET session
-        sessions = getattr(visalib, "sessions", None)
-        if sessions is not None:
-            sock = getattr(sessions.get(conn.session), "interface", None)
-            if isinstance(sock, socket.socket):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except Exception:  # noqa: BLE001 - an optimisation only
-        pass
-
-
-def open_low_latency(config):
-    """:func:`lightcomp.drivers.open_instrument` with TCP_NODELAY on network links
-    (also after the driver's own reconnects)."""
-    from lightcomp.drivers import open_instrument
-
-    inst = open_instrument(config)
-    _set_nodelay(getattr(inst, "adapter", None))
-    reconnect = getattr(inst, "_reconnect", None)
-    if reconnect is not None:
-
-        def reconnect_nodelay():
-            adapter = reconnect()
-            _set_nodelay(adapter)
-            return adapter
-
-        inst._reconnect = reconnect_nodelay
-    return inst
-
-
 class StationInstruments:
     """The opened instruments of a station, by role, with recovery and safe state."""
 
     def __init__(self, station: StationConfig, opener: Callable | None = None) -> None:
         self.station = station
-        self._open = opener or open_low_latency
+        self._open = opener or open_instrument
         self.inst: dict[str, Any] = {}
         self.identities: dict[str, str] = {}
 
