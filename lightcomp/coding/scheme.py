@@ -441,59 +441,69 @@ def encode_type(fields: dict[str, Any]) -> str:
         raise CodeFieldError("manufacturer", "missing")
     manufacturer = parse_manufacturer_id(fields["manufacturer"])
 
-    cct = None
-    if "cct_class" in fields:
-        cct = str(fields["cct_class"]).strip()
-        _table_row("cct_class", "cct", cct)
-    if "nominal_cct_k" in fields:
-        by_value = _wrap("nominal_cct_k", cct_code, fields["nominal_cct_k"])
-        if cct is not None:
-            _agree("cct_class", cct, by_value)
-        cct = by_value
-    if cct is None:
-        raise CodeFieldError("nominal_cct_k", "missing (give nominal_cct_k or cct_class)")
-
-    cri = None
-    if "cri_code" in fields:
-        cri = str(fields["cri_code"]).strip()
-        _table_row("cri_class", "cri", cri)
-    if "cri_class" in fields:
-        by_value = _wrap("cri_class", cri_code, fields["cri_class"])
-        if cri is not None:
-            _agree("cri_class", cri, by_value)
-        cri = by_value
-    if cri is None:
-        raise CodeFieldError("cri_class", "missing")
-
-    flux = None
-    if "flux_class" in fields:
-        flux = str(fields["flux_class"]).strip().upper().removeprefix("F")
-        _table_row("flux_class", "flux", flux)
-    if "nominal_flux_lm" in fields:
-        by_value = _wrap("nominal_flux_lm", flux_code, fields["nominal_flux_lm"])
-        if flux is not None:
-            _agree("flux_class", flux, by_value)
-        flux = by_value
-    if flux is None:
-        raise CodeFieldError("nominal_flux_lm", "missing (give nominal_flux_lm or flux_class)")
-
-    inp = None
-    if "input_code" in fields:
-        inp = str(fields["input_code"]).strip().upper()
-        _table_row("input_class", "input", inp)
-    if "input_class" in fields:
-        by_value = _wrap("input_class", input_code, fields["input_class"])
-        if inp is not None:
-            _agree("input_class", inp, by_value)
-        inp = by_value
-    if inp is None:
-        raise CodeFieldError("input_class", "missing")
+    cct = _class_field(
+        fields,
+        "cct_class",
+        "cct",
+        "nominal_cct_k",
+        cct_code,
+        missing="missing (give nominal_cct_k or cct_class)",
+    )
+    cri = _class_field(fields, "cri_code", "cri", "cri_class", cri_code, report_as="cri_class")
+    flux = _class_field(
+        fields,
+        "flux_class",
+        "flux",
+        "nominal_flux_lm",
+        flux_code,
+        normalise=lambda c: c.upper().removeprefix("F"),
+        missing="missing (give nominal_flux_lm or flux_class)",
+    )
+    inp = _class_field(
+        fields,
+        "input_code",
+        "input",
+        "input_class",
+        input_code,
+        normalise=str.upper,
+        report_as="input_class",
+    )
 
     model_seq = _int_field(fields, "model_seq", MAX_MODEL_SEQ)
     return (
         f"{t.prefix}{t.version}{level}{category}{manufacturer}{cct}{cri}F{flux}{inp}"
         f"{model_seq:0{FIELD_BY_NAME['model_seq'].width}d}"
     )
+
+
+def _class_field(
+    fields: dict[str, Any],
+    code_key: str,
+    table: str,
+    value_key: str,
+    coder,
+    *,
+    normalise=lambda c: c,
+    report_as: str | None = None,
+    missing: str = "missing",
+) -> str:
+    """A class field given as its table code (``code_key``) and/or as a value (``value_key``).
+
+    When both are given they must agree; errors name the field a person would fix.
+    """
+    code = None
+    table_name = report_as or code_key
+    if code_key in fields:
+        code = normalise(str(fields[code_key]).strip())
+        _table_row(table_name, table, code)
+    if value_key in fields:
+        by_value = _wrap(value_key, coder, fields[value_key])
+        if code is not None:
+            _agree(table_name, code, by_value)
+        code = by_value
+    if code is None:
+        raise CodeFieldError(table_name if missing == "missing" else value_key, missing)
+    return code
 
 
 def _wrap(name: str, fn, *args):
