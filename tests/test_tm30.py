@@ -24,6 +24,7 @@ import colour
 import colour.quality.cfi2017 as colour_cfi
 import numpy as np
 import pytest
+from _led_spectra import led_spectra
 
 from lightcomp.analysis import tm30
 from lightcomp.analysis.illuminants import WL_ANALYSIS as WL
@@ -38,41 +39,6 @@ CMFS_380_780 = (
     .copy()
     .trim(colour.SpectralShape(380, 780, 1))
 )
-
-
-def led_spectra(n: int, seed: int) -> np.ndarray:
-    """Synthetic white LEDs (pc and RGB(A) mixes), 2200-6500 K, |Duv| < 0.02."""
-    from lightcomp.analysis.cct import CCT_Duv_Ohno2013
-    from lightcomp.analysis.data import load_cmfs
-
-    rng = np.random.default_rng(seed)
-
-    def g(mu, fwhm):
-        return np.exp(-4.0 * np.log(2.0) * ((WL - mu) / fwhm) ** 2)
-
-    def u(lo, hi, m):
-        return rng.uniform(lo, hi, (m, 1))
-
-    out = []
-    while sum(len(o) for o in out) < n:
-        m = 20 * n
-        pc = (
-            u(0.15, 1.2, m) * g(u(440, 465, m), u(16, 26, m))
-            + g(u(525, 565, m), u(90, 130, m))
-            + u(0, 1.2, m) * g(u(600, 650, m), u(70, 100, m))
-        )
-        rgb = (
-            u(0.2, 1.0, m) * g(u(445, 470, m), u(18, 26, m))
-            + u(0.3, 1.0, m) * g(u(515, 540, m), u(25, 40, m))
-            + u(0.0, 0.8, m) * g(u(585, 600, m), u(15, 20, m))
-            + u(0.3, 1.5, m) * g(u(615, 640, m), u(15, 25, m))
-        )
-        s = np.where(rng.random((m, 1)) < 0.5, pc, rgb)
-        xyz = s @ load_cmfs("1931_2")
-        den = xyz @ np.array([1.0, 15.0, 3.0])
-        cct, duv = CCT_Duv_Ohno2013(np.stack([4 * xyz[:, 0] / den, 6 * xyz[:, 1] / den], 1))
-        out.append(s[(cct >= 2200) & (cct <= 6500) & (np.abs(duv) < 0.02)])
-    return np.concatenate(out)[:n]
 
 
 @pytest.fixture
