@@ -11,6 +11,11 @@
    searches, first one request at a time (latency), then concurrently
    (throughput).
 
+Peers measured in the same run, for scale: the bare database round trip of the
+same look-ups (psycopg, the record's component + current measurement by product
+code, no HTTP, no authorisation) and the HTTP floor (``GET /health``, no
+database). The look-up's p95 is printed as a ratio to each.
+
 Targets (issue 9): look-up p95 < 20 ms, search p95 < 100 ms at 1 M records.
 
 Usage::
@@ -407,6 +412,29 @@ def scenarios(
     return {"code look-up": lookups, "search": searches, "search maker+measured CCT": selective}
 
 
+def bare_sql_lookups(url: str, codes: list[str]) -> np.ndarray:
+    """Peer: latency (ms) of the same look-ups straight to PostgreSQL, one at a time."""
+    from sqlalchemy import create_engine, text
+
+    from lightcomp.coding import canonical
+
+    eng = create_engine(url)
+    q = text(
+        "SELECT c.*, m.* FROM components c LEFT JOIN measurements m "
+        "ON m.component_id = c.id AND m.is_current WHERE c.product_code = :code"
+    )
+    lat = []
+    with eng.connect() as conn:
+        for code in codes[:20]:  # warm-up
+            conn.execute(q, {"code": canonical(code)}).all()
+        for code in codes:
+            t = time.perf_counter()
+            conn.execute(q, {"code": canonical(code)}).all()
+            lat.append(time.perf_counter() - t)
+    eng.dispose()
+    return np.array(lat) * 1e3
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -523,6 +551,20 @@ def main(argv: list[str] | None = None) -> int:
                 res = asyncio.run(_drive(base, name, reqs, conc, args.time_budget_s))
                 results.append(res)
                 print(res.line(), flush=True)
+        health = [("/health", {}, keys["lab"])] * args.requests
+        floor = asyncio.run(_drive(base, "peer: GET /health (HTTP floor)", health, 1, 60))
+        print(floor.line(), flush=True)
+        codes = [path.rsplit("/", 1)[1] for path, _p, _k in plans["code look-up"]]
+        bare = bare_sql_lookups(url, codes)
+        bare_p95 = float(np.percentile(bare, 95))
+        print(f"{'peer: bare SQL look-up':28s} c=1  n={len(bare):<5d} "
+              f"p50 {np.percentile(bare, 50):7.2f} ms  p95 {bare_p95:7.2f} ms")
+        lookup = next(r for r in results if r.name == "code look-up" and r.concurrency == 1)
+        print(
+            f"code look-up p95 = {lookup.p95_ms / bare_p95:.1f} x the bare SQL round trip, "
+            f"{lookup.p95_ms / floor.p95_ms:.1f} x the HTTP floor (same run)"
+        )
+        results.append(floor)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -7,7 +7,11 @@ no spectra), then times:
 
 - ``lot_yield`` (one aggregate query; issue 4 asks for well under a second),
 - ``lot_records`` (every current record of the lot into a DataFrame, one query),
-- the full lot report, built and rendered to HTML and to PDF.
+- the full lot report, built and rendered to HTML and to PDF,
+
+each next to a peer measured in the same run on the same store: the plain ORM
+way (load the lot's Component and current Measurement objects, count and tabulate
+in Python), and the ratio peer time / lightcomp time is printed.
 
 Usage::
 
@@ -30,8 +34,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from _report_fixtures import fill_lot  # noqa: E402
 
+from lightcomp.analysis.yield_stats import yield_summary  # noqa: E402
 from lightcomp.reports.lot_report import build_lot_report, render  # noqa: E402
-from lightcomp.store import Store  # noqa: E402
+from lightcomp.store import Component, Lot, Measurement, Store  # noqa: E402
 from lightcomp.store.queries import lot_records, lot_yield  # noqa: E402
 
 
@@ -42,6 +47,53 @@ def _timed(fn, repeat: int = 1):
         result = fn()
         best = min(best, time.perf_counter() - t)
     return best, result
+
+
+def _orm_rows(session, lot: str) -> list:
+    """Peer: the lot's components with their current measurement as ORM objects."""
+    from sqlalchemy import select
+
+    stmt = (
+        select(Component, Measurement)
+        .join(Lot, Component.lot_id == Lot.id)
+        .outerjoin(
+            Measurement,
+            (Measurement.component_id == Component.id) & Measurement.is_current.is_(True),
+        )
+        .where(Lot.name == lot)
+    )
+    session.expunge_all()  # no identity-map shortcut between repeats
+    return session.execute(stmt).all()
+
+
+def orm_yield(session, lot: str) -> dict:
+    """Peer of lot_yield: count verdicts over ORM objects in Python."""
+    counts = {"pass": 0, "fail": 0, "error": 0}
+    for _comp, meas in _orm_rows(session, lot):
+        if meas is not None and meas.verdict in counts:
+            counts[meas.verdict] += 1
+    return yield_summary(counts["pass"], counts["fail"], counts["error"])
+
+
+def orm_records(session, lot: str):
+    """Peer of lot_records: ORM objects to a DataFrame row by row."""
+    import pandas as pd
+
+    rows = []
+    for comp, meas in _orm_rows(session, lot):
+        row = {"product_code": comp.product_code, "status": comp.status}
+        if meas is not None:
+            row.update(
+                verdict=meas.verdict,
+                luminous_flux_lm=meas.luminous_flux_lm,
+                cct_k=meas.cct_k,
+                duv=meas.duv,
+                ra=meas.ra,
+                r9=meas.r9,
+                failed_limits=meas.failed_limits,
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def bench(url: str, n: int, label: str, out_dir: Path) -> None:
@@ -55,6 +107,9 @@ def bench(url: str, n: int, label: str, out_dir: Path) -> None:
             t_y, y = _timed(lambda: lot_yield(s, "BENCH"), repeat=5)
             t_r, df = _timed(lambda: lot_records(s, lot="BENCH"), repeat=3)
             t_b, doc = _timed(lambda: build_lot_report(s, lot="BENCH"))
+            t_py, py = _timed(lambda: orm_yield(s, "BENCH"), repeat=2)
+            t_pr, _ = _timed(lambda: orm_records(s, "BENCH"), repeat=1)
+        assert int(py["n_pass"][0]) == y["n_pass"], "peer and lightcomp disagree"
         t_h, html = _timed(lambda: render(doc, "html"))
         t_p, pdf = _timed(lambda: render(doc, "pdf"))
         (out_dir / f"bench_{label}.html").write_bytes(html)
@@ -63,7 +118,11 @@ def bench(url: str, n: int, label: str, out_dir: Path) -> None:
             f"[{label}] lot_yield: {1e3 * t_y:.0f} ms (yield {y['yield']:.4f}, "
             f"{y['n_pass']} pass / {y['n_fail']} fail / {y['n_error']} error)"
         )
+        print(f"[{label}]   peer (ORM objects, Python counting): {1e3 * t_py:.0f} ms -> "
+              f"lightcomp x{t_py / t_y:.1f} faster")
         print(f"[{label}] lot_records: {1e3 * t_r:.0f} ms ({len(df)} rows x {df.shape[1]} columns)")
+        print(f"[{label}]   peer (ORM objects -> DataFrame, 8 key columns only): "
+              f"{1e3 * t_pr:.0f} ms -> lightcomp x{t_pr / t_r:.1f} faster")
         print(f"[{label}] report build (query + statistics + plots): {t_b:.2f} s")
         print(f"[{label}] render HTML: {t_h:.2f} s ({len(html) / 1e6:.2f} MB)")
         print(f"[{label}] render PDF: {t_p:.2f} s ({len(pdf) / 1e6:.2f} MB)")
