@@ -15,6 +15,7 @@ name                     class                                          interfac
 ``array-spectrometer``   :class:`~.array_spectrometer.ArraySpectrometer` Spectroradiometer
 ``ls218``                :class:`~.lakeshore.LakeShore218`              TemperatureLogger
 ``sim-fixture``          :class:`~.simfixture.SimFixture`               Fixture
+``operator``             :class:`~.operator.OperatorFixture`            Fixture (a person)
 =======================  =============================================  ==================
 """
 
@@ -35,6 +36,7 @@ DRIVERS: dict[str, str] = {
     "array-spectrometer": "lightcomp.drivers.array_spectrometer:ArraySpectrometer",
     "ls218": "lightcomp.drivers.lakeshore:LakeShore218",
     "sim-fixture": "lightcomp.drivers.simfixture:SimFixture",
+    "operator": "lightcomp.drivers.operator:OperatorFixture",
 }
 """Registry: config name -> ``module:Class``."""
 
@@ -83,6 +85,11 @@ def open_instrument(config: InstrumentConfig, *, check_identity: bool = True) ->
     from lightcomp.drivers.transport import open_adapter
 
     cls = driver_class(config.driver)
+    if not getattr(cls, "needs_connection", True):  # e.g. the operator fixture
+        inst = cls(None, config=config)
+        if check_identity:
+            inst.check_identity()
+        return inst
 
     def connect():
         return open_adapter(
