@@ -21,9 +21,10 @@ they should:
    station retries it).
 2. **Wavelength-map check** — the instrument's wavelengths must increase
    strictly, cover 380–780 nm with steps ≤ 5 nm and agree (≤ 0.1 nm) with the
-   map the calibration was made with (the simulated lab has no emission-line
-   source, so the check is a consistency check against the calibration, not an
-   absolute one against Hg/Ar lines).
+   map the calibration was made with. The absolute scale is checked at each
+   calibration against the emission lines of an Hg-Ar lamp
+   (:func:`check_emission_lines`, ≤ 0.5 nm) when the station names one
+   (``[calibration] line_lamp``; the simulated lab has ``SIM-HGAR-001``).
 3. **Dark subtraction** — the shutter-closed reading taken with the same
    integration time (:class:`DarkCache`) is subtracted pixel by pixel;
    instruments without a shutter subtract their dark internally and report none.
@@ -69,6 +70,17 @@ MAX_STEP_NM = 5.0
 
 MAP_TOLERANCE_NM = 0.1
 """Largest allowed change of the instrument's wavelength map since calibration, nm."""
+
+HG_AR_LINES_NM = (404.656, 435.833, 546.074, 696.543, 706.722, 750.387, 763.511)
+"""Isolated emission lines of a low-pressure Hg-Ar lamp (nm, in air; NIST Atomic Spectra
+Database), for the wavelength-scale check. The Hg 576.96/579.07 nm doublet is left out:
+a 5 nm bandwidth blends it."""
+
+LINE_TOLERANCE_NM = 0.5
+"""Largest allowed wavelength-scale error at an emission line, nm."""
+
+LINE_WINDOW_NM = 4.0
+"""Half-width of the search window around each expected line, nm."""
 
 SPECTRAL_ALPHA_MIN_REL = 0.05
 """Spectral self-absorption only where the auxiliary lamp gives ≥ 5 % of its peak signal."""
@@ -224,6 +236,80 @@ def check_wavelength_map(
             )
         summary["max_shift_nm"] = shift
     return summary
+
+
+def emission_line_positions(
+    wavelengths_nm: np.ndarray,
+    signal: np.ndarray,
+    lines_nm: tuple[float, ...] = HG_AR_LINES_NM,
+    *,
+    window_nm: float = LINE_WINDOW_NM,
+) -> np.ndarray:
+    """Measured centre (nm) of each expected emission line in a line-lamp reading.
+
+    For every line: the largest signal within ``window_nm`` of its expected
+    position, refined by the vertex of the parabola through the logarithm of
+    that pixel and its two neighbours (exact for a Gaussian line profile, on any
+    pixel spacing). NaN where the window holds no usable peak. Vectorised over lines.
+    """
+    wl = np.asarray(wavelengths_nm, dtype=float)
+    sig = np.asarray(signal, dtype=float)
+    ref = np.asarray(lines_nm, dtype=float)
+    inside = np.abs(wl[None, :] - ref[:, None]) <= window_nm  # (L, W)
+    masked = np.where(inside, sig[None, :], -np.inf)
+    k = np.clip(np.argmax(masked, axis=1), 1, wl.size - 2)
+    y0, y1, y2 = (np.log(np.maximum(sig[k + d], 1e-300)) for d in (-1, 0, 1))
+    x0, x1, x2 = wl[k - 1], wl[k], wl[k + 1]
+    num = (x1 - x0) ** 2 * (y1 - y2) - (x1 - x2) ** 2 * (y1 - y0)
+    den = (x1 - x0) * (y1 - y2) - (x1 - x2) * (y1 - y0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre = x1 - 0.5 * num / den
+    peak = sig[k]
+    usable = (
+        inside.any(axis=1)
+        & (peak > 0)
+        & (sig[k] >= sig[k - 1])
+        & (sig[k] >= sig[k + 1])
+        & (np.abs(centre - x1) <= np.maximum(x2 - x1, x1 - x0))
+    )
+    return np.where(usable, centre, np.nan)
+
+
+def check_emission_lines(
+    wavelengths_nm: np.ndarray,
+    signal: np.ndarray,
+    lines_nm: tuple[float, ...] = HG_AR_LINES_NM,
+    *,
+    tolerance_nm: float = LINE_TOLERANCE_NM,
+) -> dict:
+    """Check the wavelength scale against emission lines; raise CalibrationError if off.
+
+    Returns ``{"lines_nm", "measured_nm", "offset_nm", "max_abs_offset_nm"}``
+    (offset = measured - reference). A line that is not found, or one off by more
+    than ``tolerance_nm``, raises :class:`CalibrationError` naming it.
+    """
+    ref = np.asarray(lines_nm, dtype=float)
+    found = emission_line_positions(wavelengths_nm, signal, lines_nm)
+    missing = ref[~np.isfinite(found)]
+    if missing.size:
+        raise CalibrationError(
+            "emission line(s) "
+            + ", ".join(f"{v:.3f} nm" for v in missing)
+            + " not found in the line-lamp reading: is the Hg-Ar lamp loaded and lit?"
+        )
+    offset = found - ref
+    worst = int(np.argmax(np.abs(offset)))
+    if abs(offset[worst]) > tolerance_nm:
+        raise CalibrationError(
+            f"wavelength scale is off by {offset[worst]:+.2f} nm at the {ref[worst]:.3f} nm "
+            f"line (tolerance {tolerance_nm} nm): service or re-map the spectroradiometer"
+        )
+    return {
+        "lines_nm": ref.tolist(),
+        "measured_nm": np.round(found, 4).tolist(),
+        "offset_nm": np.round(offset, 4).tolist(),
+        "max_abs_offset_nm": float(np.abs(offset).max()),
+    }
 
 
 def signal_rate(
@@ -555,6 +641,45 @@ def compute_calibration(
     }
 
 
+def measure_emission_lines(
+    spectro,
+    fixture,
+    line_lamp: str,
+    *,
+    source=None,
+    clock=None,
+    use_dark: bool = True,
+    warmup_s: float = 60.0,
+) -> dict:
+    """Load the emission-line lamp, read it, and check the wavelength scale.
+
+    Returns :func:`check_emission_lines`' summary; raises CalibrationError when
+    the scale is off. The lamp is switched by the station's source output, as
+    the standard lamp is, and is always switched off and unloaded afterwards.
+    """
+    fixture.load(line_lamp, "", "line-lamp")
+    try:
+        if source is not None:
+            source.output(True)
+        if clock is not None and warmup_s > 0:
+            clock.sleep(warmup_s)
+        reading = spectro.measure()
+        if source is not None:
+            source.output(False)
+        dark = DarkCache(spectro, use_dark).for_reading(reading)
+    finally:
+        if source is not None:
+            source.safe_state()
+        try:
+            fixture.unload()
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+    signal = np.asarray(reading.values, dtype=float)
+    if dark is not None:
+        signal = signal - np.asarray(dark.values, dtype=float)
+    return check_emission_lines(reading.wavelengths_nm, signal)
+
+
 def calibrate_station(
     store,
     station: str,
@@ -571,8 +696,14 @@ def calibrate_station(
     use_aux: bool = True,
     now: datetime | None = None,
     instruments: dict[str, str] | None = None,
+    line_lamp: str | None = None,
 ) -> CalibrationResult:
     """Measure the standard lamp on ``station`` and store a new calibration.
+
+    With ``line_lamp`` (the fixture id of an Hg-Ar emission-line lamp) the
+    wavelength scale is checked first against :data:`HG_AR_LINES_NM`
+    (:func:`check_emission_lines`); a scale off by more than
+    :data:`LINE_TOLERANCE_NM` stops the calibration before anything is stored.
 
     Steps: load the lamp (fixture), switch it on (``source`` output; without a
     source the lamp is taken as lit while loaded), let it warm up (``clock``),
@@ -600,6 +731,11 @@ def calibrate_station(
         cert_end = datetime.combine(certificate.valid_until, datetime.min.time(), tzinfo=UTC)
         valid_until = min(valid_until, cert_end)
 
+    line_check = None
+    if line_lamp is not None:
+        line_check = measure_emission_lines(
+            spectro, fixture, line_lamp, source=source, clock=clock, use_dark=use_dark
+        )
     fixture.load(certificate.lamp_id, "", "standard-lamp")
     aux = aux_dark = None
     lamp_lit_during_aux = source is None
@@ -657,8 +793,12 @@ def calibrate_station(
         "responsivity_max": float(res["responsivity"].max()),
         "aux_reference_sum": float(res["aux_reference"].sum()) if aux is not None else None,
         "wavelength_check": res["wavelength_check"],
-        "wavelength_check_method": "map monotonic, step <= 5 nm, 380-780 nm covered "
-        "(no emission-line source in this lab)",
+        "wavelength_check_method": (
+            f"map monotonic, step <= 5 nm, 380-780 nm covered; emission lines of {line_lamp}"
+            if line_check is not None
+            else "map monotonic, step <= 5 nm, 380-780 nm covered (no emission-line lamp)"
+        ),
+        "wavelength_lines": line_check,
         "uncertainty_rel_k2_max": float(res["uncertainty"].max()),
     }
     with store.transaction() as session:

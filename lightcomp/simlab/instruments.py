@@ -312,7 +312,7 @@ class CS2000Sim(SimInstrument):
         if cmd == "MEAS" and args == ["1"]:
             self.busy = self.busy_polls
             sat = bool(self.faults.take(("saturated",)))
-            flux = self.world.sphere_flux_w_nm()
+            flux = self.world.seen_flux_w_nm(dev.WAVELENGTHS_NM)
             noise = 1.0 + 1e-3 * np.asarray(self.world.noise(flux.size))
             self.data = flux * CS2000_RESPONSIVITY * noise
             self.over_range = sat
@@ -390,13 +390,7 @@ class ArraySpectrometerSim(SimInstrument):
             t = self.integration_us * 1e-6
             signal = np.zeros(ARRAY_PIXELS)
             if not self.shutter_closed:
-                flux = np.interp(
-                    ARRAY_WAVELENGTHS_NM,
-                    dev.WAVELENGTHS_NM,
-                    self.world.sphere_flux_w_nm(),
-                    left=0.0,
-                    right=0.0,
-                )
+                flux = self.world.seen_flux_w_nm(ARRAY_WAVELENGTHS_NM)
                 signal = flux * ARRAY_RESPONSIVITY * t
             if self.faults.take(("saturated",)):
                 signal = signal * 50 + ARRAY_FULL_SCALE

@@ -41,6 +41,21 @@ def _default_lamps() -> Path:
 
 CALIBRATION_LAMPS = _default_lamps()
 STANDARD_LAMP_ID = "SIM-STD-001"
+LINE_LAMP_ID = "SIM-HGAR-001"
+"""Hg-Ar emission-line lamp of the simulated lab (wavelength-scale check)."""
+LINE_LAMP_LINES_NM = (
+    404.656,
+    435.833,
+    546.074,
+    576.960,
+    579.066,
+    696.543,
+    706.722,
+    750.387,
+    763.511,
+)
+LINE_LAMP_PEAK_W_NM = (2.0e-3, 3.0e-3, 4.0e-3, 0.6e-3, 0.6e-3, 1.0e-3, 0.8e-3, 1.2e-3, 1.5e-3)
+LINE_LAMP_FWHM_NM = 2.0  # as the spectroradiometer sees the lines (its bandwidth)
 
 
 def load_standard_lamp(lamp_id: str = STANDARD_LAMP_ID) -> tuple[np.ndarray, dict]:
@@ -95,6 +110,9 @@ class World:
         self.aux_on = False
         self.unit: dev.Unit | None = None
         self.lamp_loaded = False
+        self.line_lamp_loaded = False
+        # reported minus true wavelength of the spectroradiometers (0: a perfect scale)
+        self.wavelength_error_nm = float(self.sphere.get("wavelength_error_nm", 0.0))
         self._lamp_spectrum: np.ndarray | None = None
         aux = dev.planck_spectrum(float(self.sphere.get("aux_lamp_cct_k", 3000.0)))
         self._aux_spectrum = aux * (
@@ -123,10 +141,13 @@ class World:
     def load(self, serial: str, lot: str, family: str) -> None:
         """Put unit ``serial`` (or the standard lamp) in the sphere, cold."""
         with self.lock:
+            self.line_lamp_loaded = serial == LINE_LAMP_ID
             if serial == STANDARD_LAMP_ID:
                 if self._lamp_spectrum is None:
                     self._lamp_spectrum, _ = load_standard_lamp(serial)
                 self.unit, self.lamp_loaded = None, True
+            elif serial == LINE_LAMP_ID:
+                self.unit, self.lamp_loaded = None, False
             else:
                 fam = self.families.get(family)
                 if fam is None:
@@ -137,7 +158,7 @@ class World:
 
     def unload(self) -> None:
         with self.lock:
-            self.unit, self.lamp_loaded = None, False
+            self.unit, self.lamp_loaded, self.line_lamp_loaded = None, False, False
 
     def set_aux(self, on: bool) -> None:
         with self.lock:
@@ -288,7 +309,29 @@ class World:
                 total = total + self._aux_spectrum
             return total * self.self_absorption()
 
+    def seen_flux_w_nm(self, reported_nm: np.ndarray) -> np.ndarray:
+        """Sphere flux as a spectroradiometer with ``wavelength_error_nm`` reports it at
+        ``reported_nm``: what it calls wavelength w really comes from w - error. The
+        model spectrum is held constant for 5 nm beyond 380-780 nm and is 0 further out."""
+        true_nm = np.asarray(reported_nm, dtype=float) - self.wavelength_error_nm
+        wl = dev.WAVELENGTHS_NM
+        with self.lock:
+            seen = np.interp(true_nm, wl, self.sphere_flux_w_nm())
+            seen = np.where((true_nm >= wl[0] - 5.0) & (true_nm <= wl[-1] + 5.0), seen, 0.0)
+            if self.line_lamp_loaded and self.source.output:  # narrow lines: exact profile
+                seen = seen + line_lamp_spectrum(true_nm) * self.self_absorption()
+            return seen
+
     def noise(self, size: int | None = None) -> np.ndarray | float:
         """Standard normal noise from the lab's seeded generator."""
         with self.lock:
             return self.rng.standard_normal(size)
+
+
+def line_lamp_spectrum(wavelengths_nm: np.ndarray) -> np.ndarray:
+    """Spectral flux (W/nm) of the simulated Hg-Ar lamp at ``wavelengths_nm``, as an
+    instrument of LINE_LAMP_FWHM_NM bandwidth sees it."""
+    wl = np.asarray(wavelengths_nm, dtype=float)[:, None]
+    lines = np.asarray(LINE_LAMP_LINES_NM)
+    peaks = np.asarray(LINE_LAMP_PEAK_W_NM)
+    return (peaks * np.exp(-4.0 * np.log(2.0) * ((wl - lines) / LINE_LAMP_FWHM_NM) ** 2)).sum(1)

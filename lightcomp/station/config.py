@@ -50,7 +50,12 @@ REQUIRED_ROLES = ("source", "spectro", "fixture")
 LAB_ROOT_ENV = "LIGHTCOMP_LAB"
 
 _STATION_KEYS = {"name": str, "description": str, "sphere": str, "lab": str, "lab_address": str}
-_CALIBRATION_KEYS = {"lamp": str, "validity_days": (int, float), "warmup_s": (int, float)}
+_CALIBRATION_KEYS = {
+    "lamp": str,
+    "line_lamp": str,  # fixture id of an Hg-Ar lamp: wavelength-scale check at calibration
+    "validity_days": (int, float),
+    "warmup_s": (int, float),
+}
 _INSTRUMENT_KEYS = ("driver", "resource", "identity", "timeout_s", "retries", "options", "model")
 
 
@@ -62,6 +67,7 @@ class StationConfig:
     path: str
     instruments: dict[str, InstrumentConfig]
     lamp: str | None = None
+    line_lamp: str | None = None
     validity_days: float = 30.0
     warmup_s: float = 900.0
     clock: dict = field(default_factory=dict)
@@ -206,6 +212,7 @@ def load_station(path: str | Path, lab_root: str | Path | None = None) -> Statio
         path=str(path),
         instruments=instruments,
         lamp=cal.get("lamp"),
+        line_lamp=cal.get("line_lamp"),
         validity_days=float(cal.get("validity_days", 30.0)),
         warmup_s=float(cal.get("warmup_s", 900.0)),
         clock={**clock, "kind": kind},

@@ -77,6 +77,7 @@ def calibrate(
                 validity_days=validity_days or station.validity_days,
                 warmup_s=station.warmup_s,
                 instruments=dict(inst.identities),
+                line_lamp=station.line_lamp,
             )
         finally:
             if own_clock and hasattr(clk, "close"):

@@ -1,0 +1,77 @@
+"""Wavelength-scale check against the emission lines of an Hg-Ar lamp."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _station_helpers import Lab
+
+from lightcomp import calibration as cal
+from lightcomp.errors import CalibrationError
+
+LINES = np.asarray(cal.HG_AR_LINES_NM)
+GRID_1NM = np.arange(380.0, 781.0)
+ARRAY_GRID = 340.0 + 0.4629 * np.arange(1024) - 4.0e-6 * np.arange(1024) ** 2  # non-uniform
+
+
+def _line_spectrum(wl: np.ndarray, shift_nm: float, fwhm_nm: float = 2.5) -> np.ndarray:
+    heights = np.linspace(1.0, 0.3, LINES.size)
+    g = np.exp(-4 * np.log(2) * ((wl[:, None] - (LINES + shift_nm)) / fwhm_nm) ** 2)
+    return (heights * g).sum(axis=1) + 1e-4
+
+
+@pytest.mark.parametrize("grid", [GRID_1NM, ARRAY_GRID], ids=["1nm", "array"])
+@pytest.mark.parametrize("shift", [-0.35, 0.0, 0.2])
+def test_line_centres_are_recovered_on_any_grid(grid, shift):
+    found = cal.emission_line_positions(grid, _line_spectrum(grid, shift))
+    np.testing.assert_allclose(found - LINES, shift, atol=5e-3)
+
+
+def test_scale_within_tolerance_passes_with_offsets():
+    res = cal.check_emission_lines(GRID_1NM, _line_spectrum(GRID_1NM, 0.3))
+    assert res["max_abs_offset_nm"] == pytest.approx(0.3, abs=5e-3)
+    assert len(res["offset_nm"]) == LINES.size
+
+
+def test_scale_off_names_the_line():
+    with pytest.raises(CalibrationError, match=r"off by \+0\.8\d nm at the .* line"):
+        cal.check_emission_lines(GRID_1NM, _line_spectrum(GRID_1NM, 0.8))
+
+
+def test_no_lamp_light_says_lines_not_found():
+    with pytest.raises(CalibrationError, match="not found"):
+        cal.check_emission_lines(GRID_1NM, np.full(GRID_1NM.size, 1e-6))
+
+
+# -- on the simulated lab: the station's calibration runs the check first ----------------------
+@pytest.fixture
+def lab(tmp_path, sqlite_url):
+    lab = Lab(tmp_path, sqlite_url, calibrate=False)
+    yield lab
+    lab.close()
+
+
+def test_calibration_records_the_line_check(lab):
+    from lightcomp.station.lab import calibrate
+    from lightcomp.store.models import Calibration
+
+    lab.simlab.world.wavelength_error_nm = 0.2
+    res = calibrate(lab.store, lab.station)
+    with lab.store.transaction() as s:
+        lines = s.get(Calibration, res.id).results["wavelength_lines"]
+    np.testing.assert_allclose(lines["offset_nm"], 0.2, atol=0.05)
+
+
+def test_calibration_refused_when_the_scale_is_off(lab):
+    import sqlalchemy as sa
+
+    from lightcomp.station.lab import calibrate
+    from lightcomp.store.models import Calibration
+
+    lab.simlab.world.wavelength_error_nm = -0.9
+    with pytest.raises(CalibrationError, match=r"off by -0\.9\d nm"):
+        calibrate(lab.store, lab.station)
+    with lab.store.transaction() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Calibration)) == 0
+    w = lab.simlab.world
+    assert w.source.output is False and not w.line_lamp_loaded
