@@ -47,9 +47,7 @@ def chromaticity_bins(
     else:
         inside = b["in_quadrangle"] & (b["nominal_cct_k"] == nominal_cct_k)
         nominal = np.full(cct.shape, nominal_cct_k)
-    tab = binning.ansi_c78377_table()
-    idx = np.searchsorted(tab["nominal_cct_k"], nominal)
-    centre = tab["centre_xy"][idx]
+    centre = binning.nominal_centre_xy(nominal)  # ANSI centre, or the flexible-CCT target
     steps = binning.macadam_steps(x, y, centre[:, 0], centre[:, 1], cct_k=nominal.astype(float))
     return {"ansi_category": category.astype(str), "ansi_inside": inside, "sdcm_steps": steps}
 

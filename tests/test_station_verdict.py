@@ -1,0 +1,26 @@
+"""Chromaticity binning in the station verdict: the MacAdam centre of the nominal CCT."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lightcomp.analysis.binning import ansi_c78377_table, ansi_flexible_target_duv
+from lightcomp.analysis.cct import CCT_Duv_to_xy_Ohno2013
+from lightcomp.station.verdict import chromaticity_bins
+
+
+@pytest.mark.parametrize("nominal", [2700, 4000, 6500])
+def test_zero_steps_at_the_ansi_centre(nominal):
+    tab = ansi_c78377_table()
+    cx, cy = tab["centre_xy"][list(tab["nominal_cct_k"]).index(nominal)]
+    b = chromaticity_bins(np.array([float(nominal)]), np.array([0.0]), np.array([cx]),
+                          np.array([cy]), nominal)
+    assert b["sdcm_steps"][0] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_flexible_nominal_uses_its_own_target_not_a_neighbour():
+    t = 3300.0  # between the 3000 K and 3500 K categories (ANSI flexible CCT)
+    xy = CCT_Duv_to_xy_Ohno2013(np.array([t]), np.array([ansi_flexible_target_duv(t)]))[0]
+    b = chromaticity_bins(np.array([t]), np.array([0.0]), xy[:1], xy[1:], 3300)
+    assert b["sdcm_steps"][0] < 0.05
