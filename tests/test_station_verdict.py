@@ -24,3 +24,21 @@ def test_flexible_nominal_uses_its_own_target_not_a_neighbour():
     xy = CCT_Duv_to_xy_Ohno2013(np.array([t]), np.array([ansi_flexible_target_duv(t)]))[0]
     b = chromaticity_bins(np.array([t]), np.array([0.0]), xy[:1], xy[1:], 3300)
     assert b["sdcm_steps"][0] < 0.05
+
+
+def test_point_on_a_shared_edge_is_inside_both_plans_quadrangles():
+    from lightcomp.analysis.binning import ansi_quadrangles
+
+    q = ansi_quadrangles()
+    # 2700 K and 3000 K share the edge from (.4562, .4260) to (.4373, .3893)
+    mid = (np.array([0.4562, 0.4260]) + np.array([0.4373, 0.3893])) / 2
+    assert any(np.allclose(c, [0.4562, 0.4260]) for c in q[2700])
+    for plan in (2700, 3000):
+        b = chromaticity_bins(np.array([2850.0]), np.array([0.0]), mid[:1], mid[1:], plan)
+        assert bool(b["ansi_inside"][0]), plan
+
+
+def test_point_outside_the_plans_quadrangle_fails_it():
+    b = chromaticity_bins(np.array([4000.0]), np.array([0.0]), np.array([0.3818]),
+                          np.array([0.3797]), 3000)
+    assert not bool(b["ansi_inside"][0])

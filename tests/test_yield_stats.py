@@ -184,3 +184,12 @@ def test_interval_contains_the_yield_exactly_at_the_edges(method):
     p = k / n
     assert np.all(lo <= p) and np.all(hi >= p)
     assert hi[1] == 1.0 and lo[0] == 0.0
+
+
+@pytest.mark.parametrize("method", ["wilson", "clopper-pearson"])
+def test_zero_failure_verdict_follows_the_59_rule_for_either_interval(method):
+    # domain brief: claiming >= 95 % at 95 % confidence with zero failures takes n >= 59
+    r = ys.yield_summary([52, 58, 59], [0, 0, 0], method=method)
+    assert r["verdict"].tolist() == [ys.VERDICT_UNDECIDED, ys.VERDICT_UNDECIDED, ys.VERDICT_MET]
+    # the verdict's bound is the one-sided exact one: 0.05 ** (1 / n)
+    np.testing.assert_allclose(r["lower_one_sided"], 0.05 ** (1 / np.array([52, 58, 59])))

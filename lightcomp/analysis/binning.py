@@ -239,6 +239,20 @@ def _cross(o: np.ndarray, a: np.ndarray, p: np.ndarray) -> np.ndarray:
     )
 
 
+def inside_ansi_quadrangle(x: np.ndarray, y: np.ndarray, nominal_cct_k: int) -> np.ndarray:
+    """Whether (x, y) lie inside (or on) the ANSI C78.377 7-step quadrangle of ``nominal_cct_k``.
+
+    Tests that one quadrangle directly (for a non-tabulated nominal CCT, the
+    flexible-CCT quadrangle); :func:`ansi_c78377_bin` instead assigns a point to
+    the first of overlapping or edge-sharing quadrangles.
+    """
+    quads = ansi_quadrangles()
+    t = float(nominal_cct_k)
+    quad = quads[int(t)] if t in quads else ansi_flexible_quadrangle(t)  # flexible CCT rule
+    pts = np.stack(np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float)), axis=-1)
+    return _inside_quadrangle(pts, quad)
+
+
 def _inside_quadrangle(points: np.ndarray, quads: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     """Points (..., 2) inside convex quadrangles (..., 4, 2) (boundary counts as inside)."""
     p = points[..., None, :]

@@ -7,15 +7,17 @@ Yield
     tested. Interval: Wilson score (default) or Clopper-Pearson ("exact",
     conservative), two-sided at ``confidence``.
 
-    Verdict (lightcomp's documented rule): one-sided bounds at ``confidence``
-    are compared with the target: lower bound >= target -> "target met",
-    upper bound < target -> "target missed", otherwise "not yet decidable".
-    Using one-sided bounds makes "claim >= 95 % at 95 % confidence" mean what
-    it says; with Clopper-Pearson it reproduces the zero-failure rule
+    Verdict (lightcomp's documented rule): one-sided *exact* (Clopper-Pearson)
+    bounds at ``confidence`` are compared with the target: lower bound >= target
+    -> "target met", upper bound < target -> "target missed", otherwise "not yet
+    decidable". One-sided bounds make "claim >= 95 % at 95 % confidence" mean
+    what it says, and the exact ones reproduce the zero-failure rule
     n >= ln(1 - confidence) / ln(target) = 59 for 95 %/95 %
-    (:func:`zero_failure_sample_size`). The reported ``lower``/``upper`` are the
-    two-sided interval (e.g. 190/200 -> Wilson [0.910, 0.973], Clopper-Pearson
-    [0.910, 0.976]); ``lower_one_sided``/``upper_one_sided`` are returned too.
+    (:func:`zero_failure_sample_size`) whatever interval is reported (a
+    one-sided Wilson bound would already claim the target at 52/52). The
+    reported ``lower``/``upper`` are the two-sided interval of ``method`` (e.g.
+    190/200 -> Wilson [0.910, 0.973], Clopper-Pearson [0.910, 0.976]);
+    ``lower_one_sided``/``upper_one_sided`` are the exact bounds the verdict used.
 
 Capability
     Cp = (USL - LSL) / 6 sigma, Cpk = min(USL - mean, mean - LSL) / 3 sigma, the
@@ -156,8 +158,9 @@ def yield_summary(
     -------
     dict of arrays, shape (G,) (``pd.DataFrame(result)`` gives one row per group)
         ``n_pass``, ``n_fail``, ``n_error``, ``n_tested``, ``yield``, ``lower``,
-        ``upper`` (two-sided), ``lower_one_sided``, ``upper_one_sided``,
-        ``verdict`` (str), ``method`` (str).
+        ``upper`` (two-sided, of ``method``), ``lower_one_sided``,
+        ``upper_one_sided`` (exact; the verdict's bounds), ``verdict`` (str),
+        ``method`` (str).
 
     Raises
     ------
@@ -182,8 +185,8 @@ def yield_summary(
             f"yield_summary: nothing tested (pass + fail = 0) in group(s) {np.flatnonzero(empty)[:10].tolist()}"
         )
     lo, hi = binomial_interval(p, n, confidence, method)
-    lo1, _ = binomial_interval(p, n, 1 - 2 * (1 - confidence), method)
-    _, hi1 = binomial_interval(p, n, 1 - 2 * (1 - confidence), method)
+    # Verdict bounds: one-sided exact, i.e. the two-sided exact interval at 1 - 2 alpha.
+    lo1, hi1 = binomial_interval(p, n, 1 - 2 * (1 - confidence), "clopper-pearson")
     verdict = np.where(
         lo1 >= target, VERDICT_MET, np.where(hi1 < target, VERDICT_MISSED, VERDICT_UNDECIDED)
     )

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lightcomp.errors import StoreError
-from lightcomp.store.models import AuditEvent, Lot, utcnow
+from lightcomp.store.models import AuditEvent, Lot, TestRun, utcnow
 
 MAX_REASON_CHARS = 2000
 
@@ -51,6 +51,14 @@ def publish_lot(
         )
     if row.published_at is not None:
         raise StoreError(f"lot {lot!r} is already published (since {row.published_at.isoformat()})")
+    running = session.scalar(
+        select(TestRun.run_uid).where(TestRun.lot_id == row.id, TestRun.status == "running")
+    )
+    if running is not None:
+        raise StoreError(
+            f"lot {lot!r} has a test run in progress ({running}): let it finish (a killed "
+            "run is closed by resuming the batch), then publish"
+        )
     row.published_at = now or utcnow()
     session.add(
         AuditEvent(

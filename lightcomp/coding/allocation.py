@@ -116,7 +116,25 @@ def _lot(session: Session, lot: Lot | str | None, family: Family) -> Lot | None:
         session.flush()
     elif row.family_id not in (None, family.id):
         raise CodeError(f"lot {name!r} belongs to another family (id {row.family_id})")
+    refuse_closed_lot(row)
     return row
+
+
+def refuse_closed_lot(lot: Lot) -> None:
+    """A published or withdrawn lot is closed: its records are what the alliance saw.
+
+    New units or retests go into a new lot, so a published record never changes.
+    """
+    if lot.withdrawn_at is not None:
+        raise CodeError(
+            f"lot {lot.name!r} was withdrawn on {lot.withdrawn_at:%Y-%m-%d}: it is closed; "
+            "test further units as a new lot"
+        )
+    if lot.published_at is not None:
+        raise CodeError(
+            f"lot {lot.name!r} was published on {lot.published_at:%Y-%m-%d}: its records are "
+            "closed; test further units as a new lot"
+        )
 
 
 def _serials_from_block(session: Session, block: BlockFile | SerialBlock, count: int) -> int:

@@ -186,8 +186,14 @@ def _nodelay(sock) -> None:
         pass
 
 
-def parse_floats(reply: str, count: int | None = None, *, sep: str = ",") -> list[float]:
-    """Strictly parse ``count`` finite numbers; anything else raises ``ValueError``."""
+def parse_floats(
+    reply: str, count: int | None = None, *, sep: str = ",", allow_nan: bool = False
+) -> list[float]:
+    """Strictly parse ``count`` finite numbers; anything else raises ``ValueError``.
+
+    ``allow_nan`` lets ``NAN`` through for instruments that use it to say "no data"
+    (the Yokogawa WT series); the driver must then turn it into None.
+    """
     fields = reply.strip().split(sep)
     if count is not None and len(fields) != count:
         raise ValueError(f"expected {count} values, got {len(fields)}")
@@ -197,7 +203,7 @@ def parse_floats(reply: str, count: int | None = None, *, sep: str = ",") -> lis
         if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(NAN|INF)", f, re.I):
             raise ValueError(f"{f!r} is not a number")
         v = float(f)
-        if math.isinf(v):
+        if math.isinf(v) or (math.isnan(v) and not allow_nan):
             raise ValueError(f"{f!r} is not finite")
         out.append(v)
     return out

@@ -16,6 +16,8 @@ IM WT310E-17EN, communication commands (*verify against the owned revision*).
 
 from __future__ import annotations
 
+import math
+
 from pymeasure.instruments import Instrument, SCPIMixin
 
 from lightcomp.drivers.base import ElectricalReading, InstrumentConfig, PowerAnalyzer
@@ -74,8 +76,8 @@ class YokogawaWT310E(DriverMixin, SCPIMixin, Instrument, PowerAnalyzer):
             self.configure()
         self.wait_update()
         cmd = ":NUM:NORM:VAL?"
-        vals = self.query(cmd, lambda r: parse_floats(r, len(NORMAL_ITEMS)))
-        u, i, p, s, q, pf, f, thd = (None if abs(v) >= NO_DATA_THRESHOLD else v for v in vals)
+        vals = self.query(cmd, lambda r: parse_floats(r, len(NORMAL_ITEMS), allow_nan=True))
+        u, i, p, s, q, pf, f, thd = (_value_or_none(v) for v in vals)
         if u is None or i is None or p is None:
             raise self.error(
                 "no valid U/I/P data (input not connected or over range)",
@@ -84,8 +86,10 @@ class YokogawaWT310E(DriverMixin, SCPIMixin, Instrument, PowerAnalyzer):
             )
         harmonics = None
         if self.has_harmonics and thd is not None:
-            lst = self.query(":NUM:LIST:VAL?", lambda r: parse_floats(r, HARMONIC_ORDERS + 1))
-            if all(abs(v) < NO_DATA_THRESHOLD for v in lst):
+            lst = self.query(
+                ":NUM:LIST:VAL?", lambda r: parse_floats(r, HARMONIC_ORDERS + 1, allow_nan=True)
+            )
+            if all(_value_or_none(v) is not None for v in lst):
                 harmonics = tuple(lst[1:])
         return ElectricalReading(
             voltage_v=u,
@@ -98,3 +102,8 @@ class YokogawaWT310E(DriverMixin, SCPIMixin, Instrument, PowerAnalyzer):
             thd_current=None if thd is None else thd / 100.0,
             harmonics_a=harmonics,
         )
+
+
+def _value_or_none(v: float) -> float | None:
+    """None for the WT series' "no data" (NAN, or 9.91E+37 in binary-coded form)."""
+    return None if math.isnan(v) or abs(v) >= NO_DATA_THRESHOLD else v

@@ -61,6 +61,7 @@ from lightcomp.calibration import (
     current_calibration,
     luminous_flux_lm,
 )
+from lightcomp.coding.allocation import refuse_closed_lot
 from lightcomp.drivers import open_instrument
 from lightcomp.drivers.base import ElectricalReading, SpectralReading
 from lightcomp.errors import (
@@ -394,7 +395,12 @@ class BatchRunner:
                 lot = Lot(name=self.lot, family_id=fam.id, received_at=self._now())
                 s.add(lot)
                 s.flush()
-            elif lot.family_id not in (None, fam.id):
+            else:
+                try:
+                    refuse_closed_lot(lot)
+                except CodeError as exc:
+                    raise PlanError(str(exc)) from None
+            if lot.family_id not in (None, fam.id):
                 other = s.get(Family, lot.family_id)
                 raise PlanError(
                     f"lot {self.lot!r} belongs to family {other.name if other else lot.family_id!r}, "
@@ -869,8 +875,14 @@ class BatchRunner:
         except (LightcompError, TypeError, ValueError):
             q["photometric_code"] = None
         verdicts, failed = evaluate_limits(self.plan, q)
+        # A limit with no valid measured value is a measurement problem (an instrument
+        # gave no data), not a product failure: the unit is an error, to be re-measured.
+        missing = [n for n, v in verdicts.items() if n != "ansi_quadrangle" and v["value"] is None]
         return ComponentResult(
-            "fail" if failed else "pass",
+            "error" if missing else ("fail" if failed else "pass"),
+            error_message=(
+                f"no valid measured value for limit(s) {', '.join(missing)}" if missing else None
+            ),
             quantities=_json_safe(q),
             verdicts=_json_safe(verdicts),
             failed_limits=failed,
@@ -899,17 +911,27 @@ class BatchRunner:
             return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
         with self.interrupts.critical(), self.store.transaction() as s:
-            s.execute(
-                update(Measurement)
-                .where(Measurement.component_id == component_id, Measurement.is_current.is_(True))
-                .values(is_current=False)
-            )
+            # Row lock: two stations storing the same unit at once queue here instead of
+            # leaving two current measurements (a partial unique index backs this up).
+            comp = s.get(Component, component_id, with_for_update=True)
+            # An instrument error on a retest must not replace a valid pass/fail result:
+            # it is kept as history, not as the unit's current record.
+            keep_previous = r.verdict == "error" and comp.status in DONE_STATUSES
+            if not keep_previous:
+                s.execute(
+                    update(Measurement)
+                    .where(
+                        Measurement.component_id == component_id,
+                        Measurement.is_current.is_(True),
+                    )
+                    .values(is_current=False)
+                )
             m = Measurement(
                 component_id=component_id,
                 test_run_id=run_id,
                 calibration_id=self.calibration.id,
                 measured_at=self._now(),
-                is_current=True,
+                is_current=not keep_previous,
                 verdict=r.verdict,
                 error_message=r.error_message,
                 failed_limits=list(r.failed_limits),
@@ -947,9 +969,11 @@ class BatchRunner:
                 uncertainty=r.uncertainty,
             )
             s.add(m)
-            comp = s.get(Component, component_id)
-            comp.status = r.verdict
-            comp.photometric_code = q.get("photometric_code") if r.verdict != "error" else None
+            if not keep_previous:
+                comp.status = r.verdict
+                comp.photometric_code = (
+                    q.get("photometric_code") if r.verdict != "error" else None
+                )
 
 
 def _v() -> np.ndarray:

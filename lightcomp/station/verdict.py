@@ -3,7 +3,8 @@
 A component passes when every limit of its plan holds; each limit gets its own
 entry ``{value, min, max, unit, pass}`` (stored as the measurement's
 ``verdicts`` JSON) and the names of the failed ones make ``failed_limits``.
-A missing or non-finite value fails its limit (it cannot be shown to hold).
+A missing or non-finite value fails its limit (it cannot be shown to hold); the runner
+then records the unit as an `error` (no data is a measurement problem, not a product verdict).
 ``fail`` is a product verdict; an instrument problem is ``error`` and is
 decided by the runner, never here.
 
@@ -45,7 +46,8 @@ def chromaticity_bins(
         inside = b["in_quadrangle"]
         nominal = b["nominal_cct_k"]
     else:
-        inside = b["in_quadrangle"] & (b["nominal_cct_k"] == nominal_cct_k)
+        # the plan's own quadrangle, tested directly (neighbours share edges and overlap)
+        inside = binning.inside_ansi_quadrangle(x, y, nominal_cct_k)
         nominal = np.full(cct.shape, nominal_cct_k)
     centre = binning.nominal_centre_xy(nominal)  # ANSI centre, or the flexible-CCT target
     steps = binning.macadam_steps(x, y, centre[:, 0], centre[:, 1], cct_k=nominal.astype(float))

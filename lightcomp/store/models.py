@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import BYTEA, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -225,6 +226,14 @@ class Measurement(Base):
     __tablename__ = "measurements"
     __table_args__ = (
         Index("ix_measurements_component_current", "component_id", "is_current"),
+        # At most one current measurement per component (partial unique index).
+        Index(
+            "uq_measurements_one_current",
+            "component_id",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
         Index("ix_measurements_cct_k", "cct_k"),
         Index("ix_measurements_ra", "ra"),
     )

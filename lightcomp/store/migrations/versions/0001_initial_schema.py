@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 17:18:13.214716
+Create Date: 2026-11-25 18:22:06.286114
 """
 
 from alembic import op
@@ -244,6 +244,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_measurements_component_current', ['component_id', 'is_current'], unique=False)
         batch_op.create_index('ix_measurements_ra', ['ra'], unique=False)
         batch_op.create_index(batch_op.f('ix_measurements_test_run_id'), ['test_run_id'], unique=False)
+        batch_op.create_index('uq_measurements_one_current', ['component_id'], unique=True, sqlite_where=sa.text('is_current'), postgresql_where=sa.text('is_current'))
 
     op.create_table('certificates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -275,6 +276,7 @@ def downgrade() -> None:
 
     op.drop_table('certificates')
     with op.batch_alter_table('measurements', schema=None) as batch_op:
+        batch_op.drop_index('uq_measurements_one_current', sqlite_where=sa.text('is_current'), postgresql_where=sa.text('is_current'))
         batch_op.drop_index(batch_op.f('ix_measurements_test_run_id'))
         batch_op.drop_index('ix_measurements_ra')
         batch_op.drop_index('ix_measurements_component_current')

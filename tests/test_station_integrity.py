@@ -1,0 +1,84 @@
+"""Records the alliance sees stay put: closed lots, retests that hit errors, one current
+measurement per unit, instrument 'no data' never becoming a product failure."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from _station_helpers import Lab, lot_rows
+
+from lightcomp.errors import CodeError, PlanError, StoreError
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("integrity")
+    lab = Lab(tmp, f"sqlite:///{tmp / 'lightcomp.db'}")
+    yield lab
+    lab.close()
+
+
+def test_published_and_withdrawn_lots_take_no_new_units_or_retests(lab):
+    from lightcomp.api.publication import publish_lot, withdraw_lot
+    from lightcomp.coding import issue_codes
+    from lightcomp.coding.registry import find_family
+
+    lab.runner(lot="LOT-PUB").run(count=2)
+    with lab.store.transaction() as s:
+        publish_lot(s, "LOT-PUB")
+    before = lot_rows(lab.store, "LOT-PUB")
+    with pytest.raises(PlanError, match="published on .* new lot"):
+        lab.runner(lot="LOT-PUB").run(count=4)
+    with pytest.raises(PlanError, match="published"):
+        lab.runner(lot="LOT-PUB").run(count=2, retest=True)
+    with pytest.raises(CodeError, match="published"), lab.store.transaction() as s:
+        issue_codes(s, find_family(s, "LS0-COB-4000"), 1, lot="LOT-PUB")
+    with lab.store.transaction() as s:
+        withdraw_lot(s, "LOT-PUB", "test")
+    with pytest.raises(PlanError, match="withdrawn"):
+        lab.runner(lot="LOT-PUB").run(count=4)
+    assert lot_rows(lab.store, "LOT-PUB") == before  # nothing changed
+
+
+def test_publish_waits_for_a_running_batch(lab):
+    from lightcomp.api.publication import publish_lot
+    from lightcomp.store.models import Lot, TestRun
+
+    lab.runner(lot="LOT-RUN").run(count=1)
+    with lab.store.transaction() as s:
+        lot_id = s.scalar(sa.select(Lot.id).where(Lot.name == "LOT-RUN"))
+        s.add(TestRun(run_uid="killed-run", lot_id=lot_id, station="S", plan_name="p",
+                      status="running"))
+    with pytest.raises(StoreError, match="in progress"), lab.store.transaction() as s:
+        publish_lot(s, "LOT-RUN")
+
+
+def test_retest_hitting_an_instrument_error_keeps_the_valid_result(lab):
+    lab.runner(lot="LOT-RE").run(count=1)
+    (comp,), (first,) = lot_rows(lab.store, "LOT-RE")
+    assert comp[2] in ("pass", "fail") and first[3] is True
+    lab.simlab.inject("spectro", "saturated", 3)  # every attempt of the retest fails
+    lab.runner(lot="LOT-RE").run(count=1, retest=True)
+    (comp2,), meas = lot_rows(lab.store, "LOT-RE")
+    assert comp2[2] == comp[2]  # status kept
+    current = [m for m in meas if m[3]]
+    assert [m[0] for m in current] == [first[0]]  # the valid measurement is still current
+    assert meas[-1][2] == "error" and meas[-1][3] is False  # the error is history
+
+
+def test_database_allows_one_current_measurement_per_component(lab):
+    from lightcomp.store.models import Measurement
+
+    lab.runner(lot="LOT-ONE").run(count=1)
+    (comp,), _ = lot_rows(lab.store, "LOT-ONE")
+    with pytest.raises(StoreError), lab.store.transaction() as s:
+        s.add(Measurement(component_id=comp[0], verdict="pass", is_current=True))
+
+
+def test_instrument_nan_is_rejected_not_a_number():
+    from lightcomp.drivers.transport import parse_floats
+
+    with pytest.raises(ValueError, match="not finite"):
+        parse_floats("1.0,NAN", 2)
+    vals = parse_floats("1.0,NAN", 2, allow_nan=True)  # WT series 'no data', mapped to None
+    assert vals[0] == 1.0 and vals[1] != vals[1]
