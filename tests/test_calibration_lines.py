@@ -75,3 +75,42 @@ def test_calibration_refused_when_the_scale_is_off(lab):
         assert s.scalar(sa.select(sa.func.count()).select_from(Calibration)) == 0
     w = lab.simlab.world
     assert w.source.output is False and not w.line_lamp_loaded
+
+
+# -- self-absorption on a real component, against the simulator's true flux ----------------------
+def test_component_flux_recovered_only_with_self_absorption_correction(tmp_path, sqlite_url):
+    from lightcomp.calibration import current_calibration, luminous_flux_lm
+    from lightcomp.station.runner import StationInstruments
+
+    lab = Lab(tmp_path, sqlite_url)  # calibrated with the standard lamp (alpha = 1 there)
+    inst = StationInstruments(lab.station).open_all()
+    clock = lab.station.make_clock()
+    try:
+        with lab.store.transaction() as s:
+            cset = current_calibration(s, lab.station.name)
+        fx, sp, src = inst["fixture"], inst["spectro"], inst["source"]
+        fx.load("ALPHA-UNIT-1", "LOT-ALPHA", "LS0-COB-4000")
+        fx.set_aux_lamp(True)
+        aux = sp.measure()  # aux lamp with the (dark) unit in place, LM-79
+        fx.set_aux_lamp(False)
+        alpha = cset.alpha(aux, None, "scalar")
+        w = lab.simlab.world  # alpha is relative to the standard lamp's own absorption
+        true_alpha = w.self_absorption() / float(w.sphere.get("standard_lamp_self_absorption", 0.99))
+        assert alpha == pytest.approx(true_alpha, rel=2e-3)
+        assert alpha < 0.995  # the unit absorbs more than the lamp: the correction matters
+        src.set_current(0.350, 48.0)
+        src.output(True)
+        clock.sleep(3600.0)
+        reading = sp.measure()
+        truth = luminous_flux_lm(lab.simlab.world.operating_point().spectral_flux_w_nm)
+        src.output(False)
+        corrected = float(luminous_flux_lm(cset.spectral_flux(reading, None, alpha)))
+        uncorrected = float(luminous_flux_lm(cset.spectral_flux(reading, None, 1.0)))
+        assert corrected == pytest.approx(truth, rel=5e-3)
+        assert abs(uncorrected / truth - 1) > 2 * abs(corrected / truth - 1)
+    finally:
+        inst.safe_all()
+        inst.close_all()
+        if hasattr(clock, "close"):
+            clock.close()
+        lab.close()

@@ -321,7 +321,7 @@ def test_label_png_decodes_to_code(tmp_path, code):
     found = zxingcpp.read_barcodes(img)
     assert [b.text for b in found] == [code.replace("-", "")]
     assert found[0].format == zxingcpp.BarcodeFormat.QRCode
-    assert img.info.get("dpi", (300, 300))[0] == pytest.approx(300, abs=1)
+    assert img.info["dpi"][0] == pytest.approx(300, abs=1)
 
 
 def test_label_svg(tmp_path):

@@ -82,3 +82,28 @@ def test_instrument_nan_is_rejected_not_a_number():
         parse_floats("1.0,NAN", 2)
     vals = parse_floats("1.0,NAN", 2, allow_nan=True)  # WT series 'no data', mapped to None
     assert vals[0] == 1.0 and vals[1] != vals[1]
+
+
+def test_a_limit_no_unit_can_meet_fails_every_unit(lab, tmp_path):
+    from _station_helpers import PLAN_DC
+
+    from lightcomp.store.models import Component, Lot, Measurement
+
+    text = PLAN_DC.read_text()
+    assert "flux_min = 1080.0" in text
+    strict = tmp_path / "strict.toml"
+    strict.write_text(text.replace("flux_min = 1080.0", "flux_min = 5000.0"))
+    lab.runner(plan_path=strict, lot="LOT-STRICT").run(count=3)
+    with lab.store.transaction() as s:
+        rows = s.execute(
+            sa.select(Component.status, Measurement.verdict, Measurement.failed_limits,
+                      Measurement.verdicts)
+            .join(Measurement, Measurement.component_id == Component.id)
+            .join(Lot)
+            .where(Lot.name == "LOT-STRICT", Measurement.is_current.is_(True))
+        ).all()
+    assert len(rows) == 3
+    for status, verdict, failed, verdicts in rows:
+        assert status == verdict == "fail"
+        assert "flux" in failed and verdicts["flux"]["pass"] is False
+        assert verdicts["flux"]["value"] < 5000.0 and verdicts["flux"]["min"] == 5000.0

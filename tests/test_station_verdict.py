@@ -42,3 +42,62 @@ def test_point_outside_the_plans_quadrangle_fails_it():
     b = chromaticity_bins(np.array([4000.0]), np.array([0.0]), np.array([0.3818]),
                           np.array([0.3797]), 3000)
     assert not bool(b["ansi_inside"][0])
+
+
+# -- limits --------------------------------------------------------------------------------
+def _plan(**limits_and_quadrangle):
+    import dataclasses
+
+    from _station_helpers import PLAN_DC
+
+    from lightcomp.station.plan import Limit, load_plan
+
+    plan = load_plan(PLAN_DC)
+    quad = limits_and_quadrangle.pop("ansi_quadrangle", None)
+    limits = tuple(Limit(name, q, u, lo, hi) for name, (q, u, lo, hi) in limits_and_quadrangle.items())
+    return dataclasses.replace(plan, limits=limits, ansi_quadrangle=quad)
+
+
+GOOD = {"luminous_flux": 1200.0, "Ra": 83.0, "power_w": 12.5, "ansi_inside": True,
+        "ansi_category": "4000-B"}
+LIMITS = {
+    "flux": ("luminous_flux", "lm", 1080.0, None),
+    "ra": ("Ra", "", 80.0, None),
+    "power": ("power_w", "W", None, 13.6),
+}
+
+
+def test_all_limits_hold():
+    from lightcomp.station.verdict import evaluate_limits
+
+    verdicts, failed = evaluate_limits(_plan(**LIMITS, ansi_quadrangle=4000), GOOD)
+    assert failed == []
+    assert all(v["pass"] for v in verdicts.values())
+    assert verdicts["flux"]["value"] == 1200.0 and verdicts["flux"]["min"] == 1080.0
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"luminous_flux": 1079.9}, ["flux"]),  # below min
+        ({"power_w": 13.61}, ["power"]),  # above max
+        ({"Ra": 79.0, "power_w": 20.0}, ["ra", "power"]),  # two, in plan order
+        ({"ansi_inside": False}, ["ansi_quadrangle"]),
+        ({"luminous_flux": float("nan")}, ["flux"]),  # no valid value cannot pass
+        ({"Ra": None}, ["ra"]),
+    ],
+)
+def test_each_broken_limit_is_named(change, expected):
+    from lightcomp.station.verdict import evaluate_limits
+
+    verdicts, failed = evaluate_limits(_plan(**LIMITS, ansi_quadrangle=4000), {**GOOD, **change})
+    assert failed == expected
+    assert [n for n, v in verdicts.items() if not v["pass"]] == expected
+
+
+def test_limits_are_inclusive():
+    from lightcomp.station.verdict import evaluate_limits
+
+    _, failed = evaluate_limits(_plan(**LIMITS), {**GOOD, "luminous_flux": 1080.0,
+                                                  "power_w": 13.6})
+    assert failed == []

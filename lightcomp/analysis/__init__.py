@@ -13,7 +13,6 @@ observer), with no intermediate rounding.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -101,17 +100,6 @@ ANALYZE_COLUMNS: tuple[str, ...] = (
 
 #: Rows per internal chunk of :func:`analyze` (bounds memory for large batches).
 CHUNK_SIZE = 2048
-
-
-def _optional_module(name: str):
-    """Import lightcomp.analysis.<name>, or None if that module does not exist (yet)."""
-    full = f"lightcomp.analysis.{name}"
-    try:
-        return importlib.import_module(full)
-    except ModuleNotFoundError as exc:
-        if exc.name == full:
-            return None
-        raise
 
 
 def _rendering_batch(
@@ -230,8 +218,7 @@ def analyze(
     # from it without copying.
     table = np.full((len(quantities), n), np.nan)
     out = dict(zip(quantities, table, strict=True))
-    cri = _optional_module("cri")
-    tm30 = _optional_module("tm30")
+    from lightcomp.analysis import cri, tm30
     weights = np.column_stack([load_cmfs("1931_2"), load_scotopic(), np.ones(WL.size)])
 
     def work(sl: slice) -> None:
@@ -283,20 +270,18 @@ def analyze(
         # Colour rendering: only rows with a usable spectrum and CCT.
         ok = np.flatnonzero(good & np.isfinite(cct))
         chunk_errors: list[str | None] = [None] * sg.shape[0]
-        if cri is not None:
-            res = _rendering_batch(cri.CRI_CIE13_3, sg, cct, chunk_errors, ok, "CRI")
-            if res is not None:
-                idx, (ra, ri) = res
-                out["Ra"][start + idx] = ra
-                ri = np.asarray(ri)
-                for k in range(15):
-                    out[f"R{k + 1}"][start + idx] = ri[:, k]
-        if tm30 is not None:
-            res = _rendering_batch(tm30.TM30_CIE224, sg, cct, chunk_errors, ok, "TM-30")
-            if res is not None:
-                idx, r = res
-                out["Rf"][start + idx] = r["Rf"]
-                out["Rg"][start + idx] = r["Rg"]
+        res = _rendering_batch(cri.CRI_CIE13_3, sg, cct, chunk_errors, ok, "CRI")
+        if res is not None:
+            idx, (ra, ri) = res
+            out["Ra"][start + idx] = ra
+            ri = np.asarray(ri)
+            for k in range(15):
+                out[f"R{k + 1}"][start + idx] = ri[:, k]
+        res = _rendering_batch(tm30.TM30_CIE224, sg, cct, chunk_errors, ok, "TM-30")
+        if res is not None:
+            idx, r = res
+            out["Rf"][start + idx] = r["Rf"]
+            out["Rg"][start + idx] = r["Rg"]
         for i, e in enumerate(chunk_errors):
             if e is not None and errors[start + i] is None:
                 errors[start + i] = f"{labels[start + i]}: {e}"
