@@ -365,9 +365,17 @@ def create_app(
             Literal["csv", "tm27"] | None,
             Query(description="csv or tm27; default from the Accept header, else csv"),
         ] = None,
+        data: Annotated[
+            Literal["calibrated", "raw"],
+            Query(
+                description="calibrated: spectral flux (W/nm) on the 1 nm grid; raw: the "
+                "instrument's own reading and dark on its pixel wavelengths (CSV only)"
+            ),
+        ] = "calibrated",
     ) -> Response:
-        """Calibrated spectral flux (W/nm) of the current measurement, with raw and dark
-        counts in the CSV when stored; for the lab and the owning manufacturer."""
+        """Calibrated spectral flux (W/nm) of the current measurement, or with
+        ``data=raw`` the raw reading and dark signal on the instrument's own
+        wavelengths; for the lab and the owning manufacturer."""
         accept = request.headers.get("accept", "")
 
         def work(session: Session, principal: Principal) -> Response:
@@ -378,6 +386,10 @@ def create_app(
                 )
             fmt = format or _format_from_accept(accept)
             arrays = q.component_spectrum_row(session, row.component_id)
+            if data == "raw":
+                if format == "tm27":
+                    raise HttpError(422, "raw data are served as CSV only (format=csv)")
+                return _raw_csv_response(row, arrays)
             if arrays is None or arrays.wavelengths is None or arrays.spectrum is None:
                 raise HttpError(404, "no spectrum stored for this component")
             wl = decode_array(arrays.wavelengths)
@@ -555,6 +567,27 @@ def _csv_bytes(cols: dict[str, np.ndarray]) -> bytes:
     for row in data.tolist():  # repr of Python floats: shortest exact round trip
         buf.write(",".join(map(repr, row)) + "\n")
     return buf.getvalue().encode()
+
+
+def _raw_csv_response(row, arrays) -> Response:
+    """The raw reading (and dark) on the instrument's own wavelengths, as stored by a station:
+    a (2, P) array of pixel wavelengths and values, the dark as (P,)."""
+    raw = decode_array(arrays.raw_spectrum) if arrays is not None else None
+    if raw is None:
+        raise HttpError(404, "no raw reading stored for this component")
+    if raw.ndim == 2 and raw.shape[0] == 2:
+        pix_wl, values = raw
+    else:  # a raw signal already on the calibrated grid
+        pix_wl, values = decode_array(arrays.wavelengths), raw
+    cols = {"instrument_wavelength_nm": pix_wl, "raw_signal": values}
+    dark = decode_array(arrays.dark_spectrum) if arrays.dark_spectrum is not None else None
+    if dark is not None and dark.shape == values.shape:
+        cols["dark_signal"] = dark
+    return Response(
+        _csv_bytes(cols),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{row.product_code}-raw.csv"'},
+    )
 
 
 def _tm27_bytes(row, wl: np.ndarray, spd: np.ndarray, lab_name: str) -> bytes:
