@@ -565,9 +565,13 @@ class BatchRunner:
                     self._loop(work, total, run_id, summary, retest)
                     if self.interrupts.stop_requested:
                         status, message = "interrupted", "stopped by the operator (Ctrl-C)"
-                except BatchAbandoned:
+                except BatchAbandoned as exc:
                     status = "interrupted"
-                    message = "stopped by the operator: the current component was abandoned"
+                    message = (
+                        "stopped by the operator: the current component was stored first"
+                        if getattr(exc, "stored", False)
+                        else "stopped by the operator: the current component was abandoned"
+                    )
                 except BatchStopped as exc:
                     status, message, stop_exc = "interrupted", str(exc), exc
                 except CalibrationError as exc:
@@ -674,7 +678,12 @@ class BatchRunner:
                         "recalibrate the station"
                     )
                 result = self.measure_with_retries(ext or code)
-                self._store(cid, run_id, result)
+                try:
+                    self._store(cid, run_id, result)
+                except BatchAbandoned as exc:  # 2nd Ctrl-C during the commit: it is stored
+                    exc.stored = True
+                    summary.measured += 1
+                    raise
                 summary.measured += 1
                 tallies[result.verdict] += 1
                 bar.advance(tallies)
