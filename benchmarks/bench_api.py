@@ -557,8 +557,10 @@ def main(argv: list[str] | None = None) -> int:
         codes = [path.rsplit("/", 1)[1] for path, _p, _k in plans["code look-up"]]
         bare = bare_sql_lookups(url, codes)
         bare_p95 = float(np.percentile(bare, 95))
-        print(f"{'peer: bare SQL look-up':28s} c=1  n={len(bare):<5d} "
-              f"p50 {np.percentile(bare, 50):7.2f} ms  p95 {bare_p95:7.2f} ms")
+        print(
+            f"{'peer: bare SQL look-up':28s} c=1  n={len(bare):<5d} "
+            f"p50 {np.percentile(bare, 50):7.2f} ms  p95 {bare_p95:7.2f} ms"
+        )
         lookup = next(r for r in results if r.name == "code look-up" and r.concurrency == 1)
         print(
             f"code look-up p95 = {lookup.p95_ms / bare_p95:.1f} x the bare SQL round trip, "

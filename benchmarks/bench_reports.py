@@ -118,11 +118,15 @@ def bench(url: str, n: int, label: str, out_dir: Path) -> None:
             f"[{label}] lot_yield: {1e3 * t_y:.0f} ms (yield {y['yield']:.4f}, "
             f"{y['n_pass']} pass / {y['n_fail']} fail / {y['n_error']} error)"
         )
-        print(f"[{label}]   peer (ORM objects, Python counting): {1e3 * t_py:.0f} ms -> "
-              f"lightcomp x{t_py / t_y:.1f} faster")
+        print(
+            f"[{label}]   peer (ORM objects, Python counting): {1e3 * t_py:.0f} ms -> "
+            f"lightcomp x{t_py / t_y:.1f} faster"
+        )
         print(f"[{label}] lot_records: {1e3 * t_r:.0f} ms ({len(df)} rows x {df.shape[1]} columns)")
-        print(f"[{label}]   peer (ORM objects -> DataFrame, 8 key columns only): "
-              f"{1e3 * t_pr:.0f} ms -> lightcomp x{t_pr / t_r:.1f} faster")
+        print(
+            f"[{label}]   peer (ORM objects -> DataFrame, 8 key columns only): "
+            f"{1e3 * t_pr:.0f} ms -> lightcomp x{t_pr / t_r:.1f} faster"
+        )
         print(f"[{label}] report build (query + statistics + plots): {t_b:.2f} s")
         print(f"[{label}] render HTML: {t_h:.2f} s ({len(html) / 1e6:.2f} MB)")
         print(f"[{label}] render PDF: {t_p:.2f} s ({len(pdf) / 1e6:.2f} MB)")

@@ -23,8 +23,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         eng = create_engine(f"sqlite:///{tmp}/gen.db")
         with eng.begin() as conn:
-            command.revision(_alembic_config(conn), message="initial schema", autogenerate=True,
-                             rev_id="0001")
+            command.revision(
+                _alembic_config(conn), message="initial schema", autogenerate=True, rev_id="0001"
+            )
     text = target.read_text().replace("astext_type=Text()", "astext_type=sa.Text()")
     target.write_text(text)
     print(f"wrote {target}")

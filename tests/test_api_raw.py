@@ -34,8 +34,11 @@ def test_raw_reading_on_the_instrument_pixels(measured):
     lab, code, raw, dark, key = measured
     assert raw.shape == (2, 1024) and dark.shape == (1024,)  # array spectrometer
     with TestClient(create_app(lab.store)) as client:
-        r = client.get(f"/components/{code}/spectrum", params={"data": "raw"},
-                       headers={"Authorization": f"Bearer {key}"})
+        r = client.get(
+            f"/components/{code}/spectrum",
+            params={"data": "raw"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
     assert r.status_code == 200, r.text
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert list(rows[0]) == ["instrument_wavelength_nm", "raw_signal", "dark_signal"]
@@ -48,6 +51,9 @@ def test_raw_reading_on_the_instrument_pixels(measured):
 def test_raw_is_csv_only(measured):
     lab, code, _, _, key = measured
     with TestClient(create_app(lab.store)) as client:
-        r = client.get(f"/components/{code}/spectrum", params={"data": "raw", "format": "tm27"},
-                       headers={"Authorization": f"Bearer {key}"})
+        r = client.get(
+            f"/components/{code}/spectrum",
+            params={"data": "raw", "format": "tm27"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
     assert r.status_code == 422

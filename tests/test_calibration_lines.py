@@ -95,7 +95,9 @@ def test_component_flux_recovered_only_with_self_absorption_correction(tmp_path,
         fx.set_aux_lamp(False)
         alpha = cset.alpha(aux, None, "scalar")
         w = lab.simlab.world  # alpha is relative to the standard lamp's own absorption
-        true_alpha = w.self_absorption() / float(w.sphere.get("standard_lamp_self_absorption", 0.99))
+        true_alpha = w.self_absorption() / float(
+            w.sphere.get("standard_lamp_self_absorption", 0.99)
+        )
         assert alpha == pytest.approx(true_alpha, rel=2e-3)
         assert alpha < 0.995  # the unit absorbs more than the lamp: the correction matters
         src.set_current(0.350, 48.0)

@@ -47,8 +47,11 @@ def test_publish_waits_for_a_running_batch(lab):
     lab.runner(lot="LOT-RUN").run(count=1)
     with lab.store.transaction() as s:
         lot_id = s.scalar(sa.select(Lot.id).where(Lot.name == "LOT-RUN"))
-        s.add(TestRun(run_uid="killed-run", lot_id=lot_id, station="S", plan_name="p",
-                      status="running"))
+        s.add(
+            TestRun(
+                run_uid="killed-run", lot_id=lot_id, station="S", plan_name="p", status="running"
+            )
+        )
     with pytest.raises(StoreError, match="in progress"), lab.store.transaction() as s:
         publish_lot(s, "LOT-RUN")
 
@@ -96,8 +99,12 @@ def test_a_limit_no_unit_can_meet_fails_every_unit(lab, tmp_path):
     lab.runner(plan_path=strict, lot="LOT-STRICT").run(count=3)
     with lab.store.transaction() as s:
         rows = s.execute(
-            sa.select(Component.status, Measurement.verdict, Measurement.failed_limits,
-                      Measurement.verdicts)
+            sa.select(
+                Component.status,
+                Measurement.verdict,
+                Measurement.failed_limits,
+                Measurement.verdicts,
+            )
             .join(Measurement, Measurement.component_id == Component.id)
             .join(Lot)
             .where(Lot.name == "LOT-STRICT", Measurement.is_current.is_(True))

@@ -18,8 +18,9 @@ DEMO = Path(__file__).resolve().parents[1] / "station" / "registry" / "demo.toml
 def test_no_lm80_gives_dashes():
     steps, frac = family_maintenance(None, "F")
     assert np.isnan(steps) and np.isnan(frac)
-    code = photometric_code(np.array([92.0]), np.array([3000.0]), np.array([2.4]),
-                            np.array([steps]), np.array([frac]))[0]
+    code = photometric_code(
+        np.array([92.0]), np.array([3000.0]), np.array([2.4]), np.array([steps]), np.array([frac])
+    )[0]
     assert code.endswith("--")
 
 
@@ -30,8 +31,9 @@ def test_demo_family_lm80_gives_full_code():
     # 25 % of 25 000 h = 6250 h, capped at 6000 h: the last LM-80 reading, averaged
     flux = np.asarray(lm80["flux"], float)
     assert frac == pytest.approx(np.mean(flux[:, -1] / flux[:, 0]), rel=1e-12)
-    code = photometric_code(np.array([92.0]), np.array([3000.0]), np.array([2.4]),
-                            np.array([steps]), np.array([frac]))[0]
+    code = photometric_code(
+        np.array([92.0]), np.array([3000.0]), np.array([2.4]), np.array([steps]), np.array([frac])
+    )[0]
     fields = parse_photometric_code(code)
     assert code == "930/339"
     assert fields["maintained_macadam_steps"] == 3
@@ -42,5 +44,4 @@ def test_broken_lm80_names_the_family():
     with pytest.raises(PlanError, match="'F1'.*rated_life_h"):
         family_maintenance({"hours": [0, 1000], "flux": [[1, 0.99]]}, "F1")
     with pytest.raises(PlanError, match="'F2'.*unusable"):
-        family_maintenance({"hours": [0, 1000], "flux": [[1, 0.99]], "rated_life_h": 25000},
-                           "F2")
+        family_maintenance({"hours": [0, 1000], "flux": [[1, 0.99]], "rated_life_h": 25000}, "F2")

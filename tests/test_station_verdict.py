@@ -14,8 +14,9 @@ from lightcomp.station.verdict import chromaticity_bins
 def test_zero_steps_at_the_ansi_centre(nominal):
     tab = ansi_c78377_table()
     cx, cy = tab["centre_xy"][list(tab["nominal_cct_k"]).index(nominal)]
-    b = chromaticity_bins(np.array([float(nominal)]), np.array([0.0]), np.array([cx]),
-                          np.array([cy]), nominal)
+    b = chromaticity_bins(
+        np.array([float(nominal)]), np.array([0.0]), np.array([cx]), np.array([cy]), nominal
+    )
     assert b["sdcm_steps"][0] == pytest.approx(0.0, abs=1e-9)
 
 
@@ -39,8 +40,9 @@ def test_point_on_a_shared_edge_is_inside_both_plans_quadrangles():
 
 
 def test_point_outside_the_plans_quadrangle_fails_it():
-    b = chromaticity_bins(np.array([4000.0]), np.array([0.0]), np.array([0.3818]),
-                          np.array([0.3797]), 3000)
+    b = chromaticity_bins(
+        np.array([4000.0]), np.array([0.0]), np.array([0.3818]), np.array([0.3797]), 3000
+    )
     assert not bool(b["ansi_inside"][0])
 
 
@@ -54,12 +56,19 @@ def _plan(**limits_and_quadrangle):
 
     plan = load_plan(PLAN_DC)
     quad = limits_and_quadrangle.pop("ansi_quadrangle", None)
-    limits = tuple(Limit(name, q, u, lo, hi) for name, (q, u, lo, hi) in limits_and_quadrangle.items())
+    limits = tuple(
+        Limit(name, q, u, lo, hi) for name, (q, u, lo, hi) in limits_and_quadrangle.items()
+    )
     return dataclasses.replace(plan, limits=limits, ansi_quadrangle=quad)
 
 
-GOOD = {"luminous_flux": 1200.0, "Ra": 83.0, "power_w": 12.5, "ansi_inside": True,
-        "ansi_category": "4000-B"}
+GOOD = {
+    "luminous_flux": 1200.0,
+    "Ra": 83.0,
+    "power_w": 12.5,
+    "ansi_inside": True,
+    "ansi_category": "4000-B",
+}
 LIMITS = {
     "flux": ("luminous_flux", "lm", 1080.0, None),
     "ra": ("Ra", "", 80.0, None),
@@ -98,6 +107,5 @@ def test_each_broken_limit_is_named(change, expected):
 def test_limits_are_inclusive():
     from lightcomp.station.verdict import evaluate_limits
 
-    _, failed = evaluate_limits(_plan(**LIMITS), {**GOOD, "luminous_flux": 1080.0,
-                                                  "power_w": 13.6})
+    _, failed = evaluate_limits(_plan(**LIMITS), {**GOOD, "luminous_flux": 1080.0, "power_w": 13.6})
     assert failed == []

@@ -38,8 +38,12 @@ def _weird_spectrum() -> np.ndarray:
 
 
 def test_codec_round_trip_bit_exact():
-    for a in (_weird_spectrum(), np.arange(12, dtype=np.int64).reshape(3, 4),
-              np.float32([1.5, np.inf]), np.zeros((0,))):
+    for a in (
+        _weird_spectrum(),
+        np.arange(12, dtype=np.int64).reshape(3, 4),
+        np.float32([1.5, np.inf]),
+        np.zeros((0,)),
+    ):
         b = decode_array(encode_array(a))
         assert b.shape == a.shape
         assert b.dtype == a.dtype
@@ -59,21 +63,41 @@ def test_component_with_spectrum_round_trip(store):
     spec = _weird_spectrum()
     with store.transaction() as s:
         m = Manufacturer(registry_id="M001", name="Acme LED")
-        f = Family(manufacturer=m, name="AC-COB-19", level=0, category="COB",
-                   input_class="CC-DC", nominal_cct_k=3000, cri_class=80,
-                   rated={"current_a": 0.7, "flux_lm": 2000.0},
-                   limits={"luminous_flux": {"min": 1800.0}})
+        f = Family(
+            manufacturer=m,
+            name="AC-COB-19",
+            level=0,
+            category="COB",
+            input_class="CC-DC",
+            nominal_cct_k=3000,
+            cri_class=80,
+            rated={"current_a": 0.7, "flux_lm": 2000.0},
+            limits={"luminous_flux": {"min": 1800.0}},
+        )
         lot = Lot(name="LOT-1", family=f)
         c = Component(product_code="LC1X", item_serial=1, family=f, lot=lot, status="pass")
-        cal = Calibration(calib_id="CAL-1", station="S1",
-                          valid_from=datetime(2026, 1, 1, tzinfo=UTC),
-                          valid_until=datetime(2027, 1, 1, tzinfo=UTC),
-                          responsivity=encode_array(spec))
+        cal = Calibration(
+            calib_id="CAL-1",
+            station="S1",
+            valid_from=datetime(2026, 1, 1, tzinfo=UTC),
+            valid_until=datetime(2027, 1, 1, tzinfo=UTC),
+            responsivity=encode_array(spec),
+        )
         run = TestRun(run_uid="r1", lot=lot, station="S1", plan_name="p", calibration=cal)
-        s.add(Measurement(component=c, test_run=run, calibration=cal, verdict="pass",
-                          wavelengths=encode_array(wl), spectrum=encode_array(spec),
-                          raw_spectrum=encode_array(spec * 0.5), quantities={"CCT": 3012.5},
-                          stabilisation=[{"t_s": 0, "flux": 1.0}], cct_k=3012.5))
+        s.add(
+            Measurement(
+                component=c,
+                test_run=run,
+                calibration=cal,
+                verdict="pass",
+                wavelengths=encode_array(wl),
+                spectrum=encode_array(spec),
+                raw_spectrum=encode_array(spec * 0.5),
+                quantities={"CCT": 3012.5},
+                stabilisation=[{"t_s": 0, "flux": 1.0}],
+                cct_k=3012.5,
+            )
+        )
     with store.transaction() as s:
         m = s.scalars(sa.select(Measurement)).one()
         assert decode_array(m.spectrum).tobytes() == spec.tobytes()
@@ -164,7 +188,9 @@ def test_url_resolution_env(monkeypatch):
 def test_cli_bad_url_one_line_error(tmp_path):
     r = subprocess.run(
         [sys.executable, "-m", "lightcomp.cli", "db", "current", "--db", "bogus://x"],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert r.returncode == 2
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
@@ -172,7 +198,8 @@ def test_cli_bad_url_one_line_error(tmp_path):
 
 
 def test_cli_help_lists_subcommands():
-    r = subprocess.run([sys.executable, "-m", "lightcomp.cli", "--help"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "lightcomp.cli", "--help"], capture_output=True, text=True
+    )
     assert r.returncode == 0
     assert "db" in r.stdout

@@ -219,6 +219,7 @@ def analyze(
     table = np.full((len(quantities), n), np.nan)
     out = dict(zip(quantities, table, strict=True))
     from lightcomp.analysis import cri, tm30
+
     weights = np.column_stack([load_cmfs("1931_2"), load_scotopic(), np.ones(WL.size)])
 
     def work(sl: slice) -> None:

@@ -30,7 +30,9 @@ def current(db: str | None = DB_OPTION) -> None:
     from lightcomp.store.engine import head_revision
 
     store = Store.open(db, create=False)
-    typer.echo(f"{store.shown_url}: {store.current_revision() or 'empty'} (code: {head_revision()})")
+    typer.echo(
+        f"{store.shown_url}: {store.current_revision() or 'empty'} (code: {head_revision()})"
+    )
 
 
 def register(app: typer.Typer) -> None:

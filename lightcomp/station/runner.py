@@ -980,9 +980,7 @@ class BatchRunner:
             s.add(m)
             if not keep_previous:
                 comp.status = r.verdict
-                comp.photometric_code = (
-                    q.get("photometric_code") if r.verdict != "error" else None
-                )
+                comp.photometric_code = q.get("photometric_code") if r.verdict != "error" else None
 
 
 def _v() -> np.ndarray:

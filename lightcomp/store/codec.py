@@ -54,7 +54,5 @@ def decode_array(blob: bytes | memoryview | None) -> np.ndarray | None:
     start = 6 + 4 * ndim
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(b) - start != expected:
-        raise StoreError(
-            f"stored array is corrupt: {len(b) - start} data bytes for shape {shape}"
-        )
+        raise StoreError(f"stored array is corrupt: {len(b) - start} data bytes for shape {shape}")
     return np.frombuffer(b, dtype=dtype, offset=start).reshape(shape).copy()

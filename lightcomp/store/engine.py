@@ -34,8 +34,10 @@ def resolve_url(url: str | None = None) -> URL:
     try:
         u = make_url(raw)
     except ArgumentError as exc:
-        raise ConfigError(f"bad database URL {raw!r}: expected e.g. sqlite:///file.db or "
-                          "postgresql+psycopg://user@host/db") from exc
+        raise ConfigError(
+            f"bad database URL {raw!r}: expected e.g. sqlite:///file.db or "
+            "postgresql+psycopg://user@host/db"
+        ) from exc
     if u.drivername in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+psycopg")
     if u.get_backend_name() not in ("sqlite", "postgresql"):
