@@ -447,7 +447,6 @@ def encode_type(fields: dict[str, Any]) -> str:
         "cct",
         "nominal_cct_k",
         cct_code,
-        missing="missing (give nominal_cct_k or cct_class)",
     )
     cri = _class_field(fields, "cri_code", "cri", "cri_class", cri_code, report_as="cri_class")
     flux = _class_field(
@@ -457,7 +456,6 @@ def encode_type(fields: dict[str, Any]) -> str:
         "nominal_flux_lm",
         flux_code,
         normalise=lambda c: c.upper().removeprefix("F"),
-        missing="missing (give nominal_flux_lm or flux_class)",
     )
     inp = _class_field(
         fields,
@@ -485,7 +483,6 @@ def _class_field(
     *,
     normalise=lambda c: c,
     report_as: str | None = None,
-    missing: str = "missing",
 ) -> str:
     """A class field given as its table code (``code_key``) and/or as a value (``value_key``).
 
@@ -502,7 +499,7 @@ def _class_field(
             _agree(table_name, code, by_value)
         code = by_value
     if code is None:
-        raise CodeFieldError(table_name if missing == "missing" else value_key, missing)
+        raise CodeFieldError(value_key, f"missing (give {value_key} or {code_key})")
     return code
 
 
