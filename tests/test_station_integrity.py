@@ -114,3 +114,23 @@ def test_a_limit_no_unit_can_meet_fails_every_unit(lab, tmp_path):
         assert status == verdict == "fail"
         assert "flux" in failed and verdicts["flux"]["pass"] is False
         assert verdicts["flux"]["value"] < 5000.0 and verdicts["flux"]["min"] == 5000.0
+
+
+def test_second_ctrl_c_during_the_commit_stores_and_reports_the_component(lab, monkeypatch):
+    runner = lab.runner(lot="LOT-CC")
+    original = runner._store
+
+    def store_then_second_press(*args):
+        # the second SIGINT arrives while the commit is in progress: it is deferred
+        runner.interrupts._critical += 1
+        runner.interrupts._pending_abandon = True
+        runner.interrupts._critical -= 1
+        original(*args)
+
+    monkeypatch.setattr(runner, "_store", store_then_second_press)
+    s = runner.run(count=3)
+    assert (s.status, s.measured) == ("interrupted", 1)
+    assert "stored first" in s.message
+    comps, meas = lot_rows(lab.store, "LOT-CC")
+    assert len(meas) == 1 and meas[0][3] is True
+    assert sorted(c[2] for c in comps).count("issued") == len(comps) - 1
