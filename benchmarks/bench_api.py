@@ -216,6 +216,7 @@ def load(store, n: int, seed: int = 1) -> dict:
         cols = [
             "id",
             "component_id",
+            "family_id",
             "test_run_id",
             "measured_at",
             "is_current",
@@ -252,7 +253,7 @@ def load(store, n: int, seed: int = 1) -> dict:
             "measurements",
             cols,
             (
-                f"{i + 1}\t{i + 1}\t{lot_of[i] + 1}\t{ts}\tt\t{verdict[i]}\t[]\t{{}}\t{{}}"
+                f"{i + 1}\t{i + 1}\t{fam_of[i]}\t{lot_of[i] + 1}\t{ts}\tt\t{verdict[i]}\t[]\t{{}}\t{{}}"
                 f"\t{flux[i]:.3f}\t{flux[i] / power[i]:.3f}\t{cct[i]:.1f}\t{duv[i]:.5f}\t{ra[i]:.2f}"
                 f"\t{r9[i]:.2f}\t{rf[i]:.2f}\t{rg[i]:.2f}\t{power[i]:.4f}\t{pf[i]:.4f}\t{thd[i]:.4f}"
                 f"\t{int(cri_nom[i]) // 10}{int(cct_nom[i]) // 100:02d}/349\t{{}}\t{{}}\t[]\t{{}}\t{{}}\n"

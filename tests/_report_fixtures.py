@@ -292,6 +292,7 @@ def fill_lot(
                     {
                         "id": base_mid + i,
                         "component_id": base_id + i,
+                        "family_id": fam.id,
                         "test_run_id": run.id,
                         "calibration_id": cal.id,
                         "measured_at": measured_at[i],
@@ -339,6 +340,7 @@ def fill_lot(
                 {
                     "id": base_mid + i,
                     "component_id": base_id + i,
+                    "family_id": fam.id,
                     "test_run_id": run.id,
                     "calibration_id": cal.id,
                     "measured_at": measured_at[i],

@@ -105,6 +105,7 @@ def test_component_with_spectrum_round_trip(store):
         assert m.component.family.manufacturer.name == "Acme LED"
         assert m.component.family.limits["luminous_flux"]["min"] == 1800.0
         assert m.quantities["CCT"] == 3012.5
+        assert m.family_id == m.component.family_id  # copied on insert (search index)
         assert m.calibration.valid_until.year == 2027
         assert decode_array(m.calibration.responsivity).tobytes() == spec.tobytes()
 

@@ -293,6 +293,28 @@ def _row_terms(f: SearchFilters) -> list[ColumnElement[bool]]:
 FAMILY_FANOUT = 32
 
 
+def _uses_measurement(f: SearchFilters) -> bool:
+    """True when a filter needs the current measurement (unmeasured units cannot match)."""
+    return any(
+        v is not None
+        for v in (
+            f.verdict,
+            f.cct_min,
+            f.cct_max,
+            f.duv_min,
+            f.duv_max,
+            f.ra_min,
+            f.ra_max,
+            f.r9_min,
+            f.rf_min,
+            f.flux_min,
+            f.flux_max,
+            f.efficacy_min,
+            f.power_max,
+        )
+    )
+
+
 def _id_select(principal: Principal, row_terms: list, after_id: int) -> Select:
     return (
         select(Component.id)
@@ -339,9 +361,15 @@ def search_rows(
         if not fam_ids:
             return [], None
     if fam_ids is not None and len(fam_ids) <= FAMILY_FANOUT:
+        # With a filter on the current measurement, also match its copied family id so
+        # the (family_id, cct_k) index finds a family's rows without scanning them all.
+        by_measurement = _uses_measurement(filters)
         per_family = [
             _id_select(principal, row_terms, after_id)
-            .where(Component.family_id == fid)
+            .where(
+                Component.family_id == fid,
+                *((Measurement.family_id == fid,) if by_measurement else ()),
+            )
             .order_by(Component.id)
             .limit(limit + 1)
             .subquery()

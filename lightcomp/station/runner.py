@@ -937,6 +937,7 @@ class BatchRunner:
                 )
             m = Measurement(
                 component_id=component_id,
+                family_id=comp.family_id,
                 test_run_id=run_id,
                 calibration_id=self.calibration.id,
                 measured_at=self._now(),

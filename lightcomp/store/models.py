@@ -27,6 +27,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import BYTEA, JSONB
@@ -235,10 +237,15 @@ class Measurement(Base):
             postgresql_where=text("is_current"),
         ),
         Index("ix_measurements_cct_k", "cct_k"),
+        # Searches by family (manufacturer) and measured quantity, e.g. a maker's parts in a
+        # CCT window, go straight to the rows instead of scanning each family's components.
+        Index("ix_measurements_family_cct", "family_id", "cct_k"),
         Index("ix_measurements_ra", "ra"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     component_id: Mapped[int] = mapped_column(ForeignKey("components.id"))
+    # The component's family, copied for indexed searches (filled on insert, see below).
+    family_id: Mapped[int | None] = mapped_column(ForeignKey("families.id"))
     test_run_id: Mapped[int | None] = mapped_column(ForeignKey("test_runs.id"), index=True)
     calibration_id: Mapped[int | None] = mapped_column(ForeignKey("calibrations.id"))
     measured_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
@@ -330,3 +337,17 @@ class AuditEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str | None] = mapped_column(String(120))
     details: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+
+@event.listens_for(Measurement, "before_insert")
+def _copy_family_of_component(_mapper, connection, target: Measurement) -> None:
+    """Every ORM-inserted measurement carries its component's family (search index)."""
+    if target.family_id is not None:
+        return
+    comp = target.__dict__.get("component")
+    if comp is not None and comp.family_id is not None:
+        target.family_id = comp.family_id
+    elif target.component_id is not None:
+        target.family_id = connection.scalar(
+            select(Component.family_id).where(Component.id == target.component_id)
+        )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 18:22:06.286114
+Create Date: 2026-11-25 18:38:03.148417
 """
 
 from alembic import op
@@ -195,6 +195,7 @@ def upgrade() -> None:
     op.create_table('measurements',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('component_id', sa.Integer(), nullable=False),
+    sa.Column('family_id', sa.Integer(), nullable=True),
     sa.Column('test_run_id', sa.Integer(), nullable=True),
     sa.Column('calibration_id', sa.Integer(), nullable=True),
     sa.Column('measured_at', sa.DateTime(timezone=True), nullable=False),
@@ -236,12 +237,14 @@ def upgrade() -> None:
     sa.Column('uncertainty', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['calibration_id'], ['calibrations.id'], name=op.f('fk_measurements_calibration_id_calibrations')),
     sa.ForeignKeyConstraint(['component_id'], ['components.id'], name=op.f('fk_measurements_component_id_components')),
+    sa.ForeignKeyConstraint(['family_id'], ['families.id'], name=op.f('fk_measurements_family_id_families')),
     sa.ForeignKeyConstraint(['test_run_id'], ['test_runs.id'], name=op.f('fk_measurements_test_run_id_test_runs')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_measurements'))
     )
     with op.batch_alter_table('measurements', schema=None) as batch_op:
         batch_op.create_index('ix_measurements_cct_k', ['cct_k'], unique=False)
         batch_op.create_index('ix_measurements_component_current', ['component_id', 'is_current'], unique=False)
+        batch_op.create_index('ix_measurements_family_cct', ['family_id', 'cct_k'], unique=False)
         batch_op.create_index('ix_measurements_ra', ['ra'], unique=False)
         batch_op.create_index(batch_op.f('ix_measurements_test_run_id'), ['test_run_id'], unique=False)
         batch_op.create_index('uq_measurements_one_current', ['component_id'], unique=True, sqlite_where=sa.text('is_current'), postgresql_where=sa.text('is_current'))
@@ -279,6 +282,7 @@ def downgrade() -> None:
         batch_op.drop_index('uq_measurements_one_current', sqlite_where=sa.text('is_current'), postgresql_where=sa.text('is_current'))
         batch_op.drop_index(batch_op.f('ix_measurements_test_run_id'))
         batch_op.drop_index('ix_measurements_ra')
+        batch_op.drop_index('ix_measurements_family_cct')
         batch_op.drop_index('ix_measurements_component_current')
         batch_op.drop_index('ix_measurements_cct_k')
 
