@@ -157,6 +157,28 @@ def test_search_returns_exactly_the_visible_records(world, role):
     assert set(seen) == expected
 
 
+@pytest.mark.parametrize("maker", MAKERS)
+@pytest.mark.parametrize("window", [(2975, 3035), (2990, 3000), (5000, 6000), (None, 3010)])
+def test_search_by_maker_and_measured_cct_window(world, maker, window):
+    """The family pre-selection by measured CCT (index probe) loses nothing and adds nothing."""
+    client, w = world
+    lo, hi = window
+    params = {"manufacturer": f"{maker} Lighting", "limit": 200}
+    if lo is not None:
+        params["cct_min"] = lo
+    params["cct_max"] = hi
+    r = client.get("/components", params=params, headers=_auth(w, "lab"))
+    assert r.status_code == 200, r.text
+    got = {i["product_code"] for i in r.json()["items"]}
+    own = {c for (m, _state), codes in w.codes.items() if m == maker for c in codes}
+    want = {
+        c
+        for c, q in w.measured.items()
+        if c in own and (lo is None or q["cct_k"] >= lo) and q["cct_k"] <= hi
+    }
+    assert got == want
+
+
 def test_search_filters(world):
     client, w = world
     params = {"cct_min": 2975, "cct_max": 3035, "ra_min": 82.5, "limit": 200}

@@ -294,23 +294,27 @@ FAMILY_FANOUT = 32
 
 
 def _uses_measurement(f: SearchFilters) -> bool:
-    """True when a filter needs the current measurement (unmeasured units cannot match)."""
-    return any(
-        v is not None
-        for v in (
-            f.verdict,
-            f.cct_min,
-            f.cct_max,
-            f.duv_min,
-            f.duv_max,
-            f.ra_min,
-            f.ra_max,
-            f.r9_min,
-            f.rf_min,
-            f.flux_min,
-            f.flux_max,
-            f.efficacy_min,
-            f.power_max,
+    """True for a measured-CCT window, the filter the (family_id, cct_k) index serves.
+
+    Only then is the copied family id worth matching: for unselective filters (a
+    verdict, R9 above a floor) scanning the family's components in id order and
+    stopping at the page size is faster.
+    """
+    return f.cct_min is not None or f.cct_max is not None
+
+
+def _families_in_cct_window(session: Session, fam_ids: list[int], f: SearchFilters) -> list[int]:
+    """The families of ``fam_ids`` with a current measurement in the filter's CCT window."""
+    window = [Measurement.family_id == Family.id, Measurement.is_current.is_(True)]
+    if f.cct_min is not None:
+        window.append(Measurement.cct_k >= f.cct_min)
+    if f.cct_max is not None:
+        window.append(Measurement.cct_k <= f.cct_max)
+    return list(
+        session.scalars(
+            select(Family.id)
+            .where(Family.id.in_(fam_ids), exists(select(1).where(*window)))
+            .order_by(Family.id)
         )
     )
 
@@ -361,15 +365,16 @@ def search_rows(
         if not fam_ids:
             return [], None
     if fam_ids is not None and len(fam_ids) <= FAMILY_FANOUT:
-        # With a filter on the current measurement, also match its copied family id so
-        # the (family_id, cct_k) index finds a family's rows without scanning them all.
-        by_measurement = _uses_measurement(filters)
+        if _uses_measurement(filters):
+            # Keep only families with any current measurement in the CCT window: one
+            # (family_id, cct_k) index probe each, so families that cannot match are not
+            # scanned; the matching ones are then read in id order up to the page size.
+            fam_ids = _families_in_cct_window(session, fam_ids, filters)
+            if not fam_ids:
+                return [], None
         per_family = [
             _id_select(principal, row_terms, after_id)
-            .where(
-                Component.family_id == fid,
-                *((Measurement.family_id == fid,) if by_measurement else ()),
-            )
+            .where(Component.family_id == fid)
             .order_by(Component.id)
             .limit(limit + 1)
             .subquery()
