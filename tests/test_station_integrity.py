@@ -134,3 +134,26 @@ def test_second_ctrl_c_during_the_commit_stores_and_reports_the_component(lab, m
     comps, meas = lot_rows(lab.store, "LOT-CC")
     assert len(meas) == 1 and meas[0][3] is True
     assert sorted(c[2] for c in comps).count("issued") == len(comps) - 1
+
+
+def test_a_limit_without_a_measured_value_makes_an_error_not_a_fail(lab):
+    """No thermocouple reading for the plan's Tc limit: a measurement problem."""
+    import types
+
+    import numpy as np
+
+    from lightcomp.calibration import GRID_NM
+    from lightcomp.drivers.base import ElectricalReading
+
+    runner = lab.runner(lot="LOT-NODATA")
+    runner.calibration = types.SimpleNamespace(uncertainty=None)
+    g = np.exp(-0.5 * ((GRID_NM - 450) / 10) ** 2) + 1.6 * np.exp(
+        -0.5 * ((GRID_NM - 580) / 60) ** 2
+    )
+    spectrum = g * 1200 / (683 * np.sum(g * np.interp(GRID_NM, [380, 555, 780], [0, 1, 0])))
+    elec = ElectricalReading(voltage_v=36.0, current_a=0.35, power_w=12.6)
+    with_tc = runner._evaluate(None, None, spectrum, elec, {"tc_c": 25.0}, [], 1.0)
+    without_tc = runner._evaluate(None, None, spectrum, elec, {}, [], 1.0)
+    assert with_tc.verdict in ("pass", "fail") and "tc" not in with_tc.failed_limits
+    assert without_tc.verdict == "error"
+    assert "tc" in without_tc.error_message
