@@ -42,3 +42,31 @@ def led_spectra(n: int, seed: int) -> np.ndarray:
         cct, duv = CCT_Duv_Ohno2013(np.stack([4 * xyz[:, 0] / den, 6 * xyz[:, 1] / den], 1))
         out.append(s[(cct >= 2200) & (cct <= 6500) & (np.abs(duv) < 0.02)])
     return np.concatenate(out)[:n]
+
+
+def synthetic_leds(n_pc: int = 200, n_rgb: int = 100, seed: int = 7) -> np.ndarray:
+    """Varied LED spectra on the 1 nm grid: phosphor-converted (blue + broad phosphor), RGB."""
+    rng = np.random.default_rng(seed)
+
+    def g(c, w):
+        return np.exp(-0.5 * ((WL[None, :] - c[:, None]) / w[:, None]) ** 2)
+
+    # pc-LED: blue die + broad YAG-like phosphor + red phosphor; the blue share
+    # (log-uniform) sets the CCT, the red share the Duv.
+    red = rng.uniform(0.15, 0.75, n_pc)[:, None]
+    blue = np.exp(rng.uniform(np.log(0.05), np.log(3.0), n_pc))[:, None]
+    pc = (
+        blue * g(rng.uniform(445, 460, n_pc), rng.uniform(9, 11, n_pc))
+        + (1 - 0.6 * red) * g(rng.uniform(555, 575, n_pc), rng.uniform(45, 55, n_pc))
+        + red * g(rng.uniform(620, 650, n_pc), rng.uniform(30, 40, n_pc))
+    )
+    # RGB mixes of three narrow LEDs
+    rgb = (
+        rng.uniform(0.8, 1.6, n_rgb)[:, None]
+        * g(rng.uniform(615, 630, n_rgb), rng.uniform(8, 11, n_rgb))
+        + rng.uniform(0.45, 0.7, n_rgb)[:, None]
+        * g(rng.uniform(525, 545, n_rgb), rng.uniform(14, 18, n_rgb))
+        + rng.uniform(0.15, 0.8, n_rgb)[:, None]
+        * g(rng.uniform(445, 460, n_rgb), rng.uniform(9, 12, n_rgb))
+    )
+    return np.vstack([pc, rgb])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _led_spectra import synthetic_leds
 
 from lightcomp.analysis import cct, colorimetry
 from lightcomp.analysis.spectra import WL
@@ -41,30 +42,7 @@ CIE15_CCT = {
 
 def led_uv(n_pc: int = 240, n_rgb: int = 120, seed: int = 21) -> np.ndarray:
     """CIE 1960 uv of varied synthetic LED spectra (pc-LED and RGB), computed by colour-science."""
-    rng = np.random.default_rng(seed)
-
-    def g(c, w):
-        return np.exp(-0.5 * ((WL[None, :] - c[:, None]) / w[:, None]) ** 2)
-
-    # pc-LED: blue die + broad YAG-like phosphor + red phosphor; the blue share
-    # (log-uniform) sets the CCT, the red share the Duv.
-    red = rng.uniform(0.15, 0.75, n_pc)[:, None]
-    blue = np.exp(rng.uniform(np.log(0.05), np.log(3.0), n_pc))[:, None]
-    pc = (
-        blue * g(rng.uniform(445, 460, n_pc), rng.uniform(9, 11, n_pc))
-        + (1 - 0.6 * red) * g(rng.uniform(555, 575, n_pc), rng.uniform(45, 55, n_pc))
-        + red * g(rng.uniform(620, 650, n_pc), rng.uniform(30, 40, n_pc))
-    )
-    # RGB mixes of three narrow LEDs
-    rgb = (
-        rng.uniform(0.8, 1.6, n_rgb)[:, None]
-        * g(rng.uniform(615, 630, n_rgb), rng.uniform(8, 11, n_rgb))
-        + rng.uniform(0.45, 0.7, n_rgb)[:, None]
-        * g(rng.uniform(525, 545, n_rgb), rng.uniform(14, 18, n_rgb))
-        + rng.uniform(0.15, 0.8, n_rgb)[:, None]
-        * g(rng.uniform(445, 460, n_rgb), rng.uniform(9, 12, n_rgb))
-    )
-    s = np.vstack([pc, rgb])
+    s = synthetic_leds(n_pc, n_rgb, seed)
     xyz = np.array(
         [
             colour.sd_to_XYZ(colour.SpectralDistribution(r, WL), CMFS_2, method="Integration")
