@@ -351,3 +351,114 @@ def _copy_family_of_component(_mapper, connection, target: Measurement) -> None:
         target.family_id = connection.scalar(
             select(Component.family_id).where(Component.id == target.component_id)
         )
+
+
+# -- LM-80 lumen-maintenance campaigns (issue 16) ----------------------------------------
+
+
+class Lm80Campaign(Base):
+    """An IES LM-80 lumen-maintenance campaign: coded samples aged in chambers on a rack.
+
+    ``status``: running | stopped | finished. ``clock`` says how campaign hours are
+    counted: ``system`` (wall time since ``started_at``) or ``simlab`` (the simulated
+    lab's virtual clock, advanced to each interval when it is measured).
+    """
+
+    __tablename__ = "lm80_campaigns"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("families.id"), index=True)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"))
+    station: Mapped[str] = mapped_column(String(64))  # sphere station of the interval readings
+    rig: Mapped[str] = mapped_column(String(64))  # chambers + rack + Tc logger
+    clock: Mapped[str] = mapped_column(String(16), default="system")
+    case_temps_c: Mapped[list] = mapped_column(JSONType, default=list)
+    current_a: Mapped[float] = mapped_column(Float)
+    duration_h: Mapped[float] = mapped_column(Float)
+    interval_h: Mapped[float] = mapped_column(Float)
+    samples_per_temp: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    operator: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(TS)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    family: Mapped[Family] = relationship()
+
+
+class Lm80Sample(Base):
+    """One coded component of a campaign: its chamber (case temperature) and rack channel."""
+
+    __tablename__ = "lm80_samples"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "component_id"),
+        UniqueConstraint("campaign_id", "channel", name="uq_lm80_samples_campaign_channel"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("lm80_campaigns.id"), index=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"))
+    case_temp_c: Mapped[float] = mapped_column(Float)
+    chamber: Mapped[int] = mapped_column(Integer)  # 1-based, in --case-temperatures order
+    channel: Mapped[int] = mapped_column(Integer)  # rack channel, 1-based
+    position: Mapped[int] = mapped_column(Integer)  # 1-based within the chamber
+
+    component: Mapped[Component] = relationship()
+
+
+class Lm80Reading(Base):
+    """One sample at one interval (at most one: kill-safe resume relies on the unique key)."""
+
+    __tablename__ = "lm80_readings"
+    __table_args__ = (UniqueConstraint("sample_id", "interval_index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("lm80_campaigns.id"), index=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("lm80_samples.id"))
+    interval_index: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[float] = mapped_column(Float)  # nominal ageing hours of the interval
+    measured_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    failed: Mapped[bool] = mapped_column(Boolean, default=False)  # catastrophic failure
+    error_message: Mapped[str | None] = mapped_column(Text)
+    luminous_flux_lm: Mapped[float | None] = mapped_column(Float)
+    u_prime: Mapped[float | None] = mapped_column(Float)
+    v_prime: Mapped[float | None] = mapped_column(Float)
+    cct_k: Mapped[float | None] = mapped_column(Float)
+    duv: Mapped[float | None] = mapped_column(Float)
+    current_a: Mapped[float | None] = mapped_column(Float)  # drive current in the sphere
+    case_temp_c: Mapped[float | None] = mapped_column(Float)  # Tc logger reading while ageing
+    calibration_id: Mapped[int | None] = mapped_column(ForeignKey("calibrations.id"))
+    quantities: Mapped[dict] = mapped_column(JSONType, default=dict)
+    spectrum: Mapped[bytes | None] = mapped_column(Blob)  # calibrated W/nm, 380-780 nm 1 nm
+
+
+class Lm80Interval(Base):
+    """An interval whose readings are all stored (the resume point of the campaign)."""
+
+    __tablename__ = "lm80_intervals"
+    __table_args__ = (UniqueConstraint("campaign_id", "interval_index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("lm80_campaigns.id"), index=True)
+    interval_index: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[float] = mapped_column(Float)
+    completed_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    chamber_temps_c: Mapped[dict] = mapped_column(JSONType, default=dict)  # chamber -> PV, Tc
+
+
+class Lm80Event(Base):
+    """Something that happened to samples while ageing: chamber excursion, channel outage,
+    catastrophic failure, stop. One row per affected sample; ``event_key`` names the
+    instrument's own log entry so re-reading the log never duplicates an event."""
+
+    __tablename__ = "lm80_events"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "sample_id", "event_key", name="uq_lm80_events_key"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("lm80_campaigns.id"), index=True)
+    sample_id: Mapped[int | None] = mapped_column(ForeignKey("lm80_samples.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # excursion | outage | failure | stop
+    event_key: Mapped[str] = mapped_column(String(64))
+    start_h: Mapped[float | None] = mapped_column(Float)
+    duration_h: Mapped[float | None] = mapped_column(Float)
+    recorded_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    details: Mapped[dict] = mapped_column(JSONType, default=dict)
