@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lightcomp.coding import counters
+from lightcomp.coding import counters, signing
 from lightcomp.coding.registry import find_family, find_family_by_type_code
 from lightcomp.coding.scheme import MAX_ITEM_SERIAL, decode, make_codes
 from lightcomp.errors import CodeError
@@ -34,66 +34,123 @@ from lightcomp.store.models import Component, Family, Lot, SerialBlock
 #: Most codes one call may issue (a label print run, not a lifetime supply).
 MAX_COUNT = 100_000
 BLOCK_FORMAT = "lightcomp-serial-block"
-BLOCK_FORMAT_VERSION = 1
+BLOCK_FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
 class BlockFile:
-    """A reserved block of item serials as handed to an offline station."""
+    """A reserved block of item serials as handed to an offline station.
+
+    Version 2 files are signed by the alliance store (Ed25519, see
+    :mod:`lightcomp.coding.signing`): ``signature`` covers the block id,
+    holder, range and ``signer_key``. Version 1 files (unsigned) are accepted
+    only for a block the local store already recorded.
+    """
 
     block_id: int
     holder: str
     first: int
     last: int
     reserved_at: str | None = None
+    signature: str | None = None
+    signer_key: str | None = None
 
     @property
     def size(self) -> int:
         return self.last - self.first + 1
 
+    @property
+    def key_fingerprint(self) -> str | None:
+        return signing.fingerprint(self.signer_key) if self.signer_key else None
+
     def contains(self, serial: int) -> bool:
         return self.first <= serial <= self.last
 
+    def payload(self) -> bytes:
+        return signing.signed_payload(
+            self.block_id, self.holder, self.first, self.last, self.signer_key or ""
+        )
+
+    def verify(self, what: str | None = None) -> None:
+        """Raise :class:`CodeError` when the file is signed and the signature does not hold."""
+        what = what or f"block {self.block_id} ({self.holder})"
+        if self.signature is None and self.signer_key is None:
+            return
+        if not self.signature or not self.signer_key:
+            raise CodeError(f"{what}: signature or signer key missing: refused")
+        signing.verify(self.signer_key, self.signature, self.payload(), what)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"format": BLOCK_FORMAT, "version": BLOCK_FORMAT_VERSION, **asdict(self)}
+        version = BLOCK_FORMAT_VERSION if self.signature else 1
+        d = {"format": BLOCK_FORMAT, "version": version, **asdict(self)}
+        if not self.signature:
+            d.pop("signature")
+            d.pop("signer_key")
+        return d
 
     def write(self, path: str | Path) -> Path:
         """Write the block file (JSON)."""
         path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        try:
+            path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise CodeError(f"cannot write block file {path}: {exc.strerror or exc}") from None
         return path
 
     @classmethod
     def from_block(cls, block: SerialBlock) -> BlockFile:
         at = block.reserved_at.isoformat() if isinstance(block.reserved_at, datetime) else None
-        return cls(int(block.id), block.holder, int(block.first), int(block.last), at)
+        return cls(
+            int(block.alliance_block_id or block.id),
+            block.holder,
+            int(block.first),
+            int(block.last),
+            at,
+            block.signature,
+            block.signer_key,
+        )
 
     @classmethod
     def read(cls, path: str | Path) -> BlockFile:
-        """Read and check a block file; raises :class:`CodeError` if it is not one."""
+        """Read and check a block file (signature included); raises :class:`CodeError`."""
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise CodeError(f"block file {path} not found") from None
+        except OSError as exc:
+            raise CodeError(f"cannot read block file {path}: {exc.strerror or exc}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CodeError(f"block file {path} is not JSON: {exc}") from None
         if not isinstance(data, dict) or data.get("format") != BLOCK_FORMAT:
             raise CodeError(f"{path} is not a lightcomp serial block file")
-        if data.get("version") != BLOCK_FORMAT_VERSION:
-            raise CodeError(f"block file {path}: unknown version {data.get('version')!r}")
+        version = data.get("version")
+        if version not in (1, BLOCK_FORMAT_VERSION) or isinstance(version, bool):
+            raise CodeError(f"block file {path}: unknown version {version!r}")
         try:
+            for key in ("block_id", "first", "last"):
+                if isinstance(data[key], bool) or not isinstance(data[key], int):
+                    raise ValueError(f"{key} must be a whole number, not {data[key]!r}")
+            if not isinstance(data["holder"], str):
+                raise ValueError(f"holder must be text, not {data['holder']!r}")
             block = cls(
-                block_id=int(data["block_id"]),
-                holder=str(data["holder"]),
-                first=int(data["first"]),
-                last=int(data["last"]),
+                block_id=data["block_id"],
+                holder=data["holder"],
+                first=data["first"],
+                last=data["last"],
                 reserved_at=data.get("reserved_at"),
+                signature=data.get("signature") if version == 2 else None,
+                signer_key=data.get("signer_key") if version == 2 else None,
             )
+            if version == 2 and not (
+                isinstance(block.signature, str) and isinstance(block.signer_key, str)
+            ):
+                raise ValueError("signature and signer_key must be given as text")
         except (KeyError, TypeError, ValueError) as exc:
             raise CodeError(f"block file {path}: missing or bad field ({exc})") from None
         if not 1 <= block.first <= block.last <= MAX_ITEM_SERIAL:
             raise CodeError(f"block file {path}: bad serial range {block.first}..{block.last}")
+        block.verify(f"block file {path}")
         return block
 
 
@@ -137,35 +194,122 @@ def refuse_closed_lot(lot: Lot) -> None:
         )
 
 
-def _serials_from_block(session: Session, block: BlockFile | SerialBlock, count: int) -> int:
-    """First of ``count`` serials taken from ``block`` in this (local) store."""
-    blk = block if isinstance(block, BlockFile) else BlockFile.from_block(block)
-    # Record the block locally once (documents where these serials come from).
-    known = session.scalar(
-        select(SerialBlock).where(SerialBlock.first == blk.first, SerialBlock.last == blk.last)
+def _held_block(session: Session, blk: BlockFile) -> SerialBlock:
+    """This store's record of block ``blk``: verified, and its range as first recorded.
+
+    The first use records the block (``held``); later block files must name the
+    same range, so a file widened by hand is refused even if the store has seen
+    it before. A signed file must be signed by the alliance key this store
+    trusts (pinned on first use).
+    """
+    what = f"block {blk.block_id} ({blk.holder}, serials {blk.first}..{blk.last})"
+    blk.verify(what)
+    if blk.signer_key:
+        signing.trust_alliance_key(session, blk.signer_key, what)
+    held = session.scalar(
+        select(SerialBlock).where(SerialBlock.held, SerialBlock.alliance_block_id == blk.block_id)
     )
+    if held is None:  # a block recorded before blocks were signed: matched by its range
+        held = session.scalar(
+            select(SerialBlock).where(
+                SerialBlock.held,
+                SerialBlock.alliance_block_id.is_(None),
+                SerialBlock.first == blk.first,
+                SerialBlock.last == blk.last,
+            )
+        )
+        if held is not None:
+            held.alliance_block_id = blk.block_id
+    if held is not None:
+        if (int(held.first), int(held.last), held.holder) != (blk.first, blk.last, blk.holder):
+            raise CodeError(
+                f"{what}: this store recorded block {blk.block_id} as serials "
+                f"{held.first}..{held.last} of {held.holder!r} when it first used it: "
+                "the block file was changed; refused"
+            )
+        return held
+    if not blk.signature:
+        raise CodeError(
+            f"{what}: unsigned block file (version 1) for a block this store has not used: "
+            "refused; reserve a new block (`lightcomp code reserve`) for a signed block file"
+        )
+    clash = session.scalar(
+        select(SerialBlock).where(
+            SerialBlock.held, SerialBlock.first <= blk.last, SerialBlock.last >= blk.first
+        )
+    )
+    if clash is not None:
+        raise CodeError(
+            f"{what}: overlaps block {clash.alliance_block_id} ({clash.first}..{clash.last}) "
+            "held by this store: refused"
+        )
+    held = SerialBlock(
+        holder=blk.holder,
+        first=blk.first,
+        last=blk.last,
+        held=True,
+        alliance_block_id=blk.block_id,
+        signature=blk.signature,
+        signer_key=blk.signer_key,
+    )
+    session.add(held)
+    session.flush()
+    return held
+
+
+def _next_free(session: Session, held: SerialBlock) -> int:
+    """First serial of ``held`` not yet issued in this store."""
     used_top = session.scalar(
         select(func.max(Component.item_serial)).where(
-            Component.item_serial >= blk.first, Component.item_serial <= blk.last
+            Component.item_serial >= held.first, Component.item_serial <= held.last
         )
     )
-    start = max(blk.first, (used_top or 0) + 1)
-    name = counters.block_counter(blk.first)
+    nxt = counters.peek(session, counters.block_counter(int(held.first)))
+    return max(int(held.first), (used_top or 0) + 1, nxt or 0)
+
+
+def _take_from_held(session: Session, held: SerialBlock, count: int) -> int:
+    """First of ``count`` serials taken from the held block ``held`` in this (local) store."""
+    first_b, last_b = int(held.first), int(held.last)
+    used_top = session.scalar(
+        select(func.max(Component.item_serial)).where(
+            Component.item_serial >= first_b, Component.item_serial <= last_b
+        )
+    )
+    start = max(first_b, (used_top or 0) + 1)
+    name = counters.block_counter(first_b)
     first = counters.reserve(session, name, count, start=start)
     if first < start:  # counter behind the components (e.g. rows copied in): skip forward
-        counters.reserve(
-            session, name, start - first
-        )  # row still locked: [start, start+count) is ours
+        counters.reserve(session, name, start - first)  # row still locked: [start, +count) ours
         first = start
-    if first + count - 1 > blk.last:
-        left = max(0, blk.last - first + 1)
+    if first + count - 1 > last_b:
+        left = max(0, last_b - first + 1)
         raise CodeError(
-            f"serial block {blk.block_id} ({blk.holder}, {blk.first}..{blk.last}) has only "
-            f"{left} serial(s) left, {count} requested: reserve another block"
+            f"serial block {held.alliance_block_id} ({held.holder}, {first_b}..{last_b}) has "
+            f"only {left} serial(s) left, {count} requested: reserve another block"
         )
-    if known is None:
-        session.add(SerialBlock(holder=blk.holder, first=blk.first, last=blk.last))
     return first
+
+
+def _serials_from_held_blocks(session: Session, count: int) -> int | None:
+    """A store holding reserved blocks issues only from them: the first with room.
+
+    None when the store holds no block (it then issues online).
+    """
+    held = list(session.scalars(select(SerialBlock).where(SerialBlock.held).order_by(SerialBlock.id)))
+    if not held:
+        return None
+    left = []
+    for blk in held:
+        n = int(blk.last) - _next_free(session, blk) + 1
+        if n >= count:
+            return _take_from_held(session, blk, count)
+        left.append(f"{blk.alliance_block_id}: {max(n, 0)}")
+    raise CodeError(
+        f"this store issues codes only from its reserved serial blocks, and none has {count} "
+        f"serial(s) left (block: left = {', '.join(left)}): reserve another block on the alliance "
+        "store and use it with `lightcomp code new --block FILE`"
+    )
 
 
 def issue_codes(
@@ -181,7 +325,8 @@ def issue_codes(
 
     Creates :class:`Component` rows with status ``"issued"`` inside the
     caller's transaction (nothing is committed here). Serials come from the
-    alliance counter, or from a reserved ``block`` when working offline.
+    alliance counter, or from a reserved ``block`` when working offline; a store that
+    holds reserved blocks issues only from them (the first with room left).
     ``family``: a Family or its type code / name. ``lot``: a Lot or a lot name
     (created for this family if new). ``external_serials``: the maker's own
     serial of each unit (``count`` of them).
@@ -202,9 +347,12 @@ def issue_codes(
                 raise CodeError(f"external serial {s[:40]!r} is too long or has control characters")
     lot_row = _lot(session, lot, family)
     if block is None:
-        first = counters.reserve(session, counters.ITEM_SERIAL, count, maximum=MAX_ITEM_SERIAL)
+        first = _serials_from_held_blocks(session, count)
+        if first is None:
+            first = counters.reserve(session, counters.ITEM_SERIAL, count, maximum=MAX_ITEM_SERIAL)
     else:
-        first = _serials_from_block(session, block, count)
+        blk = block if isinstance(block, BlockFile) else BlockFile.from_block(block)
+        first = _take_from_held(session, _held_block(session, blk), count)
     codes = make_codes(family.type_code, first, count)
     components = [
         Component(
@@ -235,6 +383,13 @@ def reserve_block(session: Session, holder: str, count: int) -> SerialBlock:
     first = counters.reserve(session, counters.ITEM_SERIAL, count, maximum=MAX_ITEM_SERIAL)
     block = SerialBlock(holder=holder.strip(), first=first, last=first + count - 1)
     session.add(block)
+    session.flush()
+    block.signature, block.signer_key = signing.sign(
+        session,
+        lambda key: signing.signed_payload(
+            int(block.id), block.holder, int(block.first), int(block.last), key
+        ),
+    )
     session.flush()
     return block
 

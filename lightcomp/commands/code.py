@@ -149,7 +149,8 @@ def register(app: typer.Typer) -> None:
         finally:
             store.dispose()
         typer.echo(
-            f"block {blk.block_id} for {blk.holder}: serials {blk.first}..{blk.last} ({blk.size})"
+            f"block {blk.block_id} for {blk.holder}: serials {blk.first}..{blk.last} ({blk.size}), "
+            f"signed by alliance key {blk.key_fingerprint}"
         )
         if output is not None:
             blk.write(output)

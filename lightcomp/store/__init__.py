@@ -17,9 +17,11 @@ from lightcomp.store.models import (
     Family,
     Instrument,
     Lot,
+    LotLock,
     Manufacturer,
     Measurement,
     SerialBlock,
+    SigningKey,
     TestRun,
 )
 
@@ -34,9 +36,11 @@ __all__ = [
     "Family",
     "Instrument",
     "Lot",
+    "LotLock",
     "Manufacturer",
     "Measurement",
     "SerialBlock",
+    "SigningKey",
     "Store",
     "TestRun",
     "decode_array",

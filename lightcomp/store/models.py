@@ -154,6 +154,14 @@ class SerialBlock(Base):
     last: Mapped[int] = mapped_column(BigInteger)
     reserved_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     returned_at: Mapped[datetime | None] = mapped_column(TS)
+    # Offline blocks (revision 0002): ``held`` rows are blocks THIS store issues from (a local
+    # store; it then issues only from them), with the alliance's block id and the range as
+    # first recorded (authoritative against a later, edited block file). On the alliance
+    # store the reservation carries the Ed25519 signature of the block file and the key.
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    alliance_block_id: Mapped[int | None] = mapped_column(Integer)
+    signature: Mapped[str | None] = mapped_column(String(128))  # hex, Ed25519
+    signer_key: Mapped[str | None] = mapped_column(String(64))  # hex public key
 
 
 class Instrument(Base):
@@ -462,3 +470,28 @@ class Lm80Event(Base):
     duration_h: Mapped[float | None] = mapped_column(Float)
     recorded_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     details: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+
+class SigningKey(Base):
+    """Keys for signed block files: the alliance's own key pair (``name = "own"``, private
+    part present) or, in a local store, the alliance key it trusts (``name = "alliance"``)."""
+
+    __tablename__ = "signing_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # hex, raw Ed25519 public key
+    private_key: Mapped[str | None] = mapped_column(Text)  # hex, raw; only on the signer
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+
+
+class LotLock(Base):
+    """A lot's batch is exclusive: the run holding it, where, and its last sign of life."""
+
+    __tablename__ = "lot_locks"
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), primary_key=True)
+    station: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(128))
+    pid: Mapped[int] = mapped_column(Integer)
+    run_uid: Mapped[str | None] = mapped_column(String(64))
+    acquired_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
