@@ -296,7 +296,9 @@ def _serials_from_held_blocks(session: Session, count: int) -> int | None:
 
     None when the store holds no block (it then issues online).
     """
-    held = list(session.scalars(select(SerialBlock).where(SerialBlock.held).order_by(SerialBlock.id)))
+    held = list(
+        session.scalars(select(SerialBlock).where(SerialBlock.held).order_by(SerialBlock.id))
+    )
     if not held:
         return None
     left = []
