@@ -53,7 +53,9 @@ def _assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
 def test_threads_and_chunks_do_not_change_results(monkeypatch):
     s = _spectra(300)
     serial = _serial(monkeypatch, s, absolute=True, power_w=1.5)
-    assert serial["error"].notna().sum() == 3
+    # 3 rejected spectra, and 2 with |Duv| > 0.05: no CCT and no Ra/Rf, with the reason
+    assert serial["error"].notna().sum() == 5
+    assert serial["error"].str.contains(r"\|Duv\| = 0\.05\d* > 0\.05", na=False).sum() == 2
     monkeypatch.setattr(_cr_common, "THREADS", 2)
     monkeypatch.setattr(la, "CHUNK_SIZE", 64)  # 5 chunks on 2 threads
     monkeypatch.setattr(_cr_common, "CHUNK", 16)  # CRI/TM-30 blocks inside each chunk

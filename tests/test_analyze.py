@@ -448,25 +448,26 @@ def test_cli_help(capsys):
 
 
 def test_rendering_failure_isolated_to_its_spectrum(monkeypatch):
-    """If the CRI function rejects one spectrum, only that row gets an error."""
-
-    def fake_cri(wavelengths, spectra, *, CCT=None):
-        if np.any(spectra[:, 0] > 0.5):  # the marked spectrum
-            raise AnalysisInputError("reference illuminant undefined")
-        return np.full(len(spectra), 80.0), np.full((len(spectra), 15), 70.0)
-
+    """If the CRI computation gives NaN for one spectrum, only that row gets a reason."""
     from lightcomp.analysis import cri
 
-    monkeypatch.setattr(cri, "CRI_CIE13_3", fake_cri)
+    real = cri.Ri_from_products
+
+    def fake_ri(V_t, T):
+        ri = real(V_t, T)
+        ri[V_t[:, 1] > 1.0] = np.nan  # the marked (brightest) spectrum
+        return ri
+
+    monkeypatch.setattr(cri, "Ri_from_products", fake_ri)
     s = leds(4, seed=12)
-    s[2, 0] = 1.0
+    s[2] *= 1e6
     df = analyze(WL, s, ["a", "b", "c", "d"])
-    assert df["error"][2] == "c: CRI: reference illuminant undefined"
+    assert df["error"][2].startswith("c: Ra, R1, R2,") and "not finite" in df["error"][2]
     assert np.isnan(df["Ra"][2]) and np.isfinite(df["x"][2])
-    np.testing.assert_array_equal(df["Ra"][[0, 1, 3]], 80.0)
+    assert np.isfinite(df["Ra"][[0, 1, 3]]).all()
     assert df["error"][[0, 1, 3]].isna().all()
     assert df[["Rf", "Rg"]].notna().all().all()  # TM-30 is unaffected by the CRI failure
-    with pytest.raises(AnalysisInputError, match="^c: CRI: reference"):
+    with pytest.raises(AnalysisInputError, match="^c: Ra, R1"):
         analyze(WL, s, ["a", "b", "c", "d"], strict=True)
 
 

@@ -18,16 +18,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lightcomp.analysis import _cr_common
+from lightcomp.analysis import _cr_common, illuminants
 from lightcomp.analysis.cct import CCT_Duv_Ohno2013
 from lightcomp.analysis.colorimetry import (
     XYZ,
-    XYZ_to_uv,
     XYZ_to_uv_prime,
     XYZ_to_xy,
     dominant_wavelength_purity,
 )
-from lightcomp.analysis.data import load_cmfs, load_scotopic
 from lightcomp.analysis.photometry import (
     KM_LM_PER_W,
     KM_SCOTOPIC_LM_PER_W,
@@ -61,6 +59,7 @@ __all__ = [
     "XYZ_to_uv_prime",
     "XYZ_to_xy",
     "analyze",
+    "analyze_arrays",
     "check_spectra",
     "dominant_wavelength_purity",
     "luminous_efficacy",
@@ -98,40 +97,259 @@ ANALYZE_COLUMNS: tuple[str, ...] = (
     "SP_ratio",
 )
 
+_QUANTITIES: tuple[str, ...] = tuple(c for c in ANALYZE_COLUMNS if c != "name")
+
 #: Rows per internal chunk of :func:`analyze` (bounds memory for large batches).
 CHUNK_SIZE = 2048
 
 
-def _rendering_batch(
-    fn, sg: np.ndarray, cct: np.ndarray, errors: list[str | None], idx: np.ndarray, label: str
-):
-    """Call a colour-rendering function on rows ``idx``; isolate failing rows.
+#: Beyond this |Duv| no CCT is given (CIE 15:2018, 9.5: CCT is not meaningful), and so
+#: no colour rendering indices, which need a reference at the CCT.
+DUV_MAX_CCT = 0.05
+#: Spectra whose largest value is outside this range are normalised before the sums.
+_SCALE_MIN, _SCALE_MAX = 1e-150, 1e150
+#: Quantities that are NaN by design for relative spectra.
+_ABSOLUTE_ONLY = ("luminous_flux", "radiant_flux")
+_CCT_DEPENDENT = ("CCT", "Ra", *(f"R{i}" for i in range(1, 16)), "Rf", "Rg")
 
-    Vectorised over the chunk; only if the batch call raises
-    :class:`AnalysisInputError` are the rows retried one by one to find and
-    report the offending spectra (an error path, not the normal one).
+
+def _explain_non_finite(table, sl, errors, labels, absolute, duv) -> None:
+    """Give every row of ``sl`` that has a non-finite quantity and no error a reason.
+
+    Vectorised test; messages are built only for the (few) rows concerned.
     """
-    if idx.size == 0:
-        return None
-    try:
-        return [idx, fn(WL, sg[idx], CCT=cct[idx])]
-    except AnalysisInputError:
-        pass
-    results = []
-    good = []
-    for i in idx:
-        try:
-            results.append(fn(WL, sg[i : i + 1], CCT=cct[i : i + 1]))
-            good.append(i)
-        except AnalysisInputError as exc:
-            errors[i] = f"{label}: {exc}"
-    if not good:
-        return None
-    if isinstance(results[0], dict):
-        merged = {k: np.concatenate([np.atleast_1d(r[k]) for r in results]) for k in results[0]}
+    block = table[:, sl]
+    finite = np.isfinite(block)
+    if not absolute:
+        for name in _ABSOLUTE_ONLY:
+            finite[_QUANTITIES.index(name)] = True
+    rows = np.flatnonzero(~finite.all(axis=0))
+    for i in rows:
+        r = sl.start + i
+        if errors[r] is not None:
+            continue
+        missing = [q for q, f in zip(_QUANTITIES, finite[:, i], strict=True) if not f]
+        reasons = []
+        if "CCT" in missing:
+            d = duv[i]
+            if np.isfinite(d) and abs(d) > DUV_MAX_CCT:
+                reasons.append(
+                    f"|Duv| = {abs(d):.3g} > {DUV_MAX_CCT:g}: no CCT and no colour rendering "
+                    "indices (CIE 15:2018: CCT is not meaningful so far from the Planckian "
+                    "locus)"
+                )
+            else:
+                reasons.append(
+                    "chromaticity outside the Planckian table (CCT 950-105 000 K): no CCT "
+                    "and no colour rendering indices"
+                )
+            missing = [q for q in missing if q not in _CCT_DEPENDENT and q != "Duv"]
+        elif any(q in _CCT_DEPENDENT for q in missing):
+            t = block[_QUANTITIES.index("CCT"), i]
+            lo, hi = illuminants.REFERENCE_T_RANGE
+            if not lo <= t <= hi:
+                reasons.append(
+                    f"CCT {t:.0f} K outside {lo:.0f}-{hi:.0f} K (the reference illuminants "
+                    "of CIE 13.3 and CIE 224): no colour rendering indices"
+                )
+                missing = [q for q in missing if q not in _CCT_DEPENDENT]
+        if "fwhm" in missing:
+            reasons.append("the main peak does not fall to half maximum within 380-780 nm")
+            missing.remove("fwhm")
+        if missing:
+            reasons.append(f"{', '.join(missing)} not finite")
+        errors[r] = f"{labels[r]}: " + "; ".join(reasons)
+
+
+def analyze_arrays(
+    wavelengths: np.ndarray,
+    spectra: np.ndarray,
+    *,
+    names: Sequence[str] | None = None,
+    absolute: bool = False,
+    power_w: float | np.ndarray | None = None,
+    strict: bool = False,
+) -> dict[str, np.ndarray]:
+    """All quantities of :func:`analyze` as arrays, without a DataFrame.
+
+    The path for callers that analyse many small batches (the station, the Monte
+    Carlo uncertainty propagation): no pandas, no row names unless an error message
+    needs them, no worker threads for batches that fit one chunk.
+
+    Parameters are those of :func:`analyze` (``names`` only serve the error
+    messages).
+
+    Returns
+    -------
+    dict of str to array (N,)
+        One float64 array per :data:`ANALYZE_COLUMNS` key except ``name``, then
+        ``error``: an object array holding ``None`` for a usable row or the message
+        naming the spectrum and the reason its quantities are NaN; with
+        ``power_w``, also ``efficacy`` (lm/W).
+    """
+    table, errors, efficacy = _analyze_table(wavelengths, spectra, names, absolute, power_w, strict)
+    out: dict[str, np.ndarray] = dict(zip(_QUANTITIES, table, strict=True))
+    out["error"] = errors
+    if efficacy is not None:
+        out["efficacy"] = efficacy
+    return out
+
+
+def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
+    """(quantities x N table, error object array, efficacy or None): the work of both APIs."""
+    wl = validate_wavelengths(wavelengths)
+    s = _as_batch(wl, spectra)
+    n = s.shape[0]
+    if names is not None:
+        labels = spectrum_names(n, names)
     else:
-        merged = tuple(np.concatenate([np.atleast_1d(r[j]) for r in results]) for j in range(2))
-    return [np.asarray(good), merged]
+        labels = _LazyNames(n)
+    if strict:
+        # Fail fast: validate every spectrum before any computation.
+        errors = check_spectra(wl, s, labels)
+        _raise_first(errors)
+    else:
+        errors = [None] * n  # filled by the chunks (check_spectra per chunk, in parallel)
+    m = resampling_matrix(wl)
+    if power_w is not None:
+        power = np.asarray(power_w, dtype=float)
+        if power.ndim > 1 or power.size not in (1, n):
+            raise AnalysisInputError(
+                f"power_w must be one value or one per spectrum ({n}), got shape {power.shape}"
+            )
+        power = np.broadcast_to(power.reshape(-1) if power.ndim else power, (n,))
+
+    quantities = _QUANTITIES
+    # One (k, n) block: each column is a contiguous row (the DataFrame of analyze is
+    # built from it without copying).
+    table = np.full((len(quantities), n), np.nan)
+    out = dict(zip(quantities, table, strict=True))
+    from lightcomp.analysis import batch, cri, tm30
+
+    P = batch.product_matrix()
+
+    def work(sl: slice) -> None:
+        """All quantities of rows ``sl`` (written to disjoint rows of ``out``/``errors``)."""
+        start = sl.start
+        raw = s[sl]
+        if not strict:  # (strict: all rows were checked up front)
+            errors[sl] = check_spectra(wl, raw, labels[sl])
+        bad = np.array([e is not None for e in errors[sl]], dtype=bool)
+        if bad.any():
+            raw = np.where(bad[:, None], 0.0, raw)
+        sg = raw if m is None else raw @ m.T
+        # Spectra of extreme scale (e.g. W/nm times 1e306, or 1e-310) are normalised to
+        # a peak of 1 first: every relative quantity is scale-free and the sums would
+        # overflow or lose their digits in subnormals; absolute ones are scaled back.
+        peak = np.max(np.abs(sg), axis=1)
+        extreme = ((peak > _SCALE_MAX) | (peak < _SCALE_MIN)) & (peak > 0)
+        factor = None
+        if extreme.any():
+            factor = np.where(extreme, peak, 1.0)
+            sg = sg / factor[:, None]
+        # One product for every linear functional (batch.product_matrix).
+        V = sg @ P
+        xyz = V[:, batch.COL_XYZ]
+        no_light = (xyz[:, 1] <= 0) & ~bad
+        for i in np.flatnonzero(no_light):
+            errors[start + i] = (
+                f"{labels[start + i]}: no luminous content (Y = {xyz[i, 1]:.4g} <= 0)"
+            )
+        good = ~(bad | no_light)
+        if not good.all():
+            V[~good] = np.nan
+            xyz = V[:, batch.COL_XYZ]
+        xy = XYZ_to_xy(xyz)
+        uvp = XYZ_to_uv_prime(xyz)
+        # CIE 1960 (u, v) = (u', 2/3 v')
+        cct, duv = CCT_Duv_Ohno2013(np.stack([uvp[:, 0], uvp[:, 1] * (2.0 / 3.0)], axis=1))
+        dwl, purity = dominant_wavelength_purity(xy)
+        if absolute:
+            with np.errstate(over="ignore"):
+                f = KM_LM_PER_W if factor is None else KM_LM_PER_W * factor[:, None]
+                xyz_out = f * xyz
+                radiant = V[:, batch.COL_RADIANT]
+                out["radiant_flux"][sl] = radiant if factor is None else radiant * factor
+            out["luminous_flux"][sl] = xyz_out[:, 1]
+        else:
+            xyz_out = xyz * (100.0 / xyz[:, 1:2])
+        out["X"][sl], out["Y"][sl], out["Z"][sl] = xyz_out.T
+        out["x"][sl], out["y"][sl] = xy.T
+        out["u_prime"][sl], out["v_prime"][sl] = uvp.T
+        out["CCT"][sl], out["Duv"][sl] = cct, duv
+        out["dominant_wavelength"][sl], out["purity"][sl] = dwl, purity
+        out["peak_wavelength"][sl] = np.where(good, peak_wavelength_grid(sg), np.nan)
+        out["fwhm"][sl] = np.where(good, fwhm_grid(sg), np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # LER = 683 sum(S V) / sum(S); S/P = 1700 sum(S V') / (683 sum(S V))
+            out["LER"][sl] = KM_LM_PER_W * xyz[:, 1] / V[:, batch.COL_RADIANT]
+            out["SP_ratio"][sl] = (
+                KM_SCOTOPIC_LM_PER_W * V[:, batch.COL_VPRIME] / (KM_LM_PER_W * xyz[:, 1])
+            )
+        # Colour rendering: rows with a usable spectrum and a meaningful CCT (CIE 15:2018:
+        # only within |Duv| <= 0.05 of the Planckian locus); others stay NaN.
+        far = np.abs(duv) > DUV_MAX_CCT
+        if far.any():
+            out["CCT"][start + np.flatnonzero(far)] = np.nan
+        ok = good & np.isfinite(cct) & ~far
+        if ok.all():
+            ri = cri.Ri_from_products(V[:, batch.COL_CRI], cct)
+            rf, rg = tm30.Rf_Rg_from_products(V[:, batch.COL_TM30], cct)
+            rows = sl
+        else:
+            idx = np.flatnonzero(ok)
+            ri = cri.Ri_from_products(V[idx, batch.COL_CRI], cct[idx])
+            rf, rg = tm30.Rf_Rg_from_products(V[idx, batch.COL_TM30], cct[idx])
+            rows = start + idx
+        out["Ra"][rows] = ri[:, :8].mean(axis=1)
+        for k in range(15):
+            out[f"R{k + 1}"][rows] = ri[:, k]
+        out["Rf"][rows] = rf
+        out["Rg"][rows] = rg
+        _explain_non_finite(table, sl, errors, labels, absolute, duv)
+
+    # Chunks bound memory and run on the analysis worker threads (numpy releases the
+    # GIL in BLAS and in its array loops; BLAS itself is kept to one thread meanwhile).
+    # Equal chunks, as many as the memory bound needs rounded up to a multiple of the
+    # threads (balanced load; small batches are split too, but not below 64 rows).
+    threads = _cr_common.THREADS
+    n_chunks = _ceil_div(_ceil_div(n, CHUNK_SIZE), threads) * threads
+    size = max(_ceil_div(n, max(n_chunks, 1)), min(64, CHUNK_SIZE))
+    chunks = [slice(i, min(i + size, n)) for i in range(0, n, size)]
+    _cr_common.run_parallel(chunks, work)
+    if strict:
+        _raise_first(errors)
+    err = np.empty(n, dtype=object)
+    err[:] = errors
+    efficacy = None
+    if power_w is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            efficacy = np.where(
+                power > 0, out["luminous_flux"] / np.where(power > 0, power, 1.0), np.nan
+            )
+    return table, err, efficacy
+
+
+class _LazyNames(Sequence):
+    """Default names ``spectrum 1`` ... built only for the rows that need a message."""
+
+    def __init__(self, n: int, offset: int = 0) -> None:
+        self._n, self._offset = n, offset
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            start, stop, step = i.indices(self._n)
+            if step != 1:
+                return [self[j] for j in range(start, stop, step)]
+            return _LazyNames(max(stop - start, 0), self._offset + start)
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        return "spectrum " + str(self._offset + i + 1)
 
 
 def analyze(
@@ -195,119 +413,14 @@ def analyze(
     import pandas as pd
 
     wl = validate_wavelengths(wavelengths)
-    s = _as_batch(wl, spectra)
-    n = s.shape[0]
+    n = _as_batch(wl, spectra).shape[0]
     labels = spectrum_names(n, names)
-    if strict:
-        # Fail fast: validate every spectrum before any computation.
-        errors = check_spectra(wl, s, labels)
-        _raise_first(errors)
-    else:
-        errors = [None] * n  # filled by the chunks (check_spectra per chunk, in parallel)
-    m = resampling_matrix(wl)
-    if power_w is not None:
-        power = np.asarray(power_w, dtype=float)
-        if power.ndim > 1 or power.size not in (1, n):
-            raise AnalysisInputError(
-                f"power_w must be one value or one per spectrum ({n}), got shape {power.shape}"
-            )
-        power = np.broadcast_to(power.reshape(-1) if power.ndim else power, (n,))
-
-    quantities = [c for c in ANALYZE_COLUMNS if c != "name"]
-    # One (k, n) block: each column is a contiguous row, and the DataFrame is built
-    # from it without copying.
-    table = np.full((len(quantities), n), np.nan)
-    out = dict(zip(quantities, table, strict=True))
-    from lightcomp.analysis import cri, tm30
-
-    weights = np.column_stack([load_cmfs("1931_2"), load_scotopic(), np.ones(WL.size)])
-
-    def work(sl: slice) -> None:
-        """All quantities of rows ``sl`` (written to disjoint rows of ``out``/``errors``)."""
-        start = sl.start
-        rows = np.arange(sl.start, sl.stop)
-        if not strict:  # (strict: all rows were checked up front)
-            errors[sl] = check_spectra(wl, s[sl], labels[sl])
-        bad = np.array([e is not None for e in errors[sl]], dtype=bool)
-        raw = s[sl]
-        if bad.any():
-            raw = np.where(bad[:, None], 0.0, raw)
-        sg = raw if m is None else raw @ m.T
-        # One pass over the chunk: x_bar, y_bar (= V), z_bar, V', 1 (radiant sum).
-        sums = sg @ weights
-        xyz = sums[:, :3]
-        no_light = (xyz[:, 1] <= 0) & ~bad
-        for i in rows[no_light]:
-            errors[i] = f"{labels[i]}: no luminous content (Y = {xyz[i - start, 1]:.4g} <= 0)"
-        good = ~(bad | no_light)
-        all_good = bool(good.all())
-        if not all_good:
-            xyz = np.where(good[:, None], xyz, np.nan)
-        xy = XYZ_to_xy(xyz)
-        uvp = XYZ_to_uv_prime(xyz)
-        cct, duv = CCT_Duv_Ohno2013(XYZ_to_uv(xyz))
-        dwl, purity = dominant_wavelength_purity(xy)
-        if absolute:
-            xyz_out = KM_LM_PER_W * xyz
-            out["luminous_flux"][sl] = xyz_out[:, 1]
-            out["radiant_flux"][sl] = np.where(good, sums[:, 4], np.nan)
-        else:
-            xyz_out = xyz * (100.0 / xyz[:, 1:2])
-        for j, c in enumerate("XYZ"):
-            out[c][sl] = xyz_out[:, j]
-        out["x"][sl], out["y"][sl] = xy[:, 0], xy[:, 1]
-        out["u_prime"][sl], out["v_prime"][sl] = uvp[:, 0], uvp[:, 1]
-        out["CCT"][sl], out["Duv"][sl] = cct, duv
-        out["dominant_wavelength"][sl], out["purity"][sl] = dwl, purity
-        out["peak_wavelength"][sl] = np.where(good, peak_wavelength_grid(sg), np.nan)
-        out["fwhm"][sl] = np.where(good, fwhm_grid(sg), np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # LER = 683 sum(S V) / sum(S); S/P = 1700 sum(S V') / (683 sum(S V))
-            out["LER"][sl] = np.where(good, KM_LM_PER_W * xyz[:, 1] / sums[:, 4], np.nan)
-            out["SP_ratio"][sl] = np.where(
-                good, KM_SCOTOPIC_LM_PER_W * sums[:, 3] / (KM_LM_PER_W * xyz[:, 1]), np.nan
-            )
-
-        # Colour rendering: only rows with a usable spectrum and CCT.
-        ok = np.flatnonzero(good & np.isfinite(cct))
-        chunk_errors: list[str | None] = [None] * sg.shape[0]
-        res = _rendering_batch(cri.CRI_CIE13_3, sg, cct, chunk_errors, ok, "CRI")
-        if res is not None:
-            idx, (ra, ri) = res
-            out["Ra"][start + idx] = ra
-            ri = np.asarray(ri)
-            for k in range(15):
-                out[f"R{k + 1}"][start + idx] = ri[:, k]
-        res = _rendering_batch(tm30.TM30_CIE224, sg, cct, chunk_errors, ok, "TM-30")
-        if res is not None:
-            idx, r = res
-            out["Rf"][start + idx] = r["Rf"]
-            out["Rg"][start + idx] = r["Rg"]
-        for i, e in enumerate(chunk_errors):
-            if e is not None and errors[start + i] is None:
-                errors[start + i] = f"{labels[start + i]}: {e}"
-
-    # Chunks bound memory and run on the analysis worker threads (numpy releases the
-    # GIL in BLAS and in its array loops; BLAS itself is kept to one thread meanwhile).
-    # Equal chunks, as many as the memory bound needs rounded up to a multiple of the
-    # threads (balanced load; small batches are split too, but not below 64 rows).
-    threads = _cr_common.THREADS
-    n_chunks = _ceil_div(_ceil_div(n, CHUNK_SIZE), threads) * threads
-    size = max(_ceil_div(n, max(n_chunks, 1)), min(64, CHUNK_SIZE))
-    chunks = [slice(i, min(i + size, n)) for i in range(0, n, size)]
-    _cr_common.run_parallel(chunks, work)
-    if strict:
-        _raise_first(errors)
-
-    frame = pd.DataFrame(table.T, columns=quantities, copy=False)
+    table, errors, efficacy = _analyze_table(wl, spectra, labels, absolute, power_w, strict)
+    frame = pd.DataFrame(table.T, columns=list(_QUANTITIES), copy=False)
     frame.insert(0, "name", labels)
     frame["error"] = pd.Series(errors, dtype=object)
-    if power_w is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            eff = np.where(
-                power > 0, out["luminous_flux"] / np.where(power > 0, power, 1.0), np.nan
-            )
-        frame["efficacy"] = eff
+    if efficacy is not None:
+        frame["efficacy"] = efficacy
     return frame
 
 

@@ -123,9 +123,16 @@ def run_parallel(blocks: list[slice], work: Callable[[slice], None]) -> None:
         with _serial():
             work(blk)
 
-    if THREADS <= 1 or len(blocks) <= 1 or in_worker():
+    if in_worker():
         for blk in blocks:
             work(blk)
+        return
+    if THREADS <= 1 or len(blocks) <= 1:
+        # Serial, but BLAS on one thread too: its own threads cost more than they save
+        # on the products of a small batch (and contend with other processes' work).
+        with single_threaded_blas():
+            for blk in blocks:
+                work(blk)
         return
     with single_threaded_blas():
         futures = [worker_pool().submit(serial_work, blk) for blk in blocks]

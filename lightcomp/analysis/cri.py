@@ -171,3 +171,13 @@ def CRI_CIE13_3(
     if rounding:
         return np.round(Ra), np.round(Ri)
     return Ra, Ri
+
+
+def Ri_from_products(V_t: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """R1..R15 (n, 15) from ``S @ _matrix()`` rows (n, 48) and the reference CCT (K).
+
+    The batch core of :func:`CRI_CIE13_3` for callers that already have the products
+    (:mod:`lightcomp.analysis.batch`). NaN where T is outside 1000-25000 K.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _Ri_block(V_t, _reference_table()(T))

@@ -262,17 +262,62 @@ def _bins_block(
     norm_r = np.hypot(mar, mbr)
     da, db = mat - mar, mbt - mbr
 
-    def area(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return 0.5 * np.sum(a * np.roll(b, -1, axis=1) - b * np.roll(a, -1, axis=1), axis=1)
-
     return {
-        "Rg": 100.0 * area(mat, mbt) / area(mar, mbr),
+        "Rg": 100.0 * _polygon_area(mat, mbt) / _polygon_area(mar, mbr),
         "Rf_hj": delta_E_to_R_f(mdE),
         "Rcs_hj": 100.0 * (da * cos + db * sin) / norm_r,
         "Rhs_hj": (db * cos - da * sin) / norm_r,
         "hue_bin_test_ab": np.stack([mat, mbt], axis=-1),
         "hue_bin_ref_ab": np.stack([mar, mbr], axis=-1),
     }
+
+
+def _polygon_area(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Shoelace area of the polygons through the rows of (a, b), each (n, k)."""
+    return 0.5 * np.sum(a * np.roll(b, -1, axis=1) - b * np.roll(a, -1, axis=1), axis=1)
+
+
+def Rf_Rg_from_products(V_t: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rf and Rg (n,) from ``S @ _matrix()`` rows (n, 303) and the reference CCT (K).
+
+    The batch core of :func:`TM30_CIE224` for callers that already have the products
+    (:mod:`lightcomp.analysis.batch`): only what Rf and Rg need (no per-sample or
+    per-bin fidelity, no chroma/hue shifts). Same equations, same numbers.
+    """
+    n = V_t.shape[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        Jt, at, bt = _jab_block(V_t)
+        ref = _reference_table()(T)
+        Jr, ar, br = ref[:, :N_CES], ref[:, N_CES : 2 * N_CES], ref[:, 2 * N_CES :]
+        dE = Jt - Jr
+        dE *= dE
+        d = at - ar
+        d *= d
+        dE += d
+        np.subtract(bt, br, out=d)
+        d *= d
+        dE += d
+        np.sqrt(dE, out=dE)
+        Rf = delta_E_to_R_f(dE.mean(axis=1))
+        # Hue bins by the reference hue angle (as in _bins_block), bin means of a', b'.
+        x = np.arctan2(br, ar)
+        x *= N_BINS / (2.0 * np.pi)
+        x += np.where(x < 0.0, float(N_BINS), 0.0)
+        np.floor(x, out=x)
+        np.minimum(x, N_BINS - 1, out=x)
+        if not np.isfinite(x).all():
+            x[~np.isfinite(x)] = 0.0
+        x += (N_BINS * np.arange(n, dtype=float))[:, None]
+        idx = x.astype(np.intp).ravel()
+        size = n * N_BINS
+        count = np.bincount(idx, minlength=size).reshape(n, N_BINS).astype(float)
+        count[count == 0] = np.nan
+        mat, mbt, mar, mbr = (
+            np.bincount(idx, weights=q.ravel(), minlength=size).reshape(n, N_BINS) / count
+            for q in (at, bt, ar, br)
+        )
+        Rg = 100.0 * _polygon_area(mat, mbt) / _polygon_area(mar, mbr)
+    return Rf, Rg
 
 
 def TM30_CIE224(
