@@ -97,6 +97,18 @@ def register(app: typer.Typer) -> None:
             help="Electrical input power (W) of every spectrum's source: adds the efficacy "
             "column (lm/W; needs --absolute).",
         ),
+        uncertainty: Path | None = typer.Option(
+            None,
+            "--uncertainty",
+            help="Uncertainty model file (TOML, docs/uncertainty.md): add U_<column>, the "
+            "expanded uncertainty (k = 2, GUM S1 Monte Carlo) of every column.",
+        ),
+        trials: int | None = typer.Option(
+            None,
+            "--trials",
+            min=100,
+            help="Monte Carlo trials M, fixed (default: the model's adaptive procedure).",
+        ),
     ) -> None:
         """Photometric and colorimetric quantities of every spectrum in SPECTRA.
 
@@ -111,6 +123,22 @@ def register(app: typer.Typer) -> None:
                 else OutputFormat.csv
             )
         frame = analyze_file(spectra, absolute=absolute, strict=strict, power_w=power_w)
+        if uncertainty is not None:
+            from lightcomp.spectrafiles import read_spectra
+            from lightcomp.uncertainty.table import uncertainty_columns
+
+            data = read_spectra(spectra)
+            for col, values in uncertainty_columns(
+                data.wavelengths,
+                data.spectra,
+                list(frame.columns),
+                uncertainty,
+                trials=trials,
+                absolute=absolute,
+                power_w=power_w,
+                failed=frame["error"].notna().to_numpy(),
+            ).items():
+                frame[col] = values
         text = format_table(frame, fmt)
         if output is None:
             typer.echo(text, nl=False)

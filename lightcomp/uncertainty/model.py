@@ -1,0 +1,367 @@
+"""The uncertainty model of a spectral total-flux measurement: inputs, their
+distributions and the model file that sets them.
+
+Measurement model (IES LM-79-19 §9, CIE S 025:2015 §6.3; substitution method with
+a standard lamp of certified spectral flux Φ_cert):
+
+    Φλ(λ) = (S_DUT(λ) − D(λ)) / R(λ) / α,    R(λ) = (S_lamp(λ) − D(λ)) / Φ_cert(λ)
+
+plus the electrical readings (voltage, current, power) and the temperature
+probe. The Monte Carlo (:mod:`lightcomp.uncertainty.montecarlo`) perturbs the
+measured spectral flux by every input below, one *group* of inputs per budget
+line. Every figure is documented with its source in ``docs/uncertainty.md``;
+those marked *(verify)* could not be checked against the data sheet here.
+
+A model file (TOML) overrides the defaults; see :func:`load_model`. Bad files
+(missing or negative uncertainty, unknown input name, correlation outside
+[−1, 1]) are refused with :class:`UncertaintyModelError` naming the line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from lightcomp.errors import LightcompError
+
+
+class UncertaintyModelError(LightcompError):
+    """An uncertainty model file (or a calibration it needs) is unusable."""
+
+
+#: Input groups, in budget order. Each is varied alone for the budget.
+GROUPS: tuple[str, ...] = (
+    "standard_lamp",
+    "wavelength",
+    "bandwidth_stray",
+    "noise",
+    "nonlinearity",
+    "self_absorption",
+    "sphere",
+    "electrical",
+    "temperature",
+)
+
+GROUP_LABELS: dict[str, str] = {
+    "standard_lamp": "standard lamp (certificate)",
+    "wavelength": "wavelength scale",
+    "bandwidth_stray": "bandwidth and stray light",
+    "noise": "spectrometer noise and dark",
+    "nonlinearity": "spectrometer nonlinearity",
+    "self_absorption": "self-absorption factor",
+    "sphere": "sphere spatial non-uniformity",
+    "electrical": "electrical meters",
+    "temperature": "temperature probe",
+}
+
+
+# ----------------------------------------------------------------------------------------
+# Meter data sheets: (range full scale, gain (fraction of reading), offset (unit)) —
+# half-widths of rectangular distributions (GUM 4.3.7), 1 year, 23 ± 5 °C.
+# ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MeterSpec:
+    """Specified accuracy of one meter function: per range ± (gain·reading + offset)."""
+
+    source: str
+    ranges: tuple[tuple[float, float, float], ...]  # (full scale, gain, offset)
+    range_gain: float = 0.0  # extra ± fraction of the range (power analysers)
+
+    def half_width(self, reading: float) -> float:
+        """Half-width (same unit as ``reading``) on the smallest range holding it."""
+        r = abs(reading)
+        for full, gain, offset in self.ranges:
+            if r <= full:
+                return gain * r + offset + self.range_gain * full
+        full, gain, offset = self.ranges[-1]
+        return gain * r + offset + self.range_gain * full
+
+
+_K2400 = "Keithley Series 2400 SourceMeter specifications (measure accuracy, 1 year) (verify)"
+_E363 = "Keysight E36300 Series data sheet, readback accuracy (verify)"
+_WT = "Yokogawa WT310E general specifications, DC accuracy (verify)"
+
+METERS: dict[str, dict[str, MeterSpec]] = {
+    "keithley2400": {
+        "voltage": MeterSpec(
+            _K2400,
+            (
+                (0.2, 0.00012, 300e-6),
+                (2.0, 0.00012, 300e-6),
+                (20.0, 0.00015, 1.5e-3),
+                (200.0, 0.00015, 10e-3),
+            ),
+        ),
+        "current": MeterSpec(
+            _K2400,
+            ((0.01, 0.00027, 700e-9), (0.1, 0.00035, 6e-6), (1.0, 0.00022, 570e-6)),
+        ),
+    },
+    "e36312a": {
+        "voltage": MeterSpec(_E363, ((25.0, 0.0005, 10e-3),)),
+        "current": MeterSpec(_E363, ((1.0, 0.001, 4e-3),)),
+    },
+    "wt310e": {
+        "voltage": MeterSpec(
+            _WT, tuple((v, 0.001, 0.0) for v in (15.0, 30.0, 60.0, 150.0, 300.0, 600.0)), 0.002
+        ),
+        "current": MeterSpec(
+            _WT, tuple((a, 0.001, 0.0) for a in (0.5, 1.0, 2.0, 5.0, 10.0, 20.0)), 0.002
+        ),
+        "power": MeterSpec(
+            _WT,
+            tuple((p, 0.001, 0.0) for p in (7.5, 15.0, 30.0, 75.0, 150.0, 300.0, 600.0, 1500.0)),
+            0.002,
+        ),
+    },
+}
+"""Specified accuracies by driver name (the station config's ``driver``)."""
+
+
+# ----------------------------------------------------------------------------------------
+# The model
+# ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UncertaintyModel:
+    """All inputs of the measurement model (standard uncertainties k = 1 unless named).
+
+    Relative figures are fractions (0.002 = 0.2 %).
+    """
+
+    name: str = "default"
+    # Monte Carlo
+    trials: int = 10_000  #: batch size M (GUM S1 §7.9.2: >= 100/(1-p) = 2000)
+    max_trials: int = 200_000  #: adaptive procedure stops here at the latest
+    digits: int = 2  #: significant digits of u the adaptive procedure stabilises
+    coverage: float = 0.95
+    seed: int = 19
+    budget_trials: int = 2_000  #: trials per group for the budget
+    adaptive: bool = True
+    # standard lamp: the certificate's spectral U (k = 2) split into three parts
+    lamp_u_rel_k2: float | None = None  #: used when the calibration has no spectral figure
+    lamp_total_u_rel_k2: float | None = None  #: certificate total-flux U (k = 2)
+    lamp_correlated_fraction: float = 0.5  #: variance share fully correlated (no total figure)
+    lamp_partial_fraction: float = 0.8  #: share of the rest drawn as Fourier functions
+    fourier_terms: int = 10  #: base functions of the partially correlated part
+    # wavelength scale, bandwidth, stray light
+    wavelength_offset_nm: float = 0.0  #: uncorrected scale offset (Hg-Ar residual mean)
+    wavelength_u_nm: float = 0.1  #: standard uncertainty of the scale
+    bandwidth_nm: float = 5.0  #: spectrometer bandpass FWHM (uncorrected, CIE 214:2014)
+    stray_light_rel: float = 5e-4  #: stray signal / mean in-band signal (half-width)
+    # spectrometer
+    noise_rel: float = 0.002  #: per-point relative noise of one reading (std)
+    dark_noise_rel: float = 1e-4  #: dark noise / peak signal (std)
+    lamp_noise_rel: float = 0.001  #: per-point noise of the calibration's lamp reading
+    nonlinearity_rel: float = 0.002  #: signal-level dependent response over full scale (std)
+    # corrections
+    self_absorption_u_rel: float = 0.001
+    sphere_nonuniformity_rel: float = 0.005  #: half-width of a rectangular distribution
+    # electrical and thermal
+    voltage_meter: str = "keithley2400"
+    current_meter: str = "keithley2400"
+    power_meter: str | None = None  #: a power analyser; None: P = V·I from the source
+    voltage_scatter_rel: float = 2e-4
+    current_scatter_rel: float = 2e-4
+    power_scatter_rel: float = 3e-4
+    voltage_current_correlation: float = 0.0
+    temperature_class_b: bool = True  #: Pt100 class B, IEC 60751:2022 ±(0.30 + 0.005|t|) °C
+    temperature_u_k: float = 0.0  #: added standard uncertainty of the probe mounting
+    path: str | None = field(default=None, compare=False)
+
+    def meter(self, quantity: str) -> MeterSpec:
+        """Data-sheet accuracy for 'voltage', 'current' or 'power'."""
+        name = {"voltage": self.voltage_meter, "current": self.current_meter}.get(
+            quantity, self.power_meter
+        )
+        if name is None or name not in METERS or quantity not in METERS[name]:
+            raise UncertaintyModelError(f"no data-sheet figure for {quantity} of meter {name!r}")
+        return METERS[name][quantity]
+
+    def with_(self, **changes: Any) -> UncertaintyModel:
+        """A copy with ``changes``."""
+        return replace(self, **changes)
+
+
+# Model file: table -> key -> (field name, kind). kind: "u" uncertainty (>= 0, required
+# to be a number), "r" correlation, "n" positive integer, "f" fraction in [0, 1], "p"
+# probability in (0, 1), "x" any number, "s" string, "b" bool.
+_SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
+    "model": {
+        "name": ("name", "s"),
+        "trials": ("trials", "n"),
+        "max_trials": ("max_trials", "n"),
+        "digits": ("digits", "n"),
+        "coverage": ("coverage", "p"),
+        "seed": ("seed", "n0"),
+        "budget_trials": ("budget_trials", "n"),
+        "adaptive": ("adaptive", "b"),
+    },
+    "standard_lamp": {
+        "u_rel_k2": ("lamp_u_rel_k2", "u"),
+        "total_flux_u_rel_k2": ("lamp_total_u_rel_k2", "u"),
+        "correlated_fraction": ("lamp_correlated_fraction", "f"),
+        "partial_fraction": ("lamp_partial_fraction", "f"),
+        "fourier_terms": ("fourier_terms", "n"),
+    },
+    "wavelength": {
+        "offset_nm": ("wavelength_offset_nm", "x"),
+        "u_nm": ("wavelength_u_nm", "u"),
+        "bandwidth_nm": ("bandwidth_nm", "u"),
+        "stray_light_rel": ("stray_light_rel", "u"),
+    },
+    "spectrometer": {
+        "noise_rel": ("noise_rel", "u"),
+        "dark_noise_rel": ("dark_noise_rel", "u"),
+        "lamp_noise_rel": ("lamp_noise_rel", "u"),
+        "nonlinearity_rel": ("nonlinearity_rel", "u"),
+    },
+    "corrections": {
+        "self_absorption_u_rel": ("self_absorption_u_rel", "u"),
+        "sphere_nonuniformity_rel": ("sphere_nonuniformity_rel", "u"),
+    },
+    "electrical": {
+        "voltage_meter": ("voltage_meter", "m"),
+        "current_meter": ("current_meter", "m"),
+        "power_meter": ("power_meter", "m"),
+        "voltage_scatter_rel": ("voltage_scatter_rel", "u"),
+        "current_scatter_rel": ("current_scatter_rel", "u"),
+        "power_scatter_rel": ("power_scatter_rel", "u"),
+        "voltage_current_correlation": ("voltage_current_correlation", "r"),
+    },
+    "temperature": {
+        "class_b": ("temperature_class_b", "b"),
+        "u_k": ("temperature_u_k", "u"),
+    },
+}
+
+
+#: A value given without its uncertainty is refused: table -> {value key: uncertainty key}.
+_REQUIRED: dict[str, dict[str, str]] = {
+    "wavelength": {"offset_nm": "u_nm"},
+    "standard_lamp": {"correlated_fraction": "u_rel_k2", "partial_fraction": "u_rel_k2"},
+}
+
+
+def _key_lines(text: str) -> dict[tuple[str, str], int]:
+    """Line number (1-based) of every ``key = value`` by (table, key); tables by (table, '')."""
+    lines: dict[tuple[str, str], int] = {}
+    table = ""
+    for no, line in enumerate(text.splitlines(), start=1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        m = re.match(r"^\[\s*([A-Za-z0-9_.\-\" ]+?)\s*\]", s)
+        if m:
+            table = m.group(1).replace('"', "").strip()
+            lines.setdefault((table, ""), no)
+            continue
+        m = re.match(r'^"?([A-Za-z0-9_\-]+)"?\s*=', s)
+        if m:
+            lines.setdefault((table, m.group(1)), no)
+    return lines
+
+
+def load_model(path: str | Path) -> UncertaintyModel:
+    """Read and check an uncertainty model file (TOML).
+
+    Tables and keys are those of :data:`_SCHEMA` (see ``docs/uncertainty.md``);
+    every key is optional (defaults of :class:`UncertaintyModel`), but a key that
+    is present must hold a valid value: an uncertainty a number >= 0, a
+    correlation in [−1, 1], a fraction in [0, 1]. Errors name the file and line.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UncertaintyModelError(
+            f"cannot read uncertainty model {p}: {exc.strerror or exc}"
+        ) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UncertaintyModelError(f"{p}: not valid TOML: {exc}") from exc
+    lines = _key_lines(text)
+    changes: dict[str, Any] = {"path": str(p)}
+
+    def where(table: str, key: str = "") -> str:
+        no = lines.get((table, key)) or lines.get((table, ""))
+        return f"{p}:{no}" if no else str(p)
+
+    for table, content in data.items():
+        if table not in _SCHEMA:
+            if not isinstance(content, dict):  # a top-level key, not a [group]
+                raise UncertaintyModelError(f"{where('', table)}: unknown input '{table}'")
+            raise UncertaintyModelError(
+                f"{where(table)}: unknown input group [{table}] (known: {', '.join(_SCHEMA)})"
+            )
+        if not isinstance(content, dict):
+            raise UncertaintyModelError(f"{where('', table)}: '{table}' must be a [table]")
+        schema = _SCHEMA[table]
+        for key, value in content.items():
+            if key not in schema:
+                raise UncertaintyModelError(
+                    f"{where(table, key)}: unknown input '{key}' in [{table}] "
+                    f"(known: {', '.join(schema)})"
+                )
+            fname, kind = schema[key]
+            changes[fname] = _check_value(value, kind, f"{where(table, key)}: {table}.{key}")
+        for key, needs in _REQUIRED.get(table, {}).items():
+            if key in content and needs not in content:
+                raise UncertaintyModelError(
+                    f"{where(table, key)}: {table}.{key} is given without its uncertainty '{needs}'"
+                )
+    # required inputs: an uncertainty given as an empty table entry is caught above;
+    # a group that names a meter must find its data sheet.
+    model = UncertaintyModel().with_(**changes)
+    for q in ("voltage", "current") + (("power",) if model.power_meter else ()):
+        try:
+            model.meter(q)
+        except UncertaintyModelError as exc:
+            raise UncertaintyModelError(f"{where('electrical', q + '_meter')}: {exc}") from exc
+    if model.max_trials < model.trials:
+        raise UncertaintyModelError(
+            f"{where('model', 'max_trials')}: max_trials {model.max_trials} < trials {model.trials}"
+        )
+    return model
+
+
+def _check_value(value: Any, kind: str, label: str) -> Any:
+    if kind == "s":
+        if not isinstance(value, str) or not value:
+            raise UncertaintyModelError(f"{label} must be a non-empty string")
+        return value
+    if kind == "m":
+        if not isinstance(value, str) or value.lower() not in METERS:
+            raise UncertaintyModelError(
+                f"{label}: unknown meter {value!r} (known: {', '.join(METERS)})"
+            )
+        return value.lower()
+    if kind == "b":
+        if not isinstance(value, bool):
+            raise UncertaintyModelError(f"{label} must be true or false")
+        return value
+    if kind == "u" and isinstance(value, str) and not value.strip():
+        raise UncertaintyModelError(f"{label}: uncertainty is missing (empty)")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        what = "an uncertainty" if kind == "u" else "a number"
+        raise UncertaintyModelError(f"{label} must be {what} (a number), got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise UncertaintyModelError(f"{label} must be finite, got {value!r}")
+    if kind == "u" and v < 0:
+        raise UncertaintyModelError(f"{label}: uncertainty {value!r} is negative")
+    if kind == "r" and not -1.0 <= v <= 1.0:
+        raise UncertaintyModelError(f"{label}: correlation {value!r} is outside [-1, 1]")
+    if kind == "f" and not 0.0 <= v <= 1.0:
+        raise UncertaintyModelError(f"{label}: fraction {value!r} is outside [0, 1]")
+    if kind == "p" and not 0.0 < v < 1.0:
+        raise UncertaintyModelError(f"{label}: probability {value!r} is outside (0, 1)")
+    if kind in ("n", "n0"):
+        if v != int(v) or v < (0 if kind == "n0" else 1):
+            raise UncertaintyModelError(f"{label} must be a positive integer, got {value!r}")
+        return int(v)
+    return v

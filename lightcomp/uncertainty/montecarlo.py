@@ -1,0 +1,521 @@
+"""GUM Supplement 1 Monte Carlo of a spectral total-flux measurement, vectorised.
+
+JCGM 101:2008 (GUM Supplement 1): M trials of the whole measurement model
+(:mod:`lightcomp.uncertainty.model`) are drawn at once as an (M, W) array of
+spectral fluxes plus arrays of electrical and thermal readings, and pushed
+through the **same** analysis core as the measurement
+(:func:`lightcomp.analysis.analyze`), so every reported quantity — luminous
+flux, x, y, u', v', CCT, Duv, Ra, R1–R15, Rf, Rg, efficacy, … — gets its
+standard uncertainty u, expanded uncertainty U = 2u and the 95 % shortest
+coverage interval (JCGM 101 §7.7.2). No quantity has its own simplified
+uncertainty formula.
+
+The adaptive procedure of JCGM 101 §7.9 adds batches of M trials until twice the
+standard deviation of the batch estimates of y, u, y_low and y_high is within
+the numerical tolerance δ = ½·10^l of the reported digits of u (default two
+significant digits), or ``max_trials`` is reached (then ``converged`` is False).
+
+The partially correlated part of the standard lamp's uncertainty is drawn as
+random smooth functions of wavelength: a Fourier series with random unit-vector
+weights and random phases (Kärhä et al., Metrologia 54 (2017) 524,
+doi:10.1088/1681-7575/aa7b39, eq. (9); the EMPIR 19NRM02 "RevStdPhotometry"
+toolbox's method), which has unit variance at every wavelength.
+
+Draws are seeded (``numpy.random.default_rng([seed, batch, group])``): the same
+inputs and model give the same results, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lightcomp.uncertainty.model import GROUPS, UncertaintyModel, UncertaintyModelError
+
+#: Readings propagated beside the spectrum (the station's quantity keys).
+READINGS: tuple[str, ...] = ("voltage_v", "current_a", "power_w", "tc_c", "ambient_c")
+
+_GROUP_INDEX = {g: i for i, g in enumerate(GROUPS)}
+
+
+@dataclass
+class ComponentInputs:
+    """What one measurement hands to the Monte Carlo.
+
+    ``spectrum``: measured spectral flux (W/nm) on ``wavelengths`` (nm, any grid
+    the analysis core accepts). ``lamp_spectrum``: the standard lamp's certified
+    spectral flux on the same grid (default: a 2856 K Planckian shape), used for
+    the wavelength-scale error, which acts on lamp and device alike.
+    ``lamp_u_rel_k2``: the certificate's spectral relative U (k = 2), one value
+    or one per wavelength; None: the model's ``lamp_u_rel_k2``.
+    ``noise_rel``: measured per-point relative standard deviation of repeated
+    readings (None: the model's figure). ``signal_level``: signal as a fraction
+    of full scale (nonlinearity; None: spectrum / its maximum).
+    ``wavelength_lines_nm``: residuals (measured − reference) of the Hg-Ar line
+    check, nm (None: the model's offset and u).
+    """
+
+    wavelengths: np.ndarray
+    spectrum: np.ndarray
+    lamp_spectrum: np.ndarray | None = None
+    lamp_u_rel_k2: np.ndarray | float | None = None
+    lamp_total_u_rel_k2: float | None = None
+    noise_rel: np.ndarray | None = None
+    signal_level: np.ndarray | None = None
+    wavelength_lines_nm: np.ndarray | None = None
+    alpha: float = 1.0
+    readings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class QuantityStats:
+    """Monte Carlo summary of one quantity (same unit as the quantity)."""
+
+    value: float  #: the measured value (nominal inputs through the core)
+    mean: float
+    u: float  #: standard uncertainty
+    U: float  #: expanded uncertainty, k = 2
+    low: float  #: shortest coverage interval
+    high: float
+    trials: int  #: finite trials used
+    converged: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "value": _f(self.value),
+            "mean": _f(self.mean),
+            "u": _f(self.u),
+            "U": _f(self.U),
+            "k": 2,
+            "low": _f(self.low),
+            "high": _f(self.high),
+            "trials": self.trials,
+            "converged": self.converged,
+        }
+
+
+@dataclass
+class MCResult:
+    """Result of :func:`monte_carlo` for one component."""
+
+    stats: dict[str, QuantityStats]
+    budget: dict[str, dict[str, float]]  #: group -> quantity -> u from that group alone
+    trials: int
+    batches: int
+    converged: bool
+    seconds: float
+    model: str
+    seed: int
+    coverage: float
+
+    def U(self, quantity: str) -> float | None:
+        """Expanded uncertainty (k = 2) of ``quantity``, None if not evaluated."""
+        s = self.stats.get(quantity)
+        return None if s is None or not math.isfinite(s.U) else s.U
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (stored with the measurement)."""
+        return {
+            "method": "JCGM 101:2008 Monte Carlo (adaptive, §7.9)",
+            "model": self.model,
+            "seed": self.seed,
+            "coverage": self.coverage,
+            "trials": self.trials,
+            "batches": self.batches,
+            "converged": self.converged,
+            "seconds": round(self.seconds, 3),
+            "quantities": {k: v.as_dict() for k, v in self.stats.items()},
+            "budget": {g: {q: _f(u) for q, u in b.items()} for g, b in self.budget.items()},
+        }
+
+
+def _f(v: float) -> float | None:
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+# ----------------------------------------------------------------------------------------
+# Drawing the inputs
+# ----------------------------------------------------------------------------------------
+def planck_shape(wavelengths: np.ndarray, t_k: float = 2856.0) -> np.ndarray:
+    """Relative Planckian spectrum (CIE illuminant A temperature by default)."""
+    lam = np.asarray(wavelengths, dtype=float) * 1e-9
+    c2 = 1.4388e-2  # m·K (CIE 15:2018 illuminant A definition)
+    s = lam**-5 / np.expm1(c2 / (lam * t_k))
+    return s / s.max()
+
+
+def fourier_functions(
+    rng: np.random.Generator, m: int, wavelengths: np.ndarray, terms: int
+) -> np.ndarray:
+    """(m, W) random smooth functions of wavelength with unit variance at every point.
+
+    f(λ) = Σ_{i=1..N} γ_i √2 sin(2π i x + φ_i), x = (λ − λ_1)/(λ_W − λ_1), γ a random
+    unit vector (normalised Gaussian), φ_i uniform on [0, 2π) (Kärhä et al. 2017,
+    eq. (9)); E[f²] = Σ E[γ_i²]·2·E[sin²] = 1.
+    """
+    wl = np.asarray(wavelengths, dtype=float)
+    x = (wl - wl[0]) / (wl[-1] - wl[0])
+    gamma = rng.standard_normal((m, terms))
+    gamma /= np.linalg.norm(gamma, axis=1, keepdims=True)
+    phi = rng.uniform(0.0, 2.0 * np.pi, (m, terms))
+    arg = 2.0 * np.pi * np.arange(1, terms + 1)[:, None] * x[None, :]  # (N, W)
+    # sin(a + φ) = sin a cos φ + cos a sin φ: two matrix products, no loop over trials.
+    w = math.sqrt(2.0)
+    return (gamma * np.cos(phi) * w) @ np.sin(arg) + (gamma * np.sin(phi) * w) @ np.cos(arg)
+
+
+def _rect(rng: np.random.Generator, m: int, half_width: float) -> np.ndarray:
+    """Rectangular distribution on [−a, a] (GUM 4.3.7; u = a/√3)."""
+    return rng.uniform(-half_width, half_width, m)
+
+
+def lamp_parts(
+    inputs: ComponentInputs, model: UncertaintyModel
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Standard uncertainties (k = 1, relative, per wavelength) of the lamp's fully
+    correlated, partially correlated (Fourier) and uncorrelated parts.
+
+    With a certificate total-flux figure, that figure (k = 1) is the fully
+    correlated part — a common scale error is what the total-flux figure bounds —
+    and the rest of the spectral variance is split ``partial_fraction`` :
+    ``1 − partial_fraction``. Without it, ``correlated_fraction`` of the
+    spectral variance is fully correlated (the documented default split).
+    """
+    w = np.asarray(inputs.wavelengths).size
+    u_k2 = inputs.lamp_u_rel_k2 if inputs.lamp_u_rel_k2 is not None else model.lamp_u_rel_k2
+    if u_k2 is None:
+        raise UncertaintyModelError(
+            "no standard-lamp uncertainty: the calibration has none and the model gives no "
+            "[standard_lamp] u_rel_k2"
+        )
+    u = np.broadcast_to(np.asarray(u_k2, dtype=float) / 2.0, (w,))
+    total = (
+        inputs.lamp_total_u_rel_k2
+        if inputs.lamp_total_u_rel_k2 is not None
+        else model.lamp_total_u_rel_k2
+    )
+    if total is not None:
+        u_c = np.full(w, total / 2.0)
+        rest2 = np.maximum(u**2 - u_c**2, 0.0)
+    else:
+        u_c = math.sqrt(model.lamp_correlated_fraction) * u
+        rest2 = (1.0 - model.lamp_correlated_fraction) * u**2
+    pf = model.lamp_partial_fraction
+    return u_c, np.sqrt(pf * rest2), np.sqrt((1.0 - pf) * rest2)
+
+
+def _shift(f: np.ndarray, d1: np.ndarray, d2: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """f(λ − δ) per trial, to second order (δ ≪ the grid's smoothness scale)."""
+    return f[None, :] - delta[:, None] * d1[None, :] + 0.5 * (delta**2)[:, None] * d2[None, :]
+
+
+def draw(
+    inputs: ComponentInputs,
+    model: UncertaintyModel,
+    m: int,
+    rng: np.random.Generator,
+    groups: tuple[str, ...] = GROUPS,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """M trials of the measurement model with the inputs of ``groups`` varied.
+
+    Returns the (M, W) spectral fluxes (W/nm) and the readings' trials (M,).
+    """
+    wl = np.asarray(inputs.wavelengths, dtype=float)
+    phi = np.asarray(inputs.spectrum, dtype=float)
+    mult = np.ones((m, wl.size))
+    add = np.zeros((m, wl.size))
+    base = np.broadcast_to(phi, (m, wl.size))
+    on = set(groups)
+
+    if "wavelength" in on:
+        # The scale error acts at calibration and measurement alike: the device reads
+        # Φ(λ − δ) and the responsivity carries L(λ)/L(λ − δ) (L: lamp spectrum).
+        if inputs.wavelength_lines_nm is not None:
+            res = np.asarray(inputs.wavelength_lines_nm, dtype=float)
+            off, u_wl = float(res.mean()), float(res.std(ddof=1)) if res.size > 1 else 0.0
+            u_wl = math.hypot(u_wl, model.wavelength_u_nm)
+        else:
+            off, u_wl = model.wavelength_offset_nm, model.wavelength_u_nm
+        # An uncorrected offset enters as an uncertainty (not a correction): u² = off² + u².
+        delta = rng.normal(0.0, math.hypot(off, u_wl), m)
+        lamp = inputs.lamp_spectrum if inputs.lamp_spectrum is not None else planck_shape(wl)
+        lamp = np.asarray(lamp, dtype=float)
+        d1, l1 = np.gradient(phi, wl), np.gradient(lamp, wl)
+        base = _shift(phi, d1, np.gradient(d1, wl), delta) * (
+            lamp[None, :] / _shift(lamp, l1, np.gradient(l1, wl), delta)
+        )
+    if "bandwidth_stray" in on:
+        # Uncorrected bandpass: measured − true ≈ (b²/12)·Φ'' for a triangular bandpass
+        # of FWHM b (CIE 214:2014, Stearns & Stearns); taken as ± that, rectangular.
+        d2 = np.gradient(np.gradient(phi, wl), wl)
+        add += _rect(rng, m, 1.0)[:, None] * (model.bandwidth_nm**2 / 12.0) * d2[None, :]
+        # Stray light: a flat stray signal up to ± s × the mean in-band signal.
+        add += _rect(rng, m, model.stray_light_rel * float(phi.mean()))[:, None]
+    if "standard_lamp" in on:
+        u_c, u_p, u_u = lamp_parts(inputs, model)
+        mult *= (
+            1.0
+            + rng.standard_normal(m)[:, None] * u_c[None, :]
+            + fourier_functions(rng, m, wl, model.fourier_terms) * u_p[None, :]
+            + rng.standard_normal((m, wl.size)) * u_u[None, :]
+        )
+    if "noise" in on:
+        nr = inputs.noise_rel if inputs.noise_rel is not None else model.noise_rel
+        nr = np.broadcast_to(np.asarray(nr, dtype=float), (wl.size,))
+        peak = float(np.max(np.abs(phi)))
+        add += rng.standard_normal((m, wl.size)) * (nr * phi)[None, :]
+        add += rng.standard_normal((m, wl.size)) * (model.dark_noise_rel * peak)
+        mult *= 1.0 + rng.standard_normal((m, wl.size)) * model.lamp_noise_rel
+    if "nonlinearity" in on:
+        level = (
+            np.asarray(inputs.signal_level, dtype=float)
+            if inputs.signal_level is not None
+            else phi / float(np.max(np.abs(phi)))
+        )
+        lamp = inputs.lamp_spectrum if inputs.lamp_spectrum is not None else planck_shape(wl)
+        lamp_level = np.asarray(lamp, dtype=float) / float(np.max(lamp))
+        beta = rng.normal(0.0, model.nonlinearity_rel, m)
+        mult *= 1.0 + beta[:, None] * (level - lamp_level)[None, :]
+    if "self_absorption" in on:
+        mult /= 1.0 + rng.normal(0.0, model.self_absorption_u_rel, m)[:, None]
+    if "sphere" in on:
+        mult *= 1.0 + _rect(rng, m, model.sphere_nonuniformity_rel)[:, None]
+    spectra = (base + add) * mult
+
+    readings = {k: np.full(m, float(v)) for k, v in inputs.readings.items() if v is not None}
+    if "electrical" in on:
+        _draw_electrical(readings, model, m, rng)
+    if "temperature" in on:
+        for key in ("tc_c", "ambient_c"):
+            if key in readings:
+                t = readings[key]
+                a = (0.30 + 0.005 * np.abs(t)) if model.temperature_class_b else 0.0
+                readings[key] = t + rng.uniform(-1.0, 1.0, m) * a
+                readings[key] += rng.normal(0.0, model.temperature_u_k, m)
+    return spectra, readings
+
+
+def _draw_electrical(
+    readings: dict[str, np.ndarray], model: UncertaintyModel, m: int, rng: np.random.Generator
+) -> None:
+    """Meter accuracies (rectangular, data sheet) and reading scatter (normal).
+
+    Voltage and current errors are correlated by ``voltage_current_correlation``
+    through a Gaussian copula (normals correlated, then mapped to rectangles).
+    Without a power meter, P = V·I (the source meters both).
+    """
+    from scipy.special import ndtr
+
+    if "voltage_v" not in readings or "current_a" not in readings:
+        return
+    v0, i0 = float(readings["voltage_v"][0]), float(readings["current_a"][0])
+    r = model.voltage_current_correlation
+    z = rng.standard_normal((2, m))
+    z2 = r * z[0] + math.sqrt(max(1.0 - r * r, 0.0)) * z[1]
+    uv, ui = 2.0 * ndtr(z[0]) - 1.0, 2.0 * ndtr(z2) - 1.0
+    v = v0 + uv * model.meter("voltage").half_width(v0)
+    i = i0 + ui * model.meter("current").half_width(i0)
+    v *= 1.0 + rng.normal(0.0, model.voltage_scatter_rel, m)
+    i *= 1.0 + rng.normal(0.0, model.current_scatter_rel, m)
+    readings["voltage_v"], readings["current_a"] = v, i
+    if model.power_meter is None:
+        # The station's DC power is the source's V·I: propagate through that product
+        # (the measured value keeps its own, nominal product).
+        p0 = float(readings["power_w"][0]) if "power_w" in readings else v0 * i0
+        readings["power_w"] = p0 * (v / v0) * (i / i0) if v0 and i0 else v * i
+    elif "power_w" in readings:
+        p0 = float(readings["power_w"][0])
+        p = p0 + rng.uniform(-1.0, 1.0, m) * model.meter("power").half_width(p0)
+        readings["power_w"] = p * (1.0 + rng.normal(0.0, model.power_scatter_rel, m))
+
+
+# ----------------------------------------------------------------------------------------
+# The analysis core
+# ----------------------------------------------------------------------------------------
+def evaluate(
+    wavelengths: np.ndarray, spectra: np.ndarray, power_w: np.ndarray | float | None = None
+) -> dict[str, np.ndarray]:
+    """Every quantity of the analysis core for a batch of absolute spectra (W/nm).
+
+    The measurement's own core: ``lightcomp.analysis.analyze_arrays`` when it
+    exists, else :func:`lightcomp.analysis.analyze` (its table as arrays).
+    Unusable trials are NaN.
+    """
+    import lightcomp.analysis as analysis
+
+    arrays = getattr(analysis, "analyze_arrays", None)
+    if arrays is not None:
+        out = arrays(wavelengths, spectra, absolute=True, power_w=power_w)
+        return {k: np.asarray(v, dtype=float) for k, v in out.items() if _numeric(v)}
+    frame = analysis.analyze(wavelengths, spectra, absolute=True, power_w=power_w)
+    return {
+        c: frame[c].to_numpy(dtype=float)
+        for c in frame.columns
+        if c not in ("name", "error") and frame[c].dtype.kind in "fiu"
+    }
+
+
+def _numeric(v: Any) -> bool:
+    a = np.asarray(v)
+    return a.dtype.kind in "fiub"
+
+
+# ----------------------------------------------------------------------------------------
+# Statistics
+# ----------------------------------------------------------------------------------------
+def summarize(samples: np.ndarray, coverage: float = 0.95) -> dict[str, np.ndarray]:
+    """Mean, u, shortest coverage interval of each row of ``samples`` (Q, M).
+
+    JCGM 101 §7.6 (estimate = mean, u = standard deviation), §7.7.2 (shortest
+    interval: among [y_(r), y_(r+q)], q = ⌊pM + ½⌋, the narrowest). NaN trials are
+    ignored per quantity (their count is returned as ``trials``).
+    """
+    y = np.sort(np.asarray(samples, dtype=float), axis=1)  # NaN sort last
+    q_n, m = y.shape
+    n = np.sum(np.isfinite(y), axis=1)
+    mean = np.nanmean(np.where(np.isfinite(y), y, np.nan), axis=1) if m else np.full(q_n, np.nan)
+    with np.errstate(invalid="ignore"):
+        u = np.sqrt(np.nansum((y - mean[:, None]) ** 2, axis=1) / np.maximum(n - 1, 1))
+    low = np.full(q_n, np.nan)
+    high = np.full(q_n, np.nan)
+    for count in np.unique(n):  # rows sharing a finite count: one vectorised pass
+        if count < 2:
+            continue
+        rows = np.flatnonzero(n == count)
+        q = int(coverage * count + 0.5)
+        q = min(max(q, 1), count - 1)
+        yy = y[rows, :count]
+        width = yy[:, q:] - yy[:, : count - q]
+        r = np.argmin(width, axis=1)
+        low[rows] = yy[np.arange(rows.size), r]
+        high[rows] = yy[np.arange(rows.size), r + q]
+    return {"mean": mean, "u": u, "low": low, "high": high, "trials": n}
+
+
+def tolerance(u: np.ndarray, digits: int) -> np.ndarray:
+    """Numerical tolerance δ = ½·10^l of u written with ``digits`` significant digits
+    (JCGM 101 §7.9.2); 0 for u = 0."""
+    u = np.asarray(u, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exponent = np.floor(np.log10(np.abs(u))) - (digits - 1)
+    return np.where(u > 0, 0.5 * 10.0**exponent, 0.0)
+
+
+# ----------------------------------------------------------------------------------------
+# The Monte Carlo
+# ----------------------------------------------------------------------------------------
+def _run(
+    inputs: ComponentInputs, model: UncertaintyModel, m: int, seed: tuple, groups, with_nominal
+) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(list(seed))
+    spectra, readings = draw(inputs, model, m, rng, groups)
+    if with_nominal:  # row 0: the nominal inputs through the same core
+        spectra = np.vstack([np.asarray(inputs.spectrum, dtype=float)[None, :], spectra])
+        readings = {
+            k: np.concatenate([[float(inputs.readings[k])], v]) for k, v in readings.items()
+        }
+    power = readings.get("power_w")
+    out = evaluate(inputs.wavelengths, spectra, power)
+    out.update(readings)
+    return out
+
+
+def monte_carlo(
+    inputs: ComponentInputs,
+    model: UncertaintyModel | None = None,
+    *,
+    trials: int | None = None,
+    adaptive: bool | None = None,
+    budget: bool = True,
+    stabilise: tuple[str, ...] | None = None,
+    groups: tuple[str, ...] = GROUPS,
+) -> MCResult:
+    """GUM S1 Monte Carlo of one component: u, U (k = 2), shortest coverage interval
+    of every quantity the analysis core and the readings give, and the budget.
+
+    ``trials``: batch size M (default the model's). ``adaptive`` (default the
+    model's): add batches until stable (JCGM 101 §7.9) on the quantities
+    ``stabilise`` (default all with u > 0), at most ``model.max_trials``.
+    ``budget``: also each group's contribution (one group varied at a time,
+    ``model.budget_trials`` trials each). ``groups``: the input groups varied
+    (default all; fewer for studies of one effect).
+    """
+    model = model or UncertaintyModel()
+    t0 = time.perf_counter()
+    m = int(trials or model.trials)
+    adaptive = model.adaptive if adaptive is None else adaptive
+    first = _run(inputs, model, m, (model.seed, 0, len(GROUPS)), groups, True)
+    names = list(first)
+    nominal = {k: float(v[0]) for k, v in first.items()}
+    batches = [np.stack([first[k][1:] for k in names])]
+    converged = True
+    if adaptive:
+        m_batch = max(m, int(math.ceil(100.0 / (1.0 - model.coverage))))
+        idx = [names.index(k) for k in (stabilise or names) if k in names]
+        ests: list[np.ndarray] = [_estimates(batches[0], model.coverage)[:, idx]]
+        if m_batch != m:
+            batches = []
+            ests = []
+        h = len(batches)
+        converged = False
+        while h * m_batch < model.max_trials or h < 2:
+            b = _run(inputs, model, m_batch, (model.seed, h + 1, len(GROUPS)), groups, False)
+            batches.append(np.stack([b[k] for k in names]))
+            ests.append(_estimates(batches[-1], model.coverage)[:, idx])
+            h = len(batches)
+            if h < 2:
+                continue
+            e = np.stack(ests)  # (h, 4, Q)
+            with np.errstate(invalid="ignore"):
+                s = np.nanstd(e, axis=0, ddof=1) / math.sqrt(h)  # (4, Q)
+            all_u = summarize(np.concatenate(batches, axis=1)[idx], model.coverage)["u"]
+            delta = tolerance(all_u, model.digits)
+            ok = np.all((2.0 * s <= delta[None, :]) | ~np.isfinite(s), axis=0)
+            if ok.all():
+                converged = True
+                break
+    samples = np.concatenate(batches, axis=1)
+    st = summarize(samples, model.coverage)
+    stats = {
+        k: QuantityStats(
+            value=nominal[k],
+            mean=float(st["mean"][j]),
+            u=float(st["u"][j]),
+            U=2.0 * float(st["u"][j]),
+            low=float(st["low"][j]),
+            high=float(st["high"][j]),
+            trials=int(st["trials"][j]),
+            converged=converged,
+        )
+        for j, k in enumerate(names)
+    }
+    contributions: dict[str, dict[str, float]] = {}
+    if budget:
+        for g in groups:
+            out = _run(
+                inputs, model, model.budget_trials, (model.seed, 0, _GROUP_INDEX[g]), (g,), False
+            )
+            ug = summarize(np.stack([out[k] for k in names]), model.coverage)["u"]
+            contributions[g] = {k: float(ug[j]) for j, k in enumerate(names)}
+    return MCResult(
+        stats=stats,
+        budget=contributions,
+        trials=int(samples.shape[1]),
+        batches=len(batches),
+        converged=converged,
+        seconds=time.perf_counter() - t0,
+        model=model.name,
+        seed=model.seed,
+        coverage=model.coverage,
+    )
+
+
+def _estimates(block: np.ndarray, coverage: float) -> np.ndarray:
+    """(4, Q): y, u, y_low, y_high of one batch (JCGM 101 §7.9.4)."""
+    s = summarize(block, coverage)
+    return np.stack([s["mean"], s["u"], s["low"], s["high"]])
