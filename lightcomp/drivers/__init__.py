@@ -16,6 +16,9 @@ name                     class                                          interfac
 ``ls218``                :class:`~.lakeshore.LakeShore218`              TemperatureLogger
 ``sim-fixture``          :class:`~.simfixture.SimFixture`               Fixture
 ``operator``             :class:`~.operator.OperatorFixture`            Fixture (a person)
+``keysight33500``        :class:`~.keysight33500.Keysight33500Generator` FunctionGenerator
+``dsox1102g``            :class:`~.keysight_dsox.KeysightDSOX1102GScope` Oscilloscope
+``sim-vlc-fixture``      :class:`~.simfixture.SimVlcFixture`            Fixture + filter
 =======================  =============================================  ==================
 """
 
@@ -37,6 +40,9 @@ DRIVERS: dict[str, str] = {
     "ls218": "lightcomp.drivers.lakeshore:LakeShore218",
     "sim-fixture": "lightcomp.drivers.simfixture:SimFixture",
     "operator": "lightcomp.drivers.operator:OperatorFixture",
+    "keysight33500": "lightcomp.drivers.keysight33500:Keysight33500Generator",
+    "dsox1102g": "lightcomp.drivers.keysight_dsox:KeysightDSOX1102GScope",
+    "sim-vlc-fixture": "lightcomp.drivers.simfixture:SimVlcFixture",
 }
 """Registry: config name -> ``module:Class``."""
 

@@ -166,6 +166,12 @@ class Fixture(Instrument):
 
         raise InstrumentError(f"fixture {self.config.resource} has no auxiliary lamp control")
 
+    def set_filter(self, name: str | None) -> None:
+        """Put filter ``name`` (e.g. ``"blue"``) in front of the photoreceiver, or none (VLC)."""
+        from lightcomp.errors import InstrumentError
+
+        raise InstrumentError(f"fixture {self.config.resource} has no filter control")
+
 
 class Clock(abc.ABC):
     """Time as the station sees it; injected so simulation can run fast."""
@@ -191,3 +197,59 @@ class SystemClock(Clock):
         import time
 
         time.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class Waveform:
+    """One oscilloscope record, already scaled: ``volts`` at ``times_s`` (both ``(N,)``)."""
+
+    times_s: np.ndarray
+    volts: np.ndarray
+    clipped: bool = False  # samples at the ADC's end codes: the screen range is too small
+    averages: int = 1
+
+
+class FunctionGenerator(Instrument):
+    """Function generator driving the modulation port of a bias-T (VLC test)."""
+
+    @abc.abstractmethod
+    def sine(self, frequency_hz: float, amplitude_vpp: float, offset_v: float = 0.0) -> None:
+        """Sine of ``amplitude_vpp`` (V peak-to-peak into 50 ohm) at ``frequency_hz``."""
+
+    @abc.abstractmethod
+    def square(
+        self, frequency_hz: float, amplitude_vpp: float, offset_v: float = 0.0, duty_pct=50.0
+    ) -> None:
+        """Square wave (a current step train for rise/fall times)."""
+
+    @abc.abstractmethod
+    def output(self, on: bool) -> None:
+        """Switch the output."""
+
+    def safe_state(self) -> None:
+        try:
+            self.output(False)
+        except Exception:  # noqa: BLE001 - safe_state never raises
+            pass
+
+
+class Oscilloscope(Instrument):
+    """Digital oscilloscope recording the modulation monitor and the photoreceiver."""
+
+    @abc.abstractmethod
+    def configure(
+        self,
+        time_range_s: float,
+        channels: dict[int, tuple[float, float, str]],
+        averages: int = 1,
+    ) -> None:
+        """Timebase (full screen ``time_range_s``), per channel ``(volts/div, offset V,
+        coupling "AC"|"DC")`` and the number of averaged acquisitions."""
+
+    @abc.abstractmethod
+    def set_channel_scale(self, channel: int, volts_per_div: float, offset_v: float) -> None:
+        """Vertical scale of one channel (auto-ranging)."""
+
+    @abc.abstractmethod
+    def acquire(self, channels: tuple[int, ...], points: int = 2000) -> dict[int, Waveform]:
+        """Digitise ``channels`` once (blocking) and read their records."""

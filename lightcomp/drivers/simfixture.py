@@ -76,3 +76,12 @@ class SimFixture(DriverMixin, Instrument, Fixture):
     def advance_to_s(self, time_s: float) -> float:
         """Advance virtual time to at least ``time_s`` (safe to retry)."""
         return self._ask(f"ADVTO {float(time_s)!r}", lambda r: parse_floats(r, 1)[0])
+
+
+class SimVlcFixture(SimFixture):
+    """Fixture of the simulated VLC bench (``sim-vlc-fixture``): SIMCTL-1 plus
+    ``FILTER BLUE|NONE`` (the blue filter in front of the photoreceiver)."""
+
+    def set_filter(self, name: str | None) -> None:
+        arg = "NONE" if not name else str(name).upper()
+        self._ask(f"FILTER {arg}", _ok)

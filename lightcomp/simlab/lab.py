@@ -24,10 +24,15 @@ from lightcomp.simlab.instruments import (
     SERIAL_DRIVERS,
     SIMULATORS,
     FaultQueue,
+    FixtureSim,
     SimInstrument,
 )
 from lightcomp.simlab.server import InstrumentServer
+from lightcomp.simlab.vlc import VLC_SIMULATORS
 from lightcomp.simlab.world import World
+
+ALL_SIMULATORS: dict[str, type[SimInstrument]] = {**SIMULATORS, **VLC_SIMULATORS}
+"""Every simulated instrument: the photometry lab's and the VLC bench's."""
 
 
 def _port_of(resource: str) -> int | None:
@@ -89,10 +94,10 @@ class SimLab:
         try:
             for role, table in instruments.items():
                 driver = table.get("driver")
-                if driver not in SIMULATORS:
+                if driver not in ALL_SIMULATORS:
                     raise PlanError(
                         f"[instruments.{role}]: no simulator for driver {driver!r} "
-                        f"(simulated: {', '.join(sorted(SIMULATORS))})"
+                        f"(simulated: {', '.join(sorted(ALL_SIMULATORS))})"
                     )
                 port = 0
                 if not ephemeral_ports:
@@ -102,7 +107,7 @@ class SimLab:
                             f"[instruments.{role}]: resource {table.get('resource')!r} has no "
                             "TCP port; use TCPIP0::host::port::SOCKET or socket://host:port"
                         )
-                sim = SIMULATORS[driver](world, FaultQueue())
+                sim = ALL_SIMULATORS[driver](world, FaultQueue())
                 try:
                     server = InstrumentServer(sim, host, port).start()
                 except OSError as exc:
@@ -111,7 +116,7 @@ class SimLab:
                     ) from exc
                 servers[role] = server
                 resources[role] = resource_string(driver, host, server.port)
-                if driver == "sim-fixture":
+                if isinstance(sim, FixtureSim):
                     resources.setdefault("clock", resources[role])
             lab = cls(world, servers, resources)
             for role, spec in dict(sim_cfg.get("faults", {})).items():

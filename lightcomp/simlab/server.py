@@ -69,7 +69,7 @@ class _Handler(socketserver.StreamRequestHandler):
                         return
                     if fault == "timeout":
                         continue
-                    payload = reply.encode("ascii")
+                    payload = reply if isinstance(reply, bytes) else reply.encode("ascii")
                     if fault == "garbled":
                         self.request.sendall(GARBAGE + sim.write_termination.encode())
                     elif fault == "truncated":

@@ -1,0 +1,624 @@
+"""VLC bench of the simulated lab: generator, bias-T, device small-signal model, receiver, scope.
+
+Bench (as on a real VLC test station): the DC source (``source`` role) biases
+the LED through the DC port of a bias-T; a function generator drives the RF
+port through 50 ohm, so the modulation current is ``v_gen / 50 ohm``; a
+photoreceiver sees a fixed fraction of the light, optionally through a blue
+filter on the fixture; the oscilloscope records the generator's output on
+channel 1 (stimulus) and the photoreceiver on channel 2 (response), triggered
+on the rising zero crossing of channel 1 at t = 0.
+
+Device model (per family, keys of ``devices.toml`` with these defaults; values
+typical of published InGaN pc-LED measurements, *(verify)* against a real part):
+
+* junction RC: first-order pole ``vlc_rc_mhz`` (150 MHz) on the modulation current;
+* static light-current curve: internal efficiency of the recombination model
+  below (quadratic at low current) times the droop ``(I / I_nominal) ** flux_exponent``,
+  with the diode cut off below zero current (clipping);
+* carrier lifetime shortening with bias (SRH plus bimolecular recombination,
+  ``tau = tau0 / sqrt(1 + I / I0)``): ``vlc_tau0_ns`` (60 ns) and
+  ``vlc_i0_rel`` (I0 = 0.01 x nominal current), a first-order pole at
+  ``1 / (2 pi tau)``;
+* phosphor emission: the phosphor bands follow the blue chip's light through
+  their own decay ``vlc_phosphor_tau_ns`` (65 ns, Ce:YAG-like), with the weight
+  of the phosphor bands in the unit's spectrum.
+
+Receiver: silicon PIN (responsivity ``0.7 x lambda / 1240 nm`` A/W) behind a
+transimpedance of ``RECEIVER_GAIN_V_PER_A``, first-order bandwidth
+``RECEIVER_BANDWIDTH_HZ``, white noise ``RECEIVER_NOISE_V`` rms; the blue filter
+is a 470 nm short-pass (90 % in band, 0.5 % out of band); the phosphor
+bands' Gaussian tails below 485 nm are cut for the blue/phosphor split (Stokes shift).  Periodic signals are
+filtered exactly in the frequency domain over one period.
+
+Protocols served: :class:`Generator33500Sim` (Keysight 33500/33600 SCPI subset),
+:class:`DSOX1102GSim` (InfiniiVision SCPI subset, WORD/BYTE records in IEEE
+488.2 definite-length blocks) and :class:`VlcFixtureSim` (SIMCTL-1 plus
+``FILTER BLUE|NONE`` and ``FILTER?``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lightcomp.simlab import device as dev
+from lightcomp.simlab.instruments import FixtureSim, _ScpiSim
+from lightcomp.simlab.world import World
+
+MODULATION_OHM = 50.0
+"""Series resistance of the bias-T's RF path (generator into 50 ohm)."""
+RECEIVER_GAIN_V_PER_A = 2.0e3
+RECEIVER_BANDWIDTH_HZ = 350e6
+RECEIVER_NOISE_V = 0.5e-3
+RECEIVER_COUPLING = 2.0e-4
+"""Fraction of the component's radiant flux reaching the photodiode."""
+BLUE_FILTER_EDGE_NM = 470.0
+PHOSPHOR_ONSET_NM = 485.0
+GENERATOR_EDGE_HZ = 120e6  # 33600A: 2.9 ns edges, as a first-order pole
+SCOPE_NOISE_DIV = 0.02  # rms noise of the scope front end, in divisions
+_PERIOD_SAMPLES = 4096
+
+DEFAULTS = {
+    "vlc_rc_mhz": 150.0,
+    "vlc_tau0_ns": 60.0,
+    "vlc_i0_rel": 0.01,
+    "vlc_phosphor_tau_ns": 65.0,
+}
+
+
+@dataclass
+class GeneratorState:
+    """Channel 1 of the simulated generator (channel 2 is accepted but not wired)."""
+
+    function: str = "SIN"
+    frequency_hz: float = 1.0e3
+    amplitude_vpp: float = 0.1
+    offset_v: float = 0.0
+    duty_pct: float = 50.0
+    output: bool = False
+    load: str = "50"
+
+
+@dataclass
+class Bench:
+    """State of the VLC bench shared by the generator, the fixture's filter and the scope."""
+
+    generator: dict[int, GeneratorState] = field(
+        default_factory=lambda: {1: GeneratorState(), 2: GeneratorState()}
+    )
+    blue_filter: bool = False
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+_BENCHES: weakref.WeakKeyDictionary[World, Bench] = weakref.WeakKeyDictionary()
+_BENCH_LOCK = threading.Lock()
+
+
+def bench(world: World) -> Bench:
+    """The VLC bench of ``world`` (created on first use)."""
+    with _BENCH_LOCK:
+        b = _BENCHES.get(world)
+        if b is None:
+            b = _BENCHES[world] = Bench()
+        return b
+
+
+def _param(unit: dev.Unit, key: str) -> float:
+    return float(unit.family.params.get(key, DEFAULTS[key]))
+
+
+def carrier_lifetime_s(unit: dev.Unit, bias_a: float) -> float:
+    """Differential carrier lifetime at ``bias_a``: tau0 / sqrt(1 + I / I0)."""
+    i0 = _param(unit, "vlc_i0_rel") * unit.family.params["nominal_current_a"]
+    return _param(unit, "vlc_tau0_ns") * 1e-9 / math.sqrt(1.0 + max(bias_a, 0.0) / i0)
+
+
+def relative_light(unit: dev.Unit, current_a: np.ndarray) -> np.ndarray:
+    """Static light-current curve, 1 at nominal current.
+
+    Internal efficiency of the same SRH + bimolecular model as the lifetime
+    (``G = A n + B n^2``, light ``~ B n^2``: ``(sqrt(1 + x) - 1)^2 / x`` with
+    ``x = I / I0``, quadratic at low current) times the droop ``(I / I_nom) ** flux_exponent``.
+    """
+    p = unit.family.params
+    i_nom = p["nominal_current_a"]
+    i0 = _param(unit, "vlc_i0_rel") * i_nom
+
+    def eff(i):
+        x = np.maximum(np.asarray(i, dtype=float), 0.0) / i0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(x > 0, (np.sqrt(1.0 + x) - 1.0) ** 2 / np.maximum(x, 1e-300), 0.0)
+
+    return eff(current_a) / eff(i_nom) * (np.maximum(current_a, 0.0) / i_nom) ** p["flux_exponent"]
+
+
+def _pole(f: np.ndarray, fc: float) -> np.ndarray:
+    return 1.0 / (1.0 + 1j * f / fc)
+
+
+def _filtered(x: np.ndarray, period_s: float, h) -> np.ndarray:
+    """One period of ``x`` (periodic) through the response ``h(f)``."""
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(x.size, period_s / x.size)
+    return np.fft.irfft(spec * h(f), n=x.size)
+
+
+def _receiver_split(unit: dev.Unit, blue_filter: bool) -> tuple[float, float]:
+    """Photocurrent (A) from the blue chip and from the phosphor at relative light 1."""
+    p = unit.family.params
+    bands = np.stack(
+        [
+            dev.gaussian_band(p["blue_peak_nm"], p["blue_fwhm_nm"]),
+            dev.gaussian_band(p["green_peak_nm"], p["green_fwhm_nm"]),
+            dev.gaussian_band(unit.red_peak_nm, p["red_fwhm_nm"]),
+        ]
+    )
+    w = dev.mix_for_uv(bands, dev.target_uv(unit.cct_k, unit.duv))
+    w = w * np.array([1.0, 1.0, unit.red_scale])
+    parts = w[:, None] * bands
+    # Stokes shift: the phosphor bands' Gaussian tails below ~485 nm are not emitted
+    # (photometry keeps the Gaussians; only the blue/phosphor split uses this cut)
+    parts[1:] *= 1.0 / (1.0 + np.exp(-(dev.WAVELENGTHS_NM - PHOSPHOR_ONSET_NM) / 5.0))
+    share_blue = parts[0] / np.maximum(parts.sum(0), 1e-300)
+    spec = unit.spectrum_25c  # W/nm at nominal current
+    wl = dev.WAVELENGTHS_NM
+    resp = 0.7 * wl / 1240.0  # A/W
+    if blue_filter:
+        edge = 1.0 / (1.0 + np.exp((wl - BLUE_FILTER_EDGE_NM) / 2.0))
+        trans = 0.005 + (0.90 - 0.005) * edge
+    else:
+        trans = np.ones_like(wl)
+    base = spec * resp * trans * RECEIVER_COUPLING
+    return float((base * share_blue).sum()), float((base * (1 - share_blue)).sum())
+
+
+def _generator_period(g: GeneratorState) -> np.ndarray:
+    """One period of the generator's output voltage (V into 50 ohm), rising through 0 at t = 0."""
+    ph = np.arange(_PERIOD_SAMPLES) / _PERIOD_SAMPLES
+    if not g.output:
+        return np.zeros(_PERIOD_SAMPLES)
+    half = g.amplitude_vpp / 2.0
+    if g.function == "SQU":
+        # centre the rising edge on t = 0 (trigger), falling edge at the duty cycle
+        x = np.where((ph < g.duty_pct / 100.0), half, -half)
+        x = _filtered(x, 1.0 / g.frequency_hz, lambda f: _pole(f, GENERATOR_EDGE_HZ))
+    elif g.function == "DC":
+        x = np.zeros_like(ph)
+    else:  # SIN (other shapes are not wired on the bench)
+        x = half * np.sin(2 * np.pi * ph)
+    return x + g.offset_v
+
+
+def bench_signals(world: World) -> tuple[float, np.ndarray, np.ndarray]:
+    """(period s, generator volts, receiver volts) over one period of the generator.
+
+    The receiver output is DC-coupled (its mean is the average light); without
+    a unit, or with the source off and no modulation, it is zero.
+    """
+    b = bench(world)
+    with b.lock:
+        g = GeneratorState(**{k: v for k, v in vars(b.generator[1]).items()})
+        blue = b.blue_filter
+    period = 1.0 / g.frequency_hz
+    v_gen = _generator_period(g)
+    with world.lock:
+        unit = world.unit
+        op = world.operating_point()
+        bias = op.led_current_a if op is not None else 0.0
+    if unit is None:
+        return period, v_gen, np.zeros_like(v_gen)
+    i_ac = _filtered(
+        v_gen / MODULATION_OHM, period, lambda f: _pole(f, _param(unit, "vlc_rc_mhz") * 1e6)
+    )
+    light = relative_light(unit, np.maximum(bias + i_ac, 0.0))
+    fc = 1.0 / (2 * np.pi * carrier_lifetime_s(unit, bias))
+    fp = 1.0 / (2 * np.pi * _param(unit, "vlc_phosphor_tau_ns") * 1e-9)
+    ib, ip = _receiver_split(unit, blue)
+
+    def optical(f):
+        chip = _pole(f, fc)
+        return chip * (ib + ip * _pole(f, fp)) * _pole(f, RECEIVER_BANDWIDTH_HZ)
+
+    v_rx = RECEIVER_GAIN_V_PER_A * _filtered(light, period, optical)
+    return period, v_gen, v_rx
+
+
+# -- generator ---------------------------------------------------------------------------
+_GEN_LIMITS = {"SIN": 120e6, "SQU": 100e6, "DC": 120e6}
+
+
+class _ErrorQueueSim(_ScpiSim):
+    """SCPI instrument with a real error queue (``SYST:ERR?``)."""
+
+    def __init__(self, world: World, faults=None) -> None:
+        super().__init__(world, faults)
+        self.errors: list[str] = []
+
+    def fail(self, code: int, text: str) -> None:
+        if len(self.errors) < 20:
+            self.errors.append(f'{code:+d},"{text}"')
+
+    def command(self, header: str, arg: str):
+        if header == "SYST:ERR?":
+            return self.errors.pop(0) if self.errors else '+0,"No error"'
+        if header in ("*RST", "*CLS"):
+            self.errors.clear()
+        return super().command(header, arg)
+
+
+def _number(arg: str) -> float | None:
+    try:
+        v = float(arg.strip())
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+class Generator33500Sim(_ErrorQueueSim):
+    """Keysight 33600A-series generator (33500 command set); channel 1 drives the bias-T."""
+
+    idn = "Keysight Technologies,33622A,MY57800123,A.02.02-3.15-2.04-58-58"
+
+    def scpi(self, header: str, arg: str):
+        m = re.fullmatch(r"(?:SOUR(\d)?:)?(.+)", header)
+        ch = int(m.group(1) or 1) if m else 1
+        head = m.group(2) if m else header
+        mo = re.fullmatch(r"OUTP(\d)?(:LOAD)?(\?)?", header)
+        b = bench(self.world)
+        with b.lock:
+            g = b.generator.get(ch if not mo else int(mo.group(1) or 1))
+            if g is None:
+                self.fail(-114, "Header suffix out of range")
+                return None
+            if mo:
+                if mo.group(2):
+                    if mo.group(3):
+                        return g.load if g.load == "INF" else f"{float(g.load):+.15E}"
+                    a = arg.strip().upper()
+                    if a in ("INF", "INFINITY") or _number(a) is not None:
+                        g.load = "INF" if a.startswith("INF") else a
+                    else:
+                        self.fail(-224, "Illegal parameter value")
+                    return None
+                if mo.group(3):
+                    return "1" if g.output else "0"
+                a = arg.strip().upper()
+                if a not in ("1", "0", "ON", "OFF"):
+                    self.fail(-224, "Illegal parameter value")
+                else:
+                    g.output = a in ("1", "ON")
+                return None
+            return self._source(g, head, arg)
+
+    def _source(self, g: GeneratorState, head: str, arg: str):
+        queries = {
+            "FUNC?": lambda: g.function,
+            "FREQ?": lambda: f"{g.frequency_hz:+.15E}",
+            "VOLT?": lambda: f"{g.amplitude_vpp:+.15E}",
+            "VOLT:OFFS?": lambda: f"{g.offset_v:+.15E}",
+            "VOLT:UNIT?": lambda: "VPP",
+            "FUNC:SQU:DCYC?": lambda: f"{g.duty_pct:+.15E}",
+        }
+        if head in queries:
+            return queries[head]()
+        if head == "FUNC":
+            shape = arg.strip().upper()[:3]
+            if shape not in ("SIN", "SQU", "DC", "RAM", "PUL", "TRI", "NOI", "PRB", "ARB"):
+                self.fail(-224, "Illegal parameter value")
+            elif g.frequency_hz > _GEN_LIMITS.get(shape, 120e6):
+                self.fail(-221, "Settings conflict; frequency too high for this function")
+            else:
+                g.function = shape
+            return None
+        if head == "VOLT:UNIT":
+            if arg.strip().upper() != "VPP":
+                self.fail(-221, "Settings conflict; only VPP is simulated")
+            return None
+        value = _number(arg)
+        if head in ("FREQ", "VOLT", "VOLT:OFFS", "FUNC:SQU:DCYC", "PHAS") and value is None:
+            self.fail(-104, "Data type error")
+            return None
+        if head == "FREQ":
+            if not 1e-6 <= value <= _GEN_LIMITS.get(g.function, 120e6):
+                self.fail(-222, "Data out of range")
+            else:
+                g.frequency_hz = value
+        elif head == "VOLT":
+            if not 1e-3 <= value <= 10.0 or abs(g.offset_v) + value / 2 > 5.0:
+                self.fail(-222, "Data out of range")
+            else:
+                g.amplitude_vpp = value
+        elif head == "VOLT:OFFS":
+            if abs(value) + g.amplitude_vpp / 2 > 5.0:
+                self.fail(-222, "Data out of range")
+            else:
+                g.offset_v = value
+        elif head == "FUNC:SQU:DCYC":
+            if not 0.01 <= value <= 99.99:
+                self.fail(-222, "Data out of range")
+            else:
+                g.duty_pct = value
+        elif head == "PHAS":
+            pass  # phase is not wired: the scope triggers on the generator itself
+        else:
+            self.fail(-113, "Undefined header")
+        return None
+
+
+# -- oscilloscope ------------------------------------------------------------------------
+@dataclass
+class _Channel:
+    scale: float = 1.0
+    offset: float = 0.0
+    coupling: str = "DC"
+    display: bool = True
+    probe: float = 1.0
+    bwlimit: bool = False
+
+
+class DSOX1102GSim(_ErrorQueueSim):
+    """InfiniiVision DSOX1102G: 2 channels, 8-bit ADC, records of up to 62 500 points.
+
+    ``:DIGitize`` acquires the requested channels (``:ACQuire:COUNt`` averages in
+    AVERage mode); ``:WAVeform:DATA?`` answers a definite-length block of BYTE or
+    WORD codes, ``:WAVeform:PREamble?`` the 10 scaling values.
+    """
+
+    idn = "KEYSIGHT TECHNOLOGIES,DSO-X 1102G,CN57096123,02.12.2021071625"
+    max_points = 62500
+
+    def __init__(self, world: World, faults=None) -> None:
+        super().__init__(world, faults)
+        self.channels = {1: _Channel(), 2: _Channel()}
+        self.range_s = 1e-3
+        self.position_s = 0.0
+        self.acq_type = "NORM"
+        self.acq_count = 8
+        self.source = 1
+        self.fmt = "BYTE"
+        self.msb_first = True
+        self.unsigned = True
+        self.points = 1000
+        self.points_mode = "NORM"
+        self.data: dict[int, tuple[np.ndarray, dict]] = {}
+
+    def _handle(self, line: str):
+        # a binary reply must not be joined with others: answer it alone
+        if scpi_is_data_query(line):
+            return self._data()
+        return super()._handle(line)
+
+    def scpi(self, header: str, arg: str):
+        mc = re.fullmatch(r"CHAN(\d):(\w+)(\?)?", header)
+        if mc:
+            return self._channel(int(mc.group(1)), mc.group(2), mc.group(3), arg)
+        a = arg.strip().upper()
+        simple = {
+            "TIM:RANG?": lambda: f"{self.range_s:+.4E}",
+            "TIM:SCAL?": lambda: f"{self.range_s / 10:+.4E}",
+            "TIM:POS?": lambda: f"{self.position_s:+.4E}",
+            "TIM:MODE?": lambda: "MAIN",
+            "TIM:REF?": lambda: "CENT",
+            "TIM?": lambda: (
+                f":TIM:MODE MAIN;REF CENT;MAIN:RANG {self.range_s:+.2E};POS {self.position_s:+.1E}"
+            ),
+            "ACQ:TYPE?": lambda: self.acq_type,
+            "ACQ:COUN?": lambda: str(self.acq_count),
+            "WAV:SOUR?": lambda: f"CHAN{self.source}",
+            "WAV:FORM?": lambda: self.fmt,
+            "WAV:POIN?": lambda: str(self.points),
+            "WAV:POIN:MODE?": lambda: self.points_mode,
+            "WAV:BYT?": lambda: "MSBF" if self.msb_first else "LSBF",
+            "WAV:UNS?": lambda: "1" if self.unsigned else "0",
+            "WAV:PRE?": self._preamble,
+        }
+        if header in simple:
+            return simple[header]()
+        value = _number(arg)
+        if header in ("TIM:RANG", "TIM:SCAL"):
+            full = None if value is None else value * (10 if header == "TIM:SCAL" else 1)
+            if full is None or not 5e-9 <= full <= 500.0:
+                self.fail(-222, "Data out of range")
+            else:
+                self.range_s = full
+        elif header == "TIM:POS":
+            if value is None:
+                self.fail(-104, "Data type error")
+            else:
+                self.position_s = value
+        elif header in ("TIM:MODE", "TIM:REF", "RUN", "STOP", "SING", "AUT"):
+            pass
+        elif header == "ACQ:TYPE":
+            t = a[:4]
+            if t not in ("NORM", "AVER", "HRES", "PEAK"):
+                self.fail(-224, "Illegal parameter value")
+            else:
+                self.acq_type = t
+        elif header == "ACQ:COUN":
+            if value is None or not 2 <= value <= 65536:
+                self.fail(-222, "Data out of range")
+            else:
+                self.acq_count = int(value)
+        elif header == "DIG":
+            srcs = [s for s in re.split(r"\s*,\s*", a) if s] or ["CHAN1", "CHAN2"]
+            chans = []
+            for s in srcs:
+                m = re.fullmatch(r"CHAN(?:NEL)?(\d)", s)
+                if not m or int(m.group(1)) not in self.channels:
+                    self.fail(-224, "Illegal parameter value")
+                    return None
+                chans.append(int(m.group(1)))
+            self._digitize(chans)
+        elif header == "WAV:SOUR":
+            m = re.fullmatch(r"CHAN(?:NEL)?(\d)", a)
+            if not m or int(m.group(1)) not in self.channels:
+                self.fail(-224, "Illegal parameter value")
+            else:
+                self.source = int(m.group(1))
+        elif header == "WAV:FORM":
+            f = {"BYTE": "BYTE", "WORD": "WORD", "ASC": "ASC", "ASCI": "ASC"}.get(a[:4])
+            if f is None:
+                self.fail(-224, "Illegal parameter value")
+            else:
+                self.fmt = f
+        elif header == "WAV:BYT":
+            self.msb_first = a.startswith("MSB")
+        elif header == "WAV:UNS":
+            self.unsigned = a in ("1", "ON")
+        elif header == "WAV:POIN:MODE":
+            self.points_mode = a[:4] if a[:4] in ("NORM", "MAX", "RAW") else self.points_mode
+        elif header == "WAV:POIN":
+            if value is None or not 100 <= value <= self.max_points:
+                self.fail(-222, "Data out of range")
+            else:
+                self.points = int(value)
+        else:
+            self.fail(-113, "Undefined header")
+        return None
+
+    def _channel(self, n: int, key: str, query: str | None, arg: str):
+        ch = self.channels.get(n)
+        if ch is None:
+            self.fail(-114, "Header suffix out of range")
+            return None
+        if query:
+            return {
+                "SCAL": f"{ch.scale:+.5E}",
+                "OFFS": f"{ch.offset:+.5E}",
+                "RANG": f"{8 * ch.scale:+.5E}",
+                "COUP": ch.coupling,
+                "DISP": "1" if ch.display else "0",
+                "PROB": f"{ch.probe:+.5E}",
+                "BWL": "1" if ch.bwlimit else "0",
+            }.get(key, "0")
+        a = arg.strip().upper()
+        value = _number(a)
+        if key in ("SCAL", "RANG"):
+            scale = None if value is None else value / (8 if key == "RANG" else 1)
+            if scale is None or not 1e-3 <= scale <= 5.0:
+                self.fail(-222, "Data out of range")
+            else:
+                ch.scale = scale
+        elif key == "OFFS":
+            if value is None or abs(value) > 100.0:
+                self.fail(-222, "Data out of range")
+            else:
+                ch.offset = value
+        elif key == "COUP":
+            if a not in ("AC", "DC"):
+                self.fail(-224, "Illegal parameter value")
+            else:
+                ch.coupling = a
+        elif key in ("DISP", "BWL"):
+            setattr(ch, "display" if key == "DISP" else "bwlimit", a in ("1", "ON"))
+        elif key == "PROB":
+            ch.probe = value if value else 1.0
+        return None
+
+    def _digitize(self, chans: list[int]) -> None:
+        n = self.points
+        xinc = self.range_s / n
+        xorigin = -self.range_s / 2 + self.position_s
+        t = xorigin + xinc * np.arange(n)
+        period, v_gen, v_rx = bench_signals(self.world)
+        averages = self.acq_count if self.acq_type == "AVER" else 1
+        for c in chans:
+            ch = self.channels[c]
+            wave = v_gen if c == 1 else v_rx
+            if ch.coupling == "AC":
+                wave = wave - wave.mean()  # exact DC of a periodic signal
+            ph = np.mod(t / period, 1.0) * wave.size
+            ideal = np.interp(ph, np.arange(wave.size + 1), np.append(wave, wave[0]))
+            if c == 2:
+                ideal = ideal + RECEIVER_NOISE_V * np.asarray(self.world.noise(n))
+            fs = 8 * ch.scale
+            # at most 16 acquisitions are drawn; their noise is scaled to `averages`
+            drawn = min(averages, 16)
+            sigma = SCOPE_NOISE_DIV * ch.scale * math.sqrt(drawn / averages)
+            noise = sigma * np.asarray(self.world.noise((drawn, n)))
+            codes8 = np.clip(np.rint((ideal + noise - ch.offset) / fs * 256 + 128), 0, 255)
+            # averaging keeps fractional codes (the 16-bit record holds them)
+            mean8 = codes8.mean(axis=0)
+            word = np.clip(np.rint(mean8 * 256), 0, 65535).astype(np.int64)
+            pre = {
+                "type": 2 if averages > 1 else 0,
+                "count": averages,
+                "xinc": xinc,
+                "xorigin": xorigin,
+                "offset": ch.offset,
+                "fs": fs,
+            }
+            self.data[c] = (word, pre)
+
+    def _preamble(self) -> str:
+        entry = self.data.get(self.source)
+        fmt = {"BYTE": 0, "WORD": 1, "ASC": 4}[self.fmt]
+        if entry is None:
+            self.fail(-230, "Data corrupt or stale")
+            return "+1,+0,+0,+1,+0.0E+00,+0.0E+00,+0,+0.0E+00,+0.0E+00,+0"
+        word, p = entry
+        n = word.size
+        if self.fmt == "BYTE":
+            yinc, yref = p["fs"] / 256, 128
+        else:
+            yinc, yref = p["fs"] / 65536, 32768
+        return (
+            f"+{fmt},+{p['type']},+{n},+{p['count']},{p['xinc']:+.9E},{p['xorigin']:+.9E},+0,"
+            f"{yinc:+.9E},{p['offset']:+.9E},+{yref}"
+        )
+
+    def _data(self) -> bytes | str:
+        entry = self.data.get(self.source)
+        if entry is None:
+            self.fail(-230, "Data corrupt or stale")
+            return b"#800000000"
+        word, p = entry
+        if self.fmt == "ASC":
+            volts = (word - 32768) * (p["fs"] / 65536) + p["offset"]
+            body = ",".join(f"{v:+.6E}" for v in volts).encode()
+        elif self.fmt == "BYTE":
+            body = np.clip(np.rint(word / 256), 0, 255).astype(np.uint8).tobytes()
+        else:
+            codes = word if self.unsigned else word - 32768
+            dtype = (">" if self.msb_first else "<") + ("u2" if self.unsigned else "i2")
+            body = codes.astype(dtype).tobytes()
+        return f"#8{len(body):08d}".encode() + body
+
+
+def scpi_is_data_query(line: str) -> bool:
+    """``:WAVeform:DATA?`` (any case, long or short form) alone on the line."""
+    return re.fullmatch(r":?WAV(EFORM)?:DATA\?", line.strip(), flags=re.I) is not None
+
+
+# -- fixture with the filter -------------------------------------------------------------
+class VlcFixtureSim(FixtureSim):
+    """SIMCTL-1 fixture of a VLC bench: also ``FILTER BLUE|NONE`` and ``FILTER?``."""
+
+    idn = "LIGHTCOMP,SIMLAB-VLC-FIXTURE,0,1.0"
+
+    def _handle(self, line: str):
+        cmd, _, arg = line.strip().partition(" ")
+        if cmd.upper() == "FILTER":
+            name = arg.strip().upper()
+            if name not in ("BLUE", "NONE"):
+                return f"ERR unknown filter {arg.strip()!r} (BLUE or NONE)"
+            b = bench(self.world)
+            with b.lock:
+                b.blue_filter = name == "BLUE"
+            return "OK"
+        if cmd.upper() == "FILTER?":
+            return "BLUE" if bench(self.world).blue_filter else "NONE"
+        return super()._handle(line)
+
+
+VLC_SIMULATORS = {
+    "keysight33500": Generator33500Sim,
+    "dsox1102g": DSOX1102GSim,
+    "sim-vlc-fixture": VlcFixtureSim,
+}
+"""Driver registry name -> simulated instrument of the VLC bench."""
