@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "apikey",
     "publish",
     "db",
+    "lm80",
 )
 
 app = typer.Typer(

@@ -43,6 +43,8 @@ DRIVERS: dict[str, str] = {
     "keysight33500": "lightcomp.drivers.keysight33500:Keysight33500Generator",
     "dsox1102g": "lightcomp.drivers.keysight_dsox:KeysightDSOX1102GScope",
     "sim-vlc-fixture": "lightcomp.drivers.simfixture:SimVlcFixture",
+    "modbus-chamber": "lightcomp.drivers.chamber:ModbusChamber",
+    "lm80-rack": "lightcomp.drivers.rack:CurrentRack",
 }
 """Registry: config name -> ``module:Class``."""
 

@@ -109,6 +109,8 @@ class World:
         self.source = SourceState()
         self.aux_on = False
         self.unit: dev.Unit | None = None
+        # Unit -> Unit applied at load (the LM-80 rig ages its samples: simlab/lm80rig.py)
+        self.unit_modifier = None
         self.lamp_loaded = False
         self.line_lamp_loaded = False
         # reported minus true wavelength of the spectroradiometers (0: a perfect scale)
@@ -153,6 +155,8 @@ class World:
                 if fam is None:
                     raise KeyError(f"unknown family {family!r} (known: {sorted(self.families)})")
                 self.unit = dev.make_unit(fam, serial, lot, self.seed)
+                if self.unit_modifier is not None:
+                    self.unit = self.unit_modifier(self.unit)
                 self.lamp_loaded = False
             self._t_ref, self._tj_ref, self._tc_ref = self.now(), self.ambient_c, self.ambient_c
 
