@@ -242,3 +242,16 @@ def test_no_lamp_uncertainty_is_refused():
     inp = ComponentInputs(WL, _led(), readings={})
     with pytest.raises(UncertaintyModelError, match="standard-lamp uncertainty"):
         monte_carlo(inp, UncertaintyModel(trials=100, adaptive=False), budget=False)
+
+
+def test_results_do_not_depend_on_threads(monkeypatch):
+    from lightcomp.analysis import _cr_common
+
+    model = UncertaintyModel(trials=3_000, adaptive=False)
+    a = monte_carlo(_inputs(), model, budget=False)
+    monkeypatch.setattr(_cr_common, "THREADS", 1)
+    b = monte_carlo(_inputs(), model, budget=False)
+    # same draws; BLAS on one thread may sum in another order (last-digit differences)
+    for q, s in a.stats.items():
+        assert b.stats[q].u == pytest.approx(s.u, rel=1e-9, abs=1e-300), q
+        assert b.stats[q].low == pytest.approx(s.low, rel=1e-9), q

@@ -4,7 +4,7 @@ JCGM 101:2008 (GUM Supplement 1): M trials of the whole measurement model
 (:mod:`lightcomp.uncertainty.model`) are drawn at once as an (M, W) array of
 spectral fluxes plus arrays of electrical and thermal readings, and pushed
 through the **same** analysis core as the measurement
-(:func:`lightcomp.analysis.analyze`), so every reported quantity — luminous
+(:func:`lightcomp.analysis.analyze_arrays`), so every reported quantity — luminous
 flux, x, y, u', v', CCT, Duv, Ra, R1–R15, Rf, Rg, efficacy, … — gets its
 standard uncertainty u, expanded uncertainty U = 2u and the 95 % shortest
 coverage interval (JCGM 101 §7.7.2). No quantity has its own simplified
@@ -21,8 +21,9 @@ weights and random phases (Kärhä et al., Metrologia 54 (2017) 524,
 doi:10.1088/1681-7575/aa7b39, eq. (9); the EMPIR 19NRM02 "RevStdPhotometry"
 toolbox's method), which has unit variance at every wavelength.
 
-Draws are seeded (``numpy.random.default_rng([seed, batch, group])``): the same
-inputs and model give the same results, bit for bit.
+Draws are seeded (``numpy.random.default_rng([seed, batch, group, chunk])``): the
+same inputs and model give the same results, bit for bit, whatever the number of
+threads. Chunks of trials are drawn and analysed on the analysis worker threads.
 """
 
 from __future__ import annotations
@@ -149,14 +150,15 @@ def planck_shape(wavelengths: np.ndarray, t_k: float = 2856.0) -> np.ndarray:
     return s / s.max()
 
 
-def fourier_functions(
+def fourier_basis(
     rng: np.random.Generator, m: int, wavelengths: np.ndarray, terms: int
-) -> np.ndarray:
-    """(m, W) random smooth functions of wavelength with unit variance at every point.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Random smooth functions of wavelength as (2N, W) basis rows and (M, 2N) weights.
 
     f(λ) = Σ_{i=1..N} γ_i √2 sin(2π i x + φ_i), x = (λ − λ_1)/(λ_W − λ_1), γ a random
     unit vector (normalised Gaussian), φ_i uniform on [0, 2π) (Kärhä et al. 2017,
-    eq. (9)); E[f²] = Σ E[γ_i²]·2·E[sin²] = 1.
+    eq. (9)); E[f²] = Σ E[γ_i²]·2·E[sin²] = 1. With sin(a + φ) = sin a cos φ +
+    cos a sin φ the M functions are ``weights @ rows``: no loop over trials.
     """
     wl = np.asarray(wavelengths, dtype=float)
     x = (wl - wl[0]) / (wl[-1] - wl[0])
@@ -164,9 +166,19 @@ def fourier_functions(
     gamma /= np.linalg.norm(gamma, axis=1, keepdims=True)
     phi = rng.uniform(0.0, 2.0 * np.pi, (m, terms))
     arg = 2.0 * np.pi * np.arange(1, terms + 1)[:, None] * x[None, :]  # (N, W)
-    # sin(a + φ) = sin a cos φ + cos a sin φ: two matrix products, no loop over trials.
     w = math.sqrt(2.0)
-    return (gamma * np.cos(phi) * w) @ np.sin(arg) + (gamma * np.sin(phi) * w) @ np.cos(arg)
+    rows = np.vstack([np.sin(arg), np.cos(arg)])
+    coef = np.hstack([gamma * np.cos(phi) * w, gamma * np.sin(phi) * w])
+    return rows, coef
+
+
+def fourier_functions(
+    rng: np.random.Generator, m: int, wavelengths: np.ndarray, terms: int
+) -> np.ndarray:
+    """(m, W) random smooth functions of wavelength with unit variance at every point
+    (:func:`fourier_basis`)."""
+    rows, coef = fourier_basis(rng, m, wavelengths, terms)
+    return coef @ rows
 
 
 def _rect(rng: np.random.Generator, m: int, half_width: float) -> np.ndarray:
@@ -209,83 +221,113 @@ def lamp_parts(
     return u_c, np.sqrt(pf * rest2), np.sqrt((1.0 - pf) * rest2)
 
 
-def _shift(f: np.ndarray, d1: np.ndarray, d2: np.ndarray, delta: np.ndarray) -> np.ndarray:
-    """f(λ − δ) per trial, to second order (δ ≪ the grid's smoothness scale)."""
-    return f[None, :] - delta[:, None] * d1[None, :] + 0.5 * (delta**2)[:, None] * d2[None, :]
-
-
 def draw(
     inputs: ComponentInputs,
     model: UncertaintyModel,
     m: int,
     rng: np.random.Generator,
     groups: tuple[str, ...] = GROUPS,
+    *,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """M trials of the measurement model with the inputs of ``groups`` varied.
 
-    Returns the (M, W) spectral fluxes (W/nm) and the readings' trials (M,).
+    Returns the (M, W) spectral fluxes (W/nm) — written into ``out`` when given —
+    and the readings' trials (M,).
+
+    One trial is
+
+        Φ_t(λ) = [Φ(λ) + δ·b₁(λ) + δ²·b₂(λ) + ξ_bw·(b²/12)·Φ''(λ) + ξ_st·s·mean Φ + σ(λ)·ε(λ)]
+                 · [1 + z·u_c(λ) + u_p(λ)·f(λ) + β·(s_DUT(λ) − s_lamp(λ))]
+                 · (1 + ξ_sphere) / (1 + ε_α)
+
+    where Φ(λ − δ)·L(λ)/L(λ − δ) = Φ + δ·b₁ + δ²·b₂ + O(δ³) is the wavelength-scale
+    error acting at calibration and measurement alike (L: lamp spectrum), and the
+    independent per-point normal terms (lamp uncorrelated part, reading noise, dark
+    noise, lamp-reading noise) are one normal draw of their combined standard
+    deviation σ(λ) (a sum of independent normals is normal; the products of two of
+    these per-point terms, ~10⁻⁶, are dropped). Built as two low-rank matrix
+    products and one normal array: a few passes over the (M, W) array.
     """
     wl = np.asarray(inputs.wavelengths, dtype=float)
     phi = np.asarray(inputs.spectrum, dtype=float)
-    mult = np.ones((m, wl.size))
-    add = np.zeros((m, wl.size))
-    base = np.broadcast_to(phi, (m, wl.size))
+    w = wl.size
     on = set(groups)
+    add_rows: list[np.ndarray] = [phi]  # basis of the additive part, coefficient 1 first
+    add_coef: list[np.ndarray] = [np.ones(m)]
+    mul_rows: list[np.ndarray] = []
+    mul_coef: list[np.ndarray] = []
+    var = np.zeros(w)  # combined per-point variance (W/nm)²
+    scale = np.ones(m)
+    lamp = inputs.lamp_spectrum if inputs.lamp_spectrum is not None else planck_shape(wl)
+    lamp = np.asarray(lamp, dtype=float)
 
     if "wavelength" in on:
-        # The scale error acts at calibration and measurement alike: the device reads
-        # Φ(λ − δ) and the responsivity carries L(λ)/L(λ − δ) (L: lamp spectrum).
         if inputs.wavelength_lines_nm is not None:
             res = np.asarray(inputs.wavelength_lines_nm, dtype=float)
-            off, u_wl = float(res.mean()), float(res.std(ddof=1)) if res.size > 1 else 0.0
-            u_wl = math.hypot(u_wl, model.wavelength_u_nm)
+            off = float(res.mean())
+            u_wl = math.hypot(
+                float(res.std(ddof=1)) if res.size > 1 else 0.0, model.wavelength_u_nm
+            )
         else:
             off, u_wl = model.wavelength_offset_nm, model.wavelength_u_nm
         # An uncorrected offset enters as an uncertainty (not a correction): u² = off² + u².
         delta = rng.normal(0.0, math.hypot(off, u_wl), m)
-        lamp = inputs.lamp_spectrum if inputs.lamp_spectrum is not None else planck_shape(wl)
-        lamp = np.asarray(lamp, dtype=float)
-        d1, l1 = np.gradient(phi, wl), np.gradient(lamp, wl)
-        base = _shift(phi, d1, np.gradient(d1, wl), delta) * (
-            lamp[None, :] / _shift(lamp, l1, np.gradient(l1, wl), delta)
-        )
+        d1 = np.gradient(phi, wl)
+        d2 = np.gradient(d1, wl)
+        l1 = np.gradient(lamp, wl) / lamp
+        l2 = np.gradient(np.gradient(lamp, wl), wl) / (2.0 * lamp)
+        add_rows += [-d1 + phi * l1, 0.5 * d2 - d1 * l1 + phi * (l1 * l1 - l2)]
+        add_coef += [delta, delta * delta]
     if "bandwidth_stray" in on:
         # Uncorrected bandpass: measured − true ≈ (b²/12)·Φ'' for a triangular bandpass
         # of FWHM b (CIE 214:2014, Stearns & Stearns); taken as ± that, rectangular.
         d2 = np.gradient(np.gradient(phi, wl), wl)
-        add += _rect(rng, m, 1.0)[:, None] * (model.bandwidth_nm**2 / 12.0) * d2[None, :]
+        add_rows.append((model.bandwidth_nm**2 / 12.0) * d2)
+        add_coef.append(_rect(rng, m, 1.0))
         # Stray light: a flat stray signal up to ± s × the mean in-band signal.
-        add += _rect(rng, m, model.stray_light_rel * float(phi.mean()))[:, None]
+        add_rows.append(np.full(w, model.stray_light_rel * float(phi.mean())))
+        add_coef.append(_rect(rng, m, 1.0))
     if "standard_lamp" in on:
         u_c, u_p, u_u = lamp_parts(inputs, model)
-        mult *= (
-            1.0
-            + rng.standard_normal(m)[:, None] * u_c[None, :]
-            + fourier_functions(rng, m, wl, model.fourier_terms) * u_p[None, :]
-            + rng.standard_normal((m, wl.size)) * u_u[None, :]
-        )
+        mul_rows.append(u_c)
+        mul_coef.append(rng.standard_normal(m))
+        rows, coef = fourier_basis(rng, m, wl, model.fourier_terms)
+        mul_rows += list(rows * u_p[None, :])
+        mul_coef += list(coef.T)
+        var += (phi * u_u) ** 2
     if "noise" in on:
         nr = inputs.noise_rel if inputs.noise_rel is not None else model.noise_rel
-        nr = np.broadcast_to(np.asarray(nr, dtype=float), (wl.size,))
+        nr = np.broadcast_to(np.asarray(nr, dtype=float), (w,))
         peak = float(np.max(np.abs(phi)))
-        add += rng.standard_normal((m, wl.size)) * (nr * phi)[None, :]
-        add += rng.standard_normal((m, wl.size)) * (model.dark_noise_rel * peak)
-        mult *= 1.0 + rng.standard_normal((m, wl.size)) * model.lamp_noise_rel
+        var += (nr * phi) ** 2 + (model.dark_noise_rel * peak) ** 2
+        var += (model.lamp_noise_rel * phi) ** 2
     if "nonlinearity" in on:
         level = (
             np.asarray(inputs.signal_level, dtype=float)
             if inputs.signal_level is not None
             else phi / float(np.max(np.abs(phi)))
         )
-        lamp = inputs.lamp_spectrum if inputs.lamp_spectrum is not None else planck_shape(wl)
-        lamp_level = np.asarray(lamp, dtype=float) / float(np.max(lamp))
-        beta = rng.normal(0.0, model.nonlinearity_rel, m)
-        mult *= 1.0 + beta[:, None] * (level - lamp_level)[None, :]
+        mul_rows.append(level - lamp / float(np.max(lamp)))
+        mul_coef.append(rng.normal(0.0, model.nonlinearity_rel, m))
     if "self_absorption" in on:
-        mult /= 1.0 + rng.normal(0.0, model.self_absorption_u_rel, m)[:, None]
+        scale /= 1.0 + rng.normal(0.0, model.self_absorption_u_rel, m)
     if "sphere" in on:
-        mult *= 1.0 + _rect(rng, m, model.sphere_nonuniformity_rel)[:, None]
-    spectra = (base + add) * mult
+        scale *= 1.0 + _rect(rng, m, model.sphere_nonuniformity_rel)
+
+    spectra = out if out is not None else np.empty((m, w))
+    np.matmul(np.stack(add_coef, axis=1), np.stack(add_rows), out=spectra)
+    if np.any(var > 0):
+        # float32 draws: twice as fast, and 7 digits are plenty for a noise term
+        noise = rng.standard_normal((m, w), dtype=np.float32)
+        noise *= np.sqrt(var).astype(np.float32)
+        spectra += noise
+    if mul_rows:
+        mult = np.stack(mul_coef, axis=1) @ np.stack(mul_rows)
+        mult += 1.0
+        spectra *= mult
+    if np.any(scale != 1.0):
+        spectra *= scale[:, None]
 
     readings = {k: np.full(m, float(v)) for k, v in inputs.readings.items() if v is not None}
     if "electrical" in on:
@@ -340,24 +382,13 @@ def _draw_electrical(
 def evaluate(
     wavelengths: np.ndarray, spectra: np.ndarray, power_w: np.ndarray | float | None = None
 ) -> dict[str, np.ndarray]:
-    """Every quantity of the analysis core for a batch of absolute spectra (W/nm).
+    """Every quantity of the analysis core for a batch of absolute spectra (W/nm):
+    the measurement's own :func:`lightcomp.analysis.analyze_arrays`. Unusable
+    trials are NaN (the core's ``error`` column is left out)."""
+    from lightcomp.analysis import analyze_arrays
 
-    The measurement's own core: ``lightcomp.analysis.analyze_arrays`` when it
-    exists, else :func:`lightcomp.analysis.analyze` (its table as arrays).
-    Unusable trials are NaN.
-    """
-    import lightcomp.analysis as analysis
-
-    arrays = getattr(analysis, "analyze_arrays", None)
-    if arrays is not None:
-        out = arrays(wavelengths, spectra, absolute=True, power_w=power_w)
-        return {k: np.asarray(v, dtype=float) for k, v in out.items() if _numeric(v)}
-    frame = analysis.analyze(wavelengths, spectra, absolute=True, power_w=power_w)
-    return {
-        c: frame[c].to_numpy(dtype=float)
-        for c in frame.columns
-        if c not in ("name", "error") and frame[c].dtype.kind in "fiu"
-    }
+    out = analyze_arrays(wavelengths, spectra, absolute=True, power_w=power_w)
+    return {k: np.asarray(v, dtype=float) for k, v in out.items() if _numeric(v)}
 
 
 def _numeric(v: Any) -> bool:
@@ -409,20 +440,50 @@ def tolerance(u: np.ndarray, digits: int) -> np.ndarray:
 # ----------------------------------------------------------------------------------------
 # The Monte Carlo
 # ----------------------------------------------------------------------------------------
+#: Most trials per chunk (the analysis core's chunk size). The chunking depends on M
+#: only (an even number of equal chunks, not one per thread) so that the draws, seeded
+#: per chunk, and therefore the results do not depend on the number of threads.
+MC_CHUNK = 2048
+
+
 def _run(
     inputs: ComponentInputs, model: UncertaintyModel, m: int, seed: tuple, groups, with_nominal
 ) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(list(seed))
-    spectra, readings = draw(inputs, model, m, rng, groups)
-    if with_nominal:  # row 0: the nominal inputs through the same core
-        spectra = np.vstack([np.asarray(inputs.spectrum, dtype=float)[None, :], spectra])
-        readings = {
-            k: np.concatenate([[float(inputs.readings[k])], v]) for k, v in readings.items()
-        }
-    power = readings.get("power_w")
-    out = evaluate(inputs.wavelengths, spectra, power)
-    out.update(readings)
-    return out
+    """M trials drawn and analysed chunk by chunk on the analysis worker threads (each
+    chunk: draw, then the core on those rows), so drawing runs in parallel as the
+    analysis does. ``with_nominal``: row 0 is the nominal inputs."""
+    from lightcomp.analysis import _cr_common
+
+    wl = np.asarray(inputs.wavelengths, dtype=float)
+    first = int(with_nominal)
+    spectra = np.empty((m + first, wl.size))
+    readings = {
+        k: np.full(m + first, float(v)) for k, v in inputs.readings.items() if v is not None
+    }
+    if with_nominal:
+        spectra[0] = np.asarray(inputs.spectrum, dtype=float)
+    n_chunks = -(-m // MC_CHUNK)
+    n_chunks += n_chunks % 2 if m >= 128 else 0
+    size = -(-m // n_chunks)
+    chunks = [slice(i, min(i + size, m)) for i in range(0, m, size)]
+    results: list[dict[str, np.ndarray] | None] = [None] * len(chunks)
+
+    def work(sl: slice) -> None:
+        k = sl.start // size
+        rows = slice(sl.start + first, sl.stop + first)
+        rng = np.random.default_rng([*seed, k])
+        _, drawn = draw(inputs, model, sl.stop - sl.start, rng, groups, out=spectra[rows])
+        for key, v in drawn.items():
+            readings[key][rows] = v
+        if k == 0:
+            rows = slice(0, rows.stop)  # the nominal row goes with the first chunk
+        power = readings["power_w"][rows] if "power_w" in readings else None
+        out = evaluate(wl, spectra[rows], power)
+        out.update({key: v[rows] for key, v in readings.items()})
+        results[k] = out
+
+    _cr_common.run_parallel(chunks, work)
+    return {key: np.concatenate([r[key] for r in results]) for key in results[0]}
 
 
 def monte_carlo(

@@ -1,0 +1,191 @@
+"""Benchmark of the GUM S1 Monte Carlo of one component (not a test).
+
+Three figures in the same run, on the same component (a synthetic 4000 K-ish
+pc-LED of 1200 lm, 36 V / 0.35 A, plate at 25 °C):
+
+- **MC**: :func:`lightcomp.uncertainty.monte_carlo` with M trials (default
+  10 000), one batch, the full quantity set (every column of the analysis core
+  plus V, I, P, temperature), no budget — drawing, analysis and statistics;
+- **analyze**: :func:`lightcomp.analysis.analyze` on M independent spectra (the
+  same size batch through the public table API). Target: MC / analyze <= 1.2
+  (no overhead beyond the core);
+- **luxpy trial by trial** (the EMPIR 19NRM02 toolbox's way): each trial drawn
+  alone (the same model, :func:`lightcomp.uncertainty.montecarlo.draw` with M = 1)
+  and evaluated with luxpy (XYZ, Yxy, u'v', CCT/Duv, CIE Ra + Ri, IES TM-30 Rf/Rg,
+  dominant wavelength, radiant/luminous flux, LER), in a subprocess of
+  ``--peer-python`` (luxpy needs numpy < 2.4), for ``--luxpy-trials`` trials; its
+  rate is extrapolated to M. Target: >= 200x.
+
+The load average before and after is printed: the machine may be shared.
+
+Usage::
+
+    python benchmarks/bench_uncertainty.py [--trials 10000] [--repeats 3] \\
+        [--peer-python /work/peervenv/bin/python] [--luxpy-trials 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def component():
+    """The benchmark component's inputs (deterministic)."""
+    from lightcomp.analysis import WL
+    from lightcomp.analysis.data import load_cmfs
+    from lightcomp.uncertainty import ComponentInputs
+    from lightcomp.uncertainty.montecarlo import planck_shape
+
+    def g(mu, fwhm):
+        return np.exp(-4.0 * np.log(2.0) * ((WL - mu) / fwhm) ** 2)
+
+    s = 0.55 * g(452.0, 20.0) + g(550.0, 110.0) + 0.45 * g(625.0, 85.0)
+    s *= 1200.0 / (683.0 * s @ load_cmfs("1931_2")[:, 1])
+    return ComponentInputs(
+        WL,
+        s,
+        lamp_spectrum=0.01 * planck_shape(WL),
+        lamp_u_rel_k2=0.02,
+        lamp_total_u_rel_k2=0.01,
+        readings={"voltage_v": 36.0, "current_a": 0.35, "power_w": 12.6, "tc_c": 25.0},
+    )
+
+
+def luxpy_worker(trials: int) -> None:
+    """Peer: the same Monte Carlo, one trial at a time, quantities by luxpy."""
+    import luxpy as lx
+
+    from lightcomp.uncertainty import UncertaintyModel
+    from lightcomp.uncertainty.montecarlo import draw
+
+    inp = component()
+    model = UncertaintyModel()
+    rng = np.random.default_rng(19)
+
+    def one() -> list[float]:
+        s, readings = draw(inp, model, 1, rng)
+        spd = np.vstack([inp.wavelengths, s])
+        xyz = lx.spd_to_xyz(spd, cieobs="1931_2", relative=False)
+        lx.xyz_to_Yxy(xyz)
+        lx.xyz_to_Yuv(xyz)
+        cct, duv = lx.xyz_to_cct(xyz, cieobs="1931_2", out="cct,duv")
+        ra, _ri = lx.cri.spd_to_cri(spd, cri_type="ciera", out="Rf,Rfi")
+        rf, rg = lx.cri.spd_to_cri(spd, cri_type="ies-tm30", out="Rf,Rg")
+        lx.xyz_to_Ydlep(xyz)
+        flux = lx.spd_to_power(spd, "pu")
+        lx.spd_to_power(spd, "ru")
+        lx.spd_to_ler(spd)
+        return [float(flux[0, 0]), float(cct[0, 0]), float(ra[0, 0]), float(rf[0, 0])]
+
+    one()  # warm-up (imports, caches)
+    t0 = time.perf_counter()
+    vals = [one() for _ in range(trials)]
+    dt = time.perf_counter() - t0
+    print(
+        json.dumps(
+            {
+                "seconds": dt,
+                "trials": trials,
+                "version": lx.__version__,
+                "flux_mean": float(np.mean([v[0] for v in vals])),
+            }
+        )
+    )
+
+
+def run_luxpy(python: str, trials: int) -> dict:
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.run(
+        [python, os.path.abspath(__file__), "--luxpy-worker", str(trials)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"skipped": tail}
+    return json.loads(lines[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", type=int, default=10_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--peer-python", default="/work/peervenv/bin/python")
+    ap.add_argument("--luxpy-trials", type=int, default=60)
+    ap.add_argument("--luxpy-worker", type=int, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.luxpy_worker is not None:
+        luxpy_worker(args.luxpy_worker)
+        return
+
+    from lightcomp.analysis import analyze
+    from lightcomp.uncertainty import UncertaintyModel, monte_carlo
+    from lightcomp.uncertainty.montecarlo import draw
+
+    load0 = os.getloadavg()
+    m = args.trials
+    inp = component()
+    model = UncertaintyModel(trials=m, adaptive=False)
+    # M independent spectra for analyze: the model's own draws (realistic, all valid).
+    spectra, readings = draw(inp, model, m, np.random.default_rng(1))
+    analyze(inp.wavelengths, spectra[:64], absolute=True, power_w=readings["power_w"][:64])
+    monte_carlo(inp, model.with_(trials=200), budget=False)  # warm-up
+
+    t_mc, t_an = [], []
+    for _ in range(args.repeats):  # interleaved so that both see the same load
+        t0 = time.perf_counter()
+        res = monte_carlo(inp, model, budget=False)
+        t_mc.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        analyze(inp.wavelengths, spectra, absolute=True, power_w=readings["power_w"])
+        t_an.append(time.perf_counter() - t0)
+    mc, an = min(t_mc), min(t_an)
+    lux = run_luxpy(args.peer_python, args.luxpy_trials)
+    load1 = os.getloadavg()
+
+    print(
+        f"component MC, M = {m} trials, {len(res.stats)} quantities each (best of {args.repeats})"
+    )
+    print(f"  lightcomp MC            {mc:8.3f} s   {m / mc:10.0f} trials/s")
+    print(f"  analyze, {m} spectra  {an:8.3f} s   {m / an:10.0f} spectra/s")
+    r1 = mc / an
+    print(
+        f"  MC / analyze            {r1:8.2f} x   (target <= 1.2: {'met' if r1 <= 1.2 else 'NOT met'})"
+    )
+    if "skipped" in lux:
+        print(f"  luxpy trial by trial    skipped: {lux['skipped']}")
+        r2 = None
+    else:
+        rate = lux["trials"] / lux["seconds"]
+        extrap = m / rate
+        r2 = extrap / mc
+        print(
+            f"  luxpy {lux['version']} trial by trial  {lux['trials']} trials in "
+            f"{lux['seconds']:.2f} s = {rate:.1f} trials/s -> {extrap:.0f} s for M = {m}"
+        )
+        print(
+            f"  luxpy / lightcomp MC    {r2:8.0f} x   (target >= 200: "
+            f"{'met' if r2 >= 200 else 'NOT met'})"
+        )
+    print(f"  U(flux) = {res.stats['luminous_flux'].U:.1f} lm, U(CCT) = {res.stats['CCT'].U:.1f} K")
+    print(
+        f"load average before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
+        f"after {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} (2 cores)"
+    )
+
+
+if __name__ == "__main__":
+    main()
