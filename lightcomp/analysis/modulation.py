@@ -69,6 +69,30 @@ def _arrays(t, y) -> tuple[np.ndarray, np.ndarray]:
     return t, y
 
 
+def _fit(t, ys: tuple, frequency_hz, harmonics: int) -> list[np.ndarray]:
+    """Complex harmonic amplitudes of each waveform in ``ys`` (all on times ``t``),
+    sharing one basis and one set of normal equations."""
+    t, y0 = _arrays(t, ys[0])
+    ys = [y0, *(_arrays(t, y)[1] for y in ys[1:])]
+    f = np.asarray(frequency_hz, dtype=float)
+    if not (np.isfinite(f).all() and (f > 0).all()):
+        raise AnalysisInputError("frequencies must be finite and > 0")
+    k = np.arange(1, harmonics + 1, dtype=float)
+    # phase (..., N, K); centring t keeps the normal equations well conditioned
+    tm = t.mean(axis=-1, keepdims=True)
+    ph = (2.0 * np.pi * f[..., None, None] * k) * (t - tm)[..., :, None]
+    basis = np.concatenate([np.ones_like(ph[..., :1]), np.cos(ph), np.sin(ph)], axis=-1)
+    bt = np.swapaxes(basis, -1, -2)
+    gram = bt @ basis  # (..., 2K+1, 2K+1), batched BLAS
+    rhs = bt @ np.stack(np.broadcast_arrays(*ys), axis=-1)  # (..., 2K+1, Y)
+    coef = np.linalg.solve(gram, rhs)
+    # undo the centring: cos(w(t - tm) + p) = cos(wt + p - w tm)
+    shift = np.exp(-2j * np.pi * f[..., None] * k * tm)
+    a, b = coef[..., 1 : 1 + harmonics, :], coef[..., 1 + harmonics :, :]
+    amp = (a - 1j * b) * shift[..., None]
+    return [amp[..., j] for j in range(len(ys))]
+
+
 def harmonic_amplitudes(t, y, frequency_hz, harmonics: int = 1) -> np.ndarray:
     """Complex amplitudes of harmonics 1..``harmonics`` of ``frequency_hz`` in ``y``.
 
@@ -81,22 +105,7 @@ def harmonic_amplitudes(t, y, frequency_hz, harmonics: int = 1) -> np.ndarray:
     :param y: waveforms, shape ``(..., N)``.
     :param frequency_hz: fundamental, Hz, scalar or shape ``(...)``.
     """
-    t, y = _arrays(t, y)
-    f = np.asarray(frequency_hz, dtype=float)
-    if not (np.isfinite(f).all() and (f > 0).all()):
-        raise AnalysisInputError("frequencies must be finite and > 0")
-    k = np.arange(1, harmonics + 1, dtype=float)
-    # phase (..., N, K); centring t keeps the normal equations well conditioned
-    tc = t - t.mean(axis=-1, keepdims=True)
-    ph = 2.0 * np.pi * f[..., None, None] * k * tc[..., :, None]
-    basis = np.concatenate([np.ones_like(ph[..., :1]), np.cos(ph), np.sin(ph)], axis=-1)
-    gram = np.einsum("...ni,...nj->...ij", basis, basis)
-    rhs = np.einsum("...ni,...n->...i", basis, y)
-    coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
-    a, b = coef[..., 1 : 1 + harmonics], coef[..., 1 + harmonics :]
-    # undo the centring: cos(w(t - tm) + p) = cos(wt + p - w tm)
-    shift = np.exp(-2j * np.pi * f[..., None] * k * t.mean(axis=-1, keepdims=True))
-    return (a - 1j * b) * shift
+    return _fit(t, (y,), frequency_hz, harmonics)[0]
 
 
 def sine_fit(t, y, frequency_hz) -> np.ndarray:
@@ -117,8 +126,7 @@ def transfer_function(
         ``frequency_hz`` (e.g. from its calibration); ``H`` is divided by it.
     :returns: complex ``(...)``, not normalised (see :func:`normalise`).
     """
-    s = sine_fit(t, stimulus, frequency_hz)
-    r = sine_fit(t, response, frequency_hz)
+    s, r = (a[..., 0] for a in _fit(t, (stimulus, response), frequency_hz, 1))
     if np.any(np.abs(s) == 0):
         raise AnalysisInputError("stimulus has no component at the modulation frequency")
     h = r / s
