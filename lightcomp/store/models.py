@@ -495,3 +495,27 @@ class LotLock(Base):
     run_uid: Mapped[str | None] = mapped_column(String(64))
     acquired_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+
+
+class UncertaintyEvaluation(Base):
+    """How a measurement's uncertainties were obtained (issue 19): the GUM S1 Monte
+    Carlo's model, seed, trials, convergence, time, the plan's decision rule and the
+    budget (input group -> quantity key -> standard uncertainty from that group alone).
+    The U of each quantity is in the measurement's ``uncertainty`` JSON."""
+
+    __tablename__ = "uncertainty_evaluations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    measurement_id: Mapped[int] = mapped_column(
+        ForeignKey("measurements.id"), unique=True, index=True
+    )
+    method: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(128))
+    seed: Mapped[int] = mapped_column(Integer)
+    trials: Mapped[int] = mapped_column(Integer)
+    batches: Mapped[int] = mapped_column(Integer)
+    converged: Mapped[bool] = mapped_column(Boolean)
+    seconds: Mapped[float] = mapped_column(Float)
+    coverage: Mapped[float] = mapped_column(Float)
+    decision_rule: Mapped[str] = mapped_column(String(16))
+    budget: Mapped[dict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)

@@ -1,0 +1,259 @@
+"""The station's side of the Monte Carlo: inputs from a measurement and its
+calibration, a background worker, the stored form and the decision rule.
+
+The Monte Carlo of component N runs on a worker thread while the station loads,
+stabilises and measures component N + 1 (the analysis releases the GIL in numpy,
+the station mostly waits on instruments), so it does not hold up the instruments;
+component N is stored, with its uncertainties and its verdict, once its Monte Carlo
+is done. :class:`MCWorker` records how long the station had to wait for it (the
+time the uncertainty adds per component).
+
+Plan section (``[uncertainty]`` of a test plan)::
+
+    [uncertainty]
+    model = "station/uncertainty/sim.toml"   # model file, relative to the lab folder
+    required = true          # refuse to report without uncertainty data
+    decision_rule = "guarded"  # ILAC-G8:09/2019 "simple" (§4.2.1) or "guarded" (§4.2.2)
+    trials = 10000           # batch size M (default: the model's)
+    max_trials = 100000      # adaptive procedure's cap (default: the model's)
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lightcomp.uncertainty.model import UncertaintyModel, UncertaintyModelError, load_model
+from lightcomp.uncertainty.montecarlo import READINGS, ComponentInputs, MCResult, monte_carlo
+
+DECISION_RULES = ("simple", "guarded")
+
+#: Quantities whose U the adaptive procedure stabilises (the reported ones): analysis
+#: keys and readings. Every other quantity still gets its U from the same trials.
+REPORTED: tuple[str, ...] = (
+    "luminous_flux",
+    "efficacy",
+    "x",
+    "y",
+    "u_prime",
+    "v_prime",
+    "CCT",
+    "Duv",
+    "Ra",
+    "R9",
+    "Rf",
+    "Rg",
+    "voltage_v",
+    "current_a",
+    "power_w",
+)
+
+
+@dataclass(frozen=True)
+class UncertaintyPlan:
+    """A plan's ``[uncertainty]`` section."""
+
+    model: UncertaintyModel
+    required: bool = False
+    decision_rule: str = "simple"
+
+    @property
+    def label(self) -> str:
+        return self.model.name
+
+
+def plan_uncertainty(section: dict | None, base: Path | None = None) -> UncertaintyPlan | None:
+    """The plan's ``[uncertainty]`` section as an :class:`UncertaintyPlan` (None: none).
+
+    ``model`` is resolved against ``base`` (the lab folder) when relative; a bad
+    model file, an unknown decision rule or a non-positive trial count raise
+    :class:`UncertaintyModelError`.
+    """
+    if not section:
+        return None
+    rule = section.get("decision_rule", "simple")
+    if rule not in DECISION_RULES:
+        raise UncertaintyModelError(
+            f"[uncertainty] decision_rule {rule!r}: use {' or '.join(DECISION_RULES)}"
+        )
+    if "model" in section:
+        path = Path(section["model"])
+        if not path.is_absolute() and base is not None:
+            path = base / path
+        model = load_model(path)
+    else:
+        model = UncertaintyModel()
+    changes = {}
+    for key in ("trials", "max_trials"):
+        if key in section:
+            v = section[key]
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise UncertaintyModelError(f"[uncertainty] {key} must be a positive integer")
+            changes[key] = v
+    if changes:
+        model = model.with_(**changes)
+        if model.max_trials < model.trials:
+            model = model.with_(max_trials=model.trials)
+    return UncertaintyPlan(
+        model=model, required=bool(section.get("required", False)), decision_rule=rule
+    )
+
+
+def component_inputs(
+    wavelengths: np.ndarray,
+    spectrum: np.ndarray,
+    *,
+    calibration_u_rel_k2: np.ndarray | None,
+    certificate: dict | None = None,
+    wavelength_lines: dict | None = None,
+    alpha: float | np.ndarray = 1.0,
+    readings: dict[str, Any] | None = None,
+    required: bool = False,
+) -> ComponentInputs:
+    """Monte Carlo inputs of one measurement from its calibration's records.
+
+    ``calibration_u_rel_k2``: the calibration's spectral relative U (k = 2, the
+    lamp certificate's column); ``certificate``: the certificate's metadata (its
+    ``total_flux_uncertainty_rel_k2``); ``wavelength_lines``: the calibration's
+    Hg-Ar line check (``offset_nm`` residuals). With ``required`` a calibration
+    without uncertainty data is refused (:class:`UncertaintyModelError`) rather
+    than reported without U.
+    """
+    u = None
+    if calibration_u_rel_k2 is not None:
+        u = np.asarray(calibration_u_rel_k2, dtype=float)
+        if u.size == 0 or not np.all(np.isfinite(u)) or np.all(u == 0):
+            u = None
+    if u is None and required:
+        raise UncertaintyModelError(
+            "the calibration carries no spectral uncertainty of its standard lamp: the plan "
+            "requires U (recalibrate with a certificate that states it)"
+        )
+    total = (certificate or {}).get("total_flux_uncertainty_rel_k2")
+    lines = (wavelength_lines or {}).get("offset_nm")
+    r = {k: float(v) for k, v in (readings or {}).items() if k in READINGS and _finite(v)}
+    return ComponentInputs(
+        np.asarray(wavelengths, dtype=float),
+        np.asarray(spectrum, dtype=float),
+        lamp_u_rel_k2=u,
+        lamp_total_u_rel_k2=float(total) if _finite(total) else None,
+        wavelength_lines_nm=np.asarray(lines, dtype=float) if lines else None,
+        alpha=float(np.mean(alpha)),
+        readings=r,
+    )
+
+
+def _finite(v: Any) -> bool:
+    try:
+        return v is not None and math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def stored_form(result: MCResult, quantities: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``measurements.uncertainty`` JSON: ``{key: {"U", "k", "u", "low", "high"}}``
+    for every quantity with a finite value and u (keys of the analysis core and the
+    readings, as in the ``quantities`` JSON)."""
+    out: dict[str, Any] = {}
+    for key, s in result.stats.items():
+        if quantities is not None and key not in quantities:
+            continue
+        if not (math.isfinite(s.u) and math.isfinite(s.value)):
+            continue
+        out[key] = {
+            "U": s.U,
+            "k": 2,
+            "u": s.u,
+            "low": s.low,
+            "high": s.high,
+            "source": "GUM S1 Monte Carlo",
+        }
+    return out
+
+
+def evaluation_record(result: MCResult, plan: UncertaintyPlan) -> dict[str, Any]:
+    """How U was obtained (stored beside the measurement): model, trials, budget."""
+    d = result.as_dict()
+    d.pop("quantities")
+    d["decision_rule"] = plan.decision_rule
+    return d
+
+
+def apply_decision_rule(
+    verdicts: dict[str, dict], uncertainty: dict[str, Any], rule: str
+) -> tuple[dict[str, dict], list[str]]:
+    """Verdicts under ``rule`` (ILAC-G8:09/2019): ``simple`` keeps them (§4.2.1);
+    ``guarded`` (§4.2.2, guard band w = U) accepts a limit only when the value is
+    inside it by at least U — a value within U of the limit fails. Each verdict gets
+    the ``U`` used and the ``rule``. Returns (verdicts, failed limit names)."""
+    out: dict[str, dict] = {}
+    failed: list[str] = []
+    for name, v in verdicts.items():
+        e = dict(v)
+        q = e.get("quantity")
+        entry = uncertainty.get(q) if isinstance(q, str) else None
+        big_u = entry.get("U") if isinstance(entry, dict) else None
+        e["rule"] = rule
+        if big_u is not None and e.get("value") is not None:
+            e["U"] = big_u
+            if rule == "guarded" and e.get("pass"):
+                lo, hi, val = e.get("min"), e.get("max"), float(e["value"])
+                inside = min(
+                    val - lo if lo is not None else math.inf,
+                    hi - val if hi is not None else math.inf,
+                )
+                if inside < big_u:
+                    e["pass"] = False
+                    e["guard_band"] = big_u
+        if not e.get("pass"):
+            failed.append(name)
+        out[name] = e
+    return out, failed
+
+
+@dataclass
+class MCWorker:
+    """One background thread running the Monte Carlo of measured components.
+
+    ``submit`` returns at once; ``result`` waits for it and adds the wait to
+    ``waited_s`` (the time the uncertainty added to the batch); ``busy_s`` is the
+    worker's own computing time.
+    """
+
+    plan: UncertaintyPlan
+    waited_s: float = 0.0
+    busy_s: float = 0.0
+    done: int = 0
+    _pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="lightcomp-mc")
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def submit(self, inputs: ComponentInputs) -> Future:
+        return self._pool.submit(self._work, inputs)
+
+    def _work(self, inputs: ComponentInputs) -> MCResult:
+        t0 = time.perf_counter()
+        try:
+            return monte_carlo(inputs, self.plan.model, stabilise=REPORTED)
+        finally:
+            with self._lock:
+                self.busy_s += time.perf_counter() - t0
+
+    def result(self, future: Future) -> MCResult:
+        t0 = time.perf_counter()
+        try:
+            return future.result()
+        finally:
+            self.waited_s += time.perf_counter() - t0
+            self.done += 1
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,124 @@
+"""Station side of the Monte Carlo: plan section, inputs from a calibration, stored
+form, ILAC-G8 decision rules, background worker."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lightcomp.analysis import WL
+from lightcomp.uncertainty import UncertaintyModel
+from lightcomp.uncertainty.model import UncertaintyModelError
+from lightcomp.uncertainty.station import (
+    MCWorker,
+    UncertaintyPlan,
+    apply_decision_rule,
+    component_inputs,
+    plan_uncertainty,
+    stored_form,
+)
+from tests.test_uncertainty import _led
+
+VERDICTS = {
+    "flux_min": {
+        "quantity": "luminous_flux",
+        "value": 1100.0,
+        "min": 1080.0,
+        "max": None,
+        "pass": True,
+    },
+    "ra_min": {"quantity": "Ra", "value": 85.0, "min": 80.0, "max": None, "pass": True},
+    "power_max": {"quantity": "power_w", "value": 13.7, "min": None, "max": 13.6, "pass": False},
+    "ansi_quadrangle": {
+        "quantity": "ansi_category",
+        "value": "4000",
+        "expected": "4000",
+        "pass": True,
+    },
+}
+UNC = {
+    "luminous_flux": {"U": 25.0, "k": 2},
+    "Ra": {"U": 0.5, "k": 2},
+    "power_w": {"U": 0.02, "k": 2},
+}
+
+
+def test_simple_acceptance_keeps_verdicts_and_names_u():
+    v, failed = apply_decision_rule(VERDICTS, UNC, "simple")
+    assert failed == ["power_max"]
+    assert v["flux_min"]["U"] == 25.0 and v["flux_min"]["rule"] == "simple"
+
+
+def test_guarded_acceptance_fails_inside_the_guard_band():
+    v, failed = apply_decision_rule(VERDICTS, UNC, "guarded")
+    # 1100 - 1080 = 20 < U = 25: not accepted; Ra 5 > 0.5: accepted
+    assert failed == ["flux_min", "power_max"]
+    assert v["flux_min"]["pass"] is False and v["flux_min"]["guard_band"] == 25.0
+    assert v["ra_min"]["pass"] is True and v["ansi_quadrangle"]["pass"] is True
+    assert VERDICTS["flux_min"]["pass"] is True  # input left alone
+
+
+def test_plan_section(tmp_path):
+    assert plan_uncertainty(None) is None
+    p = plan_uncertainty(
+        {
+            "model": "station/uncertainty/sim.toml",
+            "required": True,
+            "decision_rule": "guarded",
+            "trials": 4000,
+        }
+    )
+    assert p.required and p.decision_rule == "guarded" and p.model.trials == 4000
+    assert p.model.name == "sim-station-1"
+    with pytest.raises(UncertaintyModelError, match="decision_rule"):
+        plan_uncertainty({"decision_rule": "optimistic"})
+    with pytest.raises(UncertaintyModelError, match="trials"):
+        plan_uncertainty({"trials": 0})
+    with pytest.raises(UncertaintyModelError, match="cannot read"):
+        plan_uncertainty({"model": str(tmp_path / "missing.toml")})
+
+
+def test_calibration_without_uncertainty_refused_when_required():
+    with pytest.raises(UncertaintyModelError, match="requires U"):
+        component_inputs(WL, _led(), calibration_u_rel_k2=None, required=True)
+    with pytest.raises(UncertaintyModelError, match="requires U"):
+        component_inputs(WL, _led(), calibration_u_rel_k2=np.zeros(WL.size), required=True)
+    inp = component_inputs(
+        WL,
+        _led(),
+        calibration_u_rel_k2=np.full(WL.size, 0.02),
+        certificate={"total_flux_uncertainty_rel_k2": 0.01},
+        wavelength_lines={"offset_nm": [0.05, -0.02, 0.03, 0.0, 0.01, -0.04, 0.02]},
+        readings={
+            "voltage_v": 36.0,
+            "current_a": 0.35,
+            "power_w": 12.6,
+            "tc_c": 25.0,
+            "frequency_hz": None,
+        },
+    )
+    assert inp.lamp_total_u_rel_k2 == 0.01 and inp.wavelength_lines_nm.size == 7
+    assert set(inp.readings) == {"voltage_v", "current_a", "power_w", "tc_c"}
+
+
+def test_worker_runs_in_background_and_stored_form():
+    plan = UncertaintyPlan(UncertaintyModel(trials=2000, adaptive=False, budget_trials=300))
+    inp = component_inputs(
+        WL,
+        _led(),
+        calibration_u_rel_k2=np.full(WL.size, 0.02),
+        readings={"voltage_v": 36.0, "current_a": 0.35, "power_w": 12.6},
+    )
+    w = MCWorker(plan)
+    fut = w.submit(inp)
+    res = w.result(fut)
+    w.close()
+    assert w.done == 1 and w.busy_s > 0 and w.waited_s >= 0
+    form = stored_form(res)
+    for key in ("luminous_flux", "x", "CCT", "Duv", "Ra", "Rf", "efficacy", "voltage_v"):
+        assert form[key]["k"] == 2 and form[key]["U"] == pytest.approx(2 * form[key]["u"])
+        assert form[key]["low"] < res.stats[key].value < form[key]["high"]
+    assert all(math.isfinite(e["U"]) for e in form.values())
+    assert set(res.budget) >= {"standard_lamp", "electrical"}
