@@ -331,3 +331,43 @@ def test_bad_start_arguments_are_one_line_errors(tmp_path):
 
     with store.transaction() as s:
         assert s.query(Lm80Campaign).count() == 0 and s.query(Lot).count() == 0
+
+
+def test_report_carries_the_tm21_table_and_failures(campaign, tmp_path):
+    from html import escape
+
+    from lightcomp.lm80.results import campaign_data, tm21_by_temperature
+    from lightcomp.reports.lm80_report import write_lm80_report
+
+    store = campaign["store"]
+    res = tm21_by_temperature(campaign_data(store, "T1"))
+    html = write_lm80_report(store, "T1", tmp_path / "r.html", ts_c=80.0).read_text()
+    for r in res:
+        assert f"{r['alpha']:.4e}" in html and f"{r['b']:.4f}" in html
+        assert escape(r["projection"]["L70"]["text"]) in html
+    assert "catastrophic (open circuit): excluded from TM-21" in html
+    assert "in situ 80 °C" in html and html.count("<img") == 4  # 2 plots x 2 case temperatures
+    pdf = write_lm80_report(store, "T1", tmp_path / "r.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+    with pytest.raises(ReportError, match=r"\.html or \.pdf"):
+        write_lm80_report(store, "T1", tmp_path / "r.docx")
+
+
+def test_cli_errors_are_one_line_and_change_nothing(campaign, capsys):
+    from lightcomp.cli import main
+    from lightcomp.lm80.campaign import campaign_status
+
+    db = ["--db", campaign["url"]]
+    before = len(_export_csv(campaign))
+    for args, words in [
+        (["lm80", "measure", "--campaign", "NOPE"], "no LM-80 campaign 'NOPE'"),
+        (["lm80", "stop", "--campaign", "T1"], "already finished"),
+        (["lm80", "export", "--campaign", "T1", "--format", "xml"], "csv or json"),
+        (["lm80", "tm21", "--campaign", "T1", "--ts", "40"], "never extrapolates"),
+    ]:
+        capsys.readouterr()
+        assert main([*args, *db]) == 2, args
+        line = capsys.readouterr().err.strip()
+        assert line.startswith("error: ") and words in line and "\n" not in line
+    assert campaign_status(campaign["store"], "T1")[0]["status"] == "finished"
+    assert len(_export_csv(campaign)) == before
