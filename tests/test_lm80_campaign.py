@@ -371,3 +371,50 @@ def test_cli_errors_are_one_line_and_change_nothing(campaign, capsys):
         assert line.startswith("error: ") and words in line and "\n" not in line
     assert campaign_status(campaign["store"], "T1")[0]["status"] == "finished"
     assert len(_export_csv(campaign)) == before
+
+
+@pytest.mark.pg
+def test_small_campaign_on_postgresql(pg_url):
+    """The same campaign code on the PostgreSQL store: every reading once, TM-21 computed."""
+    from lightcomp.lm80.campaign import CampaignRunner, campaign_status, create_campaign
+    from lightcomp.lm80.results import campaign_data, export_rows, tm21_by_temperature
+    from lightcomp.lm80.rig import open_lab
+
+    store = _setup_store(pg_url)
+    try:
+        st, rig = _files()
+        create_campaign(
+            store, name="P1", family="LS0-COB-4000", samples=2, case_temps_c=[85.0],
+            current_a=0.35, duration_h=6000.0, interval_h=1000.0, station=st, rig=rig,
+            clock="simlab",
+        )  # fmt: skip
+        with open_lab(st, rig, simulated=True) as lab, CampaignRunner(store, "P1", lab) as cr:
+            cr.run(until_done=True)
+        assert campaign_status(store, "P1")[0]["status"] == "finished"
+        data = campaign_data(store, "P1")
+        assert len(export_rows(data)) == 2 * 7
+        (r,) = tm21_by_temperature(data)
+        assert (
+            r["units"] == 2 and r["alpha"] > 0 and "no projection" in r["projection"]["L70"]["text"]
+        )
+    finally:
+        store.dispose()
+
+
+def test_family_lm80_record_names_its_source(campaign):
+    from lightcomp.lm80.results import family_lm80_record, publish_to_registry
+
+    store = campaign["store"]
+    publish_to_registry(store, "T1", 55.0, rated_life_h=24000)
+    with store.transaction() as s:
+        rec = family_lm80_record(s, "LS0-COB-4000")
+        other = family_lm80_record(s, "LM1-AC-3000")
+        missing = family_lm80_record(s, "NOPE")
+    lm = rec["lm80"]
+    assert lm["source"] == "LM-80 campaign T1" and lm["case_temp_c"] == 55.0
+    assert lm["units"] == 10  # the failed sample is not in the family's data
+    assert lm["tm21"]["units"] == 10 and lm["tm21"]["projection"]["L70"]["text"].startswith(
+        "L70(6k)"
+    )
+    assert lm["mean_normalised_flux"][0] == 1.0 and len(lm["hours"]) == 7
+    assert missing is None and other["family"] == "LM1-AC-3000"

@@ -423,3 +423,59 @@ def publish_to_registry(
             )
         )
     return value
+
+
+def family_lm80_record(session, family: str) -> dict | None:
+    """A family's published LM-80/TM-21 results (its registry LM-80 data), or None.
+
+    ``family``: name or type code. The record names its source (a campaign, or
+    data imported with the registry), the case temperature and drive current,
+    the reading times with the mean normalised flux of the units, and the TM-21
+    result (units, fit window, alpha, B, L70/L90 as TM-21 words them).
+    """
+    from lightcomp.coding.registry import find_family
+    from lightcomp.errors import CodeError
+
+    try:
+        fam = find_family(session, family)
+    except CodeError:
+        return None
+    lm = fam.lm80 or None
+    out: dict[str, Any] = {
+        "family": fam.name,
+        "type_code": fam.type_code,
+        "manufacturer": fam.manufacturer.name,
+        "lm80": None,
+    }
+    if not lm:
+        return out
+    hours = np.asarray(lm.get("hours", []), dtype=float)
+    flux = np.asarray(lm.get("flux", []), dtype=float)
+    mean = None
+    if flux.ndim == 2 and flux.shape[1] == hours.size and hours.size and np.all(flux[:, :1] > 0):
+        mean = (flux / flux[:, :1]).mean(axis=0).tolist()
+    tm = lm.get("tm21")
+    if tm is None and mean is not None and hours.size and hours[-1] >= TM21_MIN_DURATION_H:
+        try:
+            proj = tm21_projection(hours, flux, (70.0, 90.0))
+            tm = {
+                "units": int(proj["n_units"]),
+                "fit_window_h": [float(proj["window_start_h"]), float(proj["test_duration_h"])],
+                "alpha": float(proj["alpha"][0]),
+                "b": float(proj["b"][0]),
+                "projection": {k: {"text": str(proj[k]["text"][0])} for k in ("L70", "L90")},
+            }
+        except AnalysisInputError:
+            tm = None
+    out["lm80"] = {
+        "source": lm.get("source", "registry import"),
+        "campaign": lm.get("campaign"),
+        "case_temp_c": lm.get("case_temp_c"),
+        "drive_current_a": lm.get("drive_current_a"),
+        "units": int(flux.shape[0]) if flux.ndim == 2 else None,
+        "hours": hours.tolist(),
+        "mean_normalised_flux": mean,
+        "rated_life_h": lm.get("rated_life_h"),
+        "tm21": tm,
+    }
+    return out
