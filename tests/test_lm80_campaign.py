@@ -49,7 +49,7 @@ def _files(sim_extra=None):
     from lightcomp.station.config import load_station
 
     st = load_station(ROOT / "station" / "sim.toml", lab_root=ROOT)
-    rig = load_rig(ROOT / "station" / "lm80-sim.toml")
+    rig = load_rig(ROOT / "station" / "lm80" / "sim.toml")
     sim = {**dict(rig.raw.get("simlab", {})), "excursion_rate_per_h": 0.0, "outage_rate_per_h": 0.0}
     sim["ageing"] = {**dict(sim.get("ageing", {})), "failure_rate_ref_per_h": 0.0}
     sim.update(sim_extra or {})

@@ -123,7 +123,7 @@ def test_campaign_killed_at_random_points_resumes_exactly(tmp_path):
     from lightcomp.simlab.lm80rig import Lm80Rig
     from lightcomp.simlab.world import World
 
-    rig_cfg = load_rig(ROOT / "station" / "lm80-sim.toml").raw
+    rig_cfg = load_rig(ROOT / "station" / "lm80" / "sim.toml").raw
     world = World(seed=0, devices_path=ROOT / "station" / "simlab" / "devices.toml")
     truth_rig = Lm80Rig(world, rig_cfg)
     flux: dict[str, dict[int, float]] = {}

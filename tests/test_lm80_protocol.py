@@ -275,3 +275,34 @@ def test_rack_against_simulator_outage_failure_and_faults(rig):
             rack.outputs([1])
     finally:
         rack.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        (__import__("pathlib").Path(__file__).resolve().parents[1] / "station" / "lm80").glob(
+            "*.toml"
+        )
+    ),
+    ids=lambda p: p.name,
+)
+def test_rig_files_are_valid(path):
+    from lightcomp.lm80.rig import load_rig
+
+    rig = load_rig(path)
+    assert {"chamber1", "rack", "tc_logger"} <= set(rig.instruments)
+    assert rig.chambers == 3 and rig.channels >= 60
+
+
+def test_rig_file_errors_name_the_file(tmp_path):
+    from lightcomp.errors import PlanError
+    from lightcomp.lm80.rig import load_rig
+
+    p = tmp_path / "r.toml"
+    p.write_text('[rig]\nchambers = 2\n[instruments.chamber1]\ndriver = "modbus-chamber"\n'
+                 'resource = "modbus-tcp://h:502"\n')  # fmt: skip
+    with pytest.raises(PlanError, match=r"r.toml: missing \[instruments.chamber2\]"):
+        load_rig(p)
+    p.write_text("[rig]\nchambres = 2\n")
+    with pytest.raises(PlanError, match=r"unknown key\(s\) in \[rig\]: \['chambres'\]"):
+        load_rig(p)

@@ -20,8 +20,8 @@ import typer
 from lightcomp.commands.common import DB_OPTION
 
 SIM_STATION = "station/sim.toml"
-SIM_RIG = "station/lm80-sim.toml"
-HW_RIG = "station/lm80-rig.toml"
+SIM_RIG = "station/lm80/sim.toml"
+HW_RIG = "station/lm80/rig.toml"
 
 
 def _echo(msg: str) -> None:
@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
         rig: str | None = typer.Option(
             None,
             "--rig",
-            help="Rig file (default station/lm80-sim.toml with --simlab, else station/lm80-rig.toml).",
+            help="Rig file (default station/lm80/sim.toml with --simlab, else station/lm80/rig.toml).",
         ),
         simlab: bool = typer.Option(
             False, "--simlab", help="Run on the simulated lab (virtual clock)."
@@ -128,6 +128,7 @@ def register(app: typer.Typer) -> None:
             clock="simlab" if simlab else "system",
             operator=operator,
             manufacturer=manufacturer,
+            seed=seed,
         )
         note = sample_size_note(samples)
         typer.echo(
@@ -137,8 +138,6 @@ def register(app: typer.Typer) -> None:
         )
         if note:
             typer.echo(f"note: {note}")
-        if seed is not None:
-            _remember_seed(store, campaign, seed)
         with (
             open_lab(st, rg, simulated=simlab, seed=seed) as lab,
             CampaignRunner(store, campaign, lab, echo=_echo) as cr,
@@ -310,6 +309,11 @@ def register(app: typer.Typer) -> None:
                 f"B {r['b']:.4f}; L70 calculated {r['projection']['L70']['calculated_h']:,.0f} h; "
                 f"{r['projection']['L70']['text']}; {r['projection']['L90']['text']}"
             )
+            if r["delta_uv_mean"]:
+                typer.echo(
+                    f"  chromaticity shift at {r['test_duration_h']:g} h: du'v' mean "
+                    f"{r['delta_uv_mean'][-1]:.5f}, max {r['delta_uv_max'][-1]:.5f}"
+                )
             if r["note"]:
                 typer.echo(f"  note: {r['note']}")
         if insitu:
@@ -357,11 +361,3 @@ def register(app: typer.Typer) -> None:
             f"family LM-80 data <- {v['source']} at {case_temperature:g} degC "
             f"({len(v['flux'])} units, {v['hours'][-1]:g} h)"
         )
-
-
-def _remember_seed(store, name: str, seed: int) -> None:
-    from lightcomp.lm80.campaign import get_campaign
-
-    with store.transaction() as s:
-        c = get_campaign(s, name)
-        c.params = {**(c.params or {}), "seed": seed}

@@ -130,8 +130,10 @@ def create_campaign(
     clock: str,
     operator: str | None = None,
     manufacturer: str | None = None,
+    seed: int | None = None,
 ) -> dict[str, Any]:
-    """Register the campaign, its lot and coded samples (one transaction)."""
+    """Register the campaign, its lot and coded samples (one transaction). ``seed``: the
+    simulated lab's seed, kept so that every later command simulates the same lab."""
     from lightcomp.coding import issue_codes
     from lightcomp.coding.registry import find_family
     from lightcomp.store.models import Lm80Campaign, Lm80Sample, Lot
@@ -149,7 +151,10 @@ def create_campaign(
         )
     with store.transaction() as s:
         if s.scalar(select(Lm80Campaign.id).where(Lm80Campaign.name == name)) is not None:
-            raise PlanError(f"LM-80 campaign {name!r} already exists (lm80 status)")
+            raise PlanError(
+                f"LM-80 campaign {name!r} already exists: `lm80 measure --campaign {name}` "
+                "continues it"
+            )
         fam = find_family(s, family, manufacturer)
         lot_name = f"{LOT_PREFIX}{name}"
         if s.scalar(select(Lot.id).where(Lot.name == lot_name)) is not None:
@@ -173,7 +178,11 @@ def create_campaign(
             status="running",
             operator=operator,
             started_at=_now(),
-            params={"station_file": str(station.path), "rig_file": str(rig.path)},
+            params={
+                "station_file": str(station.path),
+                "rig_file": str(rig.path),
+                **({"seed": int(seed)} if seed is not None else {}),
+            },
         )
         s.add(camp)
         s.flush()

@@ -1,6 +1,6 @@
 """The LM-80 rig file and the (optionally simulated) lab a campaign command works on.
 
-A rig file (``station/lm80-sim.toml`` for the simulated lab) names the ageing
+A rig file (``station/lm80/sim.toml`` for the simulated lab) names the ageing
 instruments; the sphere station of the interval readings is an ordinary station
 file (``--station``)::
 

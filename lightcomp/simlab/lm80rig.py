@@ -9,7 +9,7 @@ campaign hour (``World.unit_modifier``), and the instruments report what the
 rig's :class:`~lightcomp.simlab.ageing.Timeline` says: excursions in the
 chambers' logs, interruptions and open circuits on the rack.
 
-Rig file (``station/lm80-sim.toml``)::
+Rig file (``station/lm80/sim.toml``)::
 
     [rig]      name, chambers (count), channels
     [instruments.chamber1..N]  driver = "modbus-chamber"
