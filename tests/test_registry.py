@@ -138,9 +138,13 @@ def test_register_family_other_errors(sqlite_store):
     cases = [
         (("Alpha", "SPOT-1"), {}, "already registered"),
         (("Nobody", "SPOT-2"), {}, "not registered"),
-        (("Alpha", "SPOT-2"), {"limits": {"flux": {"min": 2, "max": 1}}}, "min 2 > max 1"),
-        (("Alpha", "SPOT-2"), {"limits": {"flux": {"min": "a"}}}, "not a number"),
-        (("Alpha", "SPOT-2"), {"limits": {"flux": 5}}, "min and/or max"),
+        (
+            ("Alpha", "SPOT-2"),
+            {"limits": {"luminous_flux_lm": {"min": 2, "max": 1}}},
+            "min 2 > max 1",
+        ),
+        (("Alpha", "SPOT-2"), {"limits": {"luminous_flux_lm": {"min": "a"}}}, "not a number"),
+        (("Alpha", "SPOT-2"), {"limits": {"luminous_flux_lm": 5}}, "min and/or max"),
         (("Alpha", "SPOT-2"), {"rated": [1]}, "rated"),
     ]
     for args, extra, message in cases:
@@ -250,3 +254,59 @@ def test_import_conflicting_registry_id(store, tmp_path):
         register_manufacturer(s, "Someone Else", registry_id="M0001")
     with pytest.raises(CodeError, match="registered as 'Someone Else'"), store.transaction() as s:
         import_registry(s, DEMO)
+
+
+_FAM_TOML = (
+    "[[manufacturer]]\nname='A'\n[[family]]\nmanufacturer='A'\nname='F'\nlevel=0\n"
+    "category='CB'\ninput_class='CC-DC'\nnominal_flux_lm=100\n"
+)
+_LM80 = (
+    "[family.lm80]\nrated_life_h = 25000\nhours = [0, 1000, 3000, 6000]\n"
+    "flux = [[100.0, 99.0, 97.0, 95.0], {row2}]\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        # a typo in a limit's quantity or key would silently drop the limit
+        ("[family.limits]\nluminous_flx_lm = { min = 90.0 }", "unknown limit quantity"),
+        ("[family.limits]\nra = { mn = 80.0 }", r"unknown key\(s\) \['mn'\]"),
+        ("[family.limits]\nra = {}", "neither min nor max"),
+        # LM-80 data: text in numbers, ragged rows, typos, unusable data
+        (_LM80.format(row2='[100.0, "99", 97.0, 95.0]'), r"row 2, value 2 = '99'"),
+        (_LM80.format(row2="[100.0, 99.0, 97.0]"), "ragged rows"),
+        (
+            _LM80.format(row2="[100.0, 99.0, 97.0, 95.0]").replace("25000", '"25000"'),
+            "rated_life_h",
+        ),
+        (
+            _LM80.format(row2="[100.0, 99.0, 97.0, 95.0]").replace("hours =", "hour ="),
+            "unknown key",
+        ),
+        (_LM80.format(row2="[100.0, 99.0, 97.0, 95.0]").replace("6000]", "600]"), "increase"),
+        (
+            _LM80.format(row2="[100.0, 99.0, 97.0, 95.0]").replace("3000, 6000", "2000, 3000"),
+            "IEC 62717",
+        ),
+    ],
+)
+def test_import_refuses_bad_limits_and_lm80(sqlite_store, tmp_path, tail, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(_FAM_TOML + tail)
+    with pytest.raises(CodeError, match=message) as info, sqlite_store.transaction() as s:
+        import_registry(s, path)
+    assert "\n" not in str(info.value) and "family #1 (F)" in str(info.value)
+    with sqlite_store.transaction() as s:  # nothing half-imported
+        assert s.scalar(select(Manufacturer.id)) is None
+
+
+def test_import_good_lm80_and_latin1_file(sqlite_store, tmp_path):
+    path = tmp_path / "ok.toml"
+    path.write_text(_FAM_TOML + _LM80.format(row2="[101.0, 99.5, 97.0, 95.5]"))
+    with sqlite_store.transaction() as s:
+        assert import_registry(s, path)["families"]["added"] == 1
+    latin = tmp_path / "latin1.toml"
+    latin.write_bytes("[[manufacturer]]\nname='Lumière'\n".encode("latin-1"))
+    with pytest.raises(CodeError, match="not UTF-8"), sqlite_store.transaction() as s:
+        import_registry(s, latin)

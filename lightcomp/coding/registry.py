@@ -32,7 +32,7 @@ from lightcomp.coding.scheme import (
 )
 from lightcomp.coding.tables import category_code, cri_code, input_code, level_code, tables
 from lightcomp.errors import CodeError
-from lightcomp.store.models import Family, Manufacturer
+from lightcomp.store.models import Family, Manufacturer, Measurement
 
 MANUFACTURER_INFO = ("address", "country", "contact")
 FAMILY_TYPE_KEYS = (
@@ -150,23 +150,46 @@ def _next_registry_id(session: Session) -> str:
             return rid
 
 
+def limit_quantities() -> tuple[str, ...]:
+    """Quantities a family limit may name: the measurement's numeric columns."""
+    from sqlalchemy import Float
+
+    return tuple(c.name for c in Measurement.__table__.columns if isinstance(c.type, Float))
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
 def _check_limits(limits: Any, family: str) -> dict:
+    """A family's limits: ``quantity -> {min, max}``; unknown quantities and keys refused
+    (a typo would silently drop the limit)."""
     if limits is None:
         return {}
     if not isinstance(limits, dict):
         raise CodeError(f"family {family!r}: limits must be a table quantity -> {{min, max}}")
+    known = limit_quantities()
     for quantity, lim in limits.items():
+        if quantity not in known:
+            raise CodeError(
+                f"family {family!r}: unknown limit quantity {quantity!r} "
+                f"(known: {', '.join(known)})"
+            )
         if not isinstance(lim, dict):
             raise CodeError(
                 f"family {family!r}: limit {quantity!r} must be a table with min and/or max"
             )
+        extra = sorted(set(lim) - {"min", "max"})
+        if extra:
+            raise CodeError(
+                f"family {family!r}: limit {quantity!r} has unknown key(s) {extra} "
+                "(only min and max)"
+            )
+        if not lim:
+            raise CodeError(f"family {family!r}: limit {quantity!r} gives neither min nor max")
         for key in ("min", "max"):
             value = lim.get(key)
-            if value is not None and (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-            ):
+            if value is not None and not _is_number(value):
                 raise CodeError(
                     f"family {family!r}: limit {quantity}.{key} = {value!r} is not a number"
                 )
@@ -174,6 +197,81 @@ def _check_limits(limits: Any, family: str) -> dict:
         if lo is not None and hi is not None and lo > hi:
             raise CodeError(f"family {family!r}: limit {quantity} has min {lo} > max {hi}")
     return dict(limits)
+
+
+LM80_KEYS = {
+    "rated_life_h": "number",
+    "case_temperature_c": "number",
+    "drive_current_a": "number",
+    "maintained_sdcm": "number",
+    "hours": "list",
+    "flux": "table",
+    "source": "text",
+    "notes": "text",
+}
+"""Keys of a family's ``[family.lm80]`` table (IES LM-80 data)."""
+
+
+def check_lm80(lm80: Any, family: str) -> dict | None:
+    """Validate a family's LM-80 data at import: numbers, shapes, and that the IEC 62717
+    maintained flux can be computed from them (the station run needs it).
+
+    ``hours`` (T,) from 0, increasing; ``flux`` (units x T) of positive numbers, every
+    row T long; ``rated_life_h`` > 0. Raises :class:`CodeError` naming the first problem.
+    """
+    if lm80 is None:
+        return None
+    what = f"family {family!r}: lm80"
+    if not isinstance(lm80, dict):
+        raise CodeError(f"{what} must be a table [family.lm80]")
+    unknown = sorted(set(lm80) - set(LM80_KEYS))
+    if unknown:
+        raise CodeError(f"{what}: unknown key(s) {unknown} (known: {', '.join(LM80_KEYS)})")
+    for key in ("hours", "flux", "rated_life_h"):
+        if key not in lm80:
+            raise CodeError(f"{what}: missing {key!r}")
+    for key, kind in LM80_KEYS.items():
+        if key not in lm80:
+            continue
+        v = lm80[key]
+        if kind == "number" and not _is_number(v):
+            raise CodeError(f"{what}.{key} = {v!r} is not a number")
+        if kind == "text" and not isinstance(v, str):
+            raise CodeError(f"{what}.{key} must be text")
+    if lm80["rated_life_h"] <= 0:
+        raise CodeError(f"{what}.rated_life_h must be > 0 h, not {lm80['rated_life_h']}")
+    hours = lm80["hours"]
+    if not isinstance(hours, list) or len(hours) < 2:
+        raise CodeError(f"{what}.hours must be a list of at least 2 reading times (h)")
+    for i, h in enumerate(hours):
+        if not _is_number(h):
+            raise CodeError(f"{what}.hours[{i}] = {h!r} is not a number")
+    if hours[0] != 0 or any(b <= a for a, b in zip(hours, hours[1:], strict=False)):
+        raise CodeError(f"{what}.hours must start at 0 and increase, not {hours!r}")
+    flux = lm80["flux"]
+    if not isinstance(flux, list) or not flux:
+        raise CodeError(f"{what}.flux must be a table of rows (one per unit)")
+    for u, row in enumerate(flux):
+        if not isinstance(row, list):
+            raise CodeError(f"{what}.flux row {u + 1} is not a list of numbers")
+        if len(row) != len(hours):
+            raise CodeError(
+                f"{what}.flux row {u + 1} has {len(row)} values, hours has {len(hours)} "
+                "(ragged rows)"
+            )
+        for t, v in enumerate(row):
+            if not _is_number(v) or v <= 0:
+                raise CodeError(
+                    f"{what}.flux row {u + 1}, value {t + 1} = {v!r} is not a positive number"
+                )
+    from lightcomp.analysis.lumen_maintenance import maintained_flux_fraction_IEC62717
+    from lightcomp.errors import LightcompError
+
+    try:
+        maintained_flux_fraction_IEC62717(hours, flux, float(lm80["rated_life_h"]))
+    except LightcompError as exc:
+        raise CodeError(f"{what}: unusable for the IEC 62717 maintained flux: {exc}") from None
+    return dict(lm80)
 
 
 def _check_rated(rated: Any, family: str) -> dict:
@@ -261,7 +359,7 @@ def register_family(
         type_code=type_code,
         rated=_check_rated(rated, name),
         limits=_check_limits(limits, name),
-        lm80=lm80,
+        lm80=check_lm80(lm80, name),
         spec_version=spec_version,
     )
     session.add(family)
@@ -305,6 +403,12 @@ def import_registry(session: Session, path: str | Path) -> dict[str, dict[str, i
         raise CodeError(f"registry file {path} not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise CodeError(f"registry file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CodeError(
+            f"registry file {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise CodeError(f"cannot read registry file {path}: {exc.strerror or exc}") from None
     unknown = set(data) - {"manufacturer", "family", "registry"}
     if unknown:
         raise CodeError(f"registry file {path}: unknown section(s) {sorted(unknown)}")
@@ -397,7 +501,7 @@ def _import_family(session: Session, entry: dict) -> str:
     updates = {
         "rated": _check_rated(entry.get("rated"), name),
         "limits": _check_limits(entry.get("limits"), name),
-        "lm80": entry.get("lm80"),
+        "lm80": check_lm80(entry.get("lm80"), name),
         "spec_version": entry.get("spec_version"),
         "nominal_flux_lm": float(entry["nominal_flux_lm"]),
     }
