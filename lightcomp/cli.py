@@ -70,6 +70,17 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"lightcomp.commands.{_name}").register(app)
 
 
+def _db_arg(argv: list[str] | None) -> str | None:
+    """The --db value of a command line (for error messages)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    for i, a in enumerate(args):
+        if a == "--db" and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith("--db="):
+            return a[5:]
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     try:
@@ -79,6 +90,20 @@ def main(argv: list[str] | None = None) -> int:
         return code if isinstance(code, int) else (0 if code is None else 1)
     except LightcompError as exc:
         typer.echo(f"error: {exc}", err=True)
+        return 2
+    except Exception as exc:  # a database error no command turned into words: still one line
+        from sqlalchemy.exc import DBAPIError
+
+        if not isinstance(exc, DBAPIError):
+            raise
+        from lightcomp.store.engine import explain, resolve_url
+
+        try:
+            url = resolve_url(_db_arg(argv))
+        except LightcompError:
+            url = None
+        why = explain(exc, url) if url is not None else str(exc.orig).splitlines()[0]
+        typer.echo(f"error: database error: {why}", err=True)
         return 2
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -17,7 +17,7 @@ def upgrade(
     """Migrate the database to the latest schema (creates it when empty)."""
     from lightcomp.store import Store
 
-    store = Store.open(db, create=False)
+    store = Store.open(db, create=False, check=False)
     before = store.current_revision()
     after = store.upgrade(revision)
     typer.echo(f"{store.shown_url}: schema {before or 'empty'} -> {after}")
@@ -29,7 +29,7 @@ def current(db: str | None = DB_OPTION) -> None:
     from lightcomp.store import Store
     from lightcomp.store.engine import head_revision
 
-    store = Store.open(db, create=False)
+    store = Store.open(db, create=False, check=False)
     typer.echo(
         f"{store.shown_url}: {store.current_revision() or 'empty'} (code: {head_revision()})"
     )
