@@ -156,7 +156,7 @@ def test_fresh_database_created_automatically(sqlite_url):
 def test_old_schema_asks_for_upgrade(sqlite_url):
     store = Store.open(sqlite_url)
     with store.engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num='0000'")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num='0001'")
     with pytest.raises(StoreError, match="lightcomp db upgrade"):
         Store.open(sqlite_url)
 
