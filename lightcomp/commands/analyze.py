@@ -116,6 +116,10 @@ def register(app: typer.Typer) -> None:
         Rg, dominant_wavelength, purity, peak_wavelength, fwhm, luminous_flux,
         radiant_flux, LER, SP_ratio, error (and efficacy with --power-w).
         """
+        if output is not None and not output.parent.is_dir():
+            from lightcomp.errors import ConfigError
+
+            raise ConfigError(f"cannot write {output}: folder {output.parent} does not exist")
         if fmt is None:
             fmt = (
                 OutputFormat.json
@@ -143,7 +147,12 @@ def register(app: typer.Typer) -> None:
         if output is None:
             typer.echo(text, nl=False)
         else:
-            output.write_text(text, encoding="utf-8")
+            try:
+                output.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                from lightcomp.errors import ConfigError
+
+                raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from None
         failed = frame["error"].notna()
         if failed.any():
             typer.echo(

@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         db: str | None = DB_OPTION,
         operator: str | None = typer.Option(None, "--operator", help="Operator name."),
         validity_days: float | None = typer.Option(
-            None, "--validity-days", min=0.001, help="Validity (default: the station's)."
+            None, "--validity-days", help="Validity in days (default: the station's)."
         ),
         simlab: bool = typer.Option(
             False, "--simlab", help="Start the station's simulated lab in this process."
@@ -38,10 +38,20 @@ def register(app: typer.Typer) -> None:
         from contextlib import nullcontext
 
         from lightcomp.commands.common import open_store
-        from lightcomp.errors import InstrumentError
-        from lightcomp.station.config import find_lab_root, load_station, resolve_file
+        from lightcomp.errors import CalibrationError, InstrumentError
+        from lightcomp.station.config import (
+            MAX_VALIDITY_DAYS,
+            find_lab_root,
+            load_station,
+            resolve_file,
+        )
         from lightcomp.station.lab import calibrate, simulated_station
 
+        if validity_days is not None and not 0 < validity_days <= MAX_VALIDITY_DAYS:
+            raise CalibrationError(
+                f"--validity-days must be > 0 and at most {MAX_VALIDITY_DAYS:g}, "
+                f"not {validity_days:g}"
+            )
         try:
             root = find_lab_root()
         except Exception:  # noqa: BLE001

@@ -50,7 +50,12 @@ def run_demo(
     if not station_path.is_file():
         raise ConfigError(f"{station_path} not found: the demo needs the simulated station file")
     plan_path = Path(plan) if Path(plan).is_file() else root / plan
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file: the demo writes a folder (store and report)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot make the demo folder {out}: {exc.strerror or exc}") from None
     if db is None:
         db_file = out / "demo.db"
         for suffix in ("", "-wal", "-shm"):

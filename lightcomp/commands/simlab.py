@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import time
-import tomllib
 from pathlib import Path
 
 import typer
-
-from lightcomp.errors import PlanError
 
 simlab_app = typer.Typer(
     help="Simulated lab: instruments on real wire protocols over local TCP.", no_args_is_help=True
@@ -17,12 +14,9 @@ simlab_app = typer.Typer(
 
 def load_station_toml(path: Path) -> dict:
     """Parse a station TOML file (PlanError naming the file on failure)."""
-    try:
-        return tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise PlanError(f"cannot read station config {path}: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise PlanError(f"station config {path} is not valid TOML: {exc}") from exc
+    from lightcomp.station.plan import read_toml
+
+    return read_toml(path)[0]
 
 
 @simlab_app.command("start")

@@ -234,21 +234,36 @@ def register(app: typer.Typer) -> None:
             ..., help="Station files and/or test plans to validate."
         ),
     ) -> None:
-        """Validate station files and test plans (errors name file:line:key)."""
+        """Validate station files and test plans; list every error (file:line: message)."""
+        from lightcomp.errors import PlanError
         from lightcomp.station.config import load_station
         from lightcomp.station.plan import load_plan, read_toml
 
+        bad = 0
         for f in files:
-            data, _ = read_toml(f)
-            if "instruments" in data:
-                st = load_station(f)
-                typer.echo(f"{f}: station {st.name} ok ({', '.join(st.instruments)})")
-            else:
-                pl = load_plan(f)
-                typer.echo(
-                    f"{f}: plan {pl.name} ok ({len(pl.limits)} limits"
-                    + (f", ANSI {pl.ansi_quadrangle} K quadrangle" if pl.ansi_quadrangle else "")
-                    + ")"
-                )
+            try:
+                data, _ = read_toml(f)
+                if "instruments" in data or "simlab" in data or "station" in data:
+                    st = load_station(f)
+                    typer.echo(f"{f}: station {st.name} ok ({', '.join(st.instruments)})")
+                else:
+                    pl = load_plan(f)
+                    typer.echo(
+                        f"{f}: plan {pl.name} ok ({len(pl.limits)} limits"
+                        + (
+                            f", ANSI {pl.ansi_quadrangle} K quadrangle"
+                            if pl.ansi_quadrangle
+                            else ""
+                        )
+                        + ")"
+                    )
+            except PlanError as exc:
+                errors = getattr(exc, "errors", None) or [str(exc)]
+                bad += 1
+                for line in errors:
+                    typer.echo(f"error: {line}", err=True)
+        if bad:
+            typer.echo(f"{bad} of {len(files)} file(s) have errors", err=True)
+            raise typer.Exit(2)
 
     app.add_typer(station_app, name="station")

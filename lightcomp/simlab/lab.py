@@ -83,9 +83,15 @@ class SimLab:
         instruments = station_config.get("instruments")
         if not isinstance(instruments, Mapping) or not instruments:
             raise PlanError("station config has no [instruments.<role>] tables to simulate")
+        seed = sim_cfg.get("seed", 0) if seed is None else seed
+        speedup = sim_cfg.get("speedup", 0.0) if speedup is None else speedup
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise PlanError(f"[simlab] seed must be a whole number >= 0, not {seed!r}")
+        if isinstance(speedup, bool) or not isinstance(speedup, int | float) or not speedup >= 0:
+            raise PlanError(f"[simlab] speedup must be a number >= 0, not {speedup!r}")
         world = World(
-            seed=int(sim_cfg.get("seed", 0) if seed is None else seed),
-            speedup=float(sim_cfg.get("speedup", 0.0) if speedup is None else speedup),
+            seed=seed,
+            speedup=float(speedup),
             devices_path=sim_cfg.get("devices"),
         )
         host = str(sim_cfg.get("host", "127.0.0.1"))

@@ -240,26 +240,67 @@ def find_key_line(text: str, section: str | None, key: str | None) -> int:
     return header_line or first_any or 1
 
 
+class FileErrors(PlanError):
+    """Every problem found in one station file or plan (``errors``: ``file:line: msg`` each).
+
+    Its message is the first error plus how many more there are, so a command still
+    prints one line; ``lightcomp station check`` prints them all.
+    """
+
+    def __init__(self, errors: list[str]):
+        self.errors = list(errors)
+        more = len(self.errors) - 1
+        super().__init__(
+            self.errors[0]
+            + (f" (and {more} more: `lightcomp station check` lists them)" if more else "")
+        )
+
+
 class _Ctx:
-    """Error reporting with file:line for one TOML file."""
+    """Error reporting with file:line for one TOML file; collects every error."""
 
     def __init__(self, path: str, text: str, error_cls: type[Exception] = PlanError):
         self.path = path
         self.text = text
         self.error_cls = error_cls
+        self.errors: list[str] = []
+
+    def where(self, section: str | None, key: str | None) -> str:
+        return f"{self.path}:{find_key_line(self.text, section, key)}"
 
     def error(self, section: str | None, key: str | None, message: str) -> Exception:
-        line = find_key_line(self.text, section, key)
-        return self.error_cls(f"{self.path}:{line}: {message}")
+        return self.error_cls(f"{self.where(section, key)}: {message}")
+
+    def report(self, section: str | None, key: str | None, message: str) -> None:
+        """Record an error and go on checking the rest of the file."""
+        msg = f"{self.where(section, key)}: {message}"
+        if msg not in self.errors:
+            self.errors.append(msg)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            n = len(self.path) + 1
+            self.errors.sort(key=lambda e: int(e[n:].split(":", 1)[0] or 0))
+            if self.error_cls is PlanError:
+                raise FileErrors(self.errors)
+            raise self.error_cls(self.errors[0])
 
 
 def read_toml(path: str | Path, error_cls: type[Exception] = PlanError) -> tuple[dict, str]:
     """Parse a TOML file; raise ``error_cls`` naming the file (and line) when unreadable."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as exc:
         raise error_cls(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise error_cls(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}; TOML files are UTF-8): "
+            "save the file as UTF-8"
+        ) from None
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
@@ -272,97 +313,115 @@ def read_toml(path: str | Path, error_cls: type[Exception] = PlanError) -> tuple
         raise error_cls(f"{where}: invalid TOML: {msg}") from exc
 
 
+def _type_names(want) -> str:
+    return " or ".join(t.__name__ for t in (want if isinstance(want, tuple) else (want,)))
+
+
 def _check_types(ctx: _Ctx, section: str, table: Any) -> dict:
+    """The keys of ``[section]`` that have a known name and the right type (others reported)."""
     if not isinstance(table, dict):
-        raise ctx.error(None, section, f"'{section}' must be a table [{section}]")
+        ctx.report(None, section, f"'{section}' must be a table [{section}]")
+        return {}
     allowed = _SECTIONS[section]
+    good = {}
     for key, value in table.items():
         if key not in allowed:
-            raise ctx.error(section, key, f"unknown key '{key}' in [{section}]")
+            ctx.report(section, key, f"unknown key '{key}' in [{section}]")
+            continue
         want = allowed[key]
         ok = isinstance(value, want) and not (isinstance(value, bool) and want is not bool)
         if not ok:
-            names = " or ".join(t.__name__ for t in (want if isinstance(want, tuple) else (want,)))
-            raise ctx.error(section, key, f"'{key}' in [{section}] must be {names}, not {value!r}")
+            ctx.report(
+                section, key, f"'{key}' in [{section}] must be {_type_names(want)}, not {value!r}"
+            )
+            continue
         if isinstance(value, float) and not math.isfinite(value):
-            raise ctx.error(section, key, f"'{key}' in [{section}] must be finite, not {value}")
+            ctx.report(section, key, f"'{key}' in [{section}] must be finite, not {value}")
+            continue
+        good[key] = value
     for key in _REQUIRED.get(section, ()):
         if key not in table:
-            raise ctx.error(section, None, f"missing required key '{key}' in [{section}]")
-    return table
+            ctx.report(section, None, f"missing required key '{key}' in [{section}]")
+    return good
 
 
-def _positive(ctx: _Ctx, section: str, table: dict, *keys: str) -> None:
+def _positive(ctx: _Ctx, section: str, table: dict, *keys: str) -> bool:
+    ok = True
     for key in keys:
         if key in table and not table[key] > 0:
-            raise ctx.error(section, key, f"'{key}' in [{section}] must be > 0, not {table[key]}")
+            ctx.report(section, key, f"'{key}' in [{section}] must be > 0, not {table[key]}")
+            ok = False
+    return ok
 
 
-def _parse_drive(ctx: _Ctx, t: dict) -> Drive:
+def _parse_drive(ctx: _Ctx, t: dict, present: Any = ()) -> Drive | None:
+    if "mode" not in t:
+        return None
     mode = t["mode"]
     if mode not in DRIVE_MODES:
-        raise ctx.error(
+        ctx.report(
             "drive",
             "mode",
             f"unknown drive mode {mode!r} in [drive] (use {', '.join(DRIVE_MODES)})",
         )
+        return None
     needed = {
         "dc-current": ("current_a", "voltage_limit_v"),
         "dc-voltage": ("voltage_v", "current_limit_a"),
         "ac": ("voltage_v", "frequency_hz"),
     }[mode]
+    ok = True
     for key in needed:
         if key not in t:
-            raise ctx.error("drive", "mode", f"drive mode {mode!r} needs '{key}' in [drive]")
-    _positive(
-        ctx,
-        "drive",
-        t,
-        "current_a",
-        "voltage_limit_v",
-        "voltage_v",
-        "current_limit_a",
-        "frequency_hz",
-    )
+            if key not in present:  # (a key given with a wrong type is reported already)
+                ctx.report("drive", "mode", f"drive mode {mode!r} needs '{key}' in [drive]")
+            ok = False
+    keys = ("current_a", "voltage_limit_v", "voltage_v", "current_limit_a", "frequency_hz")
+    if not _positive(ctx, "drive", t, *keys) or not ok:
+        return None
     return Drive(mode=mode, **{k: float(v) for k, v in t.items() if k != "mode"})
 
 
 def _parse_stabilisation(ctx: _Ctx, t: dict) -> StabilisationRule:
-    _positive(ctx, "stabilisation", t, "interval_s", "window_s", "max_variation", "max_duration_s")
-    rule = StabilisationRule()
+    keys = ("interval_s", "window_s", "max_variation", "max_duration_s")
+    ok = _positive(ctx, "stabilisation", t, *keys)
     kw: dict[str, Any] = {}
     for key, value in t.items():
         if key == "quantities":
             bad = [q for q in value if q not in STABILISATION_QUANTITIES]
             if bad or not value:
-                raise ctx.error(
+                ctx.report(
                     "stabilisation",
                     key,
                     f"'quantities' in [stabilisation] must list some of "
                     f"{', '.join(STABILISATION_QUANTITIES)}, not {value!r}",
                 )
+                ok = False
+                continue
             kw[key] = tuple(value)
         elif key == "min_readings":
             if value < 2:
-                raise ctx.error(
-                    "stabilisation", key, "'min_readings' in [stabilisation] must be >= 2"
-                )
+                ctx.report("stabilisation", key, "'min_readings' in [stabilisation] must be >= 2")
+                ok = False
+                continue
             kw[key] = int(value)
         else:
             kw[key] = float(value)
+    if not ok:
+        return StabilisationRule()
     rule = StabilisationRule(**kw)
     if rule.max_variation >= 1:
-        raise ctx.error(
+        ctx.report(
             "stabilisation",
             "max_variation",
             "'max_variation' in [stabilisation] is a fraction (0.005 = 0.5 %), must be < 1",
         )
     if rule.window_s < rule.interval_s:
-        raise ctx.error(
+        ctx.report(
             "stabilisation", "window_s", "'window_s' in [stabilisation] must be >= 'interval_s'"
         )
     if rule.max_duration_s < rule.window_s:
-        raise ctx.error(
+        ctx.report(
             "stabilisation",
             "max_duration_s",
             "'max_duration_s' in [stabilisation] must be >= 'window_s'",
@@ -371,24 +430,29 @@ def _parse_stabilisation(ctx: _Ctx, t: dict) -> StabilisationRule:
 
 
 def _parse_measurement(ctx: _Ctx, t: dict) -> MeasurementSteps:
+    t = dict(t)
     sa = t.get("self_absorption", "scalar")
     if sa not in ("scalar", "spectral", "none"):
-        raise ctx.error(
+        ctx.report(
             "measurement",
             "self_absorption",
             f"'self_absorption' in [measurement] must be scalar, spectral or none, not {sa!r}",
         )
+        t.pop("self_absorption")
     for key in ("tc_channel", "ambient_channel"):
         if key in t and t[key] < 1:
-            raise ctx.error("measurement", key, f"'{key}' in [measurement] must be >= 1")
+            ctx.report("measurement", key, f"'{key}' in [measurement] must be >= 1")
+            t.pop(key)
     if "retries" in t and not 0 <= t["retries"] <= 10:
-        raise ctx.error("measurement", "retries", "'retries' in [measurement] must be 0..10")
+        ctx.report("measurement", "retries", "'retries' in [measurement] must be 0..10")
+        t.pop("retries")
     return MeasurementSteps(**t)
 
 
 def _parse_limits(ctx: _Ctx, t: Any) -> tuple[tuple[Limit, ...], int | None]:
     if not isinstance(t, dict):
-        raise ctx.error(None, "limits", "'limits' must be a table [limits]")
+        ctx.report(None, "limits", "'limits' must be a table [limits]")
+        return (), None
     bounds: dict[str, dict[str, float]] = {}
     quadrangle = None
     for key, value in t.items():
@@ -400,22 +464,26 @@ def _parse_limits(ctx: _Ctx, t: Any) -> tuple[tuple[Limit, ...], int | None]:
                 or not isinstance(value, int)
                 or value not in ANSI_NOMINAL_CCTS
             ):
-                raise ctx.error(
+                ctx.report(
                     "limits",
                     key,
                     f"'{key}' in [limits] must be an ANSI C78.377 nominal CCT "
                     f"({', '.join(map(str, ANSI_NOMINAL_CCTS))}), not {value!r}",
                 )
+                continue
             quadrangle = int(value)
             continue
         m = re.fullmatch(r"(.+)_(min|max)", key)
         if not m or m.group(1) not in QUANTITIES:
-            raise ctx.error("limits", key, f"unknown key '{key}' in [limits]")
+            ctx.report("limits", key, f"unknown key '{key}' in [limits]")
+            continue
         name, side = m.groups()
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ctx.error("limits", key, f"'{key}' in [limits] must be a number, not {value!r}")
+            ctx.report("limits", key, f"'{key}' in [limits] must be a number, not {value!r}")
+            continue
         if not math.isfinite(value):
-            raise ctx.error("limits", key, f"'{key}' in [limits] must be finite, not {value}")
+            ctx.report("limits", key, f"'{key}' in [limits] must be finite, not {value}")
+            continue
         _, unit, lo, hi = QUANTITIES[name]
         if not lo <= value <= hi:
             u = f" {unit}" if unit and unit != "fraction" else ""
@@ -426,49 +494,66 @@ def _parse_limits(ctx: _Ctx, t: Any) -> tuple[tuple[Limit, ...], int | None]:
                 if lo == -INF
                 else f"between {lo:g} and {hi:g}{u}"
             )
-            raise ctx.error(
+            ctx.report(
                 "limits", key, f"impossible limit '{key}' = {value} in [limits]: {name} is {rng}"
             )
+            continue
         bounds.setdefault(name, {})[side] = float(value)
     limits = []
     for name, b in bounds.items():
         if "min" in b and "max" in b and b["min"] > b["max"]:
-            raise ctx.error(
+            ctx.report(
                 "limits",
                 f"{name}_min",
                 f"impossible limits in [limits]: {name}_min = {b['min']:g} > {name}_max = {b['max']:g}",
             )
+            continue
         q, unit, _, _ = QUANTITIES[name]
         limits.append(Limit(name, q, unit, b.get("min"), b.get("max")))
-    if not limits and quadrangle is None:
-        raise ctx.error(None, "limits", "[limits] sets no limit")
+    if not t:
+        ctx.report(None, "limits", "[limits] sets no limit")
     return tuple(limits), quadrangle
 
 
 def load_plan(path: str | Path) -> TestPlan:
     """Read and validate the test plan at ``path``.
 
-    Raises :class:`PlanError` ``"<path>:<line>: <what is wrong>"`` for unknown
-    tables or keys, wrong types, missing required keys and impossible limits
-    (min > max, outside the quantity's possible range such as negative flux or
-    Ra > 100, unknown quantity).
+    Raises :class:`FileErrors` (a :class:`PlanError`) listing every problem as
+    ``"<path>:<line>: <what is wrong>"``: unknown tables or keys, wrong types,
+    missing required keys, impossible limits (min > max, outside the quantity's
+    possible range such as negative flux or Ra > 100, unknown quantity), and
+    limits the plan cannot measure or that cannot all hold
+    (:mod:`lightcomp.station.feasibility`).
     """
     data, text = read_toml(path)
     ctx = _Ctx(str(path), text)
     for section in data:
         if section not in _SECTIONS:
-            raise ctx.error(section, None, f"unknown table [{section}] in test plan")
+            ctx.report(section, None, f"unknown table [{section}] in test plan")
     for section in ("plan", "drive", "limits"):
         if section not in data:
-            raise PlanError(f"{path}:1: missing table [{section}]")
-    for section in ("plan", "drive", "stabilisation", "measurement"):
-        if section in data:
-            _check_types(ctx, section, data[section])
-    p = data["plan"]
-    drive = _parse_drive(ctx, data["drive"])
-    stab = _parse_stabilisation(ctx, data.get("stabilisation", {}))
-    steps = _parse_measurement(ctx, data.get("measurement", {}))
-    limits, quadrangle = _parse_limits(ctx, data["limits"])
+            ctx.errors.append(f"{path}:1: missing table [{section}]")
+    tables = {
+        section: _check_types(ctx, section, data[section])
+        for section in ("plan", "drive", "stabilisation", "measurement")
+        if section in data
+    }
+    p = tables.get("plan", {})
+    raw_drive = data.get("drive")
+    drive = _parse_drive(
+        ctx, tables.get("drive", {}), raw_drive if isinstance(raw_drive, dict) else ()
+    )
+    stab = _parse_stabilisation(ctx, tables.get("stabilisation", {}))
+    steps = _parse_measurement(ctx, tables.get("measurement", {}))
+    limits, quadrangle = (
+        _parse_limits(ctx, data.get("limits", {})) if "limits" in data else ((), None)
+    )
+    if drive is not None:
+        from lightcomp.station.feasibility import check_plan_limits
+
+        for key, message in check_plan_limits(drive, steps, limits, quadrangle):
+            ctx.report("limits", key, message)
+    ctx.raise_if_any()
     return TestPlan(
         name=p["name"],
         family=p["family"],
