@@ -560,6 +560,8 @@ class CampaignRunner:
                 else:
                     counts["measured"] += 1
             row.measured_at = self._now()
+            # nominal hours index the interval; the campaign clock says when it really was
+            row.quantities = {**(row.quantities or {}), "campaign_hours": self.campaign_hours()}
             try:
                 with self.store.transaction() as s:
                     s.add(row)
