@@ -411,7 +411,8 @@ def test_family_lm80_record_names_its_source(campaign):
         other = family_lm80_record(s, "LM1-AC-3000")
         missing = family_lm80_record(s, "NOPE")
     lm = rec["lm80"]
-    assert lm["source"] == "LM-80 campaign T1" and lm["case_temp_c"] == 55.0
+    assert lm["source"] == "LM-80 campaign T1" and lm["case_temperature_c"] == 55.0
+    assert lm["campaign"] == "T1" and "1 catastrophic failure(s) excluded" in lm["notes"]
     assert lm["units"] == 10  # the failed sample is not in the family's data
     assert lm["tm21"]["units"] == 10 and lm["tm21"]["projection"]["L70"]["text"].startswith(
         "L70(6k)"

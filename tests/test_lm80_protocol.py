@@ -306,3 +306,20 @@ def test_rig_file_errors_name_the_file(tmp_path):
     p.write_text("[rig]\nchambres = 2\n")
     with pytest.raises(PlanError, match=r"unknown key\(s\) in \[rig\]: \['chambres'\]"):
         load_rig(p)
+
+
+def test_rack_simulator_speaks_scpi_long_forms_and_queues_errors(rig):
+    """The simulated rack is on the shared SCPI tree: long forms, path rule, error queue."""
+    from lightcomp.simlab.lm80rig import RackSim
+
+    sim = next(srv.sim for role, srv in rig.servers if role == "rack")
+    assert isinstance(sim, RackSim)
+    assert sim.handle(":SOURce:CURRent:LEVel 0.2,(@1:2);:SOUR:CURR? (@1:2)") == (
+        "+2.000000E-01,+2.000000E-01"
+    )
+    assert sim.handle("OUTPUT ON,(@2);OUTP? (@1:2)") == "0,1"
+    assert sim.handle("OUTP 1,(@9)") is None  # channel 9 of 8
+    assert sim.handle("SYST:ERR?") == '-222,"Data out of range"'
+    assert sim.handle("SOUR:CURR 11,(@1)") is None
+    assert sim.handle("SYST:ERR?").startswith("-222")
+    assert sim.handle("SYST:ERR?") == '0,"No error"'

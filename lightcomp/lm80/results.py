@@ -33,6 +33,9 @@ from lightcomp.analysis.lumen_maintenance import (
 from lightcomp.errors import AnalysisInputError, ReportError
 from lightcomp.lm80.campaign import get_campaign, interval_hours, sample_size_note
 
+#: How a campaign names itself as the source of a family's registry LM-80 data.
+CAMPAIGN_SOURCE = "LM-80 campaign "
+
 EXPORT_COLUMNS = (
     "sample_code",
     "case_temperature_c",
@@ -369,6 +372,7 @@ def publish_to_registry(
     ``families.lm80`` gets the surviving units' flux at ``case_temp_c`` with
     ``source`` naming the campaign; the previous value is kept in the audit trail.
     """
+    from lightcomp.coding.registry import check_lm80
     from lightcomp.store.models import AuditEvent, Family, Lm80Campaign
 
     data = campaign_data(store, name)
@@ -400,19 +404,22 @@ def publish_to_registry(
                 f"family {fam.name!r} has no rated life: give --rated-life-h (IEC 62717 states "
                 "maintenance at 25 % of it)"
             )
-        value = {
-            "source": f"LM-80 campaign {name}",
-            "campaign": name,
-            "case_temp_c": case_temp_c,
-            "drive_current_a": data["current_a"],
-            "hours": data["hours"].tolist(),
-            "flux": data["flux"][rows][use].tolist(),
-            "rated_life_h": float(life),
-            "tm21": {
-                k: res.get(k)
-                for k in ("units", "fit_window_h", "alpha", "b", "projection", "failures")
+        # the registry's own rule for LM-80 data (keys, shapes, IEC 62717 usable)
+        value = check_lm80(
+            {
+                "source": f"{CAMPAIGN_SOURCE}{name}",
+                "case_temperature_c": float(case_temp_c),
+                "drive_current_a": float(data["current_a"]),
+                "hours": data["hours"].tolist(),
+                "flux": data["flux"][rows][use].tolist(),
+                "rated_life_h": float(life),
+                "notes": (
+                    f"{int(use.sum())} of {int(rows.sum())} units; "
+                    f"{len(res['failures'])} catastrophic failure(s) excluded (TM-21-11)"
+                ),
             },
-        }
+            fam.name,
+        )
         fam.lm80 = value
         s.add(
             AuditEvent(
@@ -454,8 +461,8 @@ def family_lm80_record(session, family: str) -> dict | None:
     mean = None
     if flux.ndim == 2 and flux.shape[1] == hours.size and hours.size and np.all(flux[:, :1] > 0):
         mean = (flux / flux[:, :1]).mean(axis=0).tolist()
-    tm = lm.get("tm21")
-    if tm is None and mean is not None and hours.size and hours[-1] >= TM21_MIN_DURATION_H:
+    tm = None
+    if mean is not None and hours.size and hours[-1] >= TM21_MIN_DURATION_H:
         try:
             proj = tm21_projection(hours, flux, (70.0, 90.0))
             tm = {
@@ -467,15 +474,17 @@ def family_lm80_record(session, family: str) -> dict | None:
             }
         except AnalysisInputError:
             tm = None
+    source = str(lm.get("source") or "registry import")
     out["lm80"] = {
-        "source": lm.get("source", "registry import"),
-        "campaign": lm.get("campaign"),
-        "case_temp_c": lm.get("case_temp_c"),
+        "source": source,
+        "campaign": source[len(CAMPAIGN_SOURCE) :] if source.startswith(CAMPAIGN_SOURCE) else None,
+        "case_temperature_c": lm.get("case_temperature_c"),
         "drive_current_a": lm.get("drive_current_a"),
         "units": int(flux.shape[0]) if flux.ndim == 2 else None,
         "hours": hours.tolist(),
         "mean_normalised_flux": mean,
         "rated_life_h": lm.get("rated_life_h"),
+        "notes": lm.get("notes"),
         "tm21": tm,
     }
     return out

@@ -34,11 +34,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from lightcomp.drivers import chamber as reg
-from lightcomp.drivers.rack import INTERRUPTED, OPEN_CIRCUIT, parse_channel_list
+from lightcomp.drivers.rack import INTERRUPTED, OPEN_CIRCUIT
 from lightcomp.errors import PlanError
 from lightcomp.simlab import device as dev
+from lightcomp.simlab import scpi
 from lightcomp.simlab.ageing import AgeingParams, AgeingUnit, Timeline
-from lightcomp.simlab.instruments import FaultQueue, LS218Sim, _ScpiSim
+from lightcomp.simlab.instruments import FaultQueue, LS218Sim, SimInstrument
 from lightcomp.simlab.server import GARBAGE, InstrumentServer
 from lightcomp.simlab.world import World
 
@@ -239,24 +240,26 @@ class ModbusServer:
         self._thread.join(timeout=2)
 
 
-class RackSim(_ScpiSim):
-    """The current-source rack: the SCPI dialect of :mod:`lightcomp.drivers.rack`."""
+class RackSim(scpi.ScpiDevice, SimInstrument):
+    """The current-source rack: the SCPI dialect of :mod:`lightcomp.drivers.rack`, on the
+    shared SCPI command tree (short/long forms, error queue ``SYST:ERR?``, status)."""
 
     idn = "LIGHTCOMP,LCR-96 SIM,0001,1.0"
 
     def __init__(self, world: World, faults: FaultQueue | None = None, *, rig: Lm80Rig) -> None:
-        super().__init__(world, faults)
         self.rig = rig
         n = rig.channels
         self.current = [0.0] * (n + 1)
         self.on = [False] * (n + 1)
+        super().__init__(world, faults)
 
-    def _chans(self, text: str) -> list[int] | None:
-        try:
-            chans = parse_channel_list(text)
-        except ValueError:
-            return None
-        return chans if all(1 <= c <= self.rig.channels for c in chans) else None
+    def _chans(self, text: str | None) -> list[int]:
+        if text is None:
+            raise scpi.ScpiError(-109)
+        chans = scpi.parse_channels(text)
+        if not all(1 <= c <= self.rig.channels for c in chans):
+            raise scpi.ScpiError(-222, f"channel outside 1..{self.rig.channels}")
+        return chans
 
     def _cond(self, ch: int) -> int:
         u = self.rig.units.get(ch)
@@ -264,17 +267,13 @@ class RackSim(_ScpiSim):
         bits = 0
         if self.on[ch] and (u is None or t >= u.fail_at_h):
             bits |= OPEN_CIRCUIT
-        if any(
-            o.start_h <= t < o.start_h + o.duration_h
-            for o in self.rig.timeline.outages
-            if o.channel == ch
-        ):
+        outages = self.rig.timeline.channel_outages(ch, t)
+        if any(t < o.start_h + o.duration_h for o in outages):
             bits |= INTERRUPTED
         return bits
 
     def _current(self, ch: int) -> float:
-        c = self._cond(ch)
-        if not self.on[ch] or c & (OPEN_CIRCUIT | INTERRUPTED):
+        if not self.on[ch] or self._cond(ch) & (OPEN_CIRCUIT | INTERRUPTED):
             return 0.0
         return self.noisy(self.current[ch], 1e-4)
 
@@ -285,52 +284,61 @@ class RackSim(_ScpiSim):
             return 60.0  # compliance voltage of an open channel
         return 3.0 * (self.current[ch] / 0.15) ** 0.05 if self.current[ch] > 0 else 0.0
 
-    def scpi(self, header: str, arg: str) -> str | None:
-        if header in ("SOUR:CURR", "OUTP"):
-            value, _, lst = arg.partition(",")
-            chans = self._chans(lst)
-            if chans is None:
-                return None  # a real rack queues -221 "settings conflict"; nothing changes
-            try:
-                v = float(value)
-            except ValueError:
-                return None
-            for c in chans:
-                if header == "OUTP":
-                    self.on[c] = v != 0
-                else:
-                    self.current[c] = v
-            return None
-        if header in ("SOUR:CURR?", "OUTP?", "MEAS:CURR?", "MEAS:VOLT?", "STAT:QUES:COND?"):
-            chans = self._chans(arg)
-            if chans is None:
-                return "ERR channel list"
-            f = {
-                "SOUR:CURR?": lambda c: f"{self.current[c]:.6E}",
-                "OUTP?": lambda c: str(int(self.on[c])),
-                "MEAS:CURR?": lambda c: f"{self._current(c):.6E}",
-                "MEAS:VOLT?": lambda c: f"{self._voltage(c):.5E}",
-                "STAT:QUES:COND?": lambda c: str(self._cond(c)),
-            }[header]
-            return ",".join(f(c) for c in chans)
-        if header == "OUTP:INT:COUN?":
-            chans = self._chans(arg)
-            if not chans:
-                return "ERR channel list"
-            t = self.rig.hours()
-            return ",".join(str(len(self.rig.timeline.channel_outages(c, t))) for c in chans)
-        if header == "OUTP:INT:DATA?":
-            try:
-                ch, k = (int(x) for x in arg.split(","))
-            except ValueError:
-                return "ERR arguments"
-            log = self.rig.timeline.channel_outages(ch, self.rig.hours())
-            if not 1 <= k <= len(log):
-                return "ERR no such entry"
-            o = log[k - 1]
-            end = min(o.start_h + o.duration_h, self.rig.hours())
-            return f"{o.start_h:.3f},{end - o.start_h:.3f}"
+    @scpi.command("[:SOURce]:CURRent[:LEVel][:IMMediate]|?")
+    def _source_current(self, call: scpi.Call) -> str | None:
+        if call.query:
+            call.no_args(1)
+            return ",".join(self.format_number(self.current[c]) for c in self._chans(call.arg(0)))
+        call.no_args(2)
+        value = call.arg(0, scpi.Num(0.0, 10.0))
+        for c in self._chans(call.arg(1)):
+            self.current[c] = value
         return None
+
+    @scpi.command("OUTPut[:STATe]|?")
+    def _output(self, call: scpi.Call) -> str | None:
+        if call.query:
+            call.no_args(1)
+            return ",".join(str(int(self.on[c])) for c in self._chans(call.arg(0)))
+        call.no_args(2)
+        on = call.arg(0, scpi.Bool())
+        for c in self._chans(call.arg(1)):
+            self.on[c] = on
+        return None
+
+    @scpi.command(":MEASure:CURRent[:DC]?")
+    def _meas_current(self, call: scpi.Call) -> str:
+        call.no_args(1)
+        return ",".join(self.format_number(self._current(c)) for c in self._chans(call.arg(0)))
+
+    @scpi.command(":MEASure:VOLTage[:DC]?")
+    def _meas_voltage(self, call: scpi.Call) -> str:
+        call.no_args(1)
+        return ",".join(self.format_number(self._voltage(c)) for c in self._chans(call.arg(0)))
+
+    @scpi.command(":STATus:QUEStionable:CONDition?")
+    def _condition(self, call: scpi.Call) -> str:
+        call.no_args(1)
+        return ",".join(str(self._cond(c)) for c in self._chans(call.arg(0)))
+
+    @scpi.command(":OUTPut:INTerrupt:COUNt?")
+    def _int_count(self, call: scpi.Call) -> str:
+        call.no_args(1)
+        t = self.rig.hours()
+        chans = self._chans(call.arg(0))
+        return ",".join(str(len(self.rig.timeline.channel_outages(c, t))) for c in chans)
+
+    @scpi.command(":OUTPut:INTerrupt:DATA?")
+    def _int_data(self, call: scpi.Call) -> str:
+        call.no_args(2)
+        ch = int(call.arg(0, scpi.Num(1, self.rig.channels, integer=True)))
+        k = int(call.arg(1, scpi.Num(1, 65535, integer=True)))
+        log = self.rig.timeline.channel_outages(ch, self.rig.hours())
+        if k > len(log):
+            raise scpi.ScpiError(-222, f"channel {ch} has {len(log)} interruption(s)")
+        o = log[k - 1]
+        end = min(o.start_h + o.duration_h, self.rig.hours())
+        return f"{o.start_h:.3f},{end - o.start_h:.3f}"
 
 
 class RigLoggerSim(LS218Sim):
