@@ -453,8 +453,8 @@ def test_rendering_failure_isolated_to_its_spectrum(monkeypatch):
 
     real = cri.Ri_from_products
 
-    def fake_ri(V_t, T):
-        ri = real(V_t, T)
+    def fake_ri(V_t, T, *args):
+        ri = real(V_t, T, *args)
         ri[V_t[:, 1] > 1.0] = np.nan  # the marked (brightest) spectrum
         return ri
 

@@ -224,7 +224,7 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
     # built from it without copying).
     table = np.full((len(quantities), n), np.nan)
     out = dict(zip(quantities, table, strict=True))
-    from lightcomp.analysis import batch, cri, tm30
+    from lightcomp.analysis import batch
 
     P = batch.product_matrix()
 
@@ -234,14 +234,16 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
         raw = s[sl]
         if not strict:  # (strict: all rows were checked up front)
             errors[sl] = check_spectra(wl, raw, labels[sl])
-        bad = np.array([e is not None for e in errors[sl]], dtype=bool)
-        if bad.any():
+        if any(e is not None for e in errors[sl]):
+            bad = np.array([e is not None for e in errors[sl]], dtype=bool)
             raw = np.where(bad[:, None], 0.0, raw)
+        else:
+            bad = np.zeros(raw.shape[0], dtype=bool)
         sg = raw if m is None else raw @ m.T
         # Spectra of extreme scale (e.g. W/nm times 1e306, or 1e-310) are normalised to
         # a peak of 1 first: every relative quantity is scale-free and the sums would
         # overflow or lose their digits in subnormals; absolute ones are scaled back.
-        peak = np.max(np.abs(sg), axis=1)
+        peak = np.maximum(sg.max(axis=1), -sg.min(axis=1))
         extreme = ((peak > _SCALE_MAX) | (peak < _SCALE_MIN)) & (peak > 0)
         factor = None
         if extreme.any():
@@ -293,13 +295,11 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
             out["CCT"][start + np.flatnonzero(far)] = np.nan
         ok = good & np.isfinite(cct) & ~far
         if ok.all():
-            ri = cri.Ri_from_products(V[:, batch.COL_CRI], cct)
-            rf, rg = tm30.Rf_Rg_from_products(V[:, batch.COL_TM30], cct)
+            ri, rf, rg = batch.colour_rendering(V, cct)
             rows = sl
         else:
             idx = np.flatnonzero(ok)
-            ri = cri.Ri_from_products(V[idx, batch.COL_CRI], cct[idx])
-            rf, rg = tm30.Rf_Rg_from_products(V[idx, batch.COL_TM30], cct[idx])
+            ri, rf, rg = batch.colour_rendering(V[idx], cct[idx])
             rows = start + idx
         out["Ra"][rows] = ri[:, :8].mean(axis=1)
         for k in range(15):

@@ -82,14 +82,18 @@ def single_threaded_blas() -> Iterator[None]:
     (results are the same, only the timing differs).
     """
     global _BLAS_USERS, _BLAS_LIMIT
-    controller = _blas_controller()
-    if controller is None:  # pragma: no cover - optional speed-up
+    libs = _blas_libraries()
+    if not libs:  # pragma: no cover - optional speed-up
         yield
         return
     # Reference-counted: concurrent analyses set the limit once and restore it once.
     with _BLAS_LOCK:
         if _BLAS_USERS == 0:
-            _BLAS_LIMIT = controller.limit(limits=1, user_api="blas")
+            # The library controllers directly (a few ctypes calls, not a rescan).
+            _BLAS_LIMIT = [(lib, lib.get_num_threads()) for lib in libs]
+            for lib, n in _BLAS_LIMIT:
+                if n != 1:
+                    lib.set_num_threads(1)
         _BLAS_USERS += 1
     try:
         yield
@@ -97,17 +101,20 @@ def single_threaded_blas() -> Iterator[None]:
         with _BLAS_LOCK:
             _BLAS_USERS -= 1
             if _BLAS_USERS == 0 and _BLAS_LIMIT is not None:
-                _BLAS_LIMIT.restore_original_limits()
+                for lib, n in _BLAS_LIMIT:
+                    if n != 1:
+                        lib.set_num_threads(n)
                 _BLAS_LIMIT = None
 
 
 @lru_cache(maxsize=1)
-def _blas_controller():
+def _blas_libraries() -> tuple:
+    """threadpoolctl's controllers of the BLAS libraries loaded (numpy's), or ()."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - optional speed-up
-        return None
-    return ThreadpoolController()
+        return ()
+    return tuple(c for c in ThreadpoolController().lib_controllers if c.user_api == "blas")
 
 
 def run_parallel(blocks: list[slice], work: Callable[[slice], None]) -> None:

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from lightcomp.analysis import cri, tm30
+from lightcomp.analysis import _cr_common, cri, tm30
 from lightcomp.analysis.data import load_cmfs, load_scotopic
 from lightcomp.analysis.spectra import WL
 
@@ -51,6 +51,31 @@ def product_matrix(dtype: str = "float64") -> np.ndarray:
     out = np.ascontiguousarray(out, dtype=dtype)
     out.setflags(write=False)
     return out
+
+
+@lru_cache(maxsize=1)
+def reference_table() -> _cr_common.ReferenceTable:
+    """CIE 13.3 then CIE 224 reference features in one table (one interpolation per call).
+
+    Columns: :data:`cri.N_REFERENCE_FEATURES` of CIE 13.3, then the 297 CAM02-UCS
+    J', a', b' of the CES under the CIE 224 reference; same nodes and values as the
+    two modules' own tables.
+    """
+
+    def features(T: np.ndarray) -> np.ndarray:
+        return np.hstack([cri._reference_features(T), tm30._reference_features(T)])
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _cr_common.ReferenceTable(features)
+
+
+def colour_rendering(V: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(R1..R15 (n, 15), Rf (n,), Rg (n,)) from the products ``S @ product_matrix()``."""
+    ref = reference_table()(T)
+    k = cri.N_REFERENCE_FEATURES
+    ri = cri.Ri_from_products(V[:, COL_CRI], T, ref[:, :k])
+    rf, rg = tm30.Rf_Rg_from_products(V[:, COL_TM30], T, ref[:, k:])
+    return ri, rf, rg
 
 
 def _check_layout() -> None:  # pragma: no cover - guards the column constants above

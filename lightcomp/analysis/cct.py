@@ -137,47 +137,41 @@ def CCT_Duv_Ohno2013(uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"uv must have shape (N, 2), got {np.shape(uv)}")
     table_t, table_uv = _planck_table()
     n_t = table_t.size
-    valid = np.all(np.isfinite(c), axis=1)
-    cv = np.where(valid[:, None], c, table_uv[n_t // 2])
+    valid = np.isfinite(c).all(axis=1)
+    cv = c if valid.all() else np.where(valid[:, None], c, table_uv[n_t // 2])
     n = cv.shape[0]
-    cct = np.full(n, np.nan)
-    duv = np.full(n, np.nan)
-    chunk = 8192
-    coarse_idx = np.arange(0, n_t, _COARSE_EVERY)
-    coarse_uv = table_uv[coarse_idx]
-    coarse_sq = np.sum(coarse_uv**2, axis=1)
-    for start in range(0, n, chunk):  # bounds memory; vectorised within a chunk
-        p = cv[start : start + chunk]
+    cct = np.empty(n)
+    duv = np.empty(n)
+    coarse_uv, coarse_sq, window = _coarse_table()
+    for start in range(0, n, _CHUNK):  # bounds memory; vectorised within a chunk
+        p = cv[start : start + _CHUNK]
         # 1. global nearest point of the coarse table (|p - c|^2 up to the |p|^2 term)
-        dc = coarse_sq[None, :] - 2.0 * (p @ coarse_uv.T)
-        j = coarse_idx[np.argmin(dc, axis=1)]
-        # 2. nearest point of the fine table within the coarse bracket: the distance
-        #    is unimodal there, so bisect on "is the next point closer?"
-        lo = np.clip(j - _COARSE_EVERY, 0, n_t - 1)
-        hi = np.clip(j + _COARSE_EVERY, 0, n_t - 1)
-        for _ in range(int(np.ceil(np.log2(2 * _COARSE_EVERY + 1))) + 1):
-            mid = (lo + hi) // 2
-            nxt = np.minimum(mid + 1, n_t - 1)
-            d_mid = np.sum((p - table_uv[mid]) ** 2, axis=1)
-            d_nxt = np.sum((p - table_uv[nxt]) ** 2, axis=1)
-            up = (d_nxt < d_mid) & (mid < hi)
-            lo = np.where(up, mid + 1, lo)
-            hi = np.where(up, hi, mid)
-        i = lo
+        j = np.argmin(coarse_sq - 2.0 * (p @ coarse_uv.T), axis=1) * _COARSE_EVERY
+        # 2. nearest point of the fine table within one coarse step on either side
+        idx = np.clip(j[:, None] + window, 0, n_t - 1)
+        d = table_uv[idx] - p[:, None, :]
+        i = np.take_along_axis(idx, np.argmin(np.einsum("nkc,nkc->nk", d, d), axis=1)[:, None], 1)
+        i = i[:, 0]
         inside = (i > 0) & (i < n_t - 1)
         i = np.clip(i, 1, n_t - 2)
         t_p, t_i, t_n = table_t[i - 1], table_t[i], table_t[i + 1]
         uv_p, uv_n = table_uv[i - 1], table_uv[i + 1]
-        d_p = np.hypot(*(p - uv_p).T)
-        d_i = np.hypot(*(p - table_uv[i]).T)
-        d_n = np.hypot(*(p - uv_n).T)
+        e_p = p - uv_p
+        e_i = p - table_uv[i]
+        e_n = p - uv_n
+        d_p2 = np.einsum("nc,nc->n", e_p, e_p)
+        d_n2 = np.einsum("nc,nc->n", e_n, e_n)
+        d_p = np.sqrt(d_p2)
+        d_i = np.sqrt(np.einsum("nc,nc->n", e_i, e_i))
+        d_n = np.sqrt(d_n2)
         # Triangular solution.
-        seg = np.hypot(*(uv_n - uv_p).T)
-        x = (d_p**2 - d_n**2 + seg**2) / (2.0 * seg)
+        g = uv_n - uv_p
+        seg = np.sqrt(np.einsum("nc,nc->n", g, g))
+        x = (d_p2 - d_n2 + seg * seg) / (2.0 * seg)
         t_tri = t_p + (t_n - t_p) * x / seg
-        v_tx = uv_p[:, 1] + (uv_n[:, 1] - uv_p[:, 1]) * x / seg
+        v_tx = uv_p[:, 1] + g[:, 1] * x / seg
         sign = np.where(p[:, 1] - v_tx >= 0, 1.0, -1.0)
-        duv_tri = sign * np.sqrt(np.maximum(d_p**2 - x**2, 0.0))
+        duv_tri = sign * np.sqrt(np.maximum(d_p2 - x * x, 0.0))
         # Parabolic solution.
         big_x = (t_n - t_i) * (t_p - t_n) * (t_i - t_p)
         a = (t_p * (d_n - d_i) + t_i * (d_p - d_n) + t_n * (d_i - d_p)) / big_x
@@ -193,10 +187,25 @@ def CCT_Duv_Ohno2013(uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t_par = -b / (2.0 * a)
         duv_par = sign * (a * t_par**2 + b * t_par + cc)
         use_par = np.abs(duv_tri) >= 0.002
-        ok = inside & valid[start : start + chunk]
-        cct[start : start + chunk] = np.where(ok, np.where(use_par, t_par, t_tri), np.nan)
-        duv[start : start + chunk] = np.where(ok, np.where(use_par, duv_par, duv_tri), np.nan)
+        ok = inside & valid[start : start + _CHUNK]
+        cct[start : start + _CHUNK] = np.where(ok, np.where(use_par, t_par, t_tri), np.nan)
+        duv[start : start + _CHUNK] = np.where(ok, np.where(use_par, duv_par, duv_tri), np.nan)
     return cct, duv
+
+
+_CHUNK = 4096
+
+
+@lru_cache(maxsize=1)
+def _coarse_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every 64th Planckian table point (u, v), its |uv|^2, and the fine-search window."""
+    _, table_uv = _planck_table()
+    coarse_uv = np.ascontiguousarray(table_uv[::_COARSE_EVERY])
+    return (
+        coarse_uv,
+        np.sum(coarse_uv**2, axis=1),
+        np.arange(-_COARSE_EVERY, _COARSE_EVERY + 1),
+    )
 
 
 def xy_to_CCT_Duv_Ohno2013(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

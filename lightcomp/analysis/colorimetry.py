@@ -17,6 +17,8 @@ Functions ending in ``_grid`` take spectra already on the analysis grid
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from lightcomp.analysis.data import load_cmfs
@@ -144,7 +146,14 @@ def uv_to_xy(uv: np.ndarray) -> np.ndarray:
 
 def spectral_locus_xy(observer: str = "1931_2") -> np.ndarray:
     """Chromaticities x, y of the monochromatic stimuli 380-780 nm at 1 nm, shape (401, 2)."""
-    return XYZ_to_xy(load_cmfs(observer))
+    return _spectral_locus_xy(observer).copy()
+
+
+@lru_cache(maxsize=4)
+def _spectral_locus_xy(observer: str) -> np.ndarray:
+    out = XYZ_to_xy(load_cmfs(observer))
+    out.setflags(write=False)
+    return out
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -170,6 +179,20 @@ def _segment_hit(
     return np.clip(u, 0.0, 1.0), np.where(degenerate, t_proj, t)
 
 
+@lru_cache(maxsize=8)
+def _locus_angles(white: tuple, locus: bytes) -> tuple[np.ndarray, np.ndarray, int]:
+    """Angles of the locus seen from ``white`` (unwrapped), their non-increasing envelope
+    and the index where the far-red tail folds back (cached: the same for every call)."""
+    rel = np.frombuffer(locus).reshape(-1, 2) - np.asarray(white)
+    a = np.unwrap(np.arctan2(rel[:, 1], rel[:, 0]))
+    if a[-1] > a[0]:  # orientation (always clockwise for an interior white point)
+        raise AnalysisInputError("achromatic point is outside the spectral locus")
+    env = np.minimum.accumulate(a)
+    da = np.diff(a)
+    tail = int(np.flatnonzero(da >= 0)[0]) if np.any(da >= 0) else a.size - 1
+    return a, env, tail
+
+
 def _locus_lookup(
     white: np.ndarray, direction: np.ndarray, locus: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -182,11 +205,7 @@ def _locus_lookup(
     (wavelength of the locus hit (NaN for purples), ray parameter t of the exit
     point (locus or purple line), purple mask).
     """
-    rel = locus - white
-    a = np.unwrap(np.arctan2(rel[:, 1], rel[:, 0]))
-    if a[-1] > a[0]:  # orientation (always clockwise for an interior white point)
-        raise AnalysisInputError("achromatic point is outside the spectral locus")
-    env = np.minimum.accumulate(a)
+    a, env, tail = _locus_angles(tuple(white.tolist()), locus.tobytes())
     theta = np.arctan2(direction[:, 1], direction[:, 0])
     theta = theta - 2.0 * np.pi * np.ceil((theta - a[0]) / (2.0 * np.pi))  # in (a0 - 2pi, a0]
     purple = theta < env[-1]
@@ -197,8 +216,6 @@ def _locus_lookup(
     wl = WL[k] + u * (WL[k + 1] - WL[k])
     # Far-red tail, where the tabulated locus folds on itself: take the 1 nm locus
     # point nearest to the ray (exact for monochromatic stimuli).
-    da = np.diff(a)
-    tail = int(np.flatnonzero(da >= 0)[0]) if np.any(da >= 0) else a.size - 1
     in_tail = (k >= tail - 1) & ~purple
     if np.any(in_tail) and tail < a.size - 1:
         dt = direction[in_tail]
@@ -248,7 +265,7 @@ def dominant_wavelength_purity(
     white = XY_E if xy_n is None else np.asarray(xy_n, dtype=float)
     if white.shape != (2,):
         raise ValueError(f"xy_n must have shape (2,), got {white.shape}")
-    locus = spectral_locus_xy(observer)
+    locus = _spectral_locus_xy(observer)
     d = c - white
     dist = np.hypot(d[:, 0], d[:, 1])
     valid = np.isfinite(dist) & (dist > 0)

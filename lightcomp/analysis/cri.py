@@ -173,11 +173,16 @@ def CRI_CIE13_3(
     return Ra, Ri
 
 
-def Ri_from_products(V_t: np.ndarray, T: np.ndarray) -> np.ndarray:
+#: Number of reference features per temperature (u_r, v_r, c_r, d_r, W*, U*, V* of 15 TCS).
+N_REFERENCE_FEATURES = 4 + 3 * _K
+
+
+def Ri_from_products(V_t: np.ndarray, T: np.ndarray, F_r: np.ndarray | None = None) -> np.ndarray:
     """R1..R15 (n, 15) from ``S @ _matrix()`` rows (n, 48) and the reference CCT (K).
 
     The batch core of :func:`CRI_CIE13_3` for callers that already have the products
-    (:mod:`lightcomp.analysis.batch`). NaN where T is outside 1000-25000 K.
+    (:mod:`lightcomp.analysis.batch`); ``F_r`` the interpolated reference features
+    when the caller has them already. NaN where T is outside 1000-25000 K.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
-        return _Ri_block(V_t, _reference_table()(T))
+        return _Ri_block(V_t, _reference_table()(T) if F_r is None else F_r)

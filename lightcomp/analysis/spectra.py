@@ -79,6 +79,8 @@ def validate_wavelengths(wavelengths: np.ndarray) -> np.ndarray:
     1-D, contains NaN/inf, is not strictly increasing, does not cover
     380-780 nm, or has a step larger than :data:`MAX_STEP_NM` within 380-780 nm.
     """
+    if wavelengths is WL:  # the analysis grid itself (checked once, read-only)
+        return WL
     wl = np.asarray(wavelengths, dtype=float)
     if wl.ndim != 1:
         raise AnalysisInputError(f"wavelengths must be a 1-D array, got shape {wl.shape}")
@@ -144,7 +146,7 @@ def resampling_matrix(wavelengths: np.ndarray) -> np.ndarray | None:
     The grid is validated with :func:`validate_wavelengths`.
     """
     wl = validate_wavelengths(wavelengths)
-    if _is_analysis_grid(wl):
+    if wl is WL or _is_analysis_grid(wl):
         return None
     uniform = _is_uniform(wl)
     # Only the points around 380-780 nm matter: Sprague uses 3 neighbours on each
@@ -208,10 +210,19 @@ def check_spectra(
     """
     wl = validate_wavelengths(wavelengths)
     s = _as_batch(wl, spectra)
-    labels = spectrum_names(s.shape[0], names)
     n = s.shape[0]
-    visible = (wl >= WL[0] - _TOL) & (wl <= WL[-1] + _TOL)
-    lo, hi = np.flatnonzero(visible)[[0, -1]]
+    if wl is WL or _is_analysis_grid(wl):
+        lo, hi = 0, WL.size - 1
+    else:
+        visible = (wl >= WL[0] - _TOL) & (wl <= WL[-1] + _TOL)
+        lo, hi = np.flatnonzero(visible)[[0, -1]]
+    if n <= 4096:
+        # The usual case first: finite, non-negative, positive sum (3 passes, no messages).
+        sv = s[:, lo : hi + 1]
+        tot = sv.sum(axis=1)
+        if np.isfinite(tot).all() and (tot > 0).all() and sv.min() >= 0:
+            return [None] * n
+    labels = spectrum_names(n, names)
     n_nonfinite = np.zeros(n, dtype=int)
     all_zero = np.zeros(n, dtype=bool)
     neg_fraction = np.zeros(n)
@@ -242,10 +253,15 @@ def check_spectra(
             )
         elif all_zero[i]:
             errors[i] = f"{name}: spectrum is all zero in 380-780 nm"
-        else:
+        elif neg_fraction[i] > max_negative_fraction:
             errors[i] = (
                 f"{name}: spectrum is mostly negative in 380-780 nm "
                 f"({100 * neg_fraction[i]:.0f} % of samples negative, sum {total[i]:.4g})"
+            )
+        else:
+            errors[i] = (
+                f"{name}: the sum of the spectrum over 380-780 nm is not positive "
+                f"({total[i]:.4g}; {100 * neg_fraction[i]:.0f} % of samples negative)"
             )
     return errors
 

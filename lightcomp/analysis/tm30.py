@@ -277,17 +277,21 @@ def _polygon_area(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 0.5 * np.sum(a * np.roll(b, -1, axis=1) - b * np.roll(a, -1, axis=1), axis=1)
 
 
-def Rf_Rg_from_products(V_t: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def Rf_Rg_from_products(
+    V_t: np.ndarray, T: np.ndarray, ref: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Rf and Rg (n,) from ``S @ _matrix()`` rows (n, 303) and the reference CCT (K).
 
     The batch core of :func:`TM30_CIE224` for callers that already have the products
     (:mod:`lightcomp.analysis.batch`): only what Rf and Rg need (no per-sample or
-    per-bin fidelity, no chroma/hue shifts). Same equations, same numbers.
+    per-bin fidelity, no chroma/hue shifts). Same equations, same numbers. ``ref``: the
+    interpolated reference J', a', b' (n, 297) when the caller has them already.
     """
     n = V_t.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         Jt, at, bt = _jab_block(V_t)
-        ref = _reference_table()(T)
+        if ref is None:
+            ref = _reference_table()(T)
         Jr, ar, br = ref[:, :N_CES], ref[:, N_CES : 2 * N_CES], ref[:, 2 * N_CES :]
         dE = Jt - Jr
         dE *= dE
