@@ -474,3 +474,63 @@ def test_rendering_failure_isolated_to_its_spectrum(monkeypatch):
 def test_power_w_shape_checked():
     with pytest.raises(AnalysisInputError, match="power_w must be one value or one per spectrum"):
         analyze(WL, leds(3), absolute=True, power_w=[1.0, 2.0])
+
+
+# ------------------------------------------------------------- no silent NaN / inf
+
+
+def test_extreme_scales_give_the_same_chromaticity():
+    """Spectra in absurd units (x1e306, x1e-310) are analysed like any other."""
+    s = leds(3, seed=21)
+    ref = analyze(WL, s)
+    cols = [c for c in QUANTITIES if c not in ("luminous_flux", "radiant_flux")]
+    for factor in (1e306 / s.max(), 1e-310 / s.max()):
+        df = analyze(WL, s * factor)
+        assert df["error"].isna().all()
+        np.testing.assert_allclose(
+            df[cols].to_numpy(float), ref[cols].to_numpy(float), rtol=1e-9, atol=1e-9
+        )
+    tiny = analyze(WL, s * (1e-310 / s.max()), absolute=True)
+    assert np.isfinite(tiny["luminous_flux"]).all() and (tiny["luminous_flux"] > 0).all()
+    huge = analyze(WL, s * (1e306 / s.max()), absolute=True)
+    assert np.isfinite(huge["x"]).all()
+    assert huge["error"].str.contains("exceed the float range").all()
+
+
+def test_every_non_finite_result_has_a_reason():
+    """Monochromatic lines, steps, narrow mixes: a NaN anywhere comes with a reason."""
+    rows = []
+    for peak in range(390, 780, 15):  # 1 nm lines and 10 nm wide bands
+        line = np.zeros(WL.size)
+        line[peak - 380] = 1.0
+        rows.append(line)
+        rows.append(np.exp(-0.5 * ((WL - peak) / 4.0) ** 2))
+    rows.append(np.r_[np.zeros(200), np.ones(201)])  # step: no half maximum on the right
+    rows.append(np.r_[np.ones(100), np.zeros(301)])
+    s = np.vstack([np.array(rows), leds(6, seed=22)])
+    df = analyze(WL, s)
+    values = df[[c for c in QUANTITIES if c not in ("luminous_flux", "radiant_flux")]]
+    silent = ~np.isfinite(values.to_numpy(float)).all(axis=1) & df["error"].isna().to_numpy()
+    assert not silent.any(), df.loc[silent, ["name", "CCT", "Ra", "Rf", "Rg", "fwhm"]]
+    assert df["error"].iloc[-6:].isna().all()  # the white LEDs are complete
+
+
+def test_monochromatic_line_has_no_cct():
+    """CIE 15:2018: CCT is not meaningful beyond |Duv| = 0.05: no CCT, Ra or Rf."""
+    line = np.zeros(WL.size)
+    line[550 - 380] = 1.0
+    df = analyze(WL, np.vstack([line, leds(1, seed=23)]), ["green", "white"])
+    row = df.iloc[0]
+    assert np.isnan(row["CCT"]) and np.isnan(row["Ra"]) and np.isnan(row["Rf"])
+    assert np.isnan(row[[f"R{i}" for i in range(1, 16)]].astype(float)).all()
+    assert abs(row["Duv"]) > 0.05 and row["dominant_wavelength"] == pytest.approx(550, abs=0.5)
+    assert row["error"].startswith("green: |Duv| = ") and "CIE 15" in row["error"]
+    assert df["error"][1] is None and np.isfinite(df["CCT"][1])
+
+
+def test_non_positive_sum_is_not_called_mostly_negative():
+    s = leds(1, seed=24)[0]
+    s[200:220] = -100.0 * s.max()  # 5 % of the samples negative, but the sum too
+    msg = analyze(WL, s, ["offset"])["error"][0]
+    assert msg.startswith("offset: the sum of the spectrum over 380-780 nm is not positive")
+    assert "mostly negative" not in msg

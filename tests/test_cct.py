@@ -1,8 +1,10 @@
 """CCT and Duv (lightcomp.analysis.cct, Ohno 2013) against CIE 15 and colour-science.
 
 Tolerances from the issue: CCT +-0.05 % for |Duv| <= 0.02, Duv +-5e-5 against
-colour-science (Ohno 2013 with the same 380-780 nm 1 nm CMFs; its Planckian
-radiator uses CIE 15's c2 = 1.4388e-2 m K like ours).
+colour-science (Ohno 2013; the Planckian locus from the full 360-830 nm 1 nm CMFs as
+CIE 15 and colour-science build it; its Planckian radiator uses CIE 15's
+c2 = 1.4388e-2 m K like ours). The measured chromaticities themselves are sums over
+380-780 nm.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ colour = pytest.importorskip("colour")
 
 SHAPE_1NM = colour.SpectralShape(380, 780, 1)
 CMFS_2 = colour.MSDS_CMFS["CIE 1931 2 Degree Standard Observer"].copy().trim(SHAPE_1NM)
+#: The full CIE table (360-830 nm): the locus of CCT/Duv (CIE 15:2018, colour-science).
+CMFS_FULL = colour.MSDS_CMFS["CIE 1931 2 Degree Standard Observer"].copy()
 WL5 = np.arange(380.0, 781.0, 5.0)
 
 # CIE 15:2004 Tables T.3 / T.8 correlated colour temperatures (K). A and D65 to 1 K;
@@ -73,7 +77,7 @@ def test_cie15_illuminants_cct():
 def test_against_colour_on_synthetic_leds():
     uv = led_uv()
     t, duv = cct.CCT_Duv_Ohno2013(uv)
-    ref = np.array([colour.temperature.uv_to_CCT_Ohno2013(p, CMFS_2) for p in uv])
+    ref = np.array([colour.temperature.uv_to_CCT_Ohno2013(p, CMFS_FULL) for p in uv])
     sel = np.abs(ref[:, 1]) <= 0.02
     assert sel.sum() > 200
     assert ref[sel, 0].min() < 2400 and ref[sel, 0].max() > 6000  # covers 2200-6500 K
@@ -84,7 +88,7 @@ def test_against_colour_on_synthetic_leds():
 def test_against_colour_1000_to_20000_K():
     t_ref = np.geomspace(1000, 20000, 25)
     d_ref = np.tile([-0.03, -0.01, 0.0, 0.005, 0.02], 5)
-    uv = colour.temperature.CCT_to_uv_Ohno2013(np.stack([t_ref, d_ref], -1), CMFS_2)
+    uv = colour.temperature.CCT_to_uv_Ohno2013(np.stack([t_ref, d_ref], -1), CMFS_FULL)
     t, duv = cct.CCT_Duv_Ohno2013(uv)
     # Ohno 2013 claims < 1 K over 1000-20 000 K, |Duv| <= 0.03
     np.testing.assert_allclose(t, t_ref, atol=1.0)
@@ -97,8 +101,8 @@ def test_planckian_locus_against_colour():
         [
             colour.XYZ_to_xy(
                 colour.sd_to_XYZ(
-                    colour.sd_blackbody(float(x), SHAPE_1NM, c2=1.4388e-2),
-                    CMFS_2,
+                    colour.sd_blackbody(float(x), CMFS_FULL.shape, c2=1.4388e-2),
+                    CMFS_FULL,
                     method="Integration",
                 )
             )
@@ -106,6 +110,22 @@ def test_planckian_locus_against_colour():
         ]
     )
     np.testing.assert_allclose(cct.CCT_to_xy_Planck(t), ref, atol=1e-9)
+
+
+def test_high_cct_locus_matches_colour_full_cmfs():
+    """The locus from the full 360-830 nm tables: no bias growing with CCT.
+
+    With the 380-780 nm locus (before), CCT was off by +1.8 K at 6500 K, +8 K at
+    10 000 K and +62 K at 20 000 K, Duv by up to 3e-5.
+    """
+    t_ref = np.array([2700.0, 6500.0, 10000.0, 15000.0, 20000.0, 25000.0])
+    for d in (-0.01, 0.0, 0.01):
+        uv = colour.temperature.CCT_to_uv_Ohno2013(
+            np.stack([t_ref, np.full(t_ref.size, d)], -1), CMFS_FULL
+        )
+        t, duv = cct.CCT_Duv_Ohno2013(uv)
+        np.testing.assert_allclose(t, t_ref, rtol=2e-5)  # 0.5 K at 25 000 K
+        np.testing.assert_allclose(duv, d, atol=2e-6)
 
 
 def test_inverse_round_trip_and_normal_direction():

@@ -8,8 +8,8 @@ oracle, configured to our documented conventions:
 - it rounds the daylight M1, M2 to 3 decimals; switched off (we keep them exact);
 - it computes CCT by Robertson (1968), which differs from Ohno (2013) by up to a few
   kelvin for LEDs off the locus (R9 moves by up to 0.08); the oracle is switched to
-  colour-science's Ohno (2013) with the Planckian locus from the 380-780 nm CMFs
-  (its default 360-830 nm table shifts CCT by up to 2 K at Duv 0.02). Where a
+  colour-science's Ohno (2013) with its default Planckian locus from the full
+  360-830 nm CMFs (CIE 15:2018; ours is built the same way). Where a
   comparison must isolate the CRI arithmetic the oracle's CCT is passed to us,
   otherwise our own CCT is used.
 
@@ -44,13 +44,6 @@ PUBLISHED_RA = {
 }  # fmt: skip
 
 
-CMFS_380_780 = (
-    colour.MSDS_CMFS["CIE 1931 2 Degree Standard Observer"]
-    .copy()
-    .trim(colour.SpectralShape(380, 780, 1))
-)
-
-
 @pytest.fixture
 def colour_oracle(monkeypatch):
     """colour-science CRI with the conventions of this module (see module docstring)."""
@@ -65,7 +58,7 @@ def colour_oracle(monkeypatch):
     used_cct = []
 
     def ohno(uv):
-        cct_duv = colour.temperature.uv_to_CCT_Ohno2013(uv, cmfs=CMFS_380_780)
+        cct_duv = colour.temperature.uv_to_CCT_Ohno2013(uv)  # locus from 360-830 nm
         used_cct.append(float(cct_duv[0]))
         return cct_duv
 

@@ -100,3 +100,9 @@ def test_parse_errors_name_the_position(code, position):
 def test_parse_rejects_non_string():
     with pytest.raises(CodeError, match="string"):
         parse_photometric_code(830)  # type: ignore[arg-type]
+
+
+def test_cct_digits_round_half_up():
+    """IEC 62717 CCT digits: halves round up (half-to-even gave 2650 K -> 26)."""
+    codes = photometric_code([85.0] * 4, [2650.0, 2750.0, 2649.9, 950.0], [2.0] * 4)
+    assert list(codes) == ["827/2--", "828/2--", "826/2--", "810/2--"]

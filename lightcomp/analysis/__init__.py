@@ -110,6 +110,7 @@ DUV_MAX_CCT = 0.05
 _SCALE_MIN, _SCALE_MAX = 1e-150, 1e150
 #: Quantities that are NaN by design for relative spectra.
 _ABSOLUTE_ONLY = ("luminous_flux", "radiant_flux")
+_SCALED = ("X", "Y", "Z", "luminous_flux", "radiant_flux")
 _CCT_DEPENDENT = ("CCT", "Ra", *(f"R{i}" for i in range(1, 16)), "Rf", "Rg")
 
 
@@ -153,6 +154,19 @@ def _explain_non_finite(table, sl, errors, labels, absolute, duv) -> None:
                     "of CIE 13.3 and CIE 224): no colour rendering indices"
                 )
                 missing = [q for q in missing if q not in _CCT_DEPENDENT]
+        if "Rg" in missing and "Rf" not in missing:
+            reasons.append(
+                "Rg undefined: a TM-30 hue bin holds no colour evaluation sample under the "
+                f"reference at {block[_QUANTITIES.index('CCT'), i]:.0f} K"
+            )
+            missing.remove("Rg")
+        over = [q for q in missing if q in _SCALED and np.isinf(block[_QUANTITIES.index(q), i])]
+        if over:
+            reasons.append(
+                f"{', '.join(over)} exceed the float range (about 1.8e308): check the unit "
+                "of the spectra"
+            )
+            missing = [q for q in missing if q not in over]
         if "fwhm" in missing:
             reasons.append("the main peak does not fall to half maximum within 380-780 nm")
             missing.remove("fwhm")

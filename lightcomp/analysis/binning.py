@@ -34,7 +34,7 @@ All functions are vectorised: inputs broadcast, no Python loop over components.
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 
 import numpy as np
@@ -134,15 +134,10 @@ def ansi_quadrangles() -> dict[int, np.ndarray]:
 # ---------------------------------------------------------------------------------------------
 # Planckian locus and CCT/Duv -> x,y
 # ---------------------------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _cmfs_and_wl() -> tuple[np.ndarray, np.ndarray]:
-    from lightcomp.analysis.data import load_cmfs
-
-    return load_cmfs("1931_2"), np.arange(380.0, 781.0) * 1e-9
-
-
 def planckian_uv(cct_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CIE 1960 u, v of a Planckian radiator (CIE 1931 2 degree observer, 380-780 nm, 1 nm).
+    """CIE 1960 u, v of a Planckian radiator (:func:`lightcomp.analysis.cct.CCT_to_uv_Planck`).
+
+    CIE 1931 2 degree observer, 360-830 nm at 1 nm (the locus of CCT and Duv).
 
     Parameters
     ----------
@@ -153,15 +148,13 @@ def planckian_uv(cct_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     -------
     u, v : arrays of the shape of ``cct_k``
     """
+    from lightcomp.analysis.cct import CCT_to_uv_Planck
+
     t = np.asarray(cct_k, dtype=float)
     if np.any(~np.isfinite(t)) or np.any(t <= 0):
         raise AnalysisInputError("planckian_uv: temperatures must be finite and > 0 K")
-    cmfs, wl = _cmfs_and_wl()
-    # Relative spectral radiance; the constant c1 cancels in chromaticity.
-    spd = wl**-5 / np.expm1(_C2 / (wl * t[..., None]))
-    xyz = spd @ cmfs
-    den = xyz[..., 0] + 15.0 * xyz[..., 1] + 3.0 * xyz[..., 2]
-    return 4.0 * xyz[..., 0] / den, 6.0 * xyz[..., 1] / den
+    uv = CCT_to_uv_Planck(t.reshape(-1))
+    return uv[:, 0].reshape(t.shape), uv[:, 1].reshape(t.shape)
 
 
 @cache

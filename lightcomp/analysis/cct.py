@@ -4,8 +4,9 @@ Conventions:
 
 - CIE 1960 UCS (u, v) (CIE 15:2018); the Planckian locus is computed from
   Planck's law with ``c2 = 1.4388e-2 m K`` (CIE 15:2018, ITS-90) and the CIE
-  1931 2 degree colour-matching functions at 1 nm over 380-780 nm, the same
-  tables and grid as every other quantity of :mod:`lightcomp.analysis`;
+  1931 2 degree colour-matching functions at 1 nm over their full range,
+  360-830 nm, as CIE 15:2018 and colour-science do (the 380-780 nm range of the
+  measured quantities would bias CCT by +1.8 K at 6500 K, +62 K at 20 000 K);
 - Duv is the signed distance in (u, v) to the Planckian locus, **positive
   above the locus** (greater v; e.g. D65 about +0.0032), as in ANSI C78.377
   and Ohno (2013);
@@ -31,7 +32,7 @@ from functools import lru_cache
 import numpy as np
 
 from lightcomp.analysis.colorimetry import uv_to_xy, xy_to_uv
-from lightcomp.analysis.data import load_cmfs
+from lightcomp.analysis.data import load_cmfs_1931_full
 from lightcomp.analysis.spectra import WL
 
 __all__ = [
@@ -82,22 +83,22 @@ def planck_spectra(temperature_k: np.ndarray, wavelengths_nm: np.ndarray = WL) -
         return C1_W_M2 / lam**5 / np.expm1(C2_M_K / (lam * t)) * 1e-9
 
 
-def _uv_of_spectra(s: np.ndarray) -> np.ndarray:
-    t = s @ load_cmfs("1931_2")
-    d = t[:, 0] + 15.0 * t[:, 1] + 3.0 * t[:, 2]
-    return np.stack([4.0 * t[:, 0] / d, 6.0 * t[:, 1] / d], axis=-1)
-
-
 def CCT_to_uv_Planck(CCT: np.ndarray) -> np.ndarray:
     """CIE 1960 (u, v) of the Planckian radiator at ``CCT`` (K); shape (N,) -> (N, 2).
 
-    Computed from Planck's law (``c2 = 1.4388e-2 m K``) with the CIE 1931 2
-    degree CMFs summed at 1 nm over 380-780 nm.
+    Computed from Planck's law (``c2 = 1.4388e-2 m K``) with the CIE 1931 2 degree
+    CMFs summed at 1 nm over their full range, 360-830 nm (CIE 15:2018; colour-science
+    and luxpy do the same). The one Planckian locus of lightcomp: CCT, Duv and the
+    binning (``binning.planckian_uv``) use it.
     """
     t = np.atleast_1d(np.asarray(CCT, dtype=float))
+    wl, cmfs = load_cmfs_1931_full()
     out = np.empty((t.size, 2))
-    for start in range(0, t.size, 4096):  # bound memory of the (n, 401) spectra
-        out[start : start + 4096] = _uv_of_spectra(planck_spectra(t[start : start + 4096]))
+    for start in range(0, t.size, 4096):  # bound memory of the (n, 471) spectra
+        xyz = planck_spectra(t[start : start + 4096], wl) @ cmfs
+        d = xyz[:, 0] + 15.0 * xyz[:, 1] + 3.0 * xyz[:, 2]
+        out[start : start + 4096, 0] = 4.0 * xyz[:, 0] / d
+        out[start : start + 4096, 1] = 6.0 * xyz[:, 1] / d
     return out
 
 

@@ -4,7 +4,8 @@ Positions (IEC 62717:2014, clause 10 / Annex D; *verify* against the purchased t
 
 - ``A``: colour-rendering group, the tens digit of Ra (9: Ra 90-100, 8: 80-89,
   7: 70-79, 6: 60-69 ...). Ra = 100 gives 9; Ra < 0 gives 0.
-- ``BC``: CCT / 100, rounded to the nearest integer (two digits; 1000-9949 K).
+- ``BC``: CCT / 100, rounded to the nearest integer, halves up (2650 K -> 27,
+  2750 K -> 28; two digits; 950-9949 K).
 - ``D``: initial chromaticity spread in MacAdam steps (the smallest integer
   n with the measured point inside the n-step ellipse, i.e. ceil(steps), at least 1).
 - ``E``: maintained chromaticity spread in MacAdam steps at 25 % of rated life
@@ -133,7 +134,8 @@ def photometric_code(
             )
     if np.any(ra_a > 100.0 + 1e-9):
         raise AnalysisInputError("photometric_code: Ra above 100")
-    cct100 = np.round(cct / 100.0)
+    # Round half up (2650 K -> 27, 2750 K -> 28): np.round rounds half to even.
+    cct100 = np.floor(cct / 100.0 + 0.5)
     bad = (cct100 < 10) | (cct100 > 99)
     if bad.any():
         raise AnalysisInputError(

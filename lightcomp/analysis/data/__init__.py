@@ -16,7 +16,14 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["CMFS_FILES", "load_cmfs", "load_photopic", "load_scotopic", "load_table"]
+__all__ = [
+    "CMFS_FILES",
+    "load_cmfs",
+    "load_cmfs_1931_full",
+    "load_photopic",
+    "load_scotopic",
+    "load_table",
+]
 
 #: Observer name -> CMF file. ``"1931_2"``: CIE 1931 2 degree; ``"1964_10"``: CIE 1964 10 degree.
 CMFS_FILES: dict[str, str] = {
@@ -81,3 +88,24 @@ def load_photopic() -> np.ndarray:
 def load_scotopic() -> np.ndarray:
     """CIE 1951 scotopic luminous efficiency V'(lambda), shape (401,), 380-780 nm at 1 nm."""
     return _column_block("cie1951_scotopic_vprime.csv", 1, 2)[:, 0]
+
+
+@cache
+def load_cmfs_1931_full() -> tuple[np.ndarray, np.ndarray]:
+    """CIE 1931 2 degree CMFs over the full CIE range, 360-830 nm at 1 nm.
+
+    Returns ``(wavelengths_nm (471,), cmfs (471, 3))``, read-only. Used for the
+    Planckian locus (CCT, Duv, binning), which CIE 15:2018 and the reference
+    libraries compute over the whole table; everything measured uses 380-780 nm.
+    """
+    name = "cie1931_2deg_xyz_cmfs_360_830.csv"
+    text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    table = np.array([[float(v) for v in ln.split(",")] for ln in lines[1:]], dtype=float)
+    if table.shape != (471, 4) or not np.array_equal(table[:, 0], np.arange(360.0, 831.0)):
+        raise RuntimeError(f"package data file {name} is not on the 360-830 nm 1 nm grid")
+    wl = np.ascontiguousarray(table[:, 0])
+    cmfs = np.ascontiguousarray(table[:, 1:])
+    wl.setflags(write=False)
+    cmfs.setflags(write=False)
+    return wl, cmfs
