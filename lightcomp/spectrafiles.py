@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,13 +95,16 @@ class SpectraFile:
     spectra : array, shape (N, W)
         One row per spectrum.
     names : list of N str
-        Spectrum names (CSV header; TM-27 Description or the file name).
+        Spectrum names (CSV header; TM-27 UniqueIdentifier or the file name).
     path : str
         The file read.
     header : dict
         TM-27 header fields (empty for CSV).
     spectral_quantity : str or None
         TM-27 SpectralQuantity (None for CSV).
+    cell_errors : dict of int to str
+        Spectrum index -> why it holds NaN from the file (first unreadable cell), so
+        that the analysis reports that spectrum with the cause and the others normally.
     """
 
     wavelengths: np.ndarray
@@ -109,6 +113,7 @@ class SpectraFile:
     path: str = ""
     header: dict[str, str] = field(default_factory=dict)
     spectral_quantity: str | None = None
+    cell_errors: dict[int, str] = field(default_factory=dict)
 
 
 def _fail(path: Path | str, message: str, line: int | None = None) -> AnalysisInputError:
@@ -138,28 +143,63 @@ def read_spectra(path: Path | str) -> SpectraFile:
     """Read a spectra CSV or an IES TM-27 XML file (chosen by content).
 
     XML is recognised by a leading ``<`` (after whitespace/BOM); anything else
-    is read as CSV.
+    is read as CSV, streamed line by line (memory about twice the numeric data).
     """
-    raw = _read_bytes(path)
-    if raw.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        return _parse_tm27(raw, path)
-    return _parse_csv(_decode(raw), path)
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(4096)
+    except FileNotFoundError:
+        raise AnalysisInputError(f"{p}: file not found") from None
+    except OSError as exc:
+        raise AnalysisInputError(f"{p}: cannot read file ({exc.strerror or exc})") from None
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return _parse_tm27(_read_bytes(path), path)
+    return read_spectra_csv(path)
 
 
 def read_spectra_csv(path: Path | str) -> SpectraFile:
-    """Read a spectra CSV (first column wavelength in nm, one column per named spectrum)."""
-    return _parse_csv(_decode(_read_bytes(path)), path)
+    """Read a spectra CSV (first column wavelength in nm, one column per named spectrum).
+
+    Streamed: the file is never held as text; each data line becomes one row of
+    floats (numpy's parser), so memory stays about twice the numeric data. A cell
+    that is not a number makes only its spectrum unusable: it is NaN and
+    :attr:`SpectraFile.cell_errors` names the cell (line, wavelength, text, and a hint
+    for a decimal comma); a bad wavelength cell or a ragged row refuses the file.
+    """
+    p = Path(path)
+    for encoding in ("utf-8-sig", "latin-1"):
+        try:
+            with p.open(encoding=encoding, newline="") as fh:
+                return _parse_csv(fh, path)
+        except UnicodeDecodeError:
+            continue
+        except FileNotFoundError:
+            raise AnalysisInputError(f"{p}: file not found") from None
+        except OSError as exc:
+            raise AnalysisInputError(f"{p}: cannot read file ({exc.strerror or exc})") from None
+    raise AnalysisInputError(f"{p}: cannot decode the file")  # pragma: no cover - latin-1
 
 
-def _parse_csv(text: str, path: Path | str) -> SpectraFile:
-    lines = text.splitlines()
-    # First non-blank, non-comment line is the header.
-    header_i = next(
-        (i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")), None
-    )
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+([eE][+-]?\d+)?\s*$")
+
+
+def _cell_hint(cell: str, delimiter: str) -> str:
+    if _DECIMAL_COMMA.match(cell):
+        return "; a decimal comma? write numbers with a point (0.5, not 0,5)"
+    return ""
+
+
+def _parse_csv(lines, path: Path | str) -> SpectraFile:
+    header_i = None
+    header_line = ""
+    line_no = 0
+    for line_no, line in enumerate(lines, start=1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            header_i, header_line = line_no - 1, line.rstrip("\r\n")
+            break
     if header_i is None:
         raise _fail(path, "no header row and no data (empty file)")
-    header_line = lines[header_i]
     delimiter = ","
     if "," not in header_line:
         delimiter = next((d for d in (";", "\t") if d in header_line), ",")
@@ -198,48 +238,69 @@ def _parse_csv(text: str, path: Path | str) -> SpectraFile:
             )
         seen[name] = k
     ncol = len(header)
-    rows: list[list[str]] = []
-    line_numbers: list[int] = []
-    reader = csv.reader(io.StringIO("\n".join(lines[header_i + 1 :])), delimiter=delimiter)
-    for offset, row in enumerate(reader):
-        line_no = header_i + 2 + offset
-        if not row or all(not c.strip() for c in row):
+    rows: list[np.ndarray] = []
+    wavelengths: list[float] = []
+    cell_errors: dict[int, str] = {}
+    for line_no, line in enumerate(lines, start=header_i + 2):
+        text = line.strip()
+        if not text or text.startswith("#"):
             continue
-        if row[0].lstrip().startswith("#"):
-            continue
-        if len(row) > ncol and all(not c.strip() for c in row[ncol:]):
-            row = row[:ncol]
-        if len(row) != ncol:
+        if '"' in text:
+            cells = next(csv.reader([text], delimiter=delimiter))
+        else:
+            cells = text.split(delimiter)
+        if len(cells) > ncol and all(not c.strip() for c in cells[ncol:]):
+            cells = cells[:ncol]
+        if len(cells) != ncol:
+            hint = ""
+            if delimiter == "," and any(_DECIMAL_COMMA.match(f"0,{c}") for c in cells[1:2]):
+                hint = " (decimal commas? then separate the columns with ';')"
             raise _fail(
                 path,
                 f"expected {ncol} fields (wavelength + {ncol - 1} spectra as in the header), "
-                f"found {len(row)}",
+                f"found {len(cells)}{hint}",
                 line_no,
             )
-        rows.append([c.strip() or "nan" for c in row])
-        line_numbers.append(line_no)
+        try:
+            wl = float(cells[0])
+        except ValueError:
+            raise _fail(
+                path,
+                f"cannot read {cells[0].strip()!r} as a number (wavelength, column 1)"
+                + _cell_hint(cells[0], delimiter),
+                line_no,
+            ) from None
+        if not np.isfinite(wl):
+            raise _fail(path, "wavelength is missing or not finite", line_no)
+        values = [c if c.strip() else "nan" for c in cells[1:]]
+        try:
+            row = np.array(values, dtype=float)  # numpy's parser: no Python float per cell
+        except ValueError:
+            row = np.empty(len(values))
+            for k, cell in enumerate(values):
+                try:
+                    row[k] = float(cell)
+                except ValueError:
+                    row[k] = np.nan
+                    if k not in cell_errors:
+                        cell_errors[k] = (
+                            f"cannot read {cell.strip()!r} as a number ({path} line {line_no}, "
+                            f"{wl:g} nm){_cell_hint(cell, delimiter)}"
+                        )
+        rows.append(row)
+        wavelengths.append(wl)
     if not rows:
         raise _fail(path, "header but no data rows")
-    try:
-        table = np.array(rows, dtype=float)
-    except ValueError:
-        # Find the offending cell for a precise message.
-        for row, line_no in zip(rows, line_numbers, strict=True):
-            for k, cell in enumerate(row):
-                try:
-                    float(cell)
-                except ValueError:
-                    what = "wavelength" if k == 0 else f"spectrum {header[k]!r}"
-                    raise _fail(
-                        path, f"cannot read {cell!r} as a number ({what}, column {k + 1})", line_no
-                    ) from None
-        raise
-    wl = table[:, 0]
-    bad = ~np.isfinite(wl)
-    if bad.any():
-        raise _fail(path, "wavelength is missing or not finite", line_numbers[int(np.argmax(bad))])
+    spectra = np.empty((len(names), len(rows)))
+    for j in range(len(rows)):  # one line at a time: the list is freed as we go
+        spectra[:, j] = rows[j]
+        rows[j] = None  # type: ignore[call-overload]
     return SpectraFile(
-        wavelengths=wl, spectra=np.ascontiguousarray(table[:, 1:].T), names=names, path=str(path)
+        wavelengths=np.array(wavelengths),
+        spectra=spectra,
+        names=names,
+        path=str(path),
+        cell_errors=cell_errors,
     )
 
 
@@ -316,7 +377,8 @@ def read_tm27(path: Path | str) -> SpectraFile:
     """Read an IES TM-27-14 spectral data XML file.
 
     Returns one spectrum per ``<SpectralDistribution>`` (normally one), named
-    by the header's ``Description`` (or the file name when empty). Header
+    by the header's ``UniqueIdentifier`` (or the file name when it has none; the
+    ``Description`` stays in :attr:`SpectraFile.header`). Header
     fields are returned in :attr:`SpectraFile.header`.
     """
     return _parse_tm27(_read_bytes(path), path)
@@ -370,7 +432,9 @@ def _parse_tm27(text: bytes, path: Path | str) -> SpectraFile:
     for wls, _v, line in distributions[1:]:
         if not np.array_equal(np.array(wls), wl0):
             raise _fail(path, "the spectral distributions use different wavelength grids", line)
-    base = header.get("Description") or Path(path).stem
+    # Named by the document's identifier (TM-27-14 UniqueIdentifier, e.g. a UUID or the
+    # lab's report id), not its free-text description; the file name when it has none.
+    base = header.get("UniqueIdentifier") or Path(path).stem
     names = (
         [base]
         if len(distributions) == 1

@@ -41,7 +41,7 @@ from lightcomp.analysis.spectra import (
     check_spectra,
     fwhm_grid,
     peak_wavelength_grid,
-    resampling_matrix,
+    resampler,
     spectrum_names,
     to_analysis_grid,
     validate_wavelengths,
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANALYZE_COLUMNS",
+    "ANALYZE_UNITS",
     "CCT_Duv_Ohno2013",
     "WL",
     "XYZ",
@@ -96,6 +97,19 @@ ANALYZE_COLUMNS: tuple[str, ...] = (
     "LER",
     "SP_ratio",
 )
+
+#: Units of the :func:`analyze` columns (SI symbols; "" for dimensionless and indices).
+#: X, Y, Z and the fluxes are for absolute spectra (relative: Y = 100, no unit).
+ANALYZE_UNITS: dict[str, str] = {
+    "CCT": "K",
+    "dominant_wavelength": "nm",
+    "peak_wavelength": "nm",
+    "fwhm": "nm",
+    "luminous_flux": "lm",
+    "radiant_flux": "W",
+    "LER": "lm/W",
+    "efficacy": "lm/W",
+}
 
 _QUANTITIES: tuple[str, ...] = tuple(c for c in ANALYZE_COLUMNS if c != "name")
 
@@ -224,7 +238,7 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
         _raise_first(errors)
     else:
         errors = [None] * n  # filled by the chunks (check_spectra per chunk, in parallel)
-    m = resampling_matrix(wl)
+    resample = resampler(wl)
     if power_w is not None:
         power = np.asarray(power_w, dtype=float)
         if power.ndim > 1 or power.size not in (1, n):
@@ -253,7 +267,7 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
             raw = np.where(bad[:, None], 0.0, raw)
         else:
             bad = np.zeros(raw.shape[0], dtype=bool)
-        sg = raw if m is None else raw @ m.T
+        sg = raw if resample is None else resample(raw)
         # Spectra of extreme scale (e.g. W/nm times 1e306, or 1e-310) are normalised to
         # a peak of 1 first: every relative quantity is scale-free and the sums would
         # overflow or lose their digits in subnormals; absolute ones are scaled back.

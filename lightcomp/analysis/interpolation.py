@@ -49,28 +49,73 @@ def _is_uniform(x: np.ndarray) -> bool:
     return bool(d.size) and bool(np.allclose(d, d[0], rtol=0, atol=1e-9 * max(1.0, abs(d[0]))))
 
 
+def _sprague_triplets(x: np.ndarray, x_new: np.ndarray):
+    """(rows, cols, values) of the Sprague operator: at most 6 x 6 entries per target.
+
+    Each target point combines 6 points of the extended data (2 extrapolated points
+    at each end, CIE 167 boundary coefficients, each a combination of the 6 end
+    points), so the operator is banded: memory grows linearly with the grid.
+    """
+    w = x.size
+    i = np.clip(np.searchsorted(x, x_new) - 1, 0, w - 2)
+    t = (x_new - x[i]) / (x[i + 1] - x[i])
+    powers = t[:, None] ** np.arange(1, 6)[None, :]  # (W_new, 5)
+    coef = powers @ _SPRAGUE_WEIGHTS  # (W_new, 6): weights of ext[j-2] ... ext[j+3]
+    coef[:, 2] += 1.0  # + y_i itself
+    ext = (i + 2)[:, None] + np.arange(-2, 4)[None, :]  # extended indices (W_new, 6)
+    rows = np.broadcast_to(np.arange(x_new.size)[:, None], ext.shape)
+    inner = (ext >= 2) & (ext < w + 2)
+    r_all = [rows[inner]]
+    c_all = [ext[inner] - 2]
+    v_all = [coef[inner]]
+    # Extrapolated points: ext 0, 1 from the first 6 data, w+2, w+3 from the last 6.
+    for e, brow, base in ((0, 0, 0), (1, 1, 0), (w + 2, 2, w - 6), (w + 3, 3, w - 6)):
+        hit = ext == e
+        if hit.any():
+            rr = rows[hit]
+            vv = coef[hit]
+            r_all.append(np.repeat(rr, 6))
+            c_all.append(np.tile(base + np.arange(6), rr.size))
+            v_all.append((vv[:, None] * _SPRAGUE_BOUNDARY[brow][None, :]).ravel())
+    return np.concatenate(r_all), np.concatenate(c_all), np.concatenate(v_all)
+
+
 @lru_cache(maxsize=32)
 def _sprague_matrix_cached(x_key: tuple, x_new_key: tuple) -> np.ndarray:
     x = np.asarray(x_key, dtype=float)
     x_new = np.asarray(x_new_key, dtype=float)
-    w = x.size
-    # Extended data (2 extrapolated points each side) as a linear map of the data.
-    ext = np.zeros((w + 4, w))
-    ext[2 : w + 2] = np.eye(w)
-    ext[0, :6] = _SPRAGUE_BOUNDARY[0]
-    ext[1, :6] = _SPRAGUE_BOUNDARY[1]
-    ext[w + 2, -6:] = _SPRAGUE_BOUNDARY[2]
-    ext[w + 3, -6:] = _SPRAGUE_BOUNDARY[3]
-
-    i = np.clip(np.searchsorted(x, x_new) - 1, 0, w - 2)
-    t = (x_new - x[i]) / (x[i + 1] - x[i])
-    j = i + 2  # index of x[i] in the extended array
-    rows = np.stack([ext[j + k] for k in range(-2, 4)], axis=1)  # (W_new, 6, W)
-    a = np.einsum("pk,nkw->npw", _SPRAGUE_WEIGHTS, rows)  # (W_new, 5, W)
-    powers = t[:, None] ** np.arange(1, 6)[None, :]  # (W_new, 5)
-    m = ext[j] + np.einsum("np,npw->nw", powers, a)
+    rows, cols, vals = _sprague_triplets(x, x_new)
+    m = np.zeros((x_new.size, x.size))
+    np.add.at(m, (rows, cols), vals)
     m.setflags(write=False)
     return m
+
+
+def sprague_operator(x: np.ndarray, x_new: np.ndarray):
+    """Sprague operator as a ``scipy.sparse`` CSR matrix (W_new, W) for long grids.
+
+    Same values as :func:`sprague_matrix`; about 6 non-zeros per row, so a grid of
+    100 000 points costs kilobytes, not the 80 GB of a dense W x W intermediate.
+    """
+    from scipy.sparse import csr_matrix
+
+    x = np.asarray(x, dtype=float)
+    x_new = np.asarray(x_new, dtype=float)
+    _check_sprague(x, x_new)
+    rows, cols, vals = _sprague_triplets(x, x_new)
+    return csr_matrix((vals, (rows, cols)), shape=(x_new.size, x.size))
+
+
+def _check_sprague(x: np.ndarray, x_new: np.ndarray) -> None:
+    if x.ndim != 1 or x.size < 6:
+        raise AnalysisInputError("Sprague interpolation needs at least 6 source points")
+    if not _is_uniform(x) or np.any(np.diff(x) <= 0):
+        raise AnalysisInputError("Sprague interpolation needs a uniform increasing grid")
+    if x_new.min() < x[0] - 1e-9 or x_new.max() > x[-1] + 1e-9:
+        raise AnalysisInputError(
+            f"interpolation target {x_new.min():g}-{x_new.max():g} nm is outside the "
+            f"source grid {x[0]:g}-{x[-1]:g} nm"
+        )
 
 
 def sprague_matrix(x: np.ndarray, x_new: np.ndarray) -> np.ndarray:
@@ -90,15 +135,7 @@ def sprague_matrix(x: np.ndarray, x_new: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(x, dtype=float)
     x_new = np.asarray(x_new, dtype=float)
-    if x.ndim != 1 or x.size < 6:
-        raise AnalysisInputError("Sprague interpolation needs at least 6 source points")
-    if not _is_uniform(x) or np.any(np.diff(x) <= 0):
-        raise AnalysisInputError("Sprague interpolation needs a uniform increasing grid")
-    if x_new.min() < x[0] - 1e-9 or x_new.max() > x[-1] + 1e-9:
-        raise AnalysisInputError(
-            f"interpolation target {x_new.min():g}-{x_new.max():g} nm is outside the "
-            f"source grid {x[0]:g}-{x[-1]:g} nm"
-        )
+    _check_sprague(x, x_new)
     return _sprague_matrix_cached(tuple(x.tolist()), tuple(x_new.tolist()))
 
 

@@ -18,8 +18,10 @@ are resampled to :data:`WL` exactly once:
   cubic spline (:class:`scipy.interpolate.CubicSpline`), the method CIE 167
   and colour-science use for non-uniform data.
 
-Both methods are linear in the data, so resampling is one matrix product
-``spectra @ M.T`` (cached per grid) for the whole batch. Resampled values are
+Both methods are linear in the data. Sprague is one banded matrix product for the
+whole batch (cached per grid; sparse for long grids); the spline is evaluated on the
+data directly. Memory grows linearly with the grid; grids finer than
+:data:`MIN_STEP_NM` or longer than :data:`MAX_POINTS` are refused. Resampled values are
 point samples of the interpolant (no band-pass averaging); no rounding is done.
 
 Also here: per-spectrum validation (:func:`check_spectra`) and the shape of
@@ -34,15 +36,18 @@ from functools import lru_cache
 
 import numpy as np
 
-from lightcomp.analysis.interpolation import sprague_matrix
 from lightcomp.errors import AnalysisInputError
 
 __all__ = [
+    "MAX_POINTS",
     "MAX_STEP_NM",
+    "MIN_STEP_NM",
+    "Resampler",
     "WL",
     "check_spectra",
     "fwhm_grid",
     "peak_wavelength_grid",
+    "resampler",
     "resampling_matrix",
     "spectrum_names",
     "to_analysis_grid",
@@ -55,6 +60,11 @@ WL.setflags(write=False)
 
 #: Largest accepted wavelength step (nm) inside 380-780 nm.
 MAX_STEP_NM = 5.0
+
+#: Smallest accepted step (nm) and largest grid: finer grids are no measurement (the
+#: 0.01 nm grid of a 1.3 MB file is accepted; a 1e-6 nm one is refused).
+MIN_STEP_NM = 1e-3
+MAX_POINTS = 200_000
 
 _TOL = 1e-6  # nm, tolerance on grid coverage and uniformity
 
@@ -96,12 +106,30 @@ def validate_wavelengths(wavelengths: np.ndarray) -> np.ndarray:
             f"wavelength grid is not strictly increasing: {wl[i]:g} nm is followed by "
             f"{wl[i + 1]:g} nm (index {i + 1})"
         )
-    if wl[0] > WL[0] + _TOL or wl[-1] < WL[-1] - _TOL:
+    if wl.size > MAX_POINTS:
         raise AnalysisInputError(
-            f"wavelength grid {wl[0]:g}-{wl[-1]:g} nm does not cover 380-780 nm"
+            f"wavelength grid has {wl.size} points (more than {MAX_POINTS}): not a "
+            "spectroradiometer grid; resample it (e.g. to 1 nm) first"
+        )
+    if wl[0] > WL[0] + _TOL or wl[-1] < WL[-1] - _TOL:
+        hint = ""
+        if wl[-1] < 1e-5:
+            hint = " (metres? give the wavelengths in nm)"
+        elif wl[-1] < 2.0:
+            hint = " (micrometres? give the wavelengths in nm)"
+        elif wl[0] > 1e4:
+            hint = " (picometres or angstrom? give the wavelengths in nm)"
+        raise AnalysisInputError(
+            f"wavelength grid {wl[0]:g}-{wl[-1]:g} nm does not cover 380-780 nm{hint}"
         )
     # Steps of the intervals that overlap 380-780 nm.
     inside = (wl[1:] > WL[0] + _TOL) & (wl[:-1] < WL[-1] - _TOL)
+    if np.any(d[inside] < MIN_STEP_NM):
+        i = int(np.flatnonzero(inside & (d < MIN_STEP_NM))[0])
+        raise AnalysisInputError(
+            f"wavelength step {d[i]:.3g} nm between {wl[i]:.6g} and {wl[i + 1]:.6g} nm is "
+            f"below {MIN_STEP_NM:g} nm: not a spectroradiometer grid"
+        )
     if np.any(d[inside] > MAX_STEP_NM + _TOL):
         i = int(np.flatnonzero(inside & (d > MAX_STEP_NM + _TOL))[0])
         raise AnalysisInputError(
@@ -120,52 +148,93 @@ def _is_analysis_grid(wl: np.ndarray) -> bool:
     return wl.shape == WL.shape and bool(np.all(np.abs(wl - WL) <= 1e-9))
 
 
-@lru_cache(maxsize=32)
-def _spline_matrix_cached(wl_key: tuple) -> np.ndarray:
-    from scipy.interpolate import CubicSpline
-
-    wl = np.asarray(wl_key, dtype=float)
-    # Cubic-spline interpolation is linear in the data: interpolate the identity,
-    # in column blocks to bound memory for long grids.
-    m = np.empty((WL.size, wl.size))
-    for start in range(0, wl.size, 512):
-        cols = np.zeros((wl.size, min(512, wl.size - start)))
-        cols[start + np.arange(cols.shape[1]), np.arange(cols.shape[1])] = 1.0
-        m[:, start : start + cols.shape[1]] = CubicSpline(wl, cols, axis=0, bc_type="not-a-knot")(
-            WL
-        )
-    m.setflags(write=False)
-    return m
+#: Grids up to this many points in 380-780 nm get a dense resampling matrix (fast
+#: BLAS product); longer ones a sparse one (memory linear in the grid).
+_DENSE_MAX = 4096
 
 
-def resampling_matrix(wavelengths: np.ndarray) -> np.ndarray | None:
-    """Linear operator ``M`` (shape (401, W)) mapping a spectrum on ``wavelengths`` to :data:`WL`.
+def _margins(wl: np.ndarray, margin: int) -> tuple[int, int]:
+    lo = max(int(np.searchsorted(wl, WL[0] - _TOL)) - margin, 0)
+    hi = min(int(np.searchsorted(wl, WL[-1] + _TOL, side="right")) + margin, wl.size)
+    return lo, hi
 
-    Sprague (CIE 167) for uniform grids, not-a-knot cubic spline for non-uniform
-    grids; ``None`` when ``wavelengths`` already is :data:`WL` (no resampling).
-    The grid is validated with :func:`validate_wavelengths`.
+
+@lru_cache(maxsize=16)
+def _sprague_cached(first: float, step: float, size: int, lo: int, hi: int):
+    sub = first + step * np.arange(size)
+    sub = sub[lo:hi]
+    from lightcomp.analysis.interpolation import sprague_operator
+
+    op = sprague_operator(sub, np.clip(WL, sub[0], sub[-1]))
+    if size <= _DENSE_MAX:
+        dense = np.zeros((WL.size, size))
+        dense[:, lo:hi] = op.toarray()
+        dense.setflags(write=False)
+        return dense
+    from scipy.sparse import csr_matrix
+
+    return csr_matrix((op.data, op.indices + lo, op.indptr), shape=(WL.size, size))
+
+
+class Resampler:
+    """Maps spectra (n, W) on a validated grid to the analysis grid (n, 401).
+
+    Uniform grids: Sprague (CIE 167) as one matrix product (dense up to
+    4096 points, sparse beyond: about 6 non-zeros per output point, so memory is
+    linear in the grid). Non-uniform grids: the not-a-knot cubic spline is
+    evaluated directly on the data (cost and memory linear in the grid; no
+    operator is built). Only the points near 380-780 nm are used: Sprague needs 3
+    neighbours on each side (result unchanged); the spline's influence decays by
+    about 0.27 per knot, so 20 knots leave < 1e-11.
     """
+
+    def __init__(self, wl: np.ndarray) -> None:
+        self.wl = wl
+        self.uniform = _is_uniform(wl)
+        self.lo, self.hi = _margins(wl, 3 if self.uniform else 20)
+        self.operator = None
+        if self.uniform:
+            step = (wl[-1] - wl[0]) / (wl.size - 1)
+            self.operator = _sprague_cached(float(wl[0]), float(step), wl.size, self.lo, self.hi)
+
+    def __call__(self, spectra: np.ndarray) -> np.ndarray:
+        if self.operator is not None:
+            if isinstance(self.operator, np.ndarray):
+                return spectra @ self.operator.T
+            return np.asarray((self.operator @ spectra.T).T)
+        from scipy.interpolate import CubicSpline
+
+        sub = self.wl[self.lo : self.hi]
+        out = np.empty((spectra.shape[0], WL.size))
+        for start in range(0, spectra.shape[0], 256):  # bounds the spline coefficients
+            block = spectra[start : start + 256, self.lo : self.hi]
+            spline = CubicSpline(sub, block.T, axis=0, bc_type="not-a-knot")
+            out[start : start + 256] = spline(WL).T
+        return out
+
+
+def resampler(wavelengths: np.ndarray) -> Resampler | None:
+    """The :class:`Resampler` for ``wavelengths`` (validated), or ``None`` if it is :data:`WL`."""
     wl = validate_wavelengths(wavelengths)
     if wl is WL or _is_analysis_grid(wl):
         return None
-    uniform = _is_uniform(wl)
-    # Only the points around 380-780 nm matter: Sprague uses 3 neighbours on each
-    # side (so the result is unchanged), the spline's influence decays by ~0.27
-    # per knot (20 knots: < 1e-11). This keeps wide high-resolution grids cheap.
-    margin = 3 if uniform else 20
-    lo = max(int(np.searchsorted(wl, WL[0] - _TOL)) - margin, 0)
-    hi = min(int(np.searchsorted(wl, WL[-1] + _TOL, side="right")) + margin, wl.size)
-    sub = wl[lo:hi]
-    if uniform:
-        # Sprague needs x_new inside the source grid; clip rounding at the ends.
-        m_sub = sprague_matrix(sub, np.clip(WL, sub[0], sub[-1]))
-    else:
-        m_sub = _spline_matrix_cached(tuple(sub.tolist()))
-    if lo == 0 and hi == wl.size:
-        return m_sub
-    m = np.zeros((WL.size, wl.size))
-    m[:, lo:hi] = m_sub
-    return m
+    return Resampler(wl)
+
+
+def resampling_matrix(wavelengths: np.ndarray) -> np.ndarray | None:
+    """Dense linear operator ``M`` (shape (401, W)) mapping a spectrum on ``wavelengths`` to :data:`WL`.
+
+    Sprague (CIE 167) for uniform grids, not-a-knot cubic spline for non-uniform
+    grids; ``None`` when ``wavelengths`` already is :data:`WL` (no resampling).
+    For inspection and small grids: the analysis itself uses :func:`resampler`,
+    whose memory is linear in the grid.
+    """
+    r = resampler(wavelengths)
+    if r is None:
+        return None
+    if isinstance(r.operator, np.ndarray):
+        return r.operator
+    return r(np.eye(r.wl.size)).T
 
 
 def _as_batch(wl: np.ndarray, spectra: np.ndarray) -> np.ndarray:
@@ -303,10 +372,10 @@ def to_analysis_grid(
         i = int(np.flatnonzero(~finite)[0])
         label = spectrum_names(s.shape[0], names)[i]
         raise AnalysisInputError(f"{label}: spectrum contains non-finite values (NaN/inf)")
-    m = resampling_matrix(wl)
-    if m is None:
+    r = resampler(wl)
+    if r is None:
         return s.copy()
-    return s @ m.T
+    return r(s)
 
 
 def peak_wavelength_grid(spectra_grid: np.ndarray) -> np.ndarray:

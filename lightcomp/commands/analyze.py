@@ -25,9 +25,17 @@ def analyze_file(
     from lightcomp.errors import AnalysisInputError
     from lightcomp.spectrafiles import read_spectra
 
+    if power_w is not None and not absolute:
+        raise AnalysisInputError(
+            "--power-w needs --absolute: the efficacy (lm/W) is the luminous flux of "
+            "absolute spectra (W/nm) over the power"
+        )
     data = read_spectra(spectra_path)
+    if strict and data.cell_errors:
+        k = min(data.cell_errors)
+        raise AnalysisInputError(f"{data.names[k]}: {data.cell_errors[k]}")
     try:
-        return analyze(
+        frame = analyze(
             data.wavelengths,
             data.spectra,
             data.names,
@@ -37,6 +45,69 @@ def analyze_file(
         )
     except AnalysisInputError as exc:  # say which file (grid problems concern all spectra)
         raise AnalysisInputError(f"{spectra_path}: {exc}") from exc
+    for k, message in data.cell_errors.items():  # the cause, not just "NaN in the spectrum"
+        frame.at[k, "error"] = f"{data.names[k]}: {message}"
+    return frame
+
+
+#: Display formats for the terminal table (files keep full precision).
+_DISPLAY_DIGITS: dict[str, str] = {
+    "X": ".5g",
+    "Y": ".5g",
+    "Z": ".5g",
+    "x": ".4f",
+    "y": ".4f",
+    "u_prime": ".4f",
+    "v_prime": ".4f",
+    "CCT": ".0f",
+    "Duv": ".4f",
+    "dominant_wavelength": ".1f",
+    "purity": ".3f",
+    "peak_wavelength": ".1f",
+    "fwhm": ".1f",
+    "luminous_flux": ".5g",
+    "radiant_flux": ".5g",
+    "LER": ".1f",
+    "SP_ratio": ".3f",
+    "efficacy": ".1f",
+}
+
+
+def format_terminal(frame) -> str:
+    """A table for people: one column per spectrum, one row per quantity with its unit,
+    sensible digits, errors at the end (``--format csv``/``json`` or ``-o`` keep full
+    precision)."""
+    import math
+
+    from lightcomp.analysis import ANALYZE_UNITS
+
+    names = [str(n) for n in frame["name"]]
+    rows = []
+    for col in frame.columns:
+        if col in ("name", "error"):
+            continue
+        unit = ANALYZE_UNITS.get(col, "")
+        label = f"{col} [{unit}]" if unit else col
+        fmt = _DISPLAY_DIGITS.get(col, ".1f")
+        cells = []
+        for v in frame[col]:
+            cells.append("" if v is None or not math.isfinite(v) else format(v, fmt))
+        if not any(cells):
+            continue  # e.g. the fluxes of relative spectra
+        rows.append([label, *cells])
+    width0 = max(len(r[0]) for r in rows)
+    widths = [max(len(names[j]), *(len(r[j + 1]) for r in rows)) for j in range(len(names))]
+    lines = ["  ".join([" " * width0, *(n.rjust(w) for n, w in zip(names, widths, strict=True))])]
+    for r in rows:
+        lines.append(
+            "  ".join(
+                [r[0].ljust(width0), *(c.rjust(w) for c, w in zip(r[1:], widths, strict=True))]
+            )
+        )
+    for name, err in zip(names, frame["error"], strict=True):
+        if err is not None and err == err:
+            lines.append(f"note: {err}" if str(err).startswith(name) else f"note: {name}: {err}")
+    return "\n".join(lines) + "\n"
 
 
 def format_table(frame, fmt: OutputFormat) -> str:
@@ -120,6 +191,7 @@ def register(app: typer.Typer) -> None:
             from lightcomp.errors import ConfigError
 
             raise ConfigError(f"cannot write {output}: folder {output.parent} does not exist")
+        explicit_fmt = fmt
         if fmt is None:
             fmt = (
                 OutputFormat.json
@@ -143,7 +215,12 @@ def register(app: typer.Typer) -> None:
                 failed=frame["error"].notna().to_numpy(),
             ).items():
                 frame[col] = values
-        text = format_table(frame, fmt)
+        import sys
+
+        if output is None and explicit_fmt is None and sys.stdout.isatty() and len(frame) <= 8:
+            text = format_terminal(frame)
+        else:
+            text = format_table(frame, fmt)
         if output is None:
             typer.echo(text, nl=False)
         else:
