@@ -238,7 +238,10 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
         _raise_first(errors)
     else:
         errors = [None] * n  # filled by the chunks (check_spectra per chunk, in parallel)
+    from lightcomp.analysis import cri
+
     resample = resampler(wl)
+    cols5 = cri.native_5nm_columns(wl)
     if power_w is not None:
         power = np.asarray(power_w, dtype=float)
         if power.ndim > 1 or power.size not in (1, n):
@@ -277,6 +280,9 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
         if extreme.any():
             factor = np.where(extreme, peak, 1.0)
             sg = sg / factor[:, None]
+        raw5 = None
+        if cols5 is not None:  # CIE 13.3 natively on 5 nm input
+            raw5 = raw[:, cols5] if factor is None else raw[:, cols5] / factor[:, None]
         # One product for every linear functional (batch.product_matrix).
         V = sg @ P
         xyz = V[:, batch.COL_XYZ]
@@ -323,11 +329,13 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
             out["CCT"][start + np.flatnonzero(far)] = np.nan
         ok = good & np.isfinite(cct) & ~far
         if ok.all():
-            ri, rf, rg = batch.colour_rendering(V, cct)
+            ri, rf, rg = batch.colour_rendering(V, cct, raw5)
             rows = sl
         else:
             idx = np.flatnonzero(ok)
-            ri, rf, rg = batch.colour_rendering(V[idx], cct[idx])
+            ri, rf, rg = batch.colour_rendering(
+                V[idx], cct[idx], None if raw5 is None else raw5[idx]
+            )
             rows = start + idx
         out["Ra"][rows] = ri[:, :8].mean(axis=1)
         for k in range(15):

@@ -215,24 +215,27 @@ def sample_matrix(samples: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(cols.reshape(-1, samples.shape[1]).T)
 
 
-def reference_products(T: np.ndarray, method: str, P: np.ndarray) -> np.ndarray:
+def reference_products(
+    T: np.ndarray, method: str, P: np.ndarray, wl: np.ndarray = WL
+) -> np.ndarray:
     """Exact ``reference(T) @ P`` with the reference normalised to Y_2deg = 1.
 
-    ``P`` (401, K) must have the CIE 1931 2° y_bar as column 0. Daylight is built from
-    S0, S1, S2 (linear basis interpolation, M1/M2 unrounded); CIE 224 blends the
-    Y-normalised components. Rows with an invalid temperature are NaN.
+    ``P`` (W, K) on the grid ``wl`` (default the 1 nm analysis grid) must have the
+    CIE 1931 2° y_bar as column 0. Daylight is built from S0, S1, S2 (linear basis
+    interpolation, M1/M2 unrounded); CIE 224 blends the Y-normalised components.
+    Rows with an invalid temperature are NaN.
     """
     valid, w_p, w_d = illuminants.reference_weights(T, method)
     out = np.zeros((T.size, P.shape[1]))
     use_p = valid & (w_p > 0)
     use_d = valid & (w_d > 0)
     if np.any(use_p):
-        v = illuminants._planck_unchecked(WL, T[use_p]) @ P
+        v = illuminants._planck_unchecked(wl, T[use_p]) @ P
         out[use_p] += w_p[use_p, None] * (v / v[:, :1])
     if np.any(use_d):
         td = np.clip(T[use_d], 4000.0, 25000.0)
         coeff = illuminants._daylight_M(illuminants._daylight_xy_unchecked(td), False)
-        v = coeff @ (illuminants.daylight_basis(WL) @ P)
+        v = coeff @ (illuminants.daylight_basis(wl) @ P)
         out[use_d] += w_d[use_d, None] * (v / v[:, :1])
     out[~valid] = np.nan
     return out

@@ -69,11 +69,20 @@ def reference_table() -> _cr_common.ReferenceTable:
         return _cr_common.ReferenceTable(features)
 
 
-def colour_rendering(V: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(R1..R15 (n, 15), Rf (n,), Rg (n,)) from the products ``S @ product_matrix()``."""
+def colour_rendering(
+    V: np.ndarray, T: np.ndarray, S5: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(R1..R15 (n, 15), Rf (n,), Rg (n,)) from the products ``S @ product_matrix()``.
+
+    ``S5``: the input at 380, 385, ..., 780 nm when it was given on that 5 nm grid;
+    CIE 13.3 is then evaluated natively at 5 nm (:func:`cri.Ri_from_5nm`).
+    """
     ref = reference_table()(T)
     k = cri.N_REFERENCE_FEATURES
-    ri = cri.Ri_from_products(V[:, COL_CRI], T, ref[:, :k])
+    if S5 is None:
+        ri = cri.Ri_from_products(V[:, COL_CRI], T, ref[:, :k])
+    else:
+        ri = cri.Ri_from_5nm(S5, T)
     rf, rg = tm30.Rf_Rg_from_products(V[:, COL_TM30], T, ref[:, k:])
     return ri, rf, rg
 
