@@ -158,8 +158,14 @@ def test_5nm_input_matches_sprague_then_1nm():
     s = leds(3, seed=3)
     df5 = analyze(WL5, s[:, ::5])
     df1 = analyze(WL, la.to_analysis_grid(WL5, s[:, ::5]))
-    num = [c for c in QUANTITIES if c not in ("luminous_flux", "radiant_flux")]
+    cie13 = ["Ra", *(f"R{i}" for i in range(1, 16))]  # natively at 5 nm (CIE 13.3)
+    num = [c for c in QUANTITIES if c not in ("luminous_flux", "radiant_flux", *cie13)]
     np.testing.assert_allclose(df5[num].to_numpy(float), df1[num].to_numpy(float), rtol=1e-12)
+    from lightcomp.analysis import cri
+
+    ra5, ri5 = cri.CRI_CIE13_3(WL5, s[:, ::5], CCT=df5["CCT"].to_numpy())
+    np.testing.assert_allclose(df5["Ra"], ra5, rtol=1e-12)
+    np.testing.assert_allclose(df5[cie13[1:]].to_numpy(float), ri5, rtol=1e-12)
 
 
 def test_bad_spectra_do_not_stop_the_batch():
@@ -231,7 +237,7 @@ def test_colour_rendering_columns_wired():
     names, s = fl_illuminants()
     df = analyze(WL5, s, names)
     s1 = la.to_analysis_grid(WL5, s)
-    ra, ri = cri.CRI_CIE13_3(WL, s1, CCT=df["CCT"].to_numpy())
+    ra, ri = cri.CRI_CIE13_3(WL5, s, CCT=df["CCT"].to_numpy())  # natively at 5 nm
     np.testing.assert_allclose(df["Ra"], ra, rtol=1e-12)
     np.testing.assert_allclose(df[[f"R{i}" for i in range(1, 16)]].to_numpy(float), ri, rtol=1e-12)
     r = tm30.TM30_CIE224(WL, s1, CCT=df["CCT"].to_numpy())

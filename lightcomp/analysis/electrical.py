@@ -14,8 +14,14 @@ Definitions (IEC 61000-3-2:2018, IEC 61000-4-7, IEEE 1459):
 - THD_I = sqrt(sum_{h=2..40} I_h^2) / I_1 (same for voltage).
   For an undistorted voltage lambda = cos(phi_1) / sqrt(1 + THD_I^2).
 
-IEC 61000-3-2 class C (lighting equipment), limits as tabulated in the domain
-brief (*verify*):
+IEC 61000-3-2 class C (lighting equipment). Edition followed: **IEC 61000-3-2:2018
+(Ed. 5.0), Table 2** and its 5 W / 25 W regimes, as tabulated in the domain brief
+(*verify* against the purchased text). Amendment 1:2020 (consolidated Ed. 5.1,
+IEC 61000-3-2:2018+A1:2020) revised Table 2: a test laboratory's summary of the
+amendment (CTK, "Harmonic standard IEC 61000-3-2 is changed", 2020) states that the
+third-harmonic limit changed from 30 lambda % to 27 % of the fundamental *(verify)*. That
+change is not applied here until confirmed from the standard itself; a product
+tested to Ed. 5.1 with 0.9 < lambda would meet 30 lambda % here but could fail 27 %.
 
 - active input power > 25 W: % of the fundamental current: h2 2 %, h3 30 lambda %,
   h5 10 %, h7 7 %, h9 5 %, odd h = 11..39 3 %; no limits for other even orders.
