@@ -25,6 +25,7 @@ from lightcomp.drivers.yokogawa import YokogawaWT310E
 from lightcomp.errors import InstrumentError
 
 K2400_INIT = (":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS", None)
+K2400_SENSE = (':SENS:FUNC:CONC ON;:SENS:FUNC "VOLT:DC","CURR:DC"', None)
 READ_OK = "+3.612000E+01,+3.500000E-01,+9.910000E+37,+1.000000E+00,+1.000000E+00"
 
 
@@ -44,6 +45,7 @@ def cfg(driver: str, role: str, retries: int = 2, identity: str | None = None, *
 def test_keithley2400_constant_current_dialogue():
     pairs = [
         K2400_INIT,
+        K2400_SENSE,
         (":SOURCE:FUNCTION CURR", None),
         (":SENSE:VOLTAGE:PROTECTION 45", None),
         (":SOURCE:CURRENT 0.35", None),
@@ -68,6 +70,7 @@ def test_keithley2400_constant_current_dialogue():
 def test_keithley2400_constant_voltage_dialogue():
     pairs = [
         K2400_INIT,
+        K2400_SENSE,
         (":SOURCE:FUNCTION VOLT", None),
         (":SENSE:CURRENT:PROTECTION 0.5", None),
         (":SOURCE:VOLTAGE 12", None),
@@ -120,7 +123,12 @@ def test_keithley2400_identity_check():
 
 
 def test_keithley2400_refuses_out_of_range_current():
-    pairs = [K2400_INIT, (":SOURCE:FUNCTION CURR", None), (":SENSE:VOLTAGE:PROTECTION 45", None)]
+    pairs = [
+        K2400_INIT,
+        K2400_SENSE,
+        (":SOURCE:FUNCTION CURR", None),
+        (":SENSE:VOLTAGE:PROTECTION 45", None),
+    ]
     with expected_protocol(Keithley2400Source, pairs) as smu:
         with pytest.raises(InstrumentError, match="setting refused"):
             smu.set_current(5.0, 45)  # 2400 sources at most 1.05 A

@@ -15,6 +15,8 @@ from pymeasure.instruments.keithley import Keithley2400
 from lightcomp.drivers.base import DCSource, ElectricalReading, InstrumentConfig
 from lightcomp.drivers.transport import DriverMixin, parse_floats
 
+NAN_THRESHOLD = 9.0e37
+"""The 2400 sends 9.91e37 for an element it did not measure (manual §18, FORMat:ELEMents)."""
 COMPLIANCE_BIT = 0x0008
 """Status word bit 3: the source is in compliance (Keithley 2400 manual, :FORM:ELEM STAT)."""
 
@@ -38,7 +40,13 @@ class Keithley2400Source(DriverMixin, Keithley2400, DCSource):
         self._guard(self._set_current, current_a, voltage_limit_v)
         self.sync()
 
+    def _measure_v_and_i(self) -> None:
+        # After *RST the 2400 measures current only (manual §18, SENSe:FUNCtion); a
+        # reading's voltage element would be NAN (9.91e37) when sourcing current.
+        self.write(':SENS:FUNC:CONC ON;:SENS:FUNC "VOLT:DC","CURR:DC"')
+
     def _set_current(self, current_a: float, voltage_limit_v: float) -> None:
+        self._measure_v_and_i()
         self.source_mode = "current"
         self.compliance_voltage = voltage_limit_v
         self.source_current = current_a
@@ -49,6 +57,7 @@ class Keithley2400Source(DriverMixin, Keithley2400, DCSource):
         self.sync()
 
     def _set_voltage(self, voltage_v: float, current_limit_a: float) -> None:
+        self._measure_v_and_i()
         self.source_mode = "voltage"
         self.compliance_current = current_limit_a
         self.source_voltage = voltage_v
@@ -63,7 +72,7 @@ class Keithley2400Source(DriverMixin, Keithley2400, DCSource):
 
     def measure(self) -> ElectricalReading:
         """One ``:READ?``: voltage (V), current (A); raises if the source is in compliance."""
-        v, i, _r, _t, status = self.query(":READ?", lambda r: parse_floats(r, 5))
+        v, i, _r, _t, status = self.query(":READ?", _parse_read)
         if int(status) & COMPLIANCE_BIT:
             raise self.error(
                 "source in compliance (the component does not take the set current; "
@@ -81,6 +90,14 @@ class Keithley2400Source(DriverMixin, Keithley2400, DCSource):
         except Exception as exc:  # noqa: BLE001 - transport errors
             self._recover(exc)
             raise self.error(f"write failed ({type(exc).__name__}: {exc})") from exc
+
+
+def _parse_read(reply: str) -> list[float]:
+    """V, I, R, time, status; V or I at 9.91e37 (NAN: not measured) is not a reading."""
+    values = parse_floats(reply, 5)
+    if max(abs(values[0]), abs(values[1])) >= NAN_THRESHOLD:
+        raise ValueError("voltage or current not measured (9.91e37)")
+    return values
 
 
 def _opc(reply: str) -> bool:

@@ -27,11 +27,13 @@ from collections import deque
 import numpy as np
 
 from lightcomp.simlab import device as dev
+from lightcomp.simlab import scpi
 from lightcomp.simlab.world import World
 
 TRANSPORT_FAULTS = ("timeout", "garbled", "truncated", "disconnect")
 INSTRUMENT_FAULTS = ("saturated", "wrong_idn")
 FAULTS = TRANSPORT_FAULTS + INSTRUMENT_FAULTS
+
 
 _SCPI_EXCEPTIONS = {"NUMBER": "NUM", "NUMERIC": "NUM", "LAMBDA": "LAMB", "ORDER": "ORD"}
 
@@ -96,6 +98,13 @@ class SimInstrument:
         self.faults = faults or FaultQueue()
         self.lock = threading.Lock()
 
+    @classmethod
+    def from_options(
+        cls, world: World, faults: FaultQueue, options: dict | None = None
+    ) -> SimInstrument:
+        """The simulator for a station's ``[instruments.<role>]`` ``options`` (wiring)."""
+        return cls(world, faults)
+
     def identity(self) -> str:
         if self.faults.take(("wrong_idn",)):
             return "ACME,FAKE-9000,0,0.0"
@@ -113,6 +122,21 @@ class SimInstrument:
         return float(value * (1.0 + rel * float(self.world.noise())))
 
 
+NAN = 9.91e37
+"""SCPI "not a number" (SCPI-99 Vol. 1 §7.2.1.5): a value that was not measured."""
+
+
+class ScpiSim(scpi.ScpiDevice, SimInstrument):
+    """A simulated instrument speaking SCPI through :mod:`lightcomp.simlab.scpi`.
+
+    New simulators derive from this (command tree, settings read back, error
+    queue, status registers); ``_ScpiSim`` below is the older string-matching
+    base kept for simulators not yet moved over.
+    """
+
+
+# Older string-matching base (lenient: unknown commands are ignored); kept so the
+# simulators built on it keep working until they move to ScpiSim.
 class _ScpiSim(SimInstrument):
     """Splits ``;``-joined SCPI commands and dispatches on the short-form header."""
 
@@ -140,84 +164,736 @@ class _ScpiSim(SimInstrument):
         return None  # unknown commands are ignored, as a lenient instrument would
 
 
-def _num(text: str) -> float:
-    return float(text.split(",")[0])
+# -- Keithley 2400 -------------------------------------------------------------------------
+K2400_CURRENT_RANGES = (1.05e-6, 1.05e-5, 1.05e-4, 1.05e-3, 1.05e-2, 1.05e-1, 1.05)
+K2400_VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)
+K2400_RESISTANCE_RANGES = (2.1, 21.0, 210.0, 2.1e3, 2.1e4, 2.1e5, 2.1e6, 2.1e7, 2.1e8)
+K2400_ELEMENTS = ("VOLTage", "CURRent", "RESistance", "TIME", "STATus")
+K2400_FUNCTIONS = {"VOLT": '"VOLT:DC"', "CURR": '"CURR:DC"', "RES": '"RES"'}
+K2400_OUTPUT_DISABLED = 803
+"""Device error +803 "Output disabled": a reading was requested with the output off
+(2400 manual, Appendix B error list *(verify the number against the owned manual)*)."""
+# Status word bits of a reading (2400 manual §18, FORMat:ELEMents STATus)
+K2400_STAT_FRONT, K2400_STAT_COMPLIANCE = 1 << 2, 1 << 3
+K2400_STAT_VMEAS, K2400_STAT_IMEAS, K2400_STAT_RMEAS = 1 << 11, 1 << 12, 1 << 13  # (verify)
+K2400_STAT_VSOUR, K2400_STAT_ISOUR = 1 << 14, 1 << 15  # (verify)
+
+_ON_OFF_ONCE = scpi.Choice(("ON", "OFF", "ONCE"), aliases=(("1", "ON"), ("0", "OFF")))
+_SRC = "[:SOURce[1]]"
+_SENS = "[:SENSe[1]]"
 
 
-class Keithley2400Sim(_ScpiSim):
-    """Keithley 2400 SourceMeter; ``:READ?`` returns V, I, R, time, status."""
+class Keithley2400Sim(ScpiSim):
+    """Keithley 2400 SourceMeter (source-measure unit feeding the DUT).
+
+    Command subset from the *Series 2400 SourceMeter User's Manual*
+    (2400S-900-01 Rev. K, Sept. 2011): §16 common commands (``*IDN?``, ``*RST``,
+    ``*CLS``, ``*ESE``, ``*ESR?``, ``*SRE``, ``*STB?``, ``*OPC``, ``*OPC?``, ``*WAI``,
+    ``*TST?``), §15 status/error queue (``:SYSTem:ERRor[:NEXT]?``,
+    ``:STATus:QUEue[:NEXT]?``), §18 SCPI reference: ``:SOURce`` (FUNCtion,
+    CURRent/VOLTage level, RANGe, RANGe:AUTO, DELay, DELay:AUTO, CLEar,
+    CLEar:AUTO), ``:SENSe`` (FUNCtion ON/OFF/ALL/CONCurrent, CURRent/VOLTage
+    PROTection and its TRIPped?, RANGe, RANGe:AUTO, NPLCycles shared by the
+    functions, RESistance MODE/RANGe, AVERage), ``:OUTPut[:STATe]`` and
+    ``:OUTPut:SMODe``, ``:FORMat:ELEMents`` (V, I, R, time, status; replies always
+    in that order) and ``:FORMat[:DATA] ASCii``, ``:READ?``, ``:INITiate``,
+    ``:FETCh?``, ``:MEASure[:<function>]?`` (= ``:CONFigure:<function>`` + ``:READ?``,
+    so it returns every ``:FORMat:ELEMents`` element, unmeasured ones 9.91e37),
+    ``:CONFigure``, ``:TRIGger``/``:ARM`` COUNt, DELay, SOURce, TIMer, ``:ROUTe:TERMinals``,
+    ``:SYSTem`` (AZERo, RSENse, LFRequency, BEEPer, TIME, PRESet), ``:DISPlay:ENABle``.
+
+    ``*RST`` defaults (manual §18 tables): V-source at 0 V, output off, compliance
+    21 V / 105 µA, auto ranges, NPLC 1, concurrent measurement of current only,
+    all five elements.  A reading with the output off raises +803 unless
+    ``:SOURce:CLEar:AUTO ON`` (the output then turns on for the reading only).
+    """
 
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,4242424,C30   Mar 17 2006 09:29:29/A02  /K/J"
-
-    def scpi(self, header: str, arg: str) -> str | None:
-        w = self.world
-        if header == "SOUR:FUNC":
-            w.update_source(mode="current" if arg.upper().startswith("CURR") else "voltage")
-        elif header == "SOUR:CURR":
-            w.update_source(current_a=_num(arg))
-        elif header == "SOUR:VOLT":
-            w.update_source(voltage_v=_num(arg))
-        elif header == "SENS:VOLT:PROT":
-            w.update_source(voltage_limit_v=_num(arg))
-        elif header == "SENS:CURR:PROT":
-            w.update_source(current_limit_a=_num(arg))
-        elif header == "OUTP":
-            w.update_source(output=arg.strip().upper() in ("1", "ON"))
-        elif header == "OUTP?":
-            return "1" if w.source.output else "0"
-        elif header == "SOUR:FUNC?":
-            return "CURR" if w.source.mode == "current" else "VOLT"
-        elif header in ("READ?", "MEAS?"):
-            v, i, comp = w.dc_terminals()
-            v, i = self.noisy(v, 2e-5), self.noisy(i, 2e-5)
-            status = 0x0001 | (0x0008 if comp else 0)  # OFLO-free, compliance bit 3
-            return f"{v:+.6E},{i:+.6E},{9.91e37:+.6E},{w.now():+.6E},{float(status):+.6E}"
-        elif header in ("MEAS:VOLT?", "MEAS:CURR?"):
-            v, i, _ = w.dc_terminals()
-            return f"{self.noisy(v if 'VOLT' in header else i, 2e-5):+.6E}"
-        return None
-
-
-class E36312ASim(_ScpiSim):
-    """Keysight E36312A triple supply; the DUT is wired to the channel the driver uses."""
-
-    idn = "Keysight Technologies,E36312A,MY12345678,2.1.0-1.0.4-1.12"
-
-    def scpi(self, header: str, arg: str) -> str | None:
-        w = self.world
-        value = arg.partition(",")[0]  # the DUT is wired to whichever channel is addressed
-        if header == "VOLT":
-            w.update_source(mode="voltage", voltage_v=_num(value))
-        elif header == "CURR":
-            w.update_source(mode="voltage", current_limit_a=_num(value))
-        elif header == "OUTP":
-            w.update_source(output=value.strip().upper() in ("1", "ON"))
-        elif header == "OUTP?":
-            return "1" if w.source.output else "0"
-        elif header == "VOLT?":
-            return f"{w.source.voltage_v:+.6E}"
-        elif header == "CURR?":
-            return f"{w.source.current_limit_a:+.6E}"
-        elif header in ("MEAS:VOLT?", "MEAS:CURR?"):
-            v, i, _ = w.dc_terminals()
-            return f"{self.noisy(v if 'VOLT' in header else i, 5e-5):+.6E}"
-        return None
-
-
-WT_NAN = 9.91e37
-
-
-class WT310ESim(_ScpiSim):
-    """Yokogawa WT310E with the /G5 harmonics option (element 1 only)."""
-
-    idn = "YOKOGAWA,WT310E,C3A123456,F1.03"
+    SCPI_VERSION = "1996.0"
+    SETTINGS = (
+        scpi.Setting(
+            f"{_SRC}:FUNCtion[:MODE]",
+            scpi.Choice(("VOLTage", "CURRent")),
+            "VOLT",
+            on_set="_push_source",
+        ),
+        scpi.Setting(
+            f"{_SRC}:CURRent[:LEVel][:IMMediate][:AMPLitude]",
+            scpi.Num(-1.05, 1.05, 0.0),
+            0.0,
+            on_set="_push_source",
+        ),
+        scpi.Setting(
+            f"{_SRC}:VOLTage[:LEVel][:IMMediate][:AMPLitude]",
+            scpi.Num(-210.0, 210.0, 0.0),
+            0.0,
+            on_set="_push_source",
+        ),
+        scpi.Setting(
+            f"{_SRC}:CURRent:RANGe[:UPPer]",
+            scpi.Num(-1.05, 1.05, 1.05e-4, snap=K2400_CURRENT_RANGES),
+            1.05e-4,
+            on_set="_manual_src_curr_range",
+        ),
+        scpi.Setting(f"{_SRC}:CURRent:RANGe:AUTO", scpi.Bool(), True),
+        scpi.Setting(
+            f"{_SRC}:VOLTage:RANGe[:UPPer]",
+            scpi.Num(-210.0, 210.0, 21.0, snap=K2400_VOLTAGE_RANGES),
+            21.0,
+            on_set="_manual_src_volt_range",
+        ),
+        scpi.Setting(f"{_SRC}:VOLTage:RANGe:AUTO", scpi.Bool(), True),
+        scpi.Setting(f"{_SRC}:DELay", scpi.Num(0.0, 9999.999, 0.0), 0.0, on_set="_manual_delay"),
+        scpi.Setting(f"{_SRC}:DELay:AUTO", scpi.Bool(), True),
+        scpi.Setting(f"{_SRC}:CLEar:AUTO[:STATe]", scpi.Bool(), False),
+        scpi.Setting(
+            f"{_SENS}:CURRent[:DC]:PROTection[:LEVel]",
+            scpi.Num(-1.05, 1.05, 1.05e-4),
+            1.05e-4,
+            on_set="_push_source",
+        ),
+        scpi.Setting(
+            f"{_SENS}:VOLTage[:DC]:PROTection[:LEVel]",
+            scpi.Num(-210.0, 210.0, 21.0),
+            21.0,
+            on_set="_push_source",
+        ),
+        scpi.Setting(
+            f"{_SENS}:CURRent[:DC]:RANGe[:UPPer]",
+            scpi.Num(-1.05, 1.05, 1.05e-4, snap=K2400_CURRENT_RANGES),
+            1.05e-4,
+            on_set="_manual_sens_curr_range",
+        ),
+        scpi.Setting(f"{_SENS}:CURRent[:DC]:RANGe:AUTO", scpi.Bool(), True),
+        scpi.Setting(
+            f"{_SENS}:VOLTage[:DC]:RANGe[:UPPer]",
+            scpi.Num(-210.0, 210.0, 21.0, snap=K2400_VOLTAGE_RANGES),
+            21.0,
+            on_set="_manual_sens_volt_range",
+        ),
+        scpi.Setting(f"{_SENS}:VOLTage[:DC]:RANGe:AUTO", scpi.Bool(), True),
+        scpi.Setting(
+            f"{_SENS}:RESistance:RANGe[:UPPer]",
+            scpi.Num(0.0, 2.1e8, 2.1e5, snap=K2400_RESISTANCE_RANGES),
+            2.1e5,
+            on_set="_manual_sens_res_range",
+        ),
+        scpi.Setting(f"{_SENS}:RESistance:RANGe:AUTO", scpi.Bool(), True),
+        scpi.Setting(f"{_SENS}:RESistance:MODE", scpi.Choice(("MANual", "AUTO")), "MAN"),
+        # NPLC is one setting for the three functions (manual §18, SENSe: NPLCycles)
+        scpi.Setting(f"{_SENS}:CURRent[:DC]:NPLCycles", scpi.Num(0.01, 10.0, 1.0), 1.0, key="nplc"),
+        scpi.Setting(f"{_SENS}:VOLTage[:DC]:NPLCycles", scpi.Num(0.01, 10.0, 1.0), 1.0, key="nplc"),
+        scpi.Setting(f"{_SENS}:RESistance:NPLCycles", scpi.Num(0.01, 10.0, 1.0), 1.0, key="nplc"),
+        scpi.Setting(f"{_SENS}:FUNCtion:CONCurrent", scpi.Bool(), True),
+        scpi.Setting(f"{_SENS}:AVERage[:STATe]", scpi.Bool(), False),
+        scpi.Setting(f"{_SENS}:AVERage:TCONtrol", scpi.Choice(("REPeat", "MOVing")), "REP"),
+        scpi.Setting(f"{_SENS}:AVERage:COUNt", scpi.Num(1, 100, 10, integer=True), 10),
+        scpi.Setting(":OUTPut[1][:STATe]", scpi.Bool(), False, on_set="_push_source"),
+        scpi.Setting(
+            ":OUTPut[1]:SMODe", scpi.Choice(("HIMPedance", "NORMal", "ZERO", "GUARd")), "NORM"
+        ),
+        scpi.Setting(":FORMat[:DATA]", scpi.Choice(("ASCii",)), "ASC"),
+        scpi.Setting(":ROUTe:TERMinals", scpi.Choice(("FRONt", "REAR")), "FRON"),
+        scpi.Setting(":SYSTem:RSENse", scpi.Bool(), False),
+        scpi.Setting(
+            ":SYSTem:LFRequency",
+            scpi.Num(50, 60, 60, integer=True),
+            60,
+            on_set="_check_line_frequency",
+        ),
+        scpi.Setting(":SYSTem:LFRequency:AUTO", scpi.Bool(), False),
+        scpi.Setting(":SYSTem:BEEPer:STATe", scpi.Bool(), True),
+        scpi.Setting(":DISPlay:ENABle", scpi.Bool(), True),
+        scpi.Setting(
+            ":TRIGger[:SEQuence[1]]:COUNt",
+            scpi.Num(1, 2500, 1, integer=True),
+            1,
+            on_set="_check_counts",
+        ),
+        scpi.Setting(":TRIGger[:SEQuence[1]]:DELay", scpi.Num(0.0, 999.9999, 0.0), 0.0),
+        scpi.Setting(":TRIGger[:SEQuence[1]]:SOURce", scpi.Choice(("IMMediate", "TLINk")), "IMM"),
+        scpi.Setting(
+            ":ARM[:SEQuence[1]][:LAYer[1]]:COUNt",
+            scpi.Num(1, 2500, 1, integer=True),
+            1,
+            on_set="_check_counts",
+        ),
+        scpi.Setting(
+            ":ARM[:SEQuence[1]][:LAYer[1]]:SOURce",
+            scpi.Choice(
+                ("IMMediate", "TIMer", "MANual", "BUS", "TLINk", "NSTest", "PSTest", "BSTest")
+            ),
+            "IMM",
+        ),
+        scpi.Setting(":ARM[:SEQuence[1]][:LAYer[1]]:TIMer", scpi.Num(0.001, 99999.99, 0.1), 0.1),
+        scpi.Setting(
+            ":TRIGger[:SEQuence[1]]:OUTPut",
+            scpi.Choice(("SOURce", "DELay", "SENSe", "NONE")),
+            "NONE",
+        ),
+        scpi.Setting(
+            ":ARM[:SEQuence[1]][:LAYer[1]]:OUTPut", scpi.Choice(("TENTer", "TEXit", "NONE")), "NONE"
+        ),
+        scpi.Setting(":TRIGger[:SEQuence[1]]:ILINe", scpi.Num(1, 4, 1, integer=True), 1),
+        scpi.Setting(":TRIGger[:SEQuence[1]]:OLINe", scpi.Num(1, 4, 2, integer=True), 2),
+        scpi.Setting(":ARM[:SEQuence[1]][:LAYer[1]]:ILINe", scpi.Num(1, 4, 1, integer=True), 1),
+        scpi.Setting(":ARM[:SEQuence[1]][:LAYer[1]]:OLINe", scpi.Num(1, 4, 2, integer=True), 2),
+    )
 
     def __init__(self, world: World, faults: FaultQueue | None = None) -> None:
+        self.functions: set[str] = {"CURR"}
+        self.elements: tuple[str, ...] = tuple(scpi.mnemonic_forms(e)[0] for e in K2400_ELEMENTS)
+        self.last_readings: list[dict[str, float]] | None = None
+        self.time_zero = 0.0
+        self.azero: str = "ON"
         super().__init__(world, faults)
+
+    def reset(self) -> None:
+        self.functions = {"CURR"}
+        self.elements = tuple(scpi.mnemonic_forms(e)[0] for e in K2400_ELEMENTS)
+        self.last_readings = None
+        self.azero = "ON"
+        super().reset()
+
+    # -- settings side effects ---------------------------------------------------------
+    def _push_source(self, _value: object = None) -> None:
+        v = self.values
+        mode = "current" if v[f"{_SRC}:FUNCtion[:MODE]"] == "CURR" else "voltage"
+        self.world.update_source(
+            mode=mode,
+            current_a=float(v[f"{_SRC}:CURRent[:LEVel][:IMMediate][:AMPLitude]"]),
+            voltage_v=float(v[f"{_SRC}:VOLTage[:LEVel][:IMMediate][:AMPLitude]"]),
+            voltage_limit_v=abs(float(v[f"{_SENS}:VOLTage[:DC]:PROTection[:LEVel]"])),
+            current_limit_a=abs(float(v[f"{_SENS}:CURRent[:DC]:PROTection[:LEVel]"])),
+            output=bool(v[":OUTPut[1][:STATe]"]),
+        )
+
+    def _auto_off(self, pattern: str) -> None:
+        if pattern in self.values and self._settings_ready:
+            self.values[pattern] = False
+
+    _settings_ready = False
+
+    def _manual_src_curr_range(self, _v: object) -> None:
+        self._auto_off(f"{_SRC}:CURRent:RANGe:AUTO")
+
+    def _manual_src_volt_range(self, _v: object) -> None:
+        self._auto_off(f"{_SRC}:VOLTage:RANGe:AUTO")
+
+    def _manual_sens_curr_range(self, _v: object) -> None:
+        self._auto_off(f"{_SENS}:CURRent[:DC]:RANGe:AUTO")
+
+    def _manual_sens_volt_range(self, _v: object) -> None:
+        self._auto_off(f"{_SENS}:VOLTage[:DC]:RANGe:AUTO")
+
+    def _manual_sens_res_range(self, _v: object) -> None:
+        self._auto_off(f"{_SENS}:RESistance:RANGe:AUTO")
+
+    def _manual_delay(self, _v: object) -> None:
+        self._auto_off(f"{_SRC}:DELay:AUTO")
+
+    def _check_line_frequency(self, value: object) -> None:
+        if int(value) not in (50, 60):  # type: ignore[call-overload]
+            raise scpi.ScpiError(-224, "line frequency is 50 or 60")
+
+    def _check_counts(self, _v: object) -> None:
+        v = self.values
+        trig, arm = v[":TRIGger[:SEQuence[1]]:COUNt"], v[":ARM[:SEQuence[1]][:LAYer[1]]:COUNt"]
+        if trig * arm > 2500:  # manual §18 TRIGger:COUNt: arm x trigger count <= 2500
+            raise scpi.ScpiError(-221, "arm count x trigger count > 2500")
+
+    def _reset_settings(self) -> None:
+        self._settings_ready = False
+        super()._reset_settings()
+        self._settings_ready = True
+
+    # -- measurement ---------------------------------------------------------------------
+    def _one_reading(self) -> dict[str, float]:
+        w, v = self.world, self.values
+        volts, amps, comp = w.dc_terminals()
+        volts, amps = self.noisy(volts, 2e-5), self.noisy(amps, 2e-5)
+        src_curr = v[f"{_SRC}:FUNCtion[:MODE]"] == "CURR"
+        on = self.functions
+        status = (K2400_STAT_FRONT if v[":ROUTe:TERMinals"] == "FRON" else 0) | (
+            K2400_STAT_COMPLIANCE if comp else 0
+        )
+        status |= K2400_STAT_ISOUR if src_curr else K2400_STAT_VSOUR
+        for name, bit in (
+            ("VOLT", K2400_STAT_VMEAS),
+            ("CURR", K2400_STAT_IMEAS),
+            ("RES", K2400_STAT_RMEAS),
+        ):
+            status |= bit if name in on else 0
+        v_src = float(v[f"{_SRC}:VOLTage[:LEVel][:IMMediate][:AMPLitude]"])
+        i_src = float(v[f"{_SRC}:CURRent[:LEVel][:IMMediate][:AMPLitude]"])
+        # §18 FORMat:ELEMents: the measurement, else the programmed source value, else NAN
+        volt = volts if "VOLT" in on else (NAN if src_curr else v_src)
+        curr = amps if "CURR" in on else (i_src if src_curr else NAN)
+        res = NAN
+        if "RES" in on:
+            res = volts / amps if abs(amps) > 1e-12 else 9.9e37  # overflow reads +9.9E37
+        return {
+            "VOLT": volt,
+            "CURR": curr,
+            "RES": res,
+            "TIME": w.now() - self.time_zero,
+            "STAT": float(status),
+        }
+
+    def _acquire(self) -> list[dict[str, float]]:
+        """``:INITiate``: arm count x trigger count readings (output must be on)."""
+        v = self.values
+        auto = bool(v[f"{_SRC}:CLEar:AUTO[:STATe]"])
+        if not v[":OUTPut[1][:STATe]"]:
+            if not auto:
+                raise scpi.ScpiError(K2400_OUTPUT_DISABLED, "Output disabled")
+            self.world.update_source(output=True)
+        try:
+            n = int(v[":TRIGger[:SEQuence[1]]:COUNt"]) * int(
+                v[":ARM[:SEQuence[1]][:LAYer[1]]:COUNt"]
+            )
+            readings = [self._one_reading() for _ in range(n)]
+        finally:
+            if auto:  # auto output-off: the output turns off after the reading
+                v[":OUTPut[1][:STATe]"] = False
+                self.world.update_source(output=False)
+        self.last_readings = readings
+        return readings
+
+    def _format(self, readings: list[dict[str, float]]) -> str:
+        order = [e for e in ("VOLT", "CURR", "RES", "TIME", "STAT") if e in self.elements]
+        return ",".join(f"{r[e]:+.6E}" for r in readings for e in order)
+
+    @scpi.command(":READ?")
+    def _read(self, call: scpi.Call) -> str:
+        call.no_args()
+        return self._format(self._acquire())
+
+    @scpi.command(":INITiate[:IMMediate]")
+    def _init(self, call: scpi.Call) -> None:
+        self._acquire()
+
+    @scpi.command(":FETCh?")
+    def _fetch(self, call: scpi.Call) -> str | None:
+        return None if self.last_readings is None else self._format(self.last_readings)
+
+    @scpi.command(":ABORt")
+    def _abort(self, call: scpi.Call) -> None:
+        return None
+
+    @scpi.command(":TRIGger:CLEar")
+    def _trig_clear(self, call: scpi.Call) -> None:
+        return None
+
+    def _configure(self, func: str | None) -> None:
+        """``:CONFigure:<function>`` (manual §18): only that function, output on."""
+        if func is not None:
+            self.functions = {func}
+            self.values[f"{_SENS}:FUNCtion:CONCurrent"] = False
+        self.values[":OUTPut[1][:STATe]"] = True
+        self._push_source()
+
+    @scpi.command(":CONFigure:CURRent[:DC]")
+    def _conf_curr(self, call: scpi.Call) -> None:
+        self._configure("CURR")
+
+    @scpi.command(":CONFigure:VOLTage[:DC]")
+    def _conf_volt(self, call: scpi.Call) -> None:
+        self._configure("VOLT")
+
+    @scpi.command(":CONFigure:RESistance")
+    def _conf_res(self, call: scpi.Call) -> None:
+        self._configure("RES")
+
+    @scpi.command(":CONFigure?")
+    def _conf_q(self, call: scpi.Call) -> str:
+        return ",".join(K2400_FUNCTIONS[f] for f in ("VOLT", "CURR", "RES") if f in self.functions)
+
+    @scpi.command(":MEASure:CURRent[:DC]?")
+    def _meas_curr(self, call: scpi.Call) -> str:
+        self._configure("CURR")
+        return self._format(self._acquire())
+
+    @scpi.command(":MEASure:VOLTage[:DC]?")
+    def _meas_volt(self, call: scpi.Call) -> str:
+        self._configure("VOLT")
+        return self._format(self._acquire())
+
+    @scpi.command(":MEASure:RESistance?")
+    def _meas_res(self, call: scpi.Call) -> str:
+        self._configure("RES")
+        return self._format(self._acquire())
+
+    @scpi.command(":MEASure?")
+    def _meas(self, call: scpi.Call) -> str:
+        self._configure(None)
+        return self._format(self._acquire())
+
+    # -- sense functions -----------------------------------------------------------------
+    def _function_names(self, call: scpi.Call) -> list[str]:
+        names = []
+        for arg in call.args:
+            word = arg.strip().strip("'\"").upper().removesuffix(":DC")
+            name = scpi.match_keyword(word, ("VOLTage", "CURRent", "RESistance"))
+            if name is None:
+                raise scpi.ScpiError(-224, arg)
+            names.append(scpi.mnemonic_forms(name)[0])
+        if not names:
+            raise scpi.ScpiError(-109)
+        return names
+
+    @scpi.command(f"{_SENS}:FUNCtion[:ON]|?")
+    def _func_on(self, call: scpi.Call) -> str | None:
+        if call.query:
+            return ",".join(
+                K2400_FUNCTIONS[f] for f in ("VOLT", "CURR", "RES") if f in self.functions
+            )
+        names = self._function_names(call)
+        if self.values[f"{_SENS}:FUNCtion:CONCurrent"]:
+            self.functions |= set(names)
+        else:
+            self.functions = {names[-1]}
+        return None
+
+    @scpi.command(f"{_SENS}:FUNCtion:OFF|?")
+    def _func_off(self, call: scpi.Call) -> str | None:
+        if call.query:
+            return ",".join(
+                K2400_FUNCTIONS[f] for f in ("VOLT", "CURR", "RES") if f not in self.functions
+            )
+        self.functions -= set(self._function_names(call))
+        return None
+
+    @scpi.command(f"{_SENS}:FUNCtion[:ON]:ALL")
+    def _func_all(self, call: scpi.Call) -> None:
+        self.functions = {"VOLT", "CURR", "RES"}
+        self.values[f"{_SENS}:FUNCtion:CONCurrent"] = True
+
+    @scpi.command(f"{_SENS}:FUNCtion:OFF:ALL")
+    def _func_off_all(self, call: scpi.Call) -> None:
+        self.functions = set()
+
+    @scpi.command(f"{_SENS}:FUNCtion[:ON]:COUNt?")
+    def _func_count(self, call: scpi.Call) -> str:
+        return str(len(self.functions))
+
+    @scpi.command(f"{_SENS}:FUNCtion:STATe?")
+    def _func_state(self, call: scpi.Call) -> str:
+        (name,) = self._function_names(call)
+        return "1" if name in self.functions else "0"
+
+    @scpi.command(f"{_SENS}:CURRent[:DC]:PROTection:TRIPped?")
+    def _curr_tripped(self, call: scpi.Call) -> str:
+        _, _, comp = self.world.dc_terminals()
+        return "1" if comp and self.values[f"{_SRC}:FUNCtion[:MODE]"] == "VOLT" else "0"
+
+    @scpi.command(f"{_SENS}:VOLTage[:DC]:PROTection:TRIPped?")
+    def _volt_tripped(self, call: scpi.Call) -> str:
+        _, _, comp = self.world.dc_terminals()
+        return "1" if comp and self.values[f"{_SRC}:FUNCtion[:MODE]"] == "CURR" else "0"
+
+    # -- format, source, system ----------------------------------------------------------
+    @scpi.command(":FORMat:ELEMents[:SENSe[1]]|?")
+    def _elements(self, call: scpi.Call) -> str | None:
+        if call.query:
+            return ",".join(self.elements)
+        chosen = set()
+        for arg in call.args:
+            name = scpi.match_keyword(arg, K2400_ELEMENTS)
+            if name is None:
+                raise scpi.ScpiError(-224 if arg else -109, arg)
+            chosen.add(scpi.mnemonic_forms(name)[0])
+        if not chosen:
+            raise scpi.ScpiError(-109)
+        self.elements = tuple(e for e in ("VOLT", "CURR", "RES", "TIME", "STAT") if e in chosen)
+        return None
+
+    @scpi.command(f"{_SRC}:CLEar[:IMMediate]")
+    def _src_clear(self, call: scpi.Call) -> None:
+        self.values[":OUTPut[1][:STATe]"] = False
+        self._push_source()
+
+    @scpi.command(":SYSTem:AZERo[:STATe]|?")
+    def _azero(self, call: scpi.Call) -> str | None:
+        if call.query:
+            return "0" if self.azero == "OFF" else "1"
+        value = call.arg(0, _ON_OFF_ONCE)
+        if value != "ONCE":  # ONCE: one zero now, the state is kept (manual §18 SYSTem)
+            self.azero = value
+        return None
+
+    @scpi.command(":SYSTem:BEEPer[:IMMediate]")
+    def _beep(self, call: scpi.Call) -> None:
+        call.no_args(2)
+        call.arg(0, scpi.Num(65.0, 2e6))
+        call.arg(1, scpi.Num(0.0, 7.9))
+
+    @scpi.command(":SYSTem:TIME?")
+    def _sys_time(self, call: scpi.Call) -> str:
+        return self.format_number(self.world.now() - self.time_zero)
+
+    @scpi.command(":SYSTem:TIME:RESet")
+    def _sys_time_reset(self, call: scpi.Call) -> None:
+        self.time_zero = self.world.now()
+
+    @scpi.command(":SYSTem:PRESet")
+    def _preset(self, call: scpi.Call) -> None:
+        self.reset()
+
+    @scpi.command(":SYSTem:VERSion?")
+    def _version(self, call: scpi.Call) -> str:
+        return str(self.SCPI_VERSION)
+
+    @scpi.command(":SYSTem:ERRor:COUNt?")
+    def _err_count(self, call: scpi.Call) -> str:
+        return str(len(self.errors))
+
+    @scpi.command(":STATus:QUEue[:NEXT]?")
+    def _stat_queue(self, call: scpi.Call) -> str:
+        return self._error_next(call)
+
+    @scpi.command(":STATus:PRESet")
+    def _stat_preset(self, call: scpi.Call) -> None:
+        return None
+
+    @scpi.command(":SYSTem:LOCal")
+    def _local(self, call: scpi.Call) -> None:
+        return None
+
+    @scpi.command(":SYSTem:REMote")
+    def _remote(self, call: scpi.Call) -> None:
+        return None
+
+    def device_status_bits(self) -> int:
+        return 0
+
+
+# -- Keysight E36312A ----------------------------------------------------------------------
+E36312A_LIMITS = {1: (6.18, 5.15), 2: (25.75, 1.03), 3: (25.75, 1.03)}
+"""Programmable maximum (V, A) per channel: 6 V/5 A and 2 x 25 V/1 A, +3 % (E36300 data sheet)."""
+E36312A_RST_CURRENT = {1: 5.0, 2: 1.0, 3: 1.0}
+"""Current setting after ``*RST`` per channel, A *(verify against the programming guide)*."""
+
+
+class E36312ASim(ScpiSim):
+    """Keysight E36312A triple supply; the DUT is wired to channel ``dut_channel``.
+
+    Command subset from the *Keysight E36300 Series Programming Guide*
+    (9018-04577), "SCPI Command Reference": ``[SOURce:]VOLTage[:LEVel][:IMMediate]
+    [:AMPLitude]`` and ``[SOURce:]CURRent[...]`` with ``MIN|MAX|DEF`` and an
+    optional ``(@chanlist)``, their queries (one value per listed channel),
+    ``OUTPut[:STATe]`` (per channel), ``INSTrument[:SELect] CH1|CH2|CH3`` and
+    ``INSTrument:NSELect 1..3`` (the channel used without a list),
+    ``MEASure[:SCALar]:VOLTage[:DC]?`` / ``CURRent[:DC]?``, ``SYSTem:ERRor?``,
+    ``SYSTem:VERSion?`` and the IEEE 488.2 common commands.  Numbers are answered
+    as ``+1.50000000E+00`` *(verify the digit count on the owned unit)*.  ``*RST``
+    switches the outputs off and sets 0 V.  Channels not wired to the DUT see an
+    open circuit.
+    """
+
+    idn = "Keysight Technologies,E36312A,MY12345678,2.1.0-1.0.4-1.12"
+    NUMBER_FORMAT = "{:+.8E}"
+    ERROR_FORMAT = '{code:+d},"{message}"'
+
+    def __init__(
+        self, world: World, faults: FaultQueue | None = None, *, dut_channel: int = 1
+    ) -> None:
+        self.dut_channel = dut_channel
+        self.selected = 1
+        self.channels = {
+            n: {"volt": 0.0, "curr": E36312A_RST_CURRENT[n], "outp": False} for n in E36312A_LIMITS
+        }
+        super().__init__(world, faults)
+
+    @classmethod
+    def from_options(
+        cls, world: World, faults: FaultQueue, options: dict | None = None
+    ) -> E36312ASim:
+        """The DUT hangs on the channel the station's driver uses (``options.channel``)."""
+        return cls(world, faults, dut_channel=int((options or {}).get("channel", 1)))
+
+    def reset(self) -> None:
+        super().reset()
+        self.selected = 1
+        for n, ch in self.channels.items():
+            ch.update(volt=0.0, curr=E36312A_RST_CURRENT[n], outp=False)
+        self._push(self.dut_channel)
+
+    def _reset_settings(self) -> None:
+        super()._reset_settings()
+        if hasattr(self, "world"):
+            self._push(self.dut_channel)
+
+    def _push(self, channel: int) -> None:
+        if channel != self.dut_channel:
+            return
+        ch = self.channels[channel]
+        self.world.update_source(
+            mode="voltage", voltage_v=ch["volt"], current_limit_a=ch["curr"], output=ch["outp"]
+        )
+
+    def _chanlist(self, call: scpi.Call, index: int) -> list[int]:
+        if len(call.args) <= index:
+            return [self.selected]
+        chans = scpi.parse_channels(call.args[index])
+        for c in chans:
+            if c not in self.channels:
+                raise scpi.ScpiError(-222, f"channel {c}")
+        call.no_args(index + 1)
+        return chans
+
+    def _level(self, call: scpi.Call, key: str, limit_index: int) -> str | None:
+        if call.query:
+            # VOLT? [MIN|MAX] [, (@list)]
+            first = call.args[0] if call.args else ""
+            special = first and not first.startswith("(")
+            chans = self._chanlist(call, 1 if special else 0)
+            out = []
+            for c in chans:
+                hi = E36312A_LIMITS[c][limit_index]
+                value = scpi.Num(0.0, hi, 0.0).special(first) if special else self.channels[c][key]
+                out.append(self.format_number(value))
+            return ",".join(out)
+        chans = self._chanlist(call, 1)
+        for c in chans:  # all-or-nothing: check every channel before changing any
+            hi = E36312A_LIMITS[c][limit_index]
+            default = 0.0 if key == "volt" else E36312A_RST_CURRENT[c]
+            value = call.arg(0, scpi.Num(0.0, hi, default))
+            self.channels[c][key] = value
+        for c in chans:
+            self._push(c)
+        return None
+
+    @scpi.command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]|?")
+    def _volt(self, call: scpi.Call) -> str | None:
+        return self._level(call, "volt", 0)
+
+    @scpi.command("[:SOURce]:CURRent[:LEVel][:IMMediate][:AMPLitude]|?")
+    def _curr(self, call: scpi.Call) -> str | None:
+        return self._level(call, "curr", 1)
+
+    @scpi.command(":OUTPut[:STATe]|?")
+    def _outp(self, call: scpi.Call) -> str | None:
+        if call.query:
+            return ",".join(
+                "1" if self.channels[c]["outp"] else "0" for c in self._chanlist(call, 0)
+            )
+        on = call.arg(0, scpi.Bool())
+        chans = self._chanlist(call, 1)
+        for c in chans:
+            self.channels[c]["outp"] = on
+            self._push(c)
+        return None
+
+    @scpi.command(":INSTrument[:SELect]|?")
+    def _inst(self, call: scpi.Call) -> str | None:
+        if call.query:
+            return f"CH{self.selected}"
+        name = call.arg(0, scpi.Choice(("CH1", "CH2", "CH3")))
+        self.selected = int(name[-1])
+        return None
+
+    @scpi.command(":INSTrument:NSELect|?")
+    def _nsel(self, call: scpi.Call) -> str | None:
+        if call.query:
+            return str(self.selected)
+        self.selected = int(call.arg(0, scpi.Num(1, 3, 1, integer=True)))
+        return None
+
+    def _measure(self, call: scpi.Call, index: int) -> str:
+        out = []
+        for c in self._chanlist(call, 0):
+            ch = self.channels[c]
+            if c == self.dut_channel:
+                v, i, _ = self.world.dc_terminals()
+            else:  # open circuit
+                v, i = (ch["volt"] if ch["outp"] else 0.0), 0.0
+            out.append(self.format_number(self.noisy((v, i)[index], 5e-5)))
+        return ",".join(out)
+
+    @scpi.command(":MEASure[:SCALar]:VOLTage[:DC]?")
+    def _meas_volt(self, call: scpi.Call) -> str:
+        return self._measure(call, 0)
+
+    @scpi.command(":MEASure[:SCALar]:CURRent[:DC]?")
+    def _meas_curr(self, call: scpi.Call) -> str:
+        return self._measure(call, 1)
+
+    @scpi.command(":SYSTem:VERSion?")
+    def _version(self, call: scpi.Call) -> str:
+        return str(self.SCPI_VERSION)
+
+
+# -- Yokogawa WT310E -----------------------------------------------------------------------
+WT_NAN = 9.91e37
+WT_FUNCTIONS = ("U", "I", "P", "S", "Q", "LAMBda", "PHI", "FU", "FI", "UTHD", "ITHD", "NONE")
+WT_VOLTAGE_RANGES = (15.0, 30.0, 60.0, 150.0, 300.0, 600.0)
+WT_CURRENT_RANGES = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
+
+
+class WT310ESim(ScpiSim):
+    """Yokogawa WT310E with the /G5 harmonics option (element 1 only).
+
+    Command subset from the *WT310E/WT310EH/WT332E/WT333E User's Manual,
+    Communication Interface* (IM WT310E-17EN), chapter 6 "Commands":
+    ``:NUMeric:FORMat`` (ASCii only), ``:NUMeric[:NORMal]:NUMber``,
+    ``:NUMeric[:NORMal]:ITEM<x> <function>,<element>`` and queries,
+    ``:NUMeric[:NORMal]:VALue?``, ``:NUMeric:LIST:ITEM<x>``, ``:NUMeric:LIST:ORDer``,
+    ``:NUMeric:LIST:VALue?``, ``:INPut:VOLTage|CURRent:RANGe`` and ``:AUTO``,
+    ``:INPut:MODE``, ``:RATE``, ``:STATus:EESR?`` (read and clear),
+    ``:STATus:FILTer<x>``, ``:STATus:ERRor?``, ``:COMMunicate:WAIT`` and the common
+    commands incl. ``*OPT?``.  The error queue is read with ``:STATus:ERRor?``
+    and reports positive codes (``113,"Undefined header"``) *(verify)*; the
+    instrument has no ``SYSTem`` subsystem, so ``:SYST:ERR?`` is undefined.
+    Numeric data are ``{:.5E}`` *(verify the ASCII digit count)*; "no data" is 9.91E+37.
+    """
+
+    idn = "YOKOGAWA,WT310E,C3A123456,F1.03"
+    NUMBER_FORMAT = "{:.5E}"
+    ERROR_QUERY = ":STATus:ERRor"
+    ERROR_FORMAT = '{abs_code},"{message}"'
+    SETTINGS = (
+        scpi.Setting(":NUMeric:FORMat", scpi.Choice(("ASCii",)), "ASC"),
+        scpi.Setting(":NUMeric[:NORMal]:NUMber", scpi.Num(1, 255, 10, integer=True), 10),
+        scpi.Setting(":NUMeric:LIST:ORDer", scpi.Num(1, 50, 50, integer=True), 50),
+        scpi.Setting(":NUMeric:LIST:SELect", scpi.Choice(("EVEN", "ODD", "ALL")), "ALL"),
+        scpi.Setting(
+            ":INPut:VOLTage:RANGe",
+            scpi.Num(15.0, 600.0, 600.0, snap=WT_VOLTAGE_RANGES),
+            600.0,
+            on_set="_manual_voltage_range",
+        ),
+        scpi.Setting(":INPut:VOLTage:AUTO", scpi.Bool(), True),
+        scpi.Setting(
+            ":INPut:CURRent:RANGe",
+            scpi.Num(0.5, 20.0, 20.0, snap=WT_CURRENT_RANGES),
+            20.0,
+            on_set="_manual_current_range",
+        ),
+        scpi.Setting(":INPut:CURRent:AUTO", scpi.Bool(), True),
+        scpi.Setting(":INPut:MODE", scpi.Choice(("RMS", "VMEan", "DC")), "RMS"),
+        scpi.Setting(":RATE", scpi.Num(0.1, 5.0, 0.25), 0.25),
+        scpi.Setting(":HOLD", scpi.Bool(), False),
+        scpi.Setting(":HARMonics:ORDer", scpi.Num(1, 50, 50, integer=True), 50),
+        scpi.Setting(":COMMunicate:HEADer", scpi.Choice(("OFF",), aliases=(("0", "OFF"),)), "OFF"),
+    )
+
+    def __init__(self, world: World, faults: FaultQueue | None = None) -> None:
         self.items: dict[int, tuple[str, int]] = {}
-        self.count = 10
-        self.list_item: tuple[str, int] = ("I", 1)
-        self.list_order = 40
+        self.list_items: dict[int, tuple[str, int]] = {1: ("I", 1)}
+        self.filters: dict[int, str] = {}
+        self.eesr = 0
+        super().__init__(world, faults)
+
+    def reset(self) -> None:
+        super().reset()
+        self.items, self.list_items, self.filters = {}, {1: ("I", 1)}, {}
+
+    def _manual_voltage_range(self, _v: object) -> None:
+        self.values[":INPut:VOLTage:AUTO"] = False
+
+    def _manual_current_range(self, _v: object) -> None:
+        self.values[":INPut:CURRent:AUTO"] = False
 
     def _values(self) -> dict[str, float]:
         ac = self.world.ac_input()
@@ -230,44 +906,77 @@ class WT310ESim(_ScpiSim):
                 "S": v * i,
                 "Q": 0.0,
                 "LAMB": 1.0 if i > 0 else WT_NAN,
-                "FU": WT_NAN,
-                "FI": WT_NAN,
-                "ITHD": WT_NAN,
-                "UTHD": WT_NAN,
             }
         return {k: self.noisy(val, 1e-4) for k, val in ac.items() if k != "harmonics"}
 
-    def scpi(self, header: str, arg: str) -> str | None:
-        if header == "*OPT?":
-            return "G5"
-        if header.startswith("NUM:NORM:ITEM"):
-            n = int(header.removeprefix("NUM:NORM:ITEM").rstrip("?"))
-            func, _, elem = arg.partition(",")
-            self.items[n] = (scpi_header(func), int(elem or 1))
-        elif header == "NUM:NORM:NUM":
-            self.count = int(_num(arg))
-        elif header == "NUM:NORM:VAL?":
-            vals = self._values()
-            out = []
-            for n in range(1, self.count + 1):
-                func, _ = self.items.get(n, ("NONE", 1))
-                out.append(vals.get(func, WT_NAN))
-            return ",".join(f"{v:.5E}" for v in out)
-        elif header == "NUM:LIST:ITEM1":
-            func, _, elem = arg.partition(",")
-            self.list_item = (scpi_header(func), int(elem or 1))
-        elif header == "NUM:LIST:ORD":
-            self.list_order = int(_num(arg))
-        elif header == "NUM:LIST:VAL?":
-            ac = self.world.ac_input()
-            n = self.list_order
-            if ac is None or self.list_item[0] != "I":
-                return ",".join(["9.91E+37"] * (n + 1))
-            h = ac["harmonics"][:n] * (1 + 1e-4 * np.asarray(self.world.noise(n)))
-            return ",".join(f"{v:.5E}" for v in [ac["I"], *h])
-        elif header == "STAT:EESR?":
-            return "1"
+    def _item(self, call: scpi.Call, table: dict[int, tuple[str, int]], top: int) -> str | None:
+        n = call.suffix
+        if not 1 <= n <= top:
+            raise scpi.ScpiError(-114, f"item {n}")
+        if call.query:
+            func, elem = table.get(n, ("NONE", 1))
+            return "NONE" if func == "NONE" else f"{func},{elem}"
+        func = scpi.match_keyword(call.arg(0), WT_FUNCTIONS)
+        if func is None:
+            raise scpi.ScpiError(-224, call.args[0])
+        short = scpi.mnemonic_forms(func)[0]
+        if short == "NONE":
+            table.pop(n, None)
+            return None
+        elem = int(call.arg(1, scpi.Num(1, 1, 1, integer=True), optional=True) or 1)
+        table[n] = (short, elem)
         return None
+
+    @scpi.command(":NUMeric[:NORMal]:ITEM<n>|?")
+    def _norm_item(self, call: scpi.Call) -> str | None:
+        return self._item(call, self.items, 255)
+
+    @scpi.command(":NUMeric:LIST:ITEM<n>|?")
+    def _list_item(self, call: scpi.Call) -> str | None:
+        return self._item(call, self.list_items, 32)
+
+    @scpi.command(":NUMeric[:NORMal]:VALue?")
+    def _norm_value(self, call: scpi.Call) -> str:
+        vals = self._values()
+        count = int(self.values[":NUMeric[:NORMal]:NUMber"])
+        picks = range(1, count + 1)
+        if call.args:
+            picks = [int(call.arg(0, scpi.Num(1, 255, 1, integer=True)))]
+        return ",".join(
+            self.format_number(vals.get(self.items.get(n, ("NONE", 1))[0], WT_NAN)) for n in picks
+        )
+
+    @scpi.command(":NUMeric:LIST:VALue?")
+    def _list_value(self, call: scpi.Call) -> str:
+        n = int(self.values[":NUMeric:LIST:ORDer"])
+        ac = self.world.ac_input()
+        if ac is None or self.list_items.get(1, ("NONE", 1))[0] != "I":
+            return ",".join([self.format_number(WT_NAN)] * (n + 1))
+        h = ac["harmonics"][:n] * (1 + 1e-4 * np.asarray(self.world.noise(n)))
+        return ",".join(self.format_number(v) for v in [ac["I"], *h])
+
+    @scpi.command(":STATus:EESR?")
+    def _eesr(self, call: scpi.Call) -> str:
+        # bit 0 UPD: a data update happened since the last read (always, in the simulation)
+        value, self.eesr = self.eesr | 1, 0
+        return str(value)
+
+    @scpi.command(":STATus:FILTer<n>|?")
+    def _filter(self, call: scpi.Call) -> str | None:
+        if not 1 <= call.suffix <= 16:
+            raise scpi.ScpiError(-114, f"filter {call.suffix}")
+        if call.query:
+            return self.filters.get(call.suffix, "NEV")
+        self.filters[call.suffix] = call.arg(0, scpi.Choice(("RISE", "FALL", "BOTH", "NEVer")))
+        return None
+
+    @scpi.command(":COMMunicate:WAIT")
+    def _wait(self, call: scpi.Call) -> None:
+        call.arg(0, scpi.Num(0, 65535, 0, integer=True))  # updates are instantaneous here
+
+    @scpi.command("*OPT?")
+    def _opt(self, call: scpi.Call) -> str:
+        return "G5"
 
 
 def _hex_f32(values: np.ndarray) -> str:
@@ -380,8 +1089,12 @@ class ArraySpectrometerSim(SimInstrument):
         if cmd == "INT?":
             return str(self.integration_us)
         if cmd == "SHUT":
+            if arg.strip() not in ("0", "1"):
+                return f"ERR shutter state {arg.strip()!r} is not 0 or 1"
             self.shutter_closed = arg.strip() == "1"
             return "OK"
+        if cmd == "SHUT?":
+            return "1" if self.shutter_closed else "0"
         if cmd == "MAX?":
             return str(ARRAY_FULL_SCALE)
         if cmd == "WAVE?":
@@ -401,30 +1114,97 @@ class ArraySpectrometerSim(SimInstrument):
         return f"ERR unknown command {cmd!r}"
 
 
-class LS218Sim(_ScpiSim):
-    """Lake Shore 218-style monitor: channel 1 = DUT Tc point, 2 = ambient, 3-8 ambient."""
+class LS218Sim(ScpiSim):
+    """Lake Shore 218-style monitor: input 1 = DUT Tc point, 2-8 = ambient.
+
+    Commands from the *Model 218 Temperature Monitor User's Manual* (Lake Shore),
+    §6.3 command summary and §6.4 command list: the IEEE 488.2 common commands
+    (``*IDN?``, ``*RST``, ``*CLS``, ``*ESE``, ``*ESR?``, ``*OPC``, ``*OPC?``,
+    ``*SRE``, ``*STB?``, ``*TST?``, ``*WAI``), ``CRDG? <input>`` (°C, ``0`` = all
+    eight), ``KRDG?`` (K), ``INPUT <input>,<0|1>`` / ``INPUT? <input>``,
+    ``FILTER <input>,<off/on>,<points>,<window>`` / ``FILTER? <input>``.  The
+    218 has no error queue (§6.1.4): an unknown or malformed command gets no
+    reply and sets the command-error bit (CME, bit 5) of the standard event
+    register, a query with nothing to say the query-error bit (QYE, bit 2);
+    ``*ESR?`` reads and clears them.  A disabled input reads ``+0.0000``.
+    """
 
     idn = "LSCI,MODEL218S,LSA1B2C,1.3"
     read_termination = "\r\n"
     write_termination = "\r\n"
+    ERROR_QUERY = None
+    SCPI_VERSION = None
 
-    def _temp(self, arg: str) -> float | None:
-        try:
-            ch = int(arg)
-        except ValueError:
-            return None
-        if not 1 <= ch <= 8:
+    def __init__(self, world: World, faults: FaultQueue | None = None) -> None:
+        self.enabled = dict.fromkeys(range(1, 9), True)
+        self.filters = {n: (True, 8, 2) for n in range(1, 9)}
+        super().__init__(world, faults)
+
+    def reset(self) -> None:
+        super().reset()
+        self.enabled = dict.fromkeys(range(1, 9), True)
+        self.filters = {n: (True, 8, 2) for n in range(1, 9)}
+
+    def _input(self, call: scpi.Call, *, allow_all: bool = False) -> int:
+        return int(call.arg(0, scpi.Num(0 if allow_all else 1, 8, 1, integer=True)))
+
+    def _temp_c(self, ch: int) -> float | None:
+        if not self.enabled[ch]:
             return None
         tc = self.world.temperatures_c()[1] if ch == 1 else self.world.ambient_c
         return tc + 0.02 * float(self.world.noise())
 
-    def scpi(self, header: str, arg: str) -> str | None:
-        if header in ("CRDG?", "KRDG?"):
-            t = self._temp(arg)
-            if t is None:
-                return "+0.0000"  # the real monitor answers zero for a bad channel
-            return f"{t + (273.15 if header == 'KRDG?' else 0.0):+09.3f}"
+    def _reading(self, call: scpi.Call, offset: float) -> str:
+        call.no_args(1)
+        ch = self._input(call, allow_all=True)
+        chans = range(1, 9) if ch == 0 else [ch]
+        out = []
+        for c in chans:
+            t = self._temp_c(c)
+            out.append("+0.0000" if t is None else f"{t + offset:+08.3f}")
+        return ",".join(out)
+
+    @scpi.command("CRDG?")
+    def _crdg(self, call: scpi.Call) -> str:
+        return self._reading(call, 0.0)
+
+    @scpi.command("KRDG?")
+    def _krdg(self, call: scpi.Call) -> str:
+        return self._reading(call, 273.15)
+
+    @scpi.command("INPUT|?")
+    def _inp(self, call: scpi.Call) -> str | None:
+        ch = self._input(call)
+        if call.query:
+            call.no_args(1)
+            return "1" if self.enabled[ch] else "0"
+        call.no_args(2)
+        self.enabled[ch] = bool(call.arg(1, scpi.Bool()))
         return None
+
+    @scpi.command("FILTER|?")
+    def _filter(self, call: scpi.Call) -> str | None:
+        ch = self._input(call)
+        if call.query:
+            call.no_args(1)
+            on, points, window = self.filters[ch]
+            return f"{int(on)},{points:02d},{window:02d}"
+        call.no_args(4)
+        self.filters[ch] = (
+            bool(call.arg(1, scpi.Bool())),
+            int(call.arg(2, scpi.Num(2, 64, 8, integer=True))),
+            int(call.arg(3, scpi.Num(1, 10, 2, integer=True))),
+        )
+        return None
+
+    @scpi.command("*ESR?")
+    def _esr(self, call: scpi.Call) -> str:
+        value, self.esr = self.esr, 0
+        return f"{value:03d}"
+
+    @scpi.command("*STB?")
+    def _stb(self, call: scpi.Call) -> str:
+        return f"{self.status_byte():03d}"
 
 
 class FixtureSim(SimInstrument):

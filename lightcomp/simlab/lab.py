@@ -113,7 +113,7 @@ class SimLab:
                             f"[instruments.{role}]: resource {table.get('resource')!r} has no "
                             "TCP port; use TCPIP0::host::port::SOCKET or socket://host:port"
                         )
-                sim = ALL_SIMULATORS[driver](world, FaultQueue())
+                sim = ALL_SIMULATORS[driver].from_options(world, FaultQueue(), table.get("options"))
                 try:
                     server = InstrumentServer(sim, host, port).start()
                 except OSError as exc:

@@ -701,9 +701,13 @@ def _setting_handler(s: Setting) -> Handler:
             return s.param.format(self.values[s.name], self)
         call.no_args(1)
         value = call.arg(0, s.param)
-        self.values[s.name] = value
+        old, self.values[s.name] = self.values[s.name], value
         if s.on_set:
-            getattr(self, s.on_set)(value)
+            try:
+                getattr(self, s.on_set)(value)
+            except ScpiError:
+                self.values[s.name] = old  # a refused value leaves the setting as it was
+                raise
         return None
 
     return handler
