@@ -1148,9 +1148,9 @@ class LS218Sim(ScpiSim):
     def _input(self, call: scpi.Call, *, allow_all: bool = False) -> int:
         return int(call.arg(0, scpi.Num(0 if allow_all else 1, 8, 1, integer=True)))
 
-    def _temp_c(self, ch: int) -> float | None:
-        if not self.enabled[ch]:
-            return None
+    def _temp(self, arg: str) -> float | None:
+        """Temperature of input ``arg`` in degC (None: nothing connected); a rig overrides it."""
+        ch = int(arg)
         tc = self.world.temperatures_c()[1] if ch == 1 else self.world.ambient_c
         return tc + 0.02 * float(self.world.noise())
 
@@ -1160,7 +1160,7 @@ class LS218Sim(ScpiSim):
         chans = range(1, 9) if ch == 0 else [ch]
         out = []
         for c in chans:
-            t = self._temp_c(c)
+            t = self._temp(str(c)) if self.enabled[c] else None
             out.append("+0.0000" if t is None else f"{t + offset:+08.3f}")
         return ",".join(out)
 
