@@ -349,3 +349,76 @@ def test_pymeasure_e36312a_session(lab, board):
         assert psu.ch_1.output_enabled is False
     finally:
         psu.adapter.close()
+
+
+# -- VLC bench: Keysight 33500-series generator and DSO-X 1102G scope (lightcomp.simlab.vlc) --
+@pytest.fixture(scope="module")
+def vlc_lab():
+    cfg = {
+        "instruments": {
+            "gen": {"driver": "keysight33500", "resource": "x"},
+            "scope": {"driver": "dsox1102g", "resource": "x"},
+        }
+    }
+    with SimLab.start(cfg, seed=5) as lab:
+        yield lab
+
+
+def test_pymeasure_agilent33500_session(vlc_lab):
+    from pymeasure.instruments.agilent import Agilent33500
+
+    gen = _visa(Agilent33500, vlc_lab.resources["gen"])
+    try:
+        gen.clear()
+        assert "33622A" in gen.id
+        written = {
+            "shape": "SIN",
+            "frequency": 1e5,
+            "amplitude": 0.5,
+            "offset": 0.1,
+            "amplitude_unit": "VPP",
+            "output_load": float("inf"),
+        }
+        for name, value in written.items():
+            setattr(gen, name, "INF" if value == float("inf") else value)
+        for name, value in written.items():
+            got = getattr(gen, name)
+            assert got == (pytest.approx(value) if isinstance(value, float) else value), name
+        gen.output = True
+        assert gen.output is True
+        assert gen.check_errors() == []
+        gen.output = False
+        assert gen.output is False
+    finally:
+        gen.adapter.close()
+
+
+def test_pymeasure_dsox1102g_session(vlc_lab):
+    from pymeasure.instruments.keysight import KeysightDSOX1102G
+
+    scope = KeysightDSOX1102G(
+        vlc_lab.resources["scope"],
+        visa_library="@py",
+        read_termination="\n",
+        write_termination="\n",
+    )
+    try:
+        assert "1102G" in scope.id
+        scope.timebase_scale = 1e-5
+        scope.ch1.scale = 0.1
+        scope.ch1.offset = 0.0
+        scope.ch1.coupling = "ac"
+        scope.ch1.display = True
+        scope.acquisition_type = "normal"
+        assert scope.timebase_scale == pytest.approx(1e-5)
+        assert scope.ch1.scale == pytest.approx(0.1)
+        assert scope.ch1.offset == pytest.approx(0.0)
+        assert scope.ch1.coupling == "ac"
+        assert scope.ch1.display is True
+        assert scope.acquisition_type == "normal"
+        scope.digitize("channel1")
+        data, _preamble = scope.download_data(source="channel1", points=1000)
+        assert len(data) > 0
+        assert scope.check_errors() == []
+    finally:
+        scope.adapter.close()
