@@ -326,11 +326,13 @@ def write_spectra_csv(
             f"write_spectra_csv: spectra shape {s.shape} does not match {len(names)} names "
             f"x {wl.size} wavelengths"
         )
+    from lightcomp.csvcells import safe_cell
+
     buf = io.StringIO()
     for c in comments:
         buf.write(f"# {c}\n")
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow([wavelength_label, *names])
+    w.writerow([safe_cell(wavelength_label), *(safe_cell(n) for n in names)])
     for j in range(wl.size):
         w.writerow([repr(float(wl[j])), *(repr(float(v)) for v in s[:, j])])
     Path(path).write_text(buf.getvalue(), encoding="utf-8")

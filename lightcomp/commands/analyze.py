@@ -126,8 +126,10 @@ def format_table(frame, fmt: OutputFormat) -> str:
         return json.dumps(records, indent=2) + "\n"
     import numpy as np
 
+    from lightcomp.csvcells import safe_frame
+
     with np.printoptions(legacy=False):  # exact floats whatever else set numpy's printing
-        return frame.to_csv(index=False, lineterminator="\n")
+        return safe_frame(frame).to_csv(index=False, lineterminator="\n")
 
 
 def register(app: typer.Typer) -> None:

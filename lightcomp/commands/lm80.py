@@ -257,11 +257,13 @@ def register(app: typer.Typer) -> None:
             import csv
             import io
 
+            from lightcomp.csvcells import safe_cell
+
             buf = io.StringIO()
             w = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
             w.writeheader()
             for r in rows:
-                w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+                w.writerow({k: ("" if v is None else safe_cell(v)) for k, v in r.items()})
             text = buf.getvalue()
         if out is None:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")

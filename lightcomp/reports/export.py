@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lightcomp.csvcells import safe_frame
 from lightcomp.errors import ReportError
 from lightcomp.store import queries
 
@@ -100,7 +101,7 @@ def write_records(
         # Shortest exact float repr even if a library switched numpy to legacy printing
         # (colour-science sets legacy='1.13', which rounds to 8 decimals).
         with np.printoptions(legacy=False):
-            flat.to_csv(buf, index=False, lineterminator="\n")
+            safe_frame(flat).to_csv(buf, index=False, lineterminator="\n")
         text = buf.getvalue()
     elif fmt == "json":
         text = df.to_json(orient="records", indent=1, force_ascii=False, double_precision=15)
