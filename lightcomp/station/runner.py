@@ -95,8 +95,16 @@ class BatchAbandoned(KeyboardInterrupt):  # noqa: N818 - a control-flow signal
 # ----------------------------------------------------------------------------------------
 # Interrupts
 # ----------------------------------------------------------------------------------------
+class StopWaiting(Exception):  # noqa: N818 - a control-flow signal
+    """Ctrl-C while waiting for the next scan: stop waiting (nothing is being measured)."""
+
+
 class InterruptControl:
-    """Ctrl-C handling: first press = stop after this component, second = abandon it."""
+    """Ctrl-C handling: first press = stop after this component, second = abandon it.
+
+    While the batch waits for the next serial (a barcode scanner on stdin) there is
+    no current component: the first press stops the waiting at once.
+    """
 
     def __init__(self, echo: Callable[[str], None] | None = None) -> None:
         self.stop_requested = False
@@ -105,6 +113,18 @@ class InterruptControl:
         self._critical = 0
         self._pending_abandon = False
         self._shielded = False
+        self._waiting = False
+
+    @contextmanager
+    def waiting_for_input(self) -> Iterator[None]:
+        """A blocking read of the next serial that the first Ctrl-C ends (:class:`StopWaiting`)."""
+        if self.stop_requested:
+            raise StopWaiting()
+        self._waiting = True
+        try:
+            yield
+        finally:
+            self._waiting = False
 
     def request_stop(self) -> None:
         self.stop_requested = True
@@ -112,6 +132,10 @@ class InterruptControl:
     def _handler(self, signum, _frame) -> None:
         self.presses += 1
         self.stop_requested = True
+        if self._waiting:  # nothing in progress: stop waiting for the next scan now
+            self._waiting = False
+            self._echo("stopped waiting for the next serial")
+            raise StopWaiting()
         if signum == signal.SIGINT and self.presses == 1:
             self._echo("stopping after the current component (Ctrl-C again to abandon it)")
             return
@@ -614,8 +638,18 @@ class BatchRunner:
             self.clock = None
 
     def _serial_work(self, lot_id: int, family_id: int, serials: Iterable[str]):
+        """(component id, serial) per new serial; a serial read after a stop request (Ctrl-C)
+        issues no code, and Ctrl-C while waiting for the next scan ends the batch at once."""
         seen: set[str] = set()
-        for raw in serials:
+        it = iter(serials)
+        while True:
+            try:
+                with self.interrupts.waiting_for_input():
+                    raw = next(it)
+            except (StopIteration, StopWaiting):
+                return
+            if self.interrupts.stop_requested:
+                return
             serial = str(raw).strip()
             if not serial or serial.startswith("#") or serial in seen:
                 continue
