@@ -65,7 +65,42 @@ _ERRORS = {
     401: {"model": ErrorMessage, "description": "missing, malformed, unknown or revoked key"},
     404: {"model": ErrorMessage, "description": "unknown, or not visible to this key"},
     422: {"model": ErrorMessage, "description": "invalid parameter"},
+    503: {"model": ErrorMessage, "description": "database unavailable"},
 }
+
+
+def document_every_answer(app: FastAPI) -> None:
+    """Every operation's OpenAPI entry lists the answers the app can give it.
+
+    The request-limit middleware answers 413 on every route (over-long URL, oversized
+    body) before routing, and every operation with parameters can answer 422; both
+    are added to each operation of the generated document, whichever router made it.
+    """
+    make = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = make()
+        ref = {"$ref": "#/components/schemas/ErrorMessage"}
+        body = {"content": {"application/json": {"schema": ref}}}
+        doc.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+            "ErrorMessage", ErrorMessage.model_json_schema()
+        )
+        for item in doc.get("paths", {}).values():
+            for op in item.values():
+                if not isinstance(op, dict) or "responses" not in op:
+                    continue
+                responses = op["responses"]
+                responses.setdefault(
+                    "413", {"description": "URL or request body too large", **body}
+                )
+                if op.get("parameters") or op.get("requestBody"):
+                    responses.setdefault("422", {"description": "invalid parameter", **body})
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi
 
 
 class HttpError(Exception):
@@ -276,6 +311,7 @@ def create_app(
     )
     app.state.store = store
     app.state.lab_name = lab_name
+    document_every_answer(app)
     app.add_middleware(
         RequestLimitMiddleware, max_body_bytes=max_body_bytes, max_url_chars=max_url_chars
     )
