@@ -179,6 +179,19 @@ K2400_ROWS = [
     (":MEAS:VOLT?", rf"{NUM},{NUM},\+9\.910000E\+37,{NUM},{NUM}"),  # every element
     (":SENS:FUNC?", '"VOLT:DC"'),  # CONFigure:VOLT: that function only
     (":SENS:FUNC:CONC?", "0"),
+    (":TRAC:CLE;:TRAC:POIN 3;:TRAC:FEED SENS;:TRAC:FEED:CONT NEXT", NOREPLY),
+    (":TRAC:POIN?;:TRAC:FEED?;:TRAC:FEED:CONT?", "3;SENS;NEXT"),
+    (":TRAC:DATA?", Err(-230)),  # empty buffer
+    (":TRIG:COUN 3;:INIT", NOREPLY),
+    (":TRAC:POIN:ACT?;:TRAC:FEED:CONT?", "3;NEV"),  # full: the feed stops
+    # after :MEAS:VOLT? only V is measured: I is the programmed source value, R is NAN
+    (
+        ":TRAC:DATA?",
+        ",".join([rf"{NUM},\+3\.5{'0' * 5}E-01,\+9\.91{'0' * 4}E\+37,{NUM},{NUM}"] * 3),
+    ),
+    (":CALC3:FORM MAX;:CALC3:DATA?", rf"{NUM},\+3\.5{'0' * 5}E-01,\+9\.91{'0' * 4}E\+37"),
+    (":STAT:MEAS?", "512"),  # buffer-full event (bit 9)
+    (":TRIG:COUN 1;:TRAC:CLE", NOREPLY),
     (":FORM:ELEM BOGUS", Err(-224)),
     (":FORM:DATA REAL", Err(-224)),  # ASCII only in the simulator
     (":BOGus:HEADer 1", Err(-113)),

@@ -164,6 +164,36 @@ def test_pymeasure_keithley2400_compliance(lab, board):
         smu.adapter.close()
 
 
+def test_pymeasure_keithley2400_buffered_statistics(lab, board):
+    smu = _visa(Keithley2400, lab.resources["source"])
+    try:
+        smu.reset()
+        smu.write(':SENS:FUNC "VOLT","CURR"')
+        smu.source_mode = "current"
+        smu.compliance_voltage = 45.0
+        smu.source_current = 0.35
+        smu.enable_source()
+        smu.config_buffer(points=8)
+        assert smu.buffer_points == 8
+        smu.start_buffer()
+        smu.wait_for_buffer(timeout=5, interval=0.01)  # *STB? MSB + MSS, as PyMeasure polls
+        data = smu.buffer_data.reshape(8, 5)  # V, I, R, time, status per reading
+        assert data[:, 1] == pytest.approx(0.35, rel=1e-3)
+        mean_v, mean_i, _ = smu.means
+        assert mean_v == pytest.approx(data[:, 0].mean(), rel=1e-6)
+        assert mean_i == pytest.approx(data[:, 1].mean(), rel=1e-6)
+        assert smu.maximums[0] == pytest.approx(data[:, 0].max(), rel=1e-6)
+        assert smu.minimums[1] == pytest.approx(data[:, 1].min(), rel=1e-6)
+        # the buffer's ASCII data carry 7 digits: the deviation of the rounded values differs
+        assert smu.standard_devs[0] == pytest.approx(data[:, 0].std(ddof=1), rel=0.05)
+        assert smu.check_errors() == []
+        smu.stop_buffer()
+        smu.disable_source()
+        assert smu.source_enabled is False
+    finally:
+        smu.adapter.close()
+
+
 # Dialogues of pymeasure tests/instruments/keithley/test_keithley2400.py that fall in the
 # simulated subset: (command, reply shown in the test).  Buffer statistics (:CALC3) and
 # the deprecated measure_* helpers are not simulated.

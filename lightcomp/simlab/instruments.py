@@ -178,6 +178,11 @@ K2400_STAT_FRONT, K2400_STAT_COMPLIANCE = 1 << 2, 1 << 3
 K2400_STAT_VMEAS, K2400_STAT_IMEAS, K2400_STAT_RMEAS = 1 << 11, 1 << 12, 1 << 13  # (verify)
 K2400_STAT_VSOUR, K2400_STAT_ISOUR = 1 << 14, 1 << 15  # (verify)
 
+K2400_MEAS_BFL = 1 << 9
+"""Measurement event register bit 9: buffer full (manual §15)."""
+K2400_STB_MSB = 0x01
+"""Status byte bit 0: measurement summary (manual §15)."""
+
 _ON_OFF_ONCE = scpi.Choice(("ON", "OFF", "ONCE"), aliases=(("1", "ON"), ("0", "OFF")))
 _SRC = "[:SOURce[1]]"
 _SENS = "[:SENSe[1]]"
@@ -200,7 +205,10 @@ class Keithley2400Sim(ScpiSim):
     ``:FETCh?``, ``:MEASure[:<function>]?`` (= ``:CONFigure:<function>`` + ``:READ?``,
     so it returns every ``:FORMat:ELEMents`` element, unmeasured ones 9.91e37),
     ``:CONFigure``, ``:TRIGger``/``:ARM`` COUNt, DELay, SOURce, TIMer, ``:ROUTe:TERMinals``,
-    ``:SYSTem`` (AZERo, RSENse, LFRequency, BEEPer, TIME, PRESet), ``:DISPlay:ENABle``.
+    ``:SYSTem`` (AZERo, RSENse, LFRequency, BEEPer, TIME, PRESet), ``:DISPlay:ENABle``,
+    ``:TRACe`` (POINts, FEED, FEED:CONTrol, CLEar, DATA?, POINts:ACTual?: the reading
+    buffer), ``:CALCulate3`` FORMat/DATA? (buffer statistics) and
+    ``:STATus:MEASurement`` (buffer-full bit 9, summarised in status-byte bit 0).
 
     ``*RST`` defaults (manual §18 tables): V-source at 0 V, output off, compliance
     21 V / 105 µA, auto ranges, NPLC 1, concurrent measurement of current only,
@@ -334,6 +342,19 @@ class Keithley2400Sim(ScpiSim):
         scpi.Setting(
             ":ARM[:SEQuence[1]][:LAYer[1]]:OUTPut", scpi.Choice(("TENTer", "TEXit", "NONE")), "NONE"
         ),
+        # §18 TRACe (reading buffer) and CALCulate3 (statistics of the buffer)
+        scpi.Setting(":TRACe:POINts", scpi.Num(1, 2500, 100, integer=True), 100),
+        scpi.Setting(
+            ":TRACe:FEED",
+            scpi.Choice(("SENSe", "CALCulate", "CALCulate2"), aliases=(("SENS1", "SENS"),)),
+            "SENS",
+        ),
+        scpi.Setting(":TRACe:FEED:CONTrol", scpi.Choice(("NEXT", "NEVer")), "NEV"),
+        scpi.Setting(
+            ":CALCulate3:FORMat",
+            scpi.Choice(("MEAN", "SDEViation", "MAXimum", "MINimum", "PKPK")),
+            "MEAN",
+        ),
         scpi.Setting(":TRIGger[:SEQuence[1]]:ILINe", scpi.Num(1, 4, 1, integer=True), 1),
         scpi.Setting(":TRIGger[:SEQuence[1]]:OLINe", scpi.Num(1, 4, 2, integer=True), 2),
         scpi.Setting(":ARM[:SEQuence[1]][:LAYer[1]]:ILINe", scpi.Num(1, 4, 1, integer=True), 1),
@@ -341,6 +362,9 @@ class Keithley2400Sim(ScpiSim):
     )
 
     def __init__(self, world: World, faults: FaultQueue | None = None) -> None:
+        self.buffer: list[dict[str, float]] = []
+        self.meas_event = 0
+        self.meas_enable = 0
         self.functions: set[str] = {"CURR"}
         self.elements: tuple[str, ...] = tuple(scpi.mnemonic_forms(e)[0] for e in K2400_ELEMENTS)
         self.last_readings: list[dict[str, float]] | None = None
@@ -458,6 +482,12 @@ class Keithley2400Sim(ScpiSim):
                 v[":OUTPut[1][:STATe]"] = False
                 self.world.update_source(output=False)
         self.last_readings = readings
+        if v[":TRACe:FEED:CONTrol"] == "NEXT":
+            size = int(v[":TRACe:POINts"])
+            self.buffer.extend(readings[: size - len(self.buffer)])
+            if len(self.buffer) >= size:  # buffer full: BFL event, feed stops (§18 TRACe)
+                self.meas_event |= K2400_MEAS_BFL
+                v[":TRACe:FEED:CONTrol"] = "NEV"
         return readings
 
     def _format(self, readings: list[dict[str, float]]) -> str:
@@ -654,7 +684,66 @@ class Keithley2400Sim(ScpiSim):
 
     @scpi.command(":STATus:PRESet")
     def _stat_preset(self, call: scpi.Call) -> None:
+        self.meas_enable = 0  # SCPI-99 §20.7: enable registers of the device cleared
+
+    @scpi.command(":STATus:MEASurement:ENABle|?")
+    def _meas_enable(self, call: scpi.Call) -> str | None:
+        if call.query:
+            return str(self.meas_enable)
+        self.meas_enable = int(call.arg(0, scpi.Num(0, 65535, 0, integer=True)))
         return None
+
+    @scpi.command(":STATus:MEASurement[:EVENt]?")
+    def _meas_event_q(self, call: scpi.Call) -> str:
+        value, self.meas_event = self.meas_event, 0
+        return str(value)
+
+    @scpi.command(":STATus:MEASurement:CONDition?")
+    def _meas_condition(self, call: scpi.Call) -> str:
+        full = len(self.buffer) >= int(self.values[":TRACe:POINts"])
+        return str(K2400_MEAS_BFL if full else 0)
+
+    def clear_events(self) -> None:
+        self.meas_event = 0
+
+    @scpi.command(":TRACe:CLEar")
+    def _trace_clear(self, call: scpi.Call) -> None:
+        self.buffer = []
+        self.meas_event &= ~K2400_MEAS_BFL
+
+    @scpi.command(":TRACe:POINts:ACTual?")
+    def _trace_actual(self, call: scpi.Call) -> str:
+        return str(len(self.buffer))
+
+    @scpi.command(":TRACe:DATA?")
+    def _trace_data(self, call: scpi.Call) -> str:
+        if not self.buffer:
+            raise scpi.ScpiError(-230, "buffer empty")  # (verify the 2400's code)
+        return self._format(self.buffer)
+
+    @scpi.command(":CALCulate3:DATA?")
+    def _calc3_data(self, call: scpi.Call) -> str:
+        """Statistic of the buffer for each of V, I, R in :FORM:ELEM (§18 CALCulate3)."""
+        if not self.buffer:
+            raise scpi.ScpiError(-230, "buffer empty")
+        kind = self.values[":CALCulate3:FORMat"]
+        out = []
+        for e in ("VOLT", "CURR", "RES"):
+            if e not in self.elements:
+                continue
+            x = np.array([r[e] for r in self.buffer])
+            if kind == "MEAN":
+                value = x.mean()
+            elif kind == "SDEV":
+                value = x.std(ddof=1) if x.size > 1 else 0.0  # sample deviation (verify)
+            elif kind == "MAX":
+                value = x.max()
+            elif kind == "MIN":
+                value = x.min()
+            else:
+                value = x.max() - x.min()
+            out.append(f"{value:+.6E}")
+        return ",".join(out)
 
     @scpi.command(":SYSTem:LOCal")
     def _local(self, call: scpi.Call) -> None:
@@ -665,7 +754,8 @@ class Keithley2400Sim(ScpiSim):
         return None
 
     def device_status_bits(self) -> int:
-        return 0
+        # bit 0 MSB: measurement event summary (manual §15, status byte)
+        return K2400_STB_MSB if self.meas_event & self.meas_enable else 0
 
 
 # -- Keysight E36312A ----------------------------------------------------------------------

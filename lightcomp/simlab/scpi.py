@@ -647,6 +647,10 @@ class ScpiDevice:
         call.no_args()
         self.errors.clear()
         self.esr = 0
+        self.clear_events()
+
+    def clear_events(self) -> None:
+        """``*CLS`` of the device's own event registers (SCPI-99 §20.7); none by default."""
 
     @command("*ESE|?")
     def _ese(self, call: Call) -> str | None:
