@@ -62,9 +62,6 @@ if TYPE_CHECKING:  # pragma: no cover
 GRID_NM = np.arange(380.0, 781.0, 1.0)
 """Wavelength grid of calibrated spectra (nm): 380–780 nm in 1 nm steps."""
 
-KM_LM_PER_W = 683.002
-"""Maximum photopic luminous efficacy (CIE 018:2019), lm/W."""
-
 MAX_STEP_NM = 5.0
 """Largest wavelength step allowed (LM-79: spectroradiometer step ≤ 5 nm)."""
 
@@ -398,22 +395,28 @@ def apply_calibration(
 
 
 def luminous_flux_lm(spectral_flux_w_nm: np.ndarray, grid: np.ndarray = GRID_NM) -> np.ndarray:
-    """Luminous flux Φv = Km Σ Φe,λ V(λ) Δλ (lm) on the 1 nm grid (CIE 1924 V(λ))."""
-    return KM_LM_PER_W * np.asarray(spectral_flux_w_nm) @ photopic_v(grid)
+    """Luminous flux Φv = Km Σ Φe,λ V(λ) Δλ (lm): the analysis core's photometry.
+
+    The same function, V(λ) table and Km (:mod:`lightcomp.constants`) as
+    :func:`lightcomp.analysis.analyze`, so calibration, stabilisation and analysis
+    agree to the last digit.
+    """
+    from lightcomp.analysis.photometry import luminous_flux, luminous_flux_grid
+
+    flux = np.asarray(spectral_flux_w_nm, dtype=float)
+    grid = np.asarray(grid, dtype=float)
+    if grid.shape == GRID_NM.shape and np.array_equal(grid, GRID_NM):
+        out = luminous_flux_grid(flux)
+    else:
+        out = luminous_flux(grid, flux)
+    return out[0] if flux.ndim == 1 else out
 
 
-_V_CACHE: dict[tuple, np.ndarray] = {}
+def photopic_v() -> np.ndarray:
+    """CIE 1924 photopic V(λ) on :data:`GRID_NM` (the analysis core's table)."""
+    from lightcomp.analysis.data import load_photopic
 
-
-def photopic_v(grid: np.ndarray = GRID_NM) -> np.ndarray:
-    """CIE 1924 photopic V(λ) on ``grid`` (from lightcomp/analysis/data)."""
-    key = (float(grid[0]), float(grid[-1]), grid.size)
-    if key not in _V_CACHE:
-        path = Path(__file__).parent / "analysis" / "data" / "cie1924_photopic_v.csv"
-        rows = [ln.split(",") for ln in path.read_text().splitlines() if ln and ln[0].isdigit()]
-        data = np.array([[float(r[0]), float(r[1])] for r in rows])
-        _V_CACHE[key] = np.interp(grid, data[:, 0], data[:, 1], left=0.0, right=0.0)
-    return _V_CACHE[key]
+    return load_photopic()
 
 
 # ----------------------------------------------------------------------------------------

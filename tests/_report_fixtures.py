@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy import func, insert, select
 
+from lightcomp.station.runner import measurement_columns
 from lightcomp.store import (
     Calibration,
     Component,
@@ -239,6 +240,9 @@ def fill_lot(
         voltage = 230.0 + 0.3 * rng.standard_normal(n)
         current = power / (voltage * pf)
         tc = 55.0 + 2.0 * rng.standard_normal(n)
+        den = -2 * xy[:, 0] + 12 * xy[:, 1] + 3  # CIE 1976 u', v' from x, y
+        uv = np.column_stack([4 * xy[:, 0] / den, 9 * xy[:, 1] / den])
+        radiant = spectra.sum(axis=1) if spectra is not None else flux / 320.0
         values = {
             "flux": flux,
             "efficacy": efficacy,
@@ -319,7 +323,20 @@ def fill_lot(
                 "power_factor": float(pf[i]),
                 "voltage_v": float(voltage[i]),
                 "current_a": float(current[i]),
+                "u_prime": float(uv[i, 0]),
+                "v_prime": float(uv[i, 1]),
+                "radiant_flux": float(radiant[i]),
+                "LER": float(flux[i] / radiant[i]),
                 "peak_wavelength": 451.0,
+                "fwhm": 20.0,
+                "dominant_wavelength": 580.0,
+                "thd_current": 0.12,
+                "tc_c": float(tc[i]),
+                "ambient_c": 25.0,
+                "ansi_category": str(ansi["sub_bin"][i] or ansi["nominal_cct_k"][i]),
+                "ansi_inside": bool(passes["ansi_quadrangle"][i]),
+                "sdcm_steps": float(sdcm[i]),
+                "photometric_code": f"{int(min(ra[i], 99) // 10)}40/{int(np.ceil(sdcm[i]))}--",
                 **{f"R{k + 1}": float(ri[i, k]) for k in range(15)},
             }
             verd = {}
@@ -350,27 +367,8 @@ def fill_lot(
                     "failed_limits": failed,
                     "verdicts": verd,
                     "quantities": q,
-                    "luminous_flux_lm": float(flux[i]),
-                    "efficacy_lmw": float(efficacy[i]),
-                    "cct_k": float(cct[i]),
-                    "duv": float(duv[i]),
-                    "x": float(xy[i, 0]),
-                    "y": float(xy[i, 1]),
-                    "ra": float(ra[i]),
-                    "r9": float(ri[i, 8]),
-                    "rf": float(rf[i]),
-                    "rg": float(rg[i]),
-                    "voltage_v": float(voltage[i]),
-                    "current_a": float(current[i]),
-                    "power_w": float(power[i]),
-                    "power_factor": float(pf[i]),
-                    "thd_current": 0.12,
-                    "tc_c": float(tc[i]),
-                    "ambient_c": 25.0,
-                    "ansi_category": str(ansi["sub_bin"][i] or ansi["nominal_cct_k"][i]),
-                    "ansi_inside": bool(passes["ansi_quadrangle"][i]),
-                    "sdcm_steps": float(sdcm[i]),
-                    "photometric_code": f"{int(min(ra[i], 99) // 10)}40/{int(np.ceil(sdcm[i]))}--",
+                    # key columns exactly as the station writes them (from the catalogue)
+                    **measurement_columns(q),
                     "wavelengths": wl_blob,
                     "spectrum": encode_array(spectra[i]) if with_spectra else None,
                     "electrical": {"voltage_v": float(voltage[i]), "frequency_hz": 50.0},

@@ -18,6 +18,7 @@ import pytest
 import lightcomp.analysis as la
 from lightcomp.analysis import ANALYZE_COLUMNS, WL, analyze
 from lightcomp.cli import main
+from lightcomp.constants import KM_LM_PER_W
 from lightcomp.errors import AnalysisInputError
 from lightcomp.spectrafiles import (
     read_spectra,
@@ -137,7 +138,7 @@ def test_absolute_fluxes_and_efficacy():
     s = leds(4, seed=2, total_w=0.8)
     df = analyze(WL, s, absolute=True, power_w=np.array([2.0, 2.0, 4.0, 0.0]))
     ref = np.array(
-        [colour.luminous_flux(colour.SpectralDistribution(r, WL), V, K_m=683) for r in s]
+        [colour.luminous_flux(colour.SpectralDistribution(r, WL), V, K_m=KM_LM_PER_W) for r in s]
     )
     np.testing.assert_allclose(df["luminous_flux"], ref, rtol=1e-6)
     np.testing.assert_allclose(df["Y"], df["luminous_flux"], rtol=1e-12)  # Y in lm
@@ -409,7 +410,7 @@ def test_cli_json_output_file_absolute_and_tm27(tmp_path, capsys):
     assert rec[0]["radiant_flux"] == pytest.approx(0.25, rel=1e-12)
     assert rec[0]["error"] is None
     assert rec[0]["luminous_flux"] == pytest.approx(
-        colour.luminous_flux(colour.SpectralDistribution(s, WL), V, K_m=683), rel=1e-6
+        colour.luminous_flux(colour.SpectralDistribution(s, WL), V, K_m=KM_LM_PER_W), rel=1e-6
     )
     code, out, err = run(["analyze", str(p), "--format", "json"], capsys)
     rec = json.loads(out)

@@ -12,6 +12,7 @@ import pytest
 
 from lightcomp.analysis import photometry
 from lightcomp.analysis.spectra import WL
+from lightcomp.constants import KM_LM_PER_W, KM_SCOTOPIC_LM_PER_W
 from lightcomp.errors import AnalysisInputError
 
 colour = pytest.importorskip("colour")
@@ -47,7 +48,7 @@ def test_luminous_flux_against_colour():
     s = led_batch()
     ours = photometry.luminous_flux(WL, s)
     ref = np.array(
-        [colour.luminous_flux(colour.SpectralDistribution(r, WL), V, K_m=683) for r in s]
+        [colour.luminous_flux(colour.SpectralDistribution(r, WL), V, K_m=KM_LM_PER_W) for r in s]
     )
     np.testing.assert_allclose(ours, ref, rtol=1e-6)
 
@@ -66,11 +67,12 @@ def test_ler_against_colour():
 
 
 def test_monochromatic_555nm_is_683_lm_per_w():
-    # 1 W in a 1 nm wide line at 555 nm on the 1 nm grid: Km * V(555) = 683 lm
+    # 1 W in a 1 nm wide line at 555 nm on the 1 nm grid: Km * V(555) = 683.002 lm
+    # (CIE S 017:2020 17-21-092; lightcomp.constants)
     s = np.zeros(401)
     s[555 - 380] = 1.0
-    assert photometry.luminous_flux(WL, s)[0] == pytest.approx(683.0, rel=1e-12)
-    assert photometry.luminous_efficacy_of_radiation(WL, s)[0] == pytest.approx(683.0, rel=1e-12)
+    assert photometry.luminous_flux(WL, s)[0] == pytest.approx(683.002, rel=1e-12)
+    assert photometry.luminous_efficacy_of_radiation(WL, s)[0] == pytest.approx(683.002, rel=1e-12)
 
 
 def test_scotopic_photopic_ratio_against_colour_and_published():
@@ -78,7 +80,8 @@ def test_scotopic_photopic_ratio_against_colour_and_published():
     ours = photometry.scotopic_photopic_ratio(WL, s)
     ref = np.array(
         [
-            colour.luminous_flux(sd, V_SCOT, K_m=1700) / colour.luminous_flux(sd, V, K_m=683)
+            colour.luminous_flux(sd, V_SCOT, K_m=KM_SCOTOPIC_LM_PER_W)
+            / colour.luminous_flux(sd, V, K_m=KM_LM_PER_W)
             for sd in (colour.SpectralDistribution(r, WL) for r in s)
         ]
     )

@@ -32,10 +32,16 @@ REQUIRED = [
     "ra",
     "r9",
     "power_w",
-    "q_R1",
-    "q_R15",
-    "q_Rf",
-    "q_luminous_flux",
+    "r1",
+    "r15",
+    "rf",
+    "u_prime",
+    "v_prime",
+    "peak_wavelength_nm",
+    "fwhm_nm",
+    "dominant_wavelength_nm",
+    "thd_pct",
+    "U_luminous_flux_lm",
 ]
 
 
@@ -58,10 +64,17 @@ def test_csv_records_equal_the_store(lots):
     assert df["product_code"].tolist() == a.codes
     assert Counter(df["verdict"]) == Counter(a.verdict.tolist())
     with store.session() as s:
-        ref = lot_records(s, lot="LOT-A")
+        ref = lot_records(s, lot="LOT-A", include_quantities=True)
+    ref_q = ref["quantities"]
     ok = (ref["verdict"] != "error").to_numpy()
     np.testing.assert_array_equal(df.loc[ok, "luminous_flux_lm"], ref.loc[ok, "luminous_flux_lm"])
-    np.testing.assert_array_equal(df.loc[ok, "q_luminous_flux"], ref.loc[ok, "luminous_flux_lm"])
+    # one column per quantity: no second copy under another name
+    assert not [c for c in df.columns if c.startswith("q_")]
+    assert len(set(df.columns)) == len(df.columns)
+    assert "ansi_inside" not in df.columns  # reported once, as quadrangle_verdict
+    r1 = [q["R1"] for q in ref_q.loc[ok]]
+    np.testing.assert_array_equal(df.loc[ok, "r1"], r1)
+    np.testing.assert_allclose(df.loc[ok, "thd_pct"], 100 * ref.loc[ok, "thd_current"], rtol=1e-15)
     fails = df[df["verdict"] == "fail"]
     assert fails["failed_limits"].str.len().min() > 0
     expected = ref.loc[ref["verdict"] == "fail", "failed_limits"].map("; ".join).tolist()
@@ -76,12 +89,21 @@ def test_json_and_parquet(lots, tmp_path):
     assert n == len(rows) == a.n + b.n
     assert {r["lot"] for r in rows} == {"LOT-A", "LOT-B"}
     assert all(isinstance(r["failed_limits"], list) for r in rows)
+    # shortest round-trip floats: the JSON value is the stored double, exactly
+    with store.session() as s:
+        ref = lot_records(s)
+    stored = dict(zip(ref["product_code"], ref["luminous_flux_lm"], strict=True))
+    for r in rows:
+        if r["luminous_flux_lm"] is not None:
+            assert r["luminous_flux_lm"] == stored[r["product_code"]]
+    assert '"luminous_flux_lm": NaN' not in text
     out = tmp_path / "r.parquet"
     n, text = write_records(store, "parquet", out, lot="LOT-B")
     assert text is None
     back = pd.read_parquet(out)
     assert len(back) == n == b.n
     assert back["product_code"].tolist() == b.codes
+    assert pd.api.types.is_datetime64_any_dtype(back["measured_at"])  # a timestamp, not text
     with pytest.raises(ReportError, match="binary"):
         write_records(store, "parquet")
     with pytest.raises(ReportError, match="unknown records format"):
@@ -165,5 +187,6 @@ def test_records_frame_on_each_backend(store):
         df = records_frame(s, lot="LOT-P")
     assert df["product_code"].tolist() == a.codes
     ok = df["verdict"] != "error"
-    np.testing.assert_array_equal(df.loc[ok, "q_luminous_flux"], df.loc[ok, "luminous_flux_lm"])
-    assert df.loc[ok, "q_R9"].notna().all()
+    # quantities only in the JSON (R1, u', FWHM) decode the same on both back ends
+    for c in ("r1", "r15", "u_prime", "fwhm_nm", "luminous_flux_lm", "r9"):
+        assert df.loc[ok, c].notna().all(), c

@@ -5,8 +5,8 @@ Conventions (CIE 15:2018, ISO 23539:2005/CIE S 010:2004):
 - spectra are absolute spectral radiant flux ``Phi_e,l`` in W/nm, resampled once
   to the 1 nm analysis grid (380-780 nm); integrals are sums times 1 nm, no
   intermediate rounding;
-- photopic ``V(l)`` = CIE 1931 2 degree ``y_bar``, ``Km = 683 lm/W``;
-  scotopic ``V'(l)`` CIE 1951, ``K'm = 1700 lm/W``;
+- photopic ``V(l)`` = CIE 1931 2 degree ``y_bar``, ``Km = 683.002 lm/W``;
+  scotopic ``V'(l)`` CIE 1951, ``K'm = 1700.06 lm/W`` (:mod:`lightcomp.constants`);
 - radiant flux is integrated over 380-780 nm only (the analysis grid), so
   LER = luminous flux / radiant flux refers to the visible band.
 
@@ -22,6 +22,9 @@ import numpy as np
 from lightcomp.analysis.data import load_photopic, load_scotopic
 from lightcomp.analysis.spectra import to_analysis_grid
 
+# Km, K'm have one home, with their source and the 683 vs 683.002 note.
+from lightcomp.constants import KM_LM_PER_W, KM_SCOTOPIC_LM_PER_W
+
 __all__ = [
     "KM_LM_PER_W",
     "KM_SCOTOPIC_LM_PER_W",
@@ -36,11 +39,6 @@ __all__ = [
     "scotopic_photopic_ratio",
     "scotopic_photopic_ratio_grid",
 ]
-
-#: Maximum luminous efficacy for photopic vision (lm/W), CIE 15:2018.
-KM_LM_PER_W = 683.0
-#: Maximum luminous efficacy for scotopic vision (lm/W), CIE 15:2018.
-KM_SCOTOPIC_LM_PER_W = 1700.0
 
 
 def _batch(s: np.ndarray) -> np.ndarray:

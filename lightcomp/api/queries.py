@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
+from lightcomp import quantities as catalogue
 from lightcomp.api.keys import Principal
 from lightcomp.store.models import (
     Component,
@@ -38,24 +40,12 @@ from lightcomp.store.models import (
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
 
-# Key quantities: (response name, column). Units are in the names (SI or the
-# customary photometric unit: lm, lm/W, K).
-KEY_QUANTITIES: tuple[tuple[str, Any], ...] = (
-    ("luminous_flux_lm", Measurement.luminous_flux_lm),
-    ("efficacy_lmw", Measurement.efficacy_lmw),
-    ("cct_k", Measurement.cct_k),
-    ("duv", Measurement.duv),
-    ("x", Measurement.x),
-    ("y", Measurement.y),
-    ("ra", Measurement.ra),
-    ("r9", Measurement.r9),
-    ("rf", Measurement.rf),
-    ("rg", Measurement.rg),
-    ("power_w", Measurement.power_w),
-    ("voltage_v", Measurement.voltage_v),
-    ("current_a", Measurement.current_a),
-    ("power_factor", Measurement.power_factor),
-    ("thd_current", Measurement.thd_current),
+# Key quantities: (response name, column), from the quantity catalogue. The response
+# name is the store column (unit in the name: lm, lm/W, K, V, A, W).
+KEY_QUANTITIES: tuple[tuple[str, Any], ...] = tuple(
+    (qty.column, getattr(Measurement, qty.column))
+    for qty in catalogue.column_quantities()
+    if qty.summary
 )
 
 _RECORD_COLUMNS = (
@@ -235,6 +225,15 @@ class SearchFilters:
     power_max: float | None = None
 
 
+#: Measured-quantity filters of :class:`SearchFilters`: (field, quantity, side); a field
+#: ``<plan name>_min`` / ``_max`` filters the quantity's column (quantity catalogue).
+_QUANTITY_FILTERS: tuple[tuple[str, catalogue.Quantity, str], ...] = tuple(
+    (fld.name, catalogue.by_plan_name(fld.name[:-4]), fld.name[-3:])
+    for fld in dataclasses.fields(SearchFilters)
+    if fld.name.endswith(("_min", "_max")) and catalogue.by_plan_name(fld.name[:-4]) is not None
+)
+
+
 def _family_terms(f: SearchFilters) -> list[ColumnElement[bool]]:
     """Filters on the family (and its manufacturer): resolved to family ids first."""
     t: list[ColumnElement[bool]] = []
@@ -268,22 +267,11 @@ def _row_terms(f: SearchFilters) -> list[ColumnElement[bool]]:
         t.append(and_(Lot.published_at.is_not(None), Lot.withdrawn_at.is_(None)))
     elif f.publication == "withdrawn":
         t.append(Lot.withdrawn_at.is_not(None))
-    for value, col, op in (
-        (f.cct_min, Measurement.cct_k, "ge"),
-        (f.cct_max, Measurement.cct_k, "le"),
-        (f.duv_min, Measurement.duv, "ge"),
-        (f.duv_max, Measurement.duv, "le"),
-        (f.ra_min, Measurement.ra, "ge"),
-        (f.ra_max, Measurement.ra, "le"),
-        (f.r9_min, Measurement.r9, "ge"),
-        (f.rf_min, Measurement.rf, "ge"),
-        (f.flux_min, Measurement.luminous_flux_lm, "ge"),
-        (f.flux_max, Measurement.luminous_flux_lm, "le"),
-        (f.efficacy_min, Measurement.efficacy_lmw, "ge"),
-        (f.power_max, Measurement.power_w, "le"),
-    ):
+    for name, qty, side in _QUANTITY_FILTERS:
+        value = getattr(f, name)
         if value is not None:
-            t.append(col >= value if op == "ge" else col <= value)
+            col = getattr(Measurement, qty.column)
+            t.append(col >= value if side == "min" else col <= value)
     return t
 
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from lightcomp import coding
+from lightcomp import quantities as catalogue
 from lightcomp.api.publication import publication_status
 from lightcomp.api.queries import KEY_QUANTITIES
 from lightcomp.errors import CodeError
@@ -107,18 +108,17 @@ def summary(row) -> dict[str, Any]:
     }
 
 
-_RATED_FALLBACK = {
-    "luminous_flux_lm": "nominal_flux_lm",
-    "cct_k": "nominal_cct_k",
-    "ra": "cri_class",
-}
-
-
 def _limit(limits: Any, name: str, bound: str) -> float | None:
+    """The family's ``bound`` limit on quantity ``name``, under any of its catalogue spellings
+    (families store plan limits under the plan name, e.g. ``flux``)."""
     if not isinstance(limits, dict):
         return None
-    lim = limits.get(name)
-    return _num(lim.get(bound)) if isinstance(lim, dict) else None
+    qty = catalogue.lookup(name)
+    for spelling in (name, *(qty.names if qty is not None else ())):
+        lim = limits.get(spelling)
+        if isinstance(lim, dict):
+            return _num(lim.get(bound))
+    return None
 
 
 def record(row, *, full: bool, lab_name: str) -> dict[str, Any]:
@@ -128,8 +128,9 @@ def record(row, *, full: bool, lab_name: str) -> dict[str, Any]:
     quantities = {}
     for name, _ in KEY_QUANTITIES:
         r = _num(rated.get(name))
-        if r is None and name in _RATED_FALLBACK:
-            r = _num(getattr(row, _RATED_FALLBACK[name]))
+        nominal = catalogue.by_column(name).nominal
+        if r is None and nominal is not None:
+            r = _num(getattr(row, nominal))
         quantities[name] = {
             "measured": out["measured"][name],
             "rated": r,
@@ -171,11 +172,14 @@ def record(row, *, full: bool, lab_name: str) -> dict[str, Any]:
             "error_message": row.error_message,
             "electrical": _jsonable(row.electrical or {}),
             "temperatures": _jsonable(row.temperatures or {}),
-            "tc_c": _num(row.tc_c),
-            "ambient_c": _num(row.ambient_c),
-            "sdcm_steps": _num(row.sdcm_steps),
-            "ansi_category": row.ansi_category,
-            "ansi_inside": row.ansi_inside,
+            # the column quantities not in ``measured`` (quantity catalogue)
+            **{
+                qty.column: _num(getattr(row, qty.column))
+                if qty.kind == "number"
+                else getattr(row, qty.column)
+                for qty in catalogue.column_quantities(kind=None)
+                if not qty.summary or qty.kind == "flag" or qty.column == "ansi_category"
+            },
             "instruments": _jsonable(row.instruments or {}),
             "uncertainty": _jsonable(row.uncertainty or {}),
             "external_serial": row.external_serial,

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
+
+from lightcomp import quantities as catalogue
 
 
 class Health(BaseModel):
@@ -27,24 +29,15 @@ class Publication(BaseModel):
     withdraw_reason: str | None = None
 
 
-class Measured(BaseModel):
-    """Key quantities of the current measurement (None when not measured)."""
-
-    luminous_flux_lm: float | None = None
-    efficacy_lmw: float | None = None
-    cct_k: float | None = None
-    duv: float | None = None
-    x: float | None = None
-    y: float | None = None
-    ra: float | None = None
-    r9: float | None = None
-    rf: float | None = None
-    rg: float | None = None
-    power_w: float | None = None
-    voltage_v: float | None = None
-    current_a: float | None = None
-    power_factor: float | None = None
-    thd_current: float | None = None
+Measured = create_model(
+    "Measured",
+    __doc__="Key quantities of the current measurement (None when not measured).",
+    **{
+        q.column: (float | None, Field(None, description=q.label()))
+        for q in catalogue.column_quantities()
+        if q.summary
+    },
+)
 
 
 class ComponentSummary(BaseModel):

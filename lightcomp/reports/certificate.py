@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
+from lightcomp import quantities as catalogue
 from lightcomp.errors import ReportError
 from lightcomp.reports import plots
 from lightcomp.reports.document import (
@@ -87,36 +88,18 @@ DECISION_RULES = {
 
 DEFAULT_METHOD = "ANSI/IES LM-79-19; CIE S 025/E:2015 (LED lamps, LED luminaires and LED modules)"
 
-# (label, measurement column or None, quantity keys, unit, significant digits)
-_PHOTOMETRIC = [
-    ("Luminous flux", "luminous_flux_lm", ("luminous_flux", "luminous_flux_lm"), "lm", 5),
-    ("Luminous efficacy", "efficacy_lmw", ("efficacy", "efficacy_lmw"), "lm/W", 4),
-    ("Radiant flux", None, ("radiant_flux", "radiant_flux_w"), "W", 4),
-    ("Chromaticity x (CIE 1931)", "x", ("x",), "", 4),
-    ("Chromaticity y (CIE 1931)", "y", ("y",), "", 4),
-    ("Chromaticity u' (CIE 1976)", None, ("u_prime",), "", 4),
-    ("Chromaticity v' (CIE 1976)", None, ("v_prime",), "", 4),
-    ("Correlated colour temperature", "cct_k", ("CCT", "cct_k"), "K", 4),
-    ("Duv (Ohno 2013)", "duv", ("Duv", "duv"), "", 2),
-    ("ANSI C78.377 category", "ansi_category", ("ansi_category",), "", 0),
-    ("MacAdam steps from nominal centre", "sdcm_steps", ("sdcm_steps",), "SDCM", 3),
-    ("Colour rendering index Ra (CIE 13.3)", "ra", ("Ra", "ra"), "", 3),
-    ("Special CRI R9", "r9", ("R9", "r9"), "", 3),
-    ("Fidelity index Rf (TM-30-20)", "rf", ("Rf", "rf"), "", 3),
-    ("Gamut index Rg (TM-30-20)", "rg", ("Rg", "rg"), "", 3),
-    ("Peak wavelength", None, ("peak_wavelength", "peak_wavelength_nm"), "nm", 4),
-    ("Dominant wavelength", None, ("dominant_wavelength",), "nm", 4),
-    ("S/P ratio", None, ("SP_ratio", "sp_ratio"), "", 3),
-    ("Photometric code (IEC 62717)", "photometric_code", ("photometric_code",), "", 0),
-]
-_ELECTRICAL = [
-    ("Voltage (rms)", "voltage_v", ("voltage_v", "voltage"), "V", 5),
-    ("Current (rms)", "current_a", ("current_a", "current"), "A", 4),
-    ("Active power", "power_w", ("power_w", "power"), "W", 4),
-    ("Power factor", "power_factor", ("power_factor", "pf"), "", 3),
-    ("THD of current", "thd_current", ("thd_current", "thd"), "", 3),
-    ("Frequency", None, ("frequency_hz", "frequency"), "Hz", 4),
-]
+# The quantities of the results tables, in order (labels, units, formats: the catalogue).
+_PHOTOMETRIC = tuple(
+    catalogue.lookup(n)
+    for n in (
+        "luminous_flux", "efficacy", "radiant_flux", "x", "y", "u_prime", "v_prime", "cct",
+        "duv", "ansi_category", "sdcm_steps", "ra", "r9", "rf", "rg", "peak_wavelength",
+        "dominant_wavelength", "sp_ratio", "photometric_code",
+    )
+)  # fmt: skip
+_ELECTRICAL = tuple(
+    catalogue.lookup(n) for n in ("voltage", "current", "power", "power_factor", "thd", "frequency")
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,23 +235,25 @@ def _uncertainty(m: dict, col: str | None, keys: tuple[str, ...]) -> tuple[float
     return None
 
 
-def _results_table(m: dict, rows: list) -> Table:
+def _results_table(m: dict, rows: tuple[catalogue.Quantity, ...]) -> Table:
     out = []
-    for label, col, keys, unit, digits in rows:
-        v = _value(m, col, keys)
-        if v is None and label.startswith("Chromaticity u'"):
+    for q in rows:
+        keys = (q.key, *q.names)
+        v = _value(m, q.column, keys)
+        if v is None and q.key == "u_prime":
             v = _uv_prime(m)[0]
-        if v is None and label.startswith("Chromaticity v'"):
+        if v is None and q.key == "v_prime":
             v = _uv_prime(m)[1]
         if v is None:
             continue
-        u = _uncertainty(m, col, keys)
+        u = _uncertainty(m, q.column, keys)
+        unit = q.shown_unit
         out.append(
             [
-                label,
-                _fmt(v, digits) if digits else str(v),
+                q.label_en,
+                catalogue.format_value(q, v),
                 unit,
-                f"{_fmt_u(u[0])} {unit} (k = {u[1]:g})".replace("  ", " ") if u else "–",
+                f"{_fmt_u(u[0] * q.scale)} {unit} (k = {u[1]:g})".replace("  ", " ") if u else "–",
             ]
         )
     return Table(
@@ -285,12 +270,10 @@ def _uv_prime(m: dict) -> tuple[float | None, float | None]:
 
 
 def _limit_key(name: str, entry: dict) -> tuple[str | None, tuple[str, ...]]:
-    from lightcomp.reports.lot_report import LIMIT_ALIASES
-
-    for col, names in LIMIT_ALIASES.items():
-        if name in names:
-            return col, (entry.get("quantity") or name, name)
-    return None, (entry.get("quantity") or name, name)
+    q = catalogue.lookup(name)
+    if q is None:
+        return None, (entry.get("quantity") or name, name)
+    return q.column, (entry.get("quantity") or q.key, *q.names)
 
 
 def _conformity_table(m: dict, rule: str) -> tuple[Table, str]:
@@ -301,13 +284,18 @@ def _conformity_table(m: dict, rule: str) -> tuple[Table, str]:
             continue
         lo, hi = _num(e.get("min")), _num(e.get("max"))
         value = e.get("value")
-        unit = e.get("unit") or ""
+        q = catalogue.lookup(name) or catalogue.lookup(str(e.get("quantity")))
+        unit = q.shown_unit if q is not None else (e.get("unit") or "")
+
+        def show(v: Any, q=q) -> str:
+            return catalogue.format_value(q, v) if q is not None else _fmt(v, 5)
+
         if lo is not None and hi is not None:
-            req = f"{_fmt(lo, 5)} … {_fmt(hi, 5)}"
+            req = f"{show(lo)} … {show(hi)}"
         elif lo is not None:
-            req = f"≥ {_fmt(lo, 5)}"
+            req = f"≥ {show(lo)}"
         elif hi is not None:
-            req = f"≤ {_fmt(hi, 5)}"
+            req = f"≤ {show(hi)}"
         elif e.get("expected") is not None:
             req = f"inside ANSI C78.377 quadrangle {e['expected']} K"
         else:
@@ -319,7 +307,7 @@ def _conformity_table(m: dict, rule: str) -> tuple[Table, str]:
             col, keys = _limit_key(name, e)
             u = _uncertainty(m, col, keys)
             if u is not None:
-                applied = f"guarded, w = {_fmt(u[0], 3)}"
+                applied = f"guarded, w = {_fmt_u(u[0] * (q.scale if q else 1.0))}"
                 v = float(value)
                 inside_by = min(
                     (v - lo) if lo is not None else math.inf,
@@ -334,8 +322,8 @@ def _conformity_table(m: dict, rule: str) -> tuple[Table, str]:
         outcome.append(statement)
         rows.append(
             [
-                name,
-                _fmt(value, 5) if _num(value) is not None else str(value),
+                catalogue.limit_label(name),
+                show(value) if _num(value) is not None else str(value),
                 unit,
                 req,
                 statement,
@@ -367,6 +355,20 @@ def _conformity_table(m: dict, rule: str) -> tuple[Table, str]:
     )
 
 
+def _history_heading(key: str) -> str:
+    if key == "t_s":
+        return "time (s)"
+    q = catalogue.lookup(key)
+    return q.label_short if q is not None else key
+
+
+def _history_value(key: str, v: Any) -> str:
+    q = catalogue.lookup(key)
+    if key == "t_s" or q is None:
+        return f"{float(v):.0f}" if key == "t_s" else _fmt(v, 6)
+    return catalogue.format_value(q, v)
+
+
 def _stabilisation_table(history: list) -> Table | None:
     rows = [h for h in history if isinstance(h, dict)]
     if not rows:
@@ -377,10 +379,11 @@ def _stabilisation_table(history: list) -> Table | None:
             if k not in keys:
                 keys.append(k)
     shown = rows[:40]
+    heads = [_history_heading(k) for k in keys]
     return Table(
-        keys,
+        heads,
         [
-            [_fmt(h.get(k), 6) if _num(h.get(k)) is not None else str(h.get(k, "–")) for k in keys]
+            [_history_value(k, h.get(k)) if _num(h.get(k)) is not None else "–" for k in keys]
             for h in shown
         ],
         align=["r"] * len(keys),
@@ -545,7 +548,9 @@ def build_certificate(
     supply = ", ".join(f"{k} = {v}" for k, v in drive.items()) if drive else ""
     if elec.get("voltage_v") is not None or elec.get("frequency_hz") is not None:
         meas_supply = ", ".join(
-            f"{k} = {_fmt(v, 5)}" for k, v in elec.items() if _num(v) is not None
+            f"{catalogue.lookup(k).label_en.lower()} {catalogue.format_value(k, v, unit=True)}"
+            for k, v in elec.items()
+            if _num(v) is not None and catalogue.lookup(k) is not None
         )
         supply = f"{supply}; measured: {meas_supply}" if supply else meas_supply
     doc.add(
@@ -559,10 +564,13 @@ def build_certificate(
                 ),
                 ("Date of test", _when(m.get("measured_at"))),
                 ("Operator", str(run.get("operator") or "–")),
-                ("Ambient temperature", f"{_fmt(ambient, 3)} °C" if ambient is not None else "–"),
                 (
-                    "Case temperature Tc",
-                    f"{_fmt(m.get('tc_c'), 3)} °C" if m.get("tc_c") is not None else "–",
+                    catalogue.lookup("ambient").label_en,
+                    catalogue.format_value("ambient", ambient, unit=True),
+                ),
+                (
+                    catalogue.lookup("tc").label_en,
+                    catalogue.format_value("tc", m.get("tc_c"), unit=True),
                 ),
                 ("Supply", supply or "–"),
                 (

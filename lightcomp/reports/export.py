@@ -1,13 +1,17 @@
 """Records export (CSV, JSON, Parquet) and spectra export (CSV, IES TM-27-14 XML).
 
-Records: one row per component (its current measurement): ``product_code``, ``lot``,
-``family``, ``manufacturer``, ``measured_at`` (ISO 8601 UTC), ``verdict``,
-``failed_limits`` (list; ``;``-joined in CSV), ``error_message``,
-``ansi_category``, ``quadrangle_verdict`` ("inside" / "outside" the nominal
-ANSI C78.377 quadrangle), ``sdcm_steps``, ``photometric_code``, the key
-quantity columns (SI units, unit in the name), ``station``, ``plan_name``,
-``plan_version``, ``calib_id``, then every scalar of the measurement's
-``quantities`` JSON as ``q_<name>`` (lists as JSON text in CSV).
+Records: one row per component (its current measurement): the record columns
+``product_code``, ``external_serial``, ``lot``, ``family``, ``type_code``,
+``manufacturer``, ``measured_at`` (UTC; ISO 8601 text in CSV/JSON, a timestamp in
+Parquet), ``verdict``, ``failed_limits`` (list; ``;``-joined in CSV),
+``error_message``, ``quadrangle_verdict`` ("inside" / "outside" the nominal ANSI
+C78.377 quadrangle), then ONE column per catalogued quantity, named and valued
+as the quantity catalogue says (:func:`lightcomp.quantities.export_column`,
+``<name>_<unit>`` in the display unit: ``luminous_flux_lm``, ``cct_k``, ``duv``,
+``ra``, ``r1`` ... ``r15``, ``thd_pct`` ...; the list with units is
+``docs/records.md``), an expanded uncertainty ``U_<column>`` after its quantity
+where one is stored, then ``station``, ``plan_name``, ``plan_version``,
+``operator``, ``calib_id``.  JSON numbers are shortest round-trip floats.
 
 Spectra: CSV has the wavelength (nm) as first column and one column per
 product code (spectral radiant flux, W/nm); all spectra must share one
@@ -25,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lightcomp import quantities as catalogue
 from lightcomp.csvcells import safe_frame
 from lightcomp.errors import ReportError
 from lightcomp.store import queries
@@ -36,47 +41,66 @@ SPECTRA_FORMATS = ("csv", "tm27")
 
 _LEAD = [
     "product_code",
+    "external_serial",
     "lot",
     "family",
+    "type_code",
     "manufacturer",
     "measured_at",
     "verdict",
     "failed_limits",
     "error_message",
-    "ansi_category",
     "quadrangle_verdict",
-    "sdcm_steps",
-    "photometric_code",
 ]
-_DROP = {
-    "component_id",
-    "measurement_id",
-    "test_run_id",
-    "item_serial",
-    "quantities",
-    "ansi_inside",
-}
+_TAIL = ["station", "plan_name", "plan_version", "operator", "calib_id"]
+
+
+def _quantity_values(q: catalogue.Quantity, df: pd.DataFrame, json_q: list[dict]) -> pd.Series:
+    """Values of ``q`` (display unit): its store column, else the ``quantities`` JSON."""
+    if q.column is not None and q.column in df:
+        col = df[q.column]
+    else:
+        col = pd.Series([d.get(q.key) for d in json_q], index=df.index, dtype=object)
+    if q.kind != "number":
+        return col.astype(object).where(col.notna(), None)
+    vals = pd.to_numeric(col, errors="coerce").astype("float64")
+    return vals * q.scale if q.scale != 1.0 else vals
+
+
+def _uncertainty_values(q: catalogue.Quantity, unc: list[dict]) -> np.ndarray | None:
+    """Expanded uncertainties ``U`` of ``q`` (display unit), or None when no row has one."""
+    vals = []
+    for d in unc:
+        e = d.get(q.key)
+        u = e.get("U") if isinstance(e, dict) else None
+        vals.append(q.to_display(u))
+    if all(v is None for v in vals):
+        return None
+    return np.array([np.nan if v is None else v for v in vals], dtype=float)
 
 
 def records_frame(session, **selection: Any) -> pd.DataFrame:
     """The export table of the selection (see the module docstring); one query."""
-    df = queries.lot_records(session, include_quantities=True, **selection)
+    df = queries.lot_records(
+        session, include_quantities=True, include_uncertainty=True, **selection
+    )
     inside = df["ansi_inside"]
     df["quadrangle_verdict"] = np.where(
         inside.isna(), None, np.where(inside.fillna(False).astype(bool), "inside", "outside")
     )
-    q = pd.DataFrame.from_records(
-        [d if isinstance(d, dict) else {} for d in df["quantities"]], index=df.index
-    )
-    if not q.empty:
-        for c in q.columns:
-            if q[c].map(lambda v: isinstance(v, list | dict)).any():
-                q[c] = q[c].map(lambda v: v if not isinstance(v, list | dict) else json.dumps(v))
-        q = q.add_prefix("q_")
-    df["measured_at"] = df["measured_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    key = [c for c in df.columns if c not in _DROP and c not in _LEAD]
-    out = pd.concat([df[_LEAD + key], q], axis=1)
-    return out.reset_index(drop=True)
+    json_q = [d if isinstance(d, dict) else {} for d in df["quantities"]]
+    unc = [d if isinstance(d, dict) else {} for d in df["uncertainty"]]
+    out: dict[str, Any] = {c: df[c] for c in _LEAD}
+    for q in catalogue.QUANTITIES:
+        if q.kind == "flag":  # ansi_inside: reported as quadrangle_verdict
+            continue
+        out[catalogue.export_column(q)] = _quantity_values(q, df, json_q)
+        u = _uncertainty_values(q, unc)
+        if u is not None:
+            out[catalogue.uncertainty_column(q)] = u
+    for c in _TAIL:
+        out[c] = df[c]
+    return pd.DataFrame(out).reset_index(drop=True)
 
 
 def write_records(
@@ -97,6 +121,7 @@ def write_records(
     if fmt == "csv":
         flat = df.copy()
         flat["failed_limits"] = flat["failed_limits"].map("; ".join)
+        flat["measured_at"] = _iso(flat["measured_at"])
         buf = io.StringIO()
         # Shortest exact float repr even if a library switched numpy to legacy printing
         # (colour-science sets legacy='1.13', which rounds to 8 decimals).
@@ -104,8 +129,7 @@ def write_records(
             safe_frame(flat).to_csv(buf, index=False, lineterminator="\n")
         text = buf.getvalue()
     elif fmt == "json":
-        text = df.to_json(orient="records", indent=1, force_ascii=False, double_precision=15)
-        text += "\n"
+        text = _json_records(df)
     else:
         if out is None:
             raise ReportError("parquet is binary: give an output file with -o FILE")
@@ -175,6 +199,27 @@ def write_spectra(store, fmt: str, out: str | Path, **selection: Any) -> tuple[i
         )
         files.append(path)
     return len(files), files
+
+
+def _iso(times: pd.Series) -> pd.Series:
+    """UTC time stamps as ISO 8601 text (``2026-03-02T08:00:00.000000Z``)."""
+    return times.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _json_records(df: pd.DataFrame) -> str:
+    """The frame as a JSON array of records: shortest round-trip floats, NaN as null.
+
+    Python's ``repr`` of a float is the shortest string that reads back to the same
+    double, so ``json`` (not pandas' ``double_precision``) writes every value exactly.
+    """
+    flat = df.copy()
+    flat["measured_at"] = _iso(flat["measured_at"])
+    rows = flat.astype(object).where(flat.notna(), None).to_dict(orient="records")
+    for row in rows:
+        for k, v in row.items():
+            if isinstance(v, np.generic):
+                row[k] = v.item()
+    return json.dumps(rows, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _today() -> str:

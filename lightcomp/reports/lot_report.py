@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lightcomp import quantities as catalogue
 from lightcomp.errors import ReportError
 from lightcomp.reports import plots
 from lightcomp.reports.document import (
@@ -54,23 +55,10 @@ HISTOGRAM_QUANTITIES: tuple[str, ...] = (
     "power_factor",
 )
 
-#: Limit names (station plan short names first) that bound each measurement column.
+#: Limit names (station plan short names first) that bound each measurement column,
+#: from the quantity catalogue (plan name, then every accepted spelling).
 LIMIT_ALIASES: dict[str, tuple[str, ...]] = {
-    "luminous_flux_lm": ("flux", "luminous_flux", "luminous_flux_lm"),
-    "efficacy_lmw": ("efficacy", "efficacy_lmw"),
-    "cct_k": ("cct", "CCT", "cct_k"),
-    "duv": ("duv", "Duv"),
-    "ra": ("ra", "Ra"),
-    "r9": ("r9", "R9"),
-    "rf": ("rf", "Rf"),
-    "rg": ("rg", "Rg"),
-    "power_w": ("power", "power_w"),
-    "power_factor": ("pf", "power_factor"),
-    "voltage_v": ("voltage", "voltage_v"),
-    "current_a": ("current", "current_a"),
-    "thd_current": ("thd", "thd_current"),
-    "tc_c": ("tc", "tc_c"),
-    "sdcm_steps": ("sdcm", "sdcm_steps"),
+    q.column: q.names for q in catalogue.column_quantities() if q.plan
 }
 
 #: Key quantity of the control chart.
@@ -346,7 +334,7 @@ def build_lot_report(
         )
         doc.add(
             Figure(
-                plots.control_chart_png(chart, label=plots.QUANTITY_LABELS[CONTROL_QUANTITY]),
+                plots.control_chart_png(chart, label=catalogue.by_column(CONTROL_QUANTITY).label()),
                 caption=f"Individuals / moving-range chart of the luminous flux of {scope}, in "
                 "order of measurement (3-sigma limits, sigma = MR-bar / 1.128; circled: Western "
                 "Electric rules 1–4 or moving range above its UCL). "
@@ -367,24 +355,28 @@ def build_lot_report(
         rows, styles = [], []
         for r in shown.itertuples(index=False):
             reason = (
-                ", ".join(r.failed_limits) if r.verdict == "fail" else (r.error_message or "error")
+                ", ".join(map(catalogue.limit_label, r.failed_limits))
+                if r.verdict == "fail"
+                else (r.error_message or "error")
             )
             row = [
                 _format_code(r.product_code),
                 str(r.lot),
                 r.verdict,
                 reason,
-                _fmt(r.luminous_flux_lm, 5),
-                _fmt(r.cct_k, 4),
-                _fmt(r.duv, 2),
-                _fmt(r.ra, 3),
+                catalogue.format_value("luminous_flux_lm", r.luminous_flux_lm),
+                catalogue.format_value("cct_k", r.cct_k),
+                catalogue.format_value("duv", r.duv),
+                catalogue.format_value("ra", r.ra),
                 _when(r.measured_at)[:16],
             ]
             rows.append(row[:1] + row[2:] if one_lot else row)
             styles.append("fail" if r.verdict == "fail" else "warn")
         rest = len(bad) - len(shown)
-        header = ["product code", "lot", "verdict", "failed limits / error", "flux (lm)",
-                  "CCT (K)", "Duv", "Ra", "measured (UTC)"]  # fmt: skip
+        header = ["product code", "lot", "verdict", "failed limits / error",
+                  *(catalogue.lookup(c).label_short for c in ("luminous_flux_lm", "cct_k", "duv",
+                                                             "ra")),
+                  "measured (UTC)"]  # fmt: skip
         align = ["l", "l", "l", "l", "r", "r", "r", "r", "l"]
         widths = [37, 6, 7, 13, 7, 6, 8, 6, 10]
         if one_lot:
@@ -431,14 +423,15 @@ def _cpk_table(data: dict[str, np.ndarray], limits: dict) -> Table:
         if v.size >= 2 and (lo is not None or hi is not None) and sd > 0:
             pc = process_capability(v, lo, hi)
             cp, cpk = float(pc["cp"]), float(pc["cpk"])
+        quantity = catalogue.by_column(q)
         rows.append(
             [
-                plots.QUANTITY_LABELS.get(q, q),
+                quantity.label(),
                 str(v.size),
-                _fmt(mean, 5),
-                _fmt(sd, 3),
-                _fmt(lo, 5),
-                _fmt(hi, 5),
+                catalogue.format_value(quantity, mean),
+                _fmt(sd * quantity.scale, 3),
+                catalogue.format_value(quantity, lo),
+                catalogue.format_value(quantity, hi),
                 _fmt(cp, 3),
                 _fmt(cpk, 3),
             ]

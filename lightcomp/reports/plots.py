@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from lightcomp import quantities as catalogue
+
 __all__ = [
     "QUANTITY_LABELS",
     "chromaticity_png",
@@ -30,24 +32,9 @@ __all__ = [
     "yield_trend_png",
 ]
 
-#: Axis labels (with units) of the report quantities.
-QUANTITY_LABELS: dict[str, str] = {
-    "luminous_flux_lm": "Luminous flux (lm)",
-    "efficacy_lmw": "Luminous efficacy (lm/W)",
-    "cct_k": "CCT (K)",
-    "duv": "Duv",
-    "ra": "Ra",
-    "r9": "R9",
-    "rf": "Rf (TM-30)",
-    "rg": "Rg (TM-30)",
-    "power_w": "Active power (W)",
-    "power_factor": "Power factor",
-    "voltage_v": "Voltage (V)",
-    "current_a": "Current (A)",
-    "thd_current": "THD of current",
-    "tc_c": "Case temperature Tc (°C)",
-    "sdcm_steps": "MacAdam steps (SDCM)",
-}
+#: Axis labels (with display units) of the report quantities, by measurement column,
+#: from the quantity catalogue.
+QUANTITY_LABELS: dict[str, str] = {q.column: q.label() for q in catalogue.column_quantities()}
 
 PASS_COLOUR = "#2c7fb8"
 FAIL_COLOUR = "#d7301f"

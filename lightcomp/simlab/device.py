@@ -21,14 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from lightcomp.constants import KM_LM_PER_W
 from lightcomp.errors import PlanError
 from lightcomp.labpaths import lab_path
 
 WAVELENGTHS_NM = np.arange(380.0, 781.0, 1.0)
 """Grid of every simulated spectrum (401 points, 380-780 nm)."""
-
-KM_LM_PER_W = 683.002
-"""Maximum luminous efficacy for photopic vision (CIE 018:2019), lm/W."""
 
 DEVICES_TOML = ("station", "simlab", "devices.toml")  # inside the lab folder (labpaths)
 _CMF_CSV = Path(__file__).resolve().parents[1] / "analysis" / "data" / "cie1931_2deg_xyz_cmfs.csv"

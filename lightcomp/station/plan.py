@@ -56,42 +56,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lightcomp import quantities as catalogue
 from lightcomp.errors import PlanError
 
 INF = math.inf
 
-# short name -> (quantity key, unit, lowest possible, highest possible)
 QUANTITIES: dict[str, tuple[str, str, float, float]] = {
-    "flux": ("luminous_flux", "lm", 0.0, INF),
-    "radiant_flux": ("radiant_flux", "W", 0.0, INF),
-    "efficacy": ("efficacy", "lm/W", 0.0, 683.002),
-    "ler": ("LER", "lm/W", 0.0, 683.002),
-    "cct": ("CCT", "K", 0.0, INF),
-    "duv": ("Duv", "", -0.1, 0.1),
-    "x": ("x", "", 0.0, 1.0),
-    "y": ("y", "", 0.0, 1.0),
-    "u_prime": ("u_prime", "", 0.0, 1.0),
-    "v_prime": ("v_prime", "", 0.0, 1.0),
-    "ra": ("Ra", "", -INF, 100.0),
-    **{f"r{i}": (f"R{i}", "", -INF, 100.0) for i in range(1, 16)},
-    "rf": ("Rf", "", 0.0, 100.0),
-    "rg": ("Rg", "", 0.0, INF),
-    "dominant_wavelength": ("dominant_wavelength", "nm", 360.0, 830.0),
-    "peak_wavelength": ("peak_wavelength", "nm", 360.0, 830.0),
-    "fwhm": ("fwhm", "nm", 0.0, INF),
-    "purity": ("purity", "", 0.0, 1.0),
-    "sp_ratio": ("SP_ratio", "", 0.0, INF),
-    "sdcm": ("sdcm_steps", "MacAdam steps", 0.0, INF),
-    "voltage": ("voltage_v", "V", 0.0, INF),
-    "current": ("current_a", "A", 0.0, INF),
-    "power": ("power_w", "W", 0.0, INF),
-    "pf": ("power_factor", "", 0.0, 1.0),
-    "thd": ("thd_current", "fraction", 0.0, INF),
-    "frequency": ("frequency_hz", "Hz", 0.0, INF),
-    "tc": ("tc_c", "degC", -273.15, INF),
-    "ambient": ("ambient_c", "degC", -273.15, INF),
+    q.plan: (q.key, q.unit, q.lo, q.hi)
+    for q in catalogue.QUANTITIES
+    if q.plan and q.kind == "number"
 }
-"""Quantities a plan may limit: plan name -> (quantity key, unit, min possible, max possible)."""
+"""Quantities a plan may limit: plan name -> (quantity key, SI unit, min possible, max possible).
+
+Derived from the quantity catalogue (:mod:`lightcomp.quantities`); a limit may also
+name a quantity by an accepted alias (``luminous_flux_min``, ``CCT_max``), which is
+stored under the plan name."""
 
 ANSI_NOMINAL_CCTS = (2200, 2500, 2700, 3000, 3500, 4000, 4500, 5000, 5700, 6500)
 """Nominal CCTs of the ANSI C78.377-2017 quadrangles (K)."""
@@ -474,10 +453,14 @@ def _parse_limits(ctx: _Ctx, t: Any) -> tuple[tuple[Limit, ...], int | None]:
             quadrangle = int(value)
             continue
         m = re.fullmatch(r"(.+)_(min|max)", key)
-        if not m or m.group(1) not in QUANTITIES:
+        known = catalogue.by_plan_name(m.group(1)) if m else None
+        if known is None or known.plan not in QUANTITIES:
             ctx.report("limits", key, f"unknown key '{key}' in [limits]")
             continue
-        name, side = m.groups()
+        name, side = known.plan, m.group(2)
+        if side in bounds.get(name, {}):
+            ctx.report("limits", key, f"'{key}' in [limits] repeats the {name}_{side} limit")
+            continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             ctx.report("limits", key, f"'{key}' in [limits] must be a number, not {value!r}")
             continue
@@ -486,7 +469,7 @@ def _parse_limits(ctx: _Ctx, t: Any) -> tuple[tuple[Limit, ...], int | None]:
             continue
         _, unit, lo, hi = QUANTITIES[name]
         if not lo <= value <= hi:
-            u = f" {unit}" if unit and unit != "fraction" else ""
+            u = f" {unit}" if unit else ""
             rng = (
                 f">= {lo:g}{u}"
                 if hi == INF

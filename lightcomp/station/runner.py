@@ -40,6 +40,7 @@ down, stop.  Instruments are always left safe (outputs off).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import signal
 import socket
@@ -54,6 +55,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select, update
 
+from lightcomp import quantities as catalogue
 from lightcomp.calibration import (
     GRID_NM,
     CalibrationSet,
@@ -341,16 +343,8 @@ def _json_safe(value: Any) -> Any:
 
 
 def _electrical_dict(e: ElectricalReading) -> dict:
-    d = {
-        "voltage_v": e.voltage_v,
-        "current_a": e.current_a,
-        "power_w": e.power_w,
-        "power_factor": e.power_factor,
-        "frequency_hz": e.frequency_hz,
-        "apparent_power_va": e.apparent_power_va,
-        "reactive_power_var": e.reactive_power_var,
-        "thd_current": e.thd_current,
-    }
+    """The reading as a dict: its fields are named as the catalogue's quantity keys."""
+    d = {f.name: getattr(e, f.name) for f in dataclasses.fields(e) if f.name != "harmonics_a"}
     if e.harmonics_a is not None:
         d["harmonics_a"] = list(e.harmonics_a)
     return _json_safe(d)
@@ -949,10 +943,6 @@ class BatchRunner:
                 np.stack([np.asarray(r.raw.wavelengths_nm, float), np.asarray(r.raw.values, float)])
             )
 
-        def col(key):
-            v = q.get(key)
-            return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
-
         with self.interrupts.critical(), self.store.transaction() as s:
             # Row lock: two stations storing the same unit at once queue here instead of
             # leaving two current measurements (a partial unique index backs this up).
@@ -981,27 +971,7 @@ class BatchRunner:
                 failed_limits=list(r.failed_limits),
                 verdicts=r.verdicts,
                 quantities=_json_safe({**q, "attempts": r.attempts}),
-                luminous_flux_lm=col("luminous_flux"),
-                efficacy_lmw=col("efficacy"),
-                cct_k=col("CCT"),
-                duv=col("Duv"),
-                x=col("x"),
-                y=col("y"),
-                ra=col("Ra"),
-                r9=col("R9"),
-                rf=col("Rf"),
-                rg=col("Rg"),
-                voltage_v=col("voltage_v"),
-                current_a=col("current_a"),
-                power_w=col("power_w"),
-                power_factor=col("power_factor"),
-                thd_current=col("thd_current"),
-                tc_c=col("tc_c"),
-                ambient_c=col("ambient_c"),
-                ansi_category=q.get("ansi_category"),
-                ansi_inside=q.get("ansi_inside"),
-                sdcm_steps=col("sdcm_steps"),
-                photometric_code=q.get("photometric_code"),
+                **measurement_columns(q),
                 wavelengths=encode_array(GRID_NM) if r.spectrum is not None else None,
                 raw_spectrum=raw_blob,
                 dark_spectrum=encode_array(np.asarray(r.dark.values, float)) if r.dark else None,
@@ -1018,10 +988,29 @@ class BatchRunner:
                 comp.photometric_code = q.get("photometric_code") if r.verdict != "error" else None
 
 
+def measurement_columns(q: dict[str, Any]) -> dict[str, Any]:
+    """The ``measurements`` key-quantity columns of a result's quantities (by the catalogue).
+
+    Numbers go in as floats (None when missing or not finite), flags as bool, text as str.
+    The test fixtures insert rows through this too, so they cannot drift from the runner.
+    """
+    out: dict[str, Any] = {}
+    for quantity in catalogue.column_quantities(kind=None):
+        v = q.get(quantity.key)
+        if quantity.kind == "number":
+            ok = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+            out[quantity.column] = float(v) if ok and math.isfinite(float(v)) else None
+        elif quantity.kind == "flag":
+            out[quantity.column] = None if v is None else bool(v)
+        else:
+            out[quantity.column] = None if v is None else str(v)
+    return out
+
+
 def _v() -> np.ndarray:
     from lightcomp.calibration import photopic_v
 
-    return photopic_v(GRID_NM)
+    return photopic_v()
 
 
 def _family_model():

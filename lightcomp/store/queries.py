@@ -33,6 +33,7 @@ import pandas as pd
 from sqlalchemy import String, Text, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from lightcomp import quantities as catalogue
 from lightcomp.errors import LightcompError, ReportError
 from lightcomp.store.codec import decode_array
 from lightcomp.store.models import (
@@ -61,30 +62,9 @@ __all__ = [
     "yield_summary_dict",
 ]
 
-#: Key quantities stored as measurement columns (SI units; unit in the name).
-KEY_COLUMNS: tuple[str, ...] = (
-    "luminous_flux_lm",
-    "efficacy_lmw",
-    "cct_k",
-    "duv",
-    "x",
-    "y",
-    "ra",
-    "r9",
-    "rf",
-    "rg",
-    "voltage_v",
-    "current_a",
-    "power_w",
-    "power_factor",
-    "thd_current",
-    "tc_c",
-    "ambient_c",
-    "ansi_category",
-    "ansi_inside",
-    "sdcm_steps",
-    "photometric_code",
-)
+#: Key quantities stored as measurement columns (SI units; unit in the name), in the
+#: catalogue's order (:mod:`lightcomp.quantities`).
+KEY_COLUMNS: tuple[str, ...] = tuple(q.column for q in catalogue.column_quantities(kind=None))
 
 _SEPARATORS = re.compile(r"[\s\-_./]+")
 
@@ -213,6 +193,7 @@ def lot_records(
     until: datetime | date | str | None = None,
     include_quantities: bool = False,
     include_verdicts: bool = False,
+    include_uncertainty: bool = False,
     require: bool = True,
 ) -> pd.DataFrame:
     """Current measurement of every selected component, one row per component, one query.
@@ -222,9 +203,9 @@ def lot_records(
     session : sqlalchemy.orm.Session
     lot, family, manufacturer, since, until
         Selection (see the module docstring); all ``None`` selects every lot.
-    include_quantities, include_verdicts : bool
-        Also read the ``quantities`` / ``verdicts`` JSON columns (slower: every
-        row's JSON is decoded).
+    include_quantities, include_verdicts, include_uncertainty : bool
+        Also read the ``quantities`` / ``verdicts`` / ``uncertainty`` JSON columns
+        (slower: every row's JSON is decoded).
     require : bool
         Raise :class:`ReportError` when nothing is selected (default). With
         ``False`` an empty frame with the same columns is returned instead.
@@ -270,6 +251,8 @@ def lot_records(
         cols.append(Measurement.quantities)
     if include_verdicts:
         cols.append(Measurement.verdicts)
+    if include_uncertainty:
+        cols.append(Measurement.uncertainty)
     stmt = (
         select(*cols)
         .select_from(Measurement)
@@ -301,19 +284,16 @@ def lot_records(
             raise ReportError(f"no measured components in {what}")
         return df
     df["failed_limits"] = _json_lists(df["failed_limits"])
-    for c in ("quantities", "verdicts"):
+    for c in ("quantities", "verdicts", "uncertainty"):
         if c in df:
             df[c] = df[c].map(_json_dict)
-    num = [c for c in KEY_COLUMNS if c not in ("ansi_category", "ansi_inside", "photometric_code")]
-    df[num] = df[num].astype("float64")
+    df[list(_FLOAT_COLUMNS)] = df[list(_FLOAT_COLUMNS)].astype("float64")
     df["ansi_inside"] = df["ansi_inside"].map(lambda v: None if v is None else bool(v))
     df["measured_at"] = _utc_times(df["measured_at"])
     return df
 
 
-_FLOAT_COLUMNS = frozenset(
-    c for c in KEY_COLUMNS if c not in ("ansi_category", "ansi_inside", "photometric_code")
-)
+_FLOAT_COLUMNS = tuple(q.column for q in catalogue.column_quantities())
 
 
 def _fetch_raw(session: Session, stmt) -> tuple[list[str], list[tuple]]:
