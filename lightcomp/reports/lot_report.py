@@ -245,7 +245,7 @@ def build_lot_report(
 
     fails = df.loc[df["verdict"] == "fail", "failed_limits"].tolist()
     par = pareto_failure_causes(df["failed_limits"].tolist())
-    causes = par["cause"].tolist()
+    causes = [catalogue.limit_label(c) for c in par["cause"].tolist()]
     counts = par["count"].astype(int).tolist()
     if n_error:
         causes.append("(measurement error)")

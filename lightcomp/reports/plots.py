@@ -246,7 +246,10 @@ def chromaticity_png(
     ax0.set_ylim(0, 0.85 if not uv else 0.6)
     ax1.set_xlim(z_lo[0], z_hi[0])
     ax1.set_ylim(z_lo[1], z_hi[1])
-    lab = ("u'", "v'") if uv else ("x", "y")
+    lab = tuple(
+        catalogue.lookup(n).label(unit=False)
+        for n in (("u_prime", "v_prime") if uv else ("x", "y"))
+    )
     for ax in (ax0, ax1):
         ax.set_xlabel(lab[0])
         ax.set_ylabel(lab[1])
@@ -402,12 +405,12 @@ def cri_bars_png(ri: Sequence[float], ra: float | None = None) -> bytes:
     for i, v in enumerate(r):
         if np.isfinite(v):
             ax.annotate(
-                f"{v:.0f}",
+                catalogue.format_value(labels[i], v),
                 (i, v),
                 xytext=(0, 2 if v >= 0 else -9),
                 textcoords="offset points",
                 ha="center",
-                fontsize=7,
+                fontsize=6.5,
             )
     ax.set_xticks(idx, labels, fontsize=7.5)
     ax.set_ylim(min(0.0, np.nanmin(r) - 10) if r.size else 0.0, 105)
@@ -465,9 +468,9 @@ def tm30_vector_graphic_png(
     ax.set_yticks([])
     txt = []
     if rf is not None and np.isfinite(rf):
-        txt.append(f"Rf = {rf:.0f}")
+        txt.append(f"Rf = {catalogue.format_value('Rf', rf)}")
     if rg is not None and np.isfinite(rg):
-        txt.append(f"Rg = {rg:.0f}")
+        txt.append(f"Rg = {catalogue.format_value('Rg', rg)}")
     if txt:
         ax.text(0.02, 0.02, "\n".join(txt), transform=ax.transAxes, fontsize=9, va="bottom")
     ax.legend(fontsize=7, loc="upper right")
