@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from lightcomp import quantities as catalogue
+
 
 class OutputFormat(StrEnum):
     csv = "csv"
@@ -50,26 +52,12 @@ def analyze_file(
     return frame
 
 
-#: Display formats for the terminal table (files keep full precision).
+#: Display formats for the terminal table (files keep full precision): each quantity's
+#: one format, from the quantity catalogue.
 _DISPLAY_DIGITS: dict[str, str] = {
-    "X": ".5g",
-    "Y": ".5g",
-    "Z": ".5g",
-    "x": ".4f",
-    "y": ".4f",
-    "u_prime": ".4f",
-    "v_prime": ".4f",
-    "CCT": ".0f",
-    "Duv": ".4f",
-    "dominant_wavelength": ".1f",
-    "purity": ".3f",
-    "peak_wavelength": ".1f",
-    "fwhm": ".1f",
-    "luminous_flux": ".5g",
-    "radiant_flux": ".5g",
-    "LER": ".1f",
-    "SP_ratio": ".3f",
-    "efficacy": ".1f",
+    q.key: (f".{q.sig}g" if q.sig is not None else f".{q.decimals}f")
+    for q in catalogue.QUANTITIES
+    if q.kind == "number"
 }
 
 

@@ -29,9 +29,13 @@ from functools import cache
 
 import numpy as np
 
+from lightcomp import quantities as catalogue
 from lightcomp.station.plan import Drive, Limit, MeasurementSteps
 
-AC_ONLY = {"pf": "power factor", "thd": "current THD", "frequency": "mains frequency"}
+#: Limits measurable only under AC drive: plan name -> what people read (quantity catalogue).
+AC_ONLY = {
+    name: catalogue.by_plan_name(name).label_en.lower() for name in ("pf", "thd", "frequency")
+}
 SET_POINT_TOLERANCE = 0.01
 """A measured drive quantity may differ from its set point by this fraction (source accuracy)."""
 
