@@ -176,7 +176,9 @@ def test_budget_groups_add_up_and_readings_propagate():
     a_v = 0.00015 * 36.0 + 10e-3
     u_v = math.hypot(a_v / math.sqrt(3), 36.0 * model.voltage_scatter_rel)
     assert r.stats["voltage_v"].u == pytest.approx(u_v, rel=0.03)
-    assert r.budget["electrical"]["luminous_flux"] == 0.0
+    # the flux does not depend on the electrical inputs: zero up to float rounding (the
+    # analysis sums chunks with BLAS, so identical spectra may differ in the last bit)
+    assert r.budget["electrical"]["luminous_flux"] == pytest.approx(0.0, abs=1e-9 * u)
     assert r.budget["electrical"]["efficacy"] > 0.0
     assert r.budget["temperature"]["tc_c"] == pytest.approx(
         (0.30 + 0.005 * 25.0) / math.sqrt(3), rel=0.05
