@@ -52,6 +52,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 
 MESSAGES: dict[int, str] = {
@@ -132,6 +133,8 @@ _NRF = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 def split_args(text: str) -> list[str]:
     """Split program data on commas outside quotes and parentheses (IEEE 488.2 §7.4.2)."""
+    if not any(c in text for c in "'\"("):
+        return [a.strip() for a in text.split(",")] if text.strip() else []
     out, depth, quote, cur = [], 0, "", []
     for ch in text:
         if quote:
@@ -597,17 +600,8 @@ class ScpiDevice:
             if "\t" in head:
                 head, _, more = head.partition("\t")
                 data = more + " " + data
-            head = head.upper()
-            query = head.endswith("?")
-            head = head.rstrip("?")
-            if head.startswith("*"):
-                nodes: tuple[str, ...] = (head,)
-            elif head.startswith(":"):
-                nodes = tuple(head[1:].split(":"))
-                path = nodes[:-1]
-            else:
-                nodes = path + tuple(head.split(":"))
-                path = nodes[:-1]
+            parsed = _parse_header(head, path)
+            query, nodes, path = parsed
             try:
                 if not all(nodes):
                     raise ScpiError(-102, unit)
@@ -717,10 +711,32 @@ def _setting_handler(s: Setting) -> Handler:
     return handler
 
 
+@lru_cache(maxsize=4096)
+def _parse_header(
+    head: str, path: tuple[str, ...]
+) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+    """(query?, absolute nodes, new current path) of a header received at ``path``."""
+    head = head.upper()
+    query = head.endswith("?")
+    head = head.rstrip("?")
+    if head.startswith("*"):  # common commands leave the path alone (SCPI-99 §6.2.4)
+        return query, (head,), path
+    if head.startswith(":"):
+        nodes = tuple(head[1:].split(":"))
+    else:
+        nodes = path + tuple(head.split(":"))
+    return query, nodes, nodes[:-1]
+
+
+_UNIT = re.compile(r"""(?:[^;"']|"[^"]*"|'[^']*')+""")
+
+
 def _split_units(line: str) -> list[str]:
     """Program message units of one message (``;`` outside quotes; empty units dropped)."""
     if "'" not in line and '"' not in line:
         return [u.strip() for u in line.split(";") if u.strip()]
+    if line.count('"') % 2 == 0 and line.count("'") % 2 == 0:
+        return [u.strip() for u in _UNIT.findall(line) if u.strip()]
     out, quote, cur = [], "", []
     for ch in line:
         if quote:
