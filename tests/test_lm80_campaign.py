@@ -419,3 +419,34 @@ def test_family_lm80_record_names_its_source(campaign):
     )
     assert lm["mean_normalised_flux"][0] == 1.0 and len(lm["hours"]) == 7
     assert missing is None and other["family"] == "LM1-AC-3000"
+
+
+def test_wall_clock_campaign_measures_only_what_is_due(tmp_path):
+    """Hardware clock: campaign hours are wall time since the start; an interval not yet
+    due is reported and nothing is measured (the simulated instruments stand in)."""
+    from datetime import timedelta
+
+    from lightcomp.lm80.campaign import CampaignRunner, campaign_status, create_campaign
+    from lightcomp.lm80.rig import open_lab
+
+    store = _setup_store(f"sqlite:///{tmp_path / 'w.db'}")
+    st, rig = _files()
+    create_campaign(
+        store, name="W1", family="LS0-COB-4000", samples=1, case_temps_c=[85.0],
+        current_a=0.35, duration_h=6000.0, interval_h=100.0, station=st, rig=rig,
+        clock="system",
+    )  # fmt: skip
+    with store.transaction() as s:
+        from lightcomp.lm80.campaign import get_campaign
+
+        t0 = get_campaign(s, "W1").started_at
+    said: list[str] = []
+    with open_lab(st, rig, simulated=True) as lab:
+        # (the calibration, valid 30 days, must stay valid: short intervals here)
+        for offset_h, expect in [(0.1, [0]), (50.0, []), (100.5, [1]), (101.0, [])]:
+            now = t0 + timedelta(hours=offset_h)
+            with CampaignRunner(store, "W1", lab, echo=said.append, now=lambda n=now: n) as cr:
+                assert [d["index"] for d in cr.run(until_done=True)] == expect
+    assert any("interval 1 (100 h) not due yet (campaign at 50.0 h)" in m for m in said)
+    st_ = campaign_status(store, "W1")[0]
+    assert st_["intervals_done"] == 2 and st_["next_due_h"] == 200.0

@@ -285,10 +285,11 @@ class CampaignRunner:
     def campaign_hours(self) -> float:
         if self.clock_kind == "simlab":
             return self.clock.now() / 3600.0
-        started = self.started_at
-        if started.tzinfo is None:
-            started = started.replace(tzinfo=UTC)
-        return (self._now() - started).total_seconds() / 3600.0
+        started, now = self.started_at, self._now()
+        # SQLite hands back naive UTC time stamps
+        started = started if started.tzinfo else started.replace(tzinfo=UTC)
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
+        return (now - started).total_seconds() / 3600.0
 
     def _failed_ids(self, session) -> set[int]:
         from lightcomp.store.models import Lm80Event
