@@ -84,26 +84,41 @@ def _candidates(m: int, rng: np.random.Generator) -> np.ndarray:
         + (rng.random((m, 1)) < 0.5) * u(0.1, 0.8) * _gauss(u(585, 595), u(14, 20))
         + u(0.3, 1.5) * _gauss(u(620, 635), u(16, 22))
     )
-    return np.where(rng.random((m, 1)) < 0.7, pc, rgb)
+    return np.where(rng.random((m, 1)) < PC_FRACTION, pc, rgb)
+
+
+#: The issue's mixed batch: four-fifths phosphor-converted whites, one-fifth RGB(A) mixes.
+PC_FRACTION = 0.8
 
 
 def led_spectra(n: int, seed: int = 0) -> np.ndarray:
-    """``n`` white-LED spectra (n, 401), 2200-6500 K, |Duv| < 0.02, in W/nm-like units."""
+    """``n`` white-LED spectra (n, 401), 2200-6500 K, |Duv| < 0.02, in W/nm-like units.
+
+    Candidates are 4/5 pc-LED, 1/5 RGB(A) mixes; the CCT/Duv window keeps fewer RGB
+    mixes than pc-LEDs, so the kept batch is re-balanced to exactly 4/5 : 1/5.
+    """
     from lightcomp.analysis.cct import CCT_Duv_Ohno2013
     from lightcomp.analysis.data import load_cmfs
 
+    global PC_FRACTION
     rng = np.random.default_rng(seed)
     cmf = load_cmfs("1931_2")
-    out, have = [], 0
-    while have < n:  # batches bound memory; acceptance is roughly 30 %
-        s = _candidates(min(4 * (n - have) + 100, 10_000), rng)
-        xyz = s @ cmf
-        den = xyz @ np.array([1.0, 15.0, 3.0])
-        cct, duv = CCT_Duv_Ohno2013(np.stack([4 * xyz[:, 0] / den, 6 * xyz[:, 1] / den], 1))
-        keep = s[(cct >= 2200) & (cct <= 6500) & (np.abs(duv) < 0.02)]
-        out.append(keep)
-        have += keep.shape[0]
-    spectra = np.concatenate(out)[:n]
+    n_pc = int(round(n * 0.8))
+    parts = []
+    for fraction, want in ((1.0, n_pc), (0.0, n - n_pc)):
+        PC_FRACTION = fraction
+        out, have = [], 0
+        while have < want:  # batches bound memory; acceptance is roughly 30 %
+            s = _candidates(min(4 * (want - have) + 100, 10_000), rng)
+            xyz = s @ cmf
+            den = xyz @ np.array([1.0, 15.0, 3.0])
+            cct, duv = CCT_Duv_Ohno2013(np.stack([4 * xyz[:, 0] / den, 6 * xyz[:, 1] / den], 1))
+            keep = s[(cct >= 2200) & (cct <= 6500) & (np.abs(duv) < 0.02)]
+            out.append(keep)
+            have += keep.shape[0]
+        parts.append(np.concatenate(out)[:want])
+    PC_FRACTION = 0.8
+    spectra = np.concatenate(parts)[rng.permutation(n)]
     return spectra * rng.uniform(0.5, 2.0, (n, 1)) * 1e-3
 
 
@@ -235,6 +250,150 @@ def time_lightcomp(spectra: np.ndarray, repeats: int) -> dict:
     }
 
 
+def stage_profile(spectra, repeats: int = 3) -> dict:
+    """CPU seconds per stage of the analysis of ``spectra`` (1 nm), one thread, best of ``repeats``.
+
+    Stages called one by one on the whole batch in the order the core runs them; the
+    rest of ``analyze_arrays`` (chunking, error bookkeeping, output table) is the
+    difference to its own time (also on one thread).
+    """
+    from lightcomp.analysis import _cr_common, analyze_arrays, batch, cri, tm30
+    from lightcomp.analysis.cct import CCT_Duv_Ohno2013
+    from lightcomp.analysis.colorimetry import (
+        XYZ_to_uv_prime,
+        XYZ_to_xy,
+        dominant_wavelength_purity,
+    )
+    from lightcomp.analysis.spectra import (
+        check_spectra,
+        fwhm_grid,
+        peak_wavelength_grid,
+        to_analysis_grid,
+    )
+
+    wl5 = WL[::5]
+    s5 = spectra[:, ::5]
+
+    def best(fn):
+        times = []
+        for _ in range(repeats):
+            t0 = time.thread_time()
+            out = fn()
+            times.append(time.thread_time() - t0)
+        return min(times), out
+
+    stages = {}
+    threads = _cr_common.THREADS
+    _cr_common.THREADS = 1
+    try:
+        with _cr_common.single_threaded_blas():
+            stages["validation"], _ = best(lambda: check_spectra(WL, spectra))
+            stages["resampling (5 nm input)"], _ = best(lambda: to_analysis_grid(wl5, s5))
+            stages["products S @ P (XYZ, TCS, CES)"], (V, V32) = best(
+                lambda: batch.products(spectra)
+            )
+            xyz = V[:, :3]
+
+            def colorimetry():
+                xy = XYZ_to_xy(xyz)
+                uvp = XYZ_to_uv_prime(xyz)
+                return xy, uvp
+
+            stages["colorimetry (xy, u'v', LER, S/P)"], (xy, uvp) = best(colorimetry)
+            uv = np.stack([uvp[:, 0], uvp[:, 1] * (2.0 / 3.0)], axis=1)
+            stages["CCT/Duv (Ohno 2013)"], (cct, _) = best(lambda: CCT_Duv_Ohno2013(uv))
+            stages["reference tables (CRI + TM-30)"], (ref_cri, ref_tm) = best(
+                lambda: (cri._reference_table()(cct), tm30._reference_table()(cct))
+            )
+            stages["CRI (test side, Ri)"], _ = best(
+                lambda: cri.Ri_from_products(V[:, batch.COL_CRI], cct, ref_cri)
+            )
+            Vt = V32
+            stages["CAM02-UCS (test side)"], _ = best(lambda: tm30._jab_block(Vt))
+            t_all, _ = best(lambda: tm30.Rf_Rg_from_products(Vt, cct, ref_tm))
+            stages["TM-30 dE, Rf, hue bins, Rg"] = max(t_all - stages["CAM02-UCS (test side)"], 0.0)
+            stages["dominant wavelength, peak, FWHM"], _ = best(
+                lambda: (
+                    dominant_wavelength_purity(xy),
+                    peak_wavelength_grid(spectra),
+                    fwhm_grid(spectra),
+                )
+            )
+            total, _ = best(lambda: analyze_arrays(WL, spectra))
+    finally:
+        _cr_common.THREADS = threads
+    parts = sum(v for key, v in stages.items() if not key.startswith("resampling"))
+    stages["bookkeeping (chunks, errors, table)"] = max(total - parts, 0.0)
+    return {"n": len(spectra), "total_cpu_s": total, "stages": stages}
+
+
+def machine_ceiling() -> dict:
+    """The machine's own limits, measured now: BLAS matmul GFLOP/s and np.exp throughput.
+
+    Both on all cores (BLAS threads as configured; np.exp on two threads of 2 M
+    elements each, the way the core runs), best of 5.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    a = np.random.default_rng(0).random((1500, 1500))
+    b = np.random.default_rng(1).random((1500, 1500))
+    best = np.inf
+    for _ in range(5):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    gflops = 2 * 1500**3 / best / 1e9
+    x = np.random.default_rng(2).random(2_000_000)
+    out = [np.empty_like(x), np.empty_like(x)]
+    best = np.inf
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(5):
+            t0 = time.perf_counter()
+            list(pool.map(lambda o: np.exp(x, out=o), out))
+            best = min(best, time.perf_counter() - t0)
+    return {"blas_gflops": gflops, "exp_per_s": 2 * x.size / best}
+
+
+#: Work per spectrum that no implementation of the full set can avoid: the products
+#: S @ P (401 x 350 multiply-adds) and the transcendental functions of CAM02-UCS on the
+#: test side (99 samples: 3 x |x|^0.42 = log + exp, then ln(A/A_w), exp for J and M,
+#: log1p for M', sqrt, arctan2 for the hue bins: about 12 per sample).
+FLOPS_PER_SPECTRUM = 2 * 401 * 350
+TRANSCENDENTALS_PER_SPECTRUM = 12 * 99
+
+
+def ceiling_fraction(spectra_per_s: float, ceiling: dict) -> float:
+    """Achieved rate over the rate if only the unavoidable work ran at the machine's limits."""
+    t_min = (
+        FLOPS_PER_SPECTRUM / (ceiling["blas_gflops"] * 1e9)
+        + TRANSCENDENTALS_PER_SPECTRUM / ceiling["exp_per_s"]
+    )
+    return spectra_per_s * t_min
+
+
+def small_batch_times(repeats: int = 300) -> dict:
+    """Per-call wall time (ms) of analyze_arrays and analyze for 1 and 10 spectra.
+
+    The minimum over ``repeats`` calls (the machine is shared: the minimum is the call's
+    own cost, the median shows the load), after a warm-up.
+    """
+    from lightcomp.analysis import analyze, analyze_arrays
+
+    s = led_spectra(10, seed=7)
+    out = {}
+    for name, fn in (("analyze_arrays", analyze_arrays), ("analyze", analyze)):
+        for n in (1, 10):
+            fn(WL, s[:n])
+            t = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                fn(WL, s[:n])
+                t.append(time.perf_counter() - t0)
+            t = np.sort(t) * 1e3
+            out[f"{name} N={n}"] = {"min_ms": float(t[0]), "median_ms": float(t[len(t) // 2])}
+    return out
+
+
 #: Target ratios from the issue (lightcomp spectra/s over the peer's, on 2 cores).
 TARGETS = {"luxpy": 100.0, "colour-science": 1000.0}
 
@@ -265,7 +424,8 @@ def _threads() -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small N (1 000 and 5 000)")
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
+    ap.add_argument("--no-stages", action="store_true", help="skip the per-stage profile")
     ap.add_argument("--peer-n", type=int, default=None, help="spectra for both peers")
     ap.add_argument("--colour-n", type=int, default=None, help="spectra for colour-science")
     ap.add_argument("--luxpy-n", type=int, default=None, help="spectra for luxpy")
@@ -293,6 +453,28 @@ def main(argv: list[str] | None = None) -> int:
         f"cores: {os.cpu_count()}; load average (1, 5, 15 min): {load_before}"
     )
     print(_threads())
+
+    ceiling = machine_ceiling()
+    print(
+        f"machine ceiling now: BLAS matmul {ceiling['blas_gflops']:.1f} GFLOP/s, "
+        f"np.exp {ceiling['exp_per_s'] / 1e6:.0f} M/s (2 threads)"
+    )
+    small = small_batch_times()
+    print(
+        "small batches, per call (min / median ms): "
+        + "; ".join(f"{k} {v['min_ms']:.2f} / {v['median_ms']:.2f}" for k, v in small.items())
+    )
+    stage = None
+    if not args.no_stages:
+        stage = stage_profile(spectra_all[: min(20_000, max(sizes))])
+        tot = stage["total_cpu_s"]
+        print(
+            f"profile by stage, N = {stage['n']}, one thread, CPU s "
+            f"(analyze_arrays {tot:.3f} s = {stage['n'] / tot:.0f} spectra/s per core):"
+        )
+        for key, v in stage["stages"].items():
+            share = "" if key.startswith("resampling") else f" {100 * v / tot:5.1f} %"
+            print(f"  {key:<38} {v:8.4f} s{share}")
 
     rows = []
     for n in sizes:
@@ -357,6 +539,14 @@ def main(argv: list[str] | None = None) -> int:
                 line += f" {'skipped':>22} {'':>18}"
         line += f" {res['peak_mib']:>9.0f} {res['input_mib']:>10.0f} {res['max_rss_mib']:>12.0f}"
         print(line)
+    for res in rows:
+        frac = ceiling_fraction(res["spectra_per_s"], ceiling)
+        res["ceiling_fraction"] = frac
+        print(
+            f"N={res['n']}: {100 * frac:.0f} % of the machine's ceiling (the unavoidable "
+            f"{FLOPS_PER_SPECTRUM / 1e3:.0f} kflop and {TRANSCENDENTALS_PER_SPECTRUM} exp/log "
+            "per spectrum at the measured BLAS and np.exp rates)"
+        )
     max_rss = _max_rss_mib()
     load_after = _load()
     print(
@@ -371,6 +561,9 @@ def main(argv: list[str] | None = None) -> int:
                     "peers": peers,
                     "targets": TARGETS,
                     "max_rss_mib": max_rss,
+                    "ceiling": ceiling,
+                    "small_batches": small,
+                    "stages": stage,
                     "load_before": load_before,
                     "load_after": load_after,
                 },

@@ -242,8 +242,10 @@ def test_colour_rendering_columns_wired():
     np.testing.assert_allclose(df["Ra"], ra, rtol=1e-12)
     np.testing.assert_allclose(df[[f"R{i}" for i in range(1, 16)]].to_numpy(float), ri, rtol=1e-12)
     r = tm30.TM30_CIE224(WL, s1, CCT=df["CCT"].to_numpy())
-    np.testing.assert_allclose(df["Rf"], r["Rf"], rtol=1e-12)
-    np.testing.assert_allclose(df["Rg"], r["Rg"], rtol=1e-12)
+    # analyze's TM-30 test side is float32 (docs/performance.md): within 0.01 of the
+    # float64 route (test_float32_tm30_within_budget)
+    np.testing.assert_allclose(df["Rf"], r["Rf"], atol=0.01)
+    np.testing.assert_allclose(df["Rg"], r["Rg"], atol=0.01)
     # published integer Ra (rounding plus the 1 nm / 5 nm difference)
     np.testing.assert_allclose(df["Ra"], [CIE15_RA[k] for k in names], atol=0.6)
     assert df[["Rf", "Rg"]].notna().all().all()
@@ -492,13 +494,15 @@ def test_extreme_scales_give_the_same_chromaticity():
     """Spectra in absurd units (x1e306, x1e-310) are analysed like any other."""
     s = leds(3, seed=21)
     ref = analyze(WL, s)
-    cols = [c for c in QUANTITIES if c not in ("luminous_flux", "radiant_flux")]
+    cols = [c for c in QUANTITIES if c not in ("luminous_flux", "radiant_flux", "Rf", "Rg")]
     for factor in (1e306 / s.max(), 1e-310 / s.max()):
         df = analyze(WL, s * factor)
         assert df["error"].isna().all()
         np.testing.assert_allclose(
             df[cols].to_numpy(float), ref[cols].to_numpy(float), rtol=1e-9, atol=1e-9
         )
+        # Rf, Rg: float32 test side (normalised input rounds differently), 0.01 budget
+        np.testing.assert_allclose(df[["Rf", "Rg"]], ref[["Rf", "Rg"]], atol=1e-3)
     tiny = analyze(WL, s * (1e-310 / s.max()), absolute=True)
     assert np.isfinite(tiny["luminous_flux"]).all() and (tiny["luminous_flux"] > 0).all()
     huge = analyze(WL, s * (1e306 / s.max()), absolute=True)
@@ -670,3 +674,33 @@ def test_large_csv_parsed_within_three_times_the_numbers(tmp_path):
     peak = _peak_mib(read)
     np.testing.assert_array_equal(got.spectra, s)
     assert peak < 3 * numeric_mib, f"{peak:.1f} MiB for {numeric_mib:.1f} MiB of numbers"
+
+
+def test_float32_tm30_within_budget():
+    """analyze's float32 CIE 224 test side stays within 0.01 of the float64 route.
+
+    Validation sets of the tests: pc-LED and RGB(A) LEDs (the CCT and TM-30 tests'
+    generator), CIE FL1-FL12 and narrow-band mixes.
+    """
+    from _led_spectra import synthetic_leds
+
+    from lightcomp.analysis import tm30
+
+    names, fl = fl_illuminants()
+    rng = np.random.default_rng(32)
+    narrow = np.array(
+        [
+            sum(
+                rng.uniform(0.3, 1.0) * np.exp(-0.5 * ((WL - mu) / rng.uniform(5, 12)) ** 2)
+                for mu in (rng.uniform(440, 470), rng.uniform(510, 550), rng.uniform(600, 640))
+            )
+            for _ in range(40)
+        ]
+    )
+    s = np.vstack([synthetic_leds(300, 150, 33), la.to_analysis_grid(WL5, fl), narrow])
+    df = analyze(WL, s)
+    ok = df["Rf"].notna().to_numpy()
+    assert ok.sum() > 450
+    exact = tm30.TM30_CIE224(WL, s[ok], CCT=df["CCT"].to_numpy()[ok])
+    assert np.abs(df["Rf"].to_numpy()[ok] - exact["Rf"]).max() < 0.01
+    assert np.abs(df["Rg"].to_numpy()[ok] - exact["Rg"]).max() < 0.01

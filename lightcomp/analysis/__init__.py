@@ -120,8 +120,6 @@ CHUNK_SIZE = 2048
 #: Beyond this |Duv| no CCT is given (CIE 15:2018, 9.5: CCT is not meaningful), and so
 #: no colour rendering indices, which need a reference at the CCT.
 DUV_MAX_CCT = 0.05
-#: Spectra whose largest value is outside this range are normalised before the sums.
-_SCALE_MIN, _SCALE_MAX = 1e-150, 1e150
 #: Quantities that are NaN by design for relative spectra.
 _ABSOLUTE_ONLY = ("luminous_flux", "radiant_flux")
 _SCALED = ("X", "Y", "Z", "luminous_flux", "radiant_flux")
@@ -257,8 +255,6 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
     out = dict(zip(quantities, table, strict=True))
     from lightcomp.analysis import batch
 
-    P = batch.product_matrix()
-
     def work(sl: slice) -> None:
         """All quantities of rows ``sl`` (written to disjoint rows of ``out``/``errors``)."""
         start = sl.start
@@ -274,17 +270,13 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
         # Spectra of extreme scale (e.g. W/nm times 1e306, or 1e-310) are normalised to
         # a peak of 1 first: every relative quantity is scale-free and the sums would
         # overflow or lose their digits in subnormals; absolute ones are scaled back.
-        peak = np.maximum(sg.max(axis=1), -sg.min(axis=1))
-        extreme = ((peak > _SCALE_MAX) | (peak < _SCALE_MIN)) & (peak > 0)
-        factor = None
-        if extreme.any():
-            factor = np.where(extreme, peak, 1.0)
-            sg = sg / factor[:, None]
+        sg, factor = _cr_common.normalise_scale(sg)
         raw5 = None
         if cols5 is not None:  # CIE 13.3 natively on 5 nm input
             raw5 = raw[:, cols5] if factor is None else raw[:, cols5] / factor[:, None]
-        # One product for every linear functional (batch.product_matrix).
-        V = sg @ P
+        # The products of every linear functional (batch.products): float64 for the
+        # colorimetry and CIE 13.3, float32 for the CIE 224 samples' test side.
+        V, V32 = batch.products(sg)
         xyz = V[:, batch.COL_XYZ]
         no_light = (xyz[:, 1] <= 0) & ~bad
         for i in np.flatnonzero(no_light):
@@ -294,6 +286,7 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
         good = ~(bad | no_light)
         if not good.all():
             V[~good] = np.nan
+            V32[~good] = np.nan
             xyz = V[:, batch.COL_XYZ]
         xy = XYZ_to_xy(xyz)
         uvp = XYZ_to_uv_prime(xyz)
@@ -329,12 +322,12 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
             out["CCT"][start + np.flatnonzero(far)] = np.nan
         ok = good & np.isfinite(cct) & ~far
         if ok.all():
-            ri, rf, rg = batch.colour_rendering(V, cct, raw5)
+            ri, rf, rg = batch.colour_rendering(V, V32, cct, raw5)
             rows = sl
         else:
             idx = np.flatnonzero(ok)
             ri, rf, rg = batch.colour_rendering(
-                V[idx], cct[idx], None if raw5 is None else raw5[idx]
+                V[idx], V32[idx], cct[idx], None if raw5 is None else raw5[idx]
             )
             rows = start + idx
         out["Ra"][rows] = ri[:, :8].mean(axis=1)

@@ -182,6 +182,21 @@ def spectra_on_grid(wavelengths, spectra) -> np.ndarray:
     return to_analysis_grid(wl, s)
 
 
+#: Spectra whose largest |value| is outside this range are scaled to a peak of 1 first
+#: (every colour-rendering quantity is scale-free; float32 products need it).
+SCALE_RANGE = (1e-30, 1e30)
+
+
+def normalise_scale(S: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``S`` with rows of extreme scale divided by their peak, and the factors (or None)."""
+    peak = np.maximum(S.max(axis=1), -S.min(axis=1))
+    extreme = ((peak > SCALE_RANGE[1]) | (peak < SCALE_RANGE[0])) & (peak > 0)
+    if not extreme.any():
+        return S, None
+    factor = np.where(extreme, peak, 1.0)
+    return S / factor[:, None], factor
+
+
 def cct_from_white(XYZ_2deg: np.ndarray) -> np.ndarray:
     """CCT (K) by Ohno (2013) from CIE 1931 2° XYZ (N, 3); NaN where undefined."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -248,10 +263,14 @@ class ReferenceTable:
     ----------
     features : callable
         Exact evaluation for an array of temperatures (K) -> (n, K).
+    dtype : numpy dtype
+        Storage and interpolation precision (float32 for the CIE 224 test-side
+        comparison, whose error budget allows it; see docs/performance.md).
     """
 
-    def __init__(self, features: Callable[[np.ndarray], np.ndarray]) -> None:
+    def __init__(self, features: Callable[[np.ndarray], np.ndarray], dtype=np.float64) -> None:
         self.features = features
+        self.dtype = np.dtype(dtype)
         nodes, seg_start, seg_n, seg_lo, seg_step = [], [], [], [], []
         offset = 0
         for lo, hi in zip(_SEGMENTS_MIRED[:-1], _SEGMENTS_MIRED[1:], strict=True):
@@ -271,7 +290,7 @@ class ReferenceTable:
         self._seg_n = np.array(seg_n)
         self._seg_lo = np.array(seg_lo)
         self._seg_step = np.array(seg_step)
-        self.table = np.ascontiguousarray(features(1e6 / np.concatenate(nodes)))
+        self.table = np.ascontiguousarray(features(1e6 / np.concatenate(nodes)), dtype=dtype)
         self.table.setflags(write=False)
 
     def __call__(self, T: np.ndarray) -> np.ndarray:
@@ -300,6 +319,7 @@ class ReferenceTable:
             axis=1,
         )
         base = self._seg_start[seg] + first
+        w = w.astype(self.dtype, copy=False)
         t = self.table
         # w0 t0 + w1 t1 + w2 t2 + w3 t3 (in this order), in place.
         out = np.take(t, base, axis=0)

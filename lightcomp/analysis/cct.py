@@ -147,12 +147,14 @@ def CCT_Duv_Ohno2013(uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for start in range(0, n, _CHUNK):  # bounds memory; vectorised within a chunk
         p = cv[start : start + _CHUNK]
         # 1. global nearest point of the coarse table (|p - c|^2 up to the |p|^2 term)
-        j = np.argmin(coarse_sq - 2.0 * (p @ coarse_uv.T), axis=1) * _COARSE_EVERY
-        # 2. nearest point of the fine table within one coarse step on either side
-        idx = np.clip(j[:, None] + window, 0, n_t - 1)
-        d = table_uv[idx] - p[:, None, :]
-        i = np.take_along_axis(idx, np.argmin(np.einsum("nkc,nkc->nk", d, d), axis=1)[:, None], 1)
-        i = i[:, 0]
+        i = np.argmin(coarse_sq - 2.0 * (p @ coarse_uv.T), axis=1) * _COARSE_EVERY
+        # 2. nearest point within one coarse step on either side, every 8th point, then
+        #    within 8 points of that (the distance is unimodal there): 2 x 17 points.
+        for w in window:
+            idx = np.clip(i[:, None] + w, 0, n_t - 1)
+            d = table_uv[idx] - p[:, None, :]
+            k = np.argmin(np.einsum("nkc,nkc->nk", d, d), axis=1)
+            i = idx[np.arange(idx.shape[0]), k]
         inside = (i > 0) & (i < n_t - 1)
         i = np.clip(i, 1, n_t - 2)
         t_p, t_i, t_n = table_t[i - 1], table_t[i], table_t[i + 1]
@@ -198,14 +200,15 @@ _CHUNK = 4096
 
 
 @lru_cache(maxsize=1)
-def _coarse_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every 64th Planckian table point (u, v), its |uv|^2, and the fine-search window."""
+def _coarse_table() -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Every 64th Planckian table point (u, v), its |uv|^2, and the two search windows."""
     _, table_uv = _planck_table()
     coarse_uv = np.ascontiguousarray(table_uv[::_COARSE_EVERY])
+    step = 8  # _COARSE_EVERY = 64 = 8 x 8
     return (
         coarse_uv,
         np.sum(coarse_uv**2, axis=1),
-        np.arange(-_COARSE_EVERY, _COARSE_EVERY + 1),
+        (step * np.arange(-step, step + 1), np.arange(-step, step + 1)),
     )
 
 

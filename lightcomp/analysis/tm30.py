@@ -22,6 +22,7 @@ Conventions:
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -68,6 +69,20 @@ def _matrix() -> np.ndarray:
     cmf2 = load_cmfs("1931_2")
     cat = load_cmfs("1964_10") @ _M_CAT02.T
     return np.ascontiguousarray(np.hstack([cmf2, cat, _cr_common.sample_matrix(CES_TM30(), cat)]))
+
+
+def products32(S: np.ndarray) -> np.ndarray:
+    """Test-side products ``S @ _matrix()`` (n, 303) as float32 for CAM02-UCS.
+
+    The product itself is float64 (row results then do not depend on the batch size or
+    BLAS blocking); only the values handed to CAM02-UCS are float32, where the error
+    budget allows it (docs/performance.md): float32 CAM02-UCS moves Rf and Rg by
+    < 2e-3 (tested on the validation sets against the float64 route,
+    :func:`TM30_CIE224`), within the 0.01 budget of the batch analysis; CCT, CIE 13.3
+    and the colorimetry stay float64. ``S`` must be of moderate scale (peak within
+    1e-30..1e30, :func:`_cr_common.normalise_scale`).
+    """
+    return (np.asarray(S, dtype=float) @ _matrix()).astype(np.float32)
 
 
 def delta_E_to_R_f(delta_E: np.ndarray) -> np.ndarray:
@@ -178,16 +193,17 @@ def _jab_block(V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     n = V.shape[0]
     rgb = V[:, 6:].reshape(n, 3, N_CES)
-    F_L, n_, N_bb, z = _cam_constants(100.0, 20.0, 100.0)
+    # Python floats as constants: the arithmetic stays in V's dtype (float32 or 64).
+    F_L, n_, N_bb, z = (float(v) for v in _cam_constants(100.0, 20.0, 100.0))
     _, c, N_c = SURROUNDS["average"]
     # HPE responses times F_L / 100 (the argument of the post-adaptation power).
     g = (F_L / 100.0 * 100.0) / V[:, 3:6]  # (n, 3)
-    H = _M_HPE_CAT02_INV
+    H = _M_HPE_CAT02_INV.tolist()
     post = []
     for row in range(3):  # three HPE channels (not a loop over spectra)
-        x = (H[row, 0] * g[:, 0:1]) * rgb[:, 0]
-        x += (H[row, 1] * g[:, 1:2]) * rgb[:, 1]
-        x += (H[row, 2] * g[:, 2:3]) * rgb[:, 2]
+        x = (H[row][0] * g[:, 0:1]) * rgb[:, 0]
+        x += (H[row][1] * g[:, 1:2]) * rgb[:, 1]
+        x += (H[row][2] * g[:, 2:3]) * rgb[:, 2]
         e = np.abs(x)
         np.log(e, out=e)
         e *= 0.42
@@ -199,8 +215,8 @@ def _jab_block(V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         p += 0.1
         post.append(p)
     R, G, B = post
-    Raw = _post_adaptation(100.0 * H.sum(axis=1), F_L)
-    A_w = (2.0 * Raw[0] + Raw[1] + Raw[2] / 20.0 - 0.305) * N_bb
+    Raw = _post_adaptation(100.0 * _M_HPE_CAT02_INV.sum(axis=1), F_L)
+    A_w = float((2.0 * Raw[0] + Raw[1] + Raw[2] / 20.0 - 0.305) * N_bb)
     a = R - (12.0 / 11.0) * G + B / 11.0
     b = (R + G - 2.0 * B) / 9.0
     r = np.sqrt(a * a + b * b)
@@ -219,7 +235,7 @@ def _jab_block(V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return J_p, M_p * a, M_p * b
 
 
-_COS2, _SIN2 = np.cos(2.0), np.sin(2.0)
+_COS2, _SIN2 = math.cos(2.0), math.sin(2.0)
 
 
 def _reference_features(T: np.ndarray) -> np.ndarray:
@@ -233,6 +249,14 @@ def _reference_features(T: np.ndarray) -> np.ndarray:
 def _reference_table() -> _cr_common.ReferenceTable:
     with np.errstate(invalid="ignore", divide="ignore"):
         return _cr_common.ReferenceTable(_reference_features)
+
+
+@lru_cache(maxsize=1)
+def _reference_table32() -> _cr_common.ReferenceTable:
+    """The same reference J', a', b' stored and interpolated in float32: the batch path
+    of :func:`Rf_Rg_from_products` with float32 products (:func:`products32`)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _cr_common.ReferenceTable(_reference_features, dtype=np.float32)
 
 
 def _bins_block(
@@ -291,7 +315,9 @@ def Rf_Rg_from_products(
     with np.errstate(invalid="ignore", divide="ignore"):
         Jt, at, bt = _jab_block(V_t)
         if ref is None:
-            ref = _reference_table()(T)
+            table = _reference_table32() if Jt.dtype == np.float32 else _reference_table()
+            ref = table(T)
+        ref = ref.astype(Jt.dtype, copy=False)
         Jr, ar, br = ref[:, :N_CES], ref[:, N_CES : 2 * N_CES], ref[:, 2 * N_CES :]
         dE = Jt - Jr
         dE *= dE
@@ -302,7 +328,7 @@ def Rf_Rg_from_products(
         d *= d
         dE += d
         np.sqrt(dE, out=dE)
-        Rf = delta_E_to_R_f(dE.mean(axis=1))
+        Rf = delta_E_to_R_f(dE.mean(axis=1)).astype(float)
         # Hue bins by the reference hue angle (as in _bins_block), bin means of a', b'.
         x = np.arctan2(br, ar)
         x *= N_BINS / (2.0 * np.pi)
