@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "publish",
     "db",
     "lm80",
+    "audit",
 )
 
 app = typer.Typer(

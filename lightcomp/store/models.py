@@ -345,6 +345,10 @@ class AuditEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str | None] = mapped_column(String(120))
     details: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # Hash chain (lightcomp.store.audit): position, previous entry's hash, own hash.
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 @event.listens_for(Measurement, "before_insert")
