@@ -19,7 +19,9 @@ def verify(db: str | None = DB_OPTION) -> None:
     with store.session() as session:
         report = verify_chain(session)
     if report.ok:
-        typer.echo(f"audit trail intact: {report.entries} entries, last hash {report.last_hash[:16]}")
+        typer.echo(
+            f"audit trail intact: {report.entries} entries, last hash {report.last_hash[:16]}"
+        )
         return
     typer.echo(
         f"audit trail BROKEN at entry {report.broken_at}: {report.reason} "
