@@ -62,6 +62,7 @@ _UNIT_TOKENS = {
     "h": "h",
     "%": "pct",
     "°C": "c",
+    "1/h": "per_h",
 }
 """Display unit -> the token that ends an export column name (``thd_pct``, ``cct_k``)."""
 
@@ -237,6 +238,17 @@ QUANTITIES: tuple[Quantity, ...] = (
     Quantity("self_absorption", "self_absorption", None, None,
              "Self-absorption correction factor", "自吸收修正系数", "α", decimals=4,
              limit=None, lo=0.0),
+    # -- lumen maintenance: IES LM-80 campaigns (lightcomp.lm80) ------------------------
+    Quantity("normalised_flux", "normalised_flux", None, None,
+             "Luminous flux relative to 0 h (IES LM-80)", "相对 0 h 光通量（IES LM-80）",
+             "Φ/Φ0", decimals=4, limit=None, lo=0.0, summary=False),
+    Quantity("delta_u_v_prime", "delta_u_v_prime", None, None,
+             "Chromaticity shift Δu′v′ from 0 h (CIE 1976)", "相对 0 h 色品漂移 Δu′v′（CIE 1976）",
+             "Δu′v′", decimals=5, limit=None, lo=0.0, summary=False),
+    Quantity("tm21_alpha", "tm21_alpha", None, None, "TM-21 decay constant α (IES TM-21-11)",
+             "TM-21 衰减常数 α（IES TM-21-11）", "α", "1/h", sig=5, limit=None, summary=False),
+    Quantity("tm21_b", "tm21_b", None, None, "TM-21 projected initial constant B (IES TM-21-11)",
+             "TM-21 初始常数 B（IES TM-21-11）", "B", decimals=4, limit=None, summary=False),
     # -- classifications (text / flag) ------------------------------------------------
     Quantity("ansi_category", "ansi_category", "ansi_category", "ansi_quadrangle",
              "ANSI C78.377 category", "ANSI C78.377 色温类别", "", limit=None, kind="text"),

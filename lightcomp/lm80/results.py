@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
+from lightcomp import quantities as catalogue
 from lightcomp.analysis.lumen_maintenance import (
     TM21_MIN_DURATION_H,
     tm21_in_situ,
@@ -36,16 +37,22 @@ from lightcomp.lm80.campaign import get_campaign, interval_hours, sample_size_no
 #: How a campaign names itself as the source of a family's registry LM-80 data.
 CAMPAIGN_SOURCE = "LM-80 campaign "
 
+
+def _export(name: str) -> str:
+    """Export column of a catalogued quantity (one home for names and units)."""
+    return catalogue.export_column(catalogue.lookup(name))
+
+
 EXPORT_COLUMNS = (
     "sample_code",
-    "case_temperature_c",
+    "case_temperature_c",  # the LM-80 condition Ts (the registry's LM-80 key)
     "drive_current_ma",
     "hours",
-    "luminous_flux_lm",
-    "normalised_flux",
-    "u_prime",
-    "v_prime",
-    "delta_u_v_prime",
+    _export("luminous_flux"),  # luminous_flux_lm
+    _export("normalised_flux"),
+    _export("u_prime"),
+    _export("v_prime"),
+    _export("delta_u_v_prime"),
     "failed",
 )
 
@@ -187,7 +194,6 @@ def campaign_data(store, name: str) -> dict[str, Any]:
 def export_rows(data: dict) -> list[dict]:
     """One row per sample per completed interval (columns :data:`EXPORT_COLUMNS`)."""
     rows = []
-    ma = data["current_a"] * 1000.0
     for j, smp in enumerate(data["samples"]):
         for k, h in enumerate(data["hours"]):
             if not data["present"][j, k]:
@@ -197,20 +203,19 @@ def export_rows(data: dict) -> list[dict]:
                 x = a[j, k]
                 return None if not np.isfinite(x) else float(x)
 
-            rows.append(
-                {
-                    "sample_code": smp["code"],
-                    "case_temperature_c": smp["case_temp_c"],
-                    "drive_current_ma": ma,
-                    "hours": float(h),
-                    "luminous_flux_lm": val(data["flux"]),
-                    "normalised_flux": val(data["normalised"]),
-                    "u_prime": val(data["u"]),
-                    "v_prime": val(data["v"]),
-                    "delta_u_v_prime": val(data["delta_uv"]),
-                    "failed": bool(data["failed"][j, k]),
-                }
+            values = (
+                smp["code"],
+                smp["case_temp_c"],
+                data["current_a"] * 1000.0,  # A -> mA
+                float(h),
+                val(data["flux"]),
+                val(data["normalised"]),
+                val(data["u"]),
+                val(data["v"]),
+                val(data["delta_uv"]),
+                bool(data["failed"][j, k]),
             )
+            rows.append(dict(zip(EXPORT_COLUMNS, values, strict=True)))
     return rows
 
 

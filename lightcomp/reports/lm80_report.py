@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lightcomp import quantities as catalogue
 from lightcomp.errors import ReportError
 from lightcomp.reports.document import (
     Document,
@@ -59,7 +60,7 @@ def _maintenance_png(data: dict, tc: float, res: dict) -> bytes:
     if failed.any():
         ax.plot([], [], color="#c0392b", lw=0.8, label="failed sample")
     ax.set_xlabel("ageing time (h)")
-    ax.set_ylabel("luminous flux / flux at 0 h")
+    ax.set_ylabel(catalogue.lookup("normalised_flux").label_short)
     ax.set_title(f"Lumen maintenance, case temperature {tc:g} °C")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
@@ -80,7 +81,7 @@ def _duv_png(data: dict, tc: float, res: dict) -> bytes:
         ax.plot(h, res["delta_uv_mean"], color="#123", lw=2.2, marker="o", ms=3, label="mean")
     ax.plot([], [], color="#9aa7b3", lw=0.8, label="samples")
     ax.set_xlabel("ageing time (h)")
-    ax.set_ylabel("Δu′v′ from 0 h")
+    ax.set_ylabel(catalogue.lookup("delta_u_v_prime").label_short)
     ax.set_title(f"Chromaticity shift, case temperature {tc:g} °C")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
@@ -191,8 +192,8 @@ def build_lm80_document(store, name: str, *, ts_c: float | None = None) -> Docum
         ("Sample size (units in projection)", "units"),
         ("Test duration", "duration"),
         ("Fit window", "window"),
-        ("α (1/h)", "alpha"),
-        ("B", "b"),
+        (catalogue.lookup("tm21_alpha").label_short, "alpha"),
+        (catalogue.lookup("tm21_b").label_short, "b"),
         ("Calculated L70", "l70calc"),
         ("Reported L70", "l70"),
         ("Reported L90", "l90"),
@@ -277,6 +278,8 @@ def build_lm80_document(store, name: str, *, ts_c: float | None = None) -> Docum
     else:
         doc.add(Paragraph("No chamber excursion or channel outage logged.", "note"))
     # per case temperature
+    nf = catalogue.lookup("normalised_flux").label_short
+    duv_l = catalogue.lookup("delta_u_v_prime").label_short
     for r in res:
         tc = r["case_temp_c"]
         rows_m = np.array([s["case_temp_c"] == tc for s in data["samples"]])
@@ -305,11 +308,11 @@ def build_lm80_document(store, name: str, *, ts_c: float | None = None) -> Docum
                     "hours",
                     "units",
                     "failed",
-                    "mean Φ/Φ0 (TM-21 units)",
+                    f"mean {nf} (TM-21 units)",
                     "min",
                     "max",
-                    "mean Δu′v′",
-                    "max Δu′v′",
+                    f"mean {duv_l}",
+                    f"max {duv_l}",
                 ],
                 table,
                 caption="Per interval (the mean is over the units in the projection)",
@@ -328,7 +331,7 @@ def build_lm80_document(store, name: str, *, ts_c: float | None = None) -> Docum
             Table(
                 ["sample", "ch", *[f"{x:g} h" for x in h]],
                 samp_rows,
-                caption="Normalised flux of every sample",
+                caption=f"{catalogue.lookup('normalised_flux').label(unit=False)}, every sample",
                 row_styles=["fail" if "failed" in row else None for row in samp_rows],
             )
         )
