@@ -26,6 +26,7 @@ from lightcomp.errors import InstrumentError
 
 K2400_INIT = (":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS", None)
 K2400_SENSE = (':SENS:FUNC:CONC ON;:SENS:FUNC "VOLT:DC","CURR:DC"', None)
+NO_ERROR = ("SYST:ERR?", '0,"No error"')
 READ_OK = "+3.612000E+01,+3.500000E-01,+9.910000E+37,+1.000000E+00,+1.000000E+00"
 
 
@@ -50,6 +51,7 @@ def test_keithley2400_constant_current_dialogue():
         (":SENSE:VOLTAGE:PROTECTION 45", None),
         (":SOURCE:CURRENT 0.35", None),
         ("*OPC?", "1"),
+        NO_ERROR,
         ("OUTPUT 1", None),
         ("*OPC?", "1"),
         (":READ?", READ_OK),
@@ -75,6 +77,7 @@ def test_keithley2400_constant_voltage_dialogue():
         (":SENSE:CURRENT:PROTECTION 0.5", None),
         (":SOURCE:VOLTAGE 12", None),
         ("*OPC?", "1"),
+        NO_ERROR,
     ]
     with expected_protocol(Keithley2400Source, pairs) as smu:
         smu.set_voltage(12, 0.5)
@@ -134,12 +137,30 @@ def test_keithley2400_refuses_out_of_range_current():
             smu.set_current(5.0, 45)  # 2400 sources at most 1.05 A
 
 
+def test_keithley2400_setting_refused_by_the_instrument_is_an_error():
+    """A refusal is only in the error queue (no reply): the driver reads it back and raises."""
+    pairs = [
+        K2400_INIT,
+        K2400_SENSE,
+        (":SOURCE:FUNCTION CURR", None),
+        (":SENSE:VOLTAGE:PROTECTION 45", None),
+        (":SOURCE:CURRENT 0.35", None),
+        ("*OPC?", "1"),
+        ("SYST:ERR?", '-221,"Settings conflict"'),
+        ("SYST:ERR?", '0,"No error"'),
+    ]
+    with expected_protocol(Keithley2400Source, pairs) as smu:
+        with pytest.raises(InstrumentError, match=r"refused the settings.*-221"):
+            smu.set_current(0.35, 45)
+
+
 # -- Keysight E36312A -----------------------------------------------------------------
 def test_e36312a_dialogue_on_channel_2():
     pairs = [
         ("CURR 0.35, (@2)", None),
         ("VOLT 20, (@2)", None),
         ("*OPC?", "1"),
+        ("SYST:ERR?", '+0,"No error"'),
         ("OUTPut 1, (@2)", None),
         ("*OPC?", "1"),
         ("MEASure:VOLTage? (@2)", "+1.854000E+01"),

@@ -39,6 +39,7 @@ class Keithley2400Source(DriverMixin, Keithley2400, DCSource):
         """Source ``current_a`` (A) with compliance ``voltage_limit_v`` (V)."""
         self._guard(self._set_current, current_a, voltage_limit_v)
         self.sync()
+        self.raise_queued_errors(f"the settings {current_a:g} A, compliance {voltage_limit_v:g} V")
 
     def _measure_v_and_i(self) -> None:
         # After *RST the 2400 measures current only (manual §18, SENSe:FUNCtion); a
@@ -55,6 +56,7 @@ class Keithley2400Source(DriverMixin, Keithley2400, DCSource):
         """Source ``voltage_v`` (V) with compliance ``current_limit_a`` (A)."""
         self._guard(self._set_voltage, voltage_v, current_limit_a)
         self.sync()
+        self.raise_queued_errors(f"the settings {voltage_v:g} V, compliance {current_limit_a:g} A")
 
     def _set_voltage(self, voltage_v: float, current_limit_a: float) -> None:
         self._measure_v_and_i()

@@ -47,6 +47,7 @@ class KeysightE36312ASupply(DriverMixin, KeysightE36312A, DCSource):
             self._recover(exc)
             raise self.error(f"write failed ({type(exc).__name__}: {exc})") from exc
         self.sync()
+        self.raise_queued_errors(f"the settings {voltage_v:g} V, {current_a:g} A")
 
     def output(self, on: bool) -> None:
         self.send(f"OUTPut {int(bool(on))}, (@{self.channel_number})")

@@ -244,6 +244,21 @@ class DriverMixin:
             msg += f", reply {reply!r}"
         return InstrumentError(msg)
 
+    def raise_queued_errors(self, after: str, query: str = "SYST:ERR?") -> None:
+        """Read the SCPI error queue (SCPI-99 §21.8) and raise if it held any error.
+
+        A SCPI instrument refuses a setting by queueing an error, not by a reply:
+        reading the queue after writing settings is how the refusal becomes visible.
+        """
+        errors = []
+        for _ in range(20):  # the queue is finite (10 on the 2400); never loop for ever
+            code, text = self.query(query, _error_entry)
+            if code == 0:
+                break
+            errors.append(f"{code},{text}")
+        if errors:
+            raise self.error(f"instrument refused {after}: {'; '.join(errors)}", query)
+
     def close(self) -> None:
         """Release the connection (errors while closing are ignored)."""
         try:
@@ -323,6 +338,14 @@ class DriverMixin:
                     reason, error = f"unexpected reply ({exc})", exc
             self._recover(error)
         raise self.error(f"{reason} after {attempts} attempt(s)", command, reply)
+
+
+def _error_entry(reply: str) -> tuple[int, str]:
+    """``<code>,"<message>"`` of an error-queue reply (``+0,"No error"`` included)."""
+    code, sep, text = reply.strip().partition(",")
+    if not sep or not re.fullmatch(r"[+-]?\d+", code.strip()):
+        raise ValueError("not an error-queue entry")
+    return int(code), text.strip()
 
 
 def _connection_lost(exc: BaseException | None) -> bool:
