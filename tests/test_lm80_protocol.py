@@ -202,8 +202,10 @@ def _cfg(**options):
 def test_rack_dialogue_set_current_and_outputs():
     pairs = [
         ("SOUR:CURR 0.35,(@1:3)", None),
+        ("SYST:ERR?", '0,"No error"'),
         ("SOUR:CURR? (@1:3)", "3.500000E-01,3.500000E-01,3.500000E-01"),
         ("OUTP 1,(@1:3)", None),
+        ("SYST:ERR?", '0,"No error"'),
         ("MEAS:CURR? (@1:3)", "3.4999E-01,3.5001E-01,0.0"),
         ("STAT:QUES:COND? (@1:3)", "0,0,1"),
     ]
@@ -215,7 +217,11 @@ def test_rack_dialogue_set_current_and_outputs():
 
 
 def test_rack_set_current_read_back_mismatch_is_an_error():
-    pairs = [("SOUR:CURR 0.35,(@1)", None), ("SOUR:CURR? (@1)", "3.000000E-01")]
+    pairs = [
+        ("SOUR:CURR 0.35,(@1)", None),
+        ("SYST:ERR?", '0,"No error"'),
+        ("SOUR:CURR? (@1)", "3.000000E-01"),
+    ]
     with expected_protocol(CurrentRack, pairs, config=_cfg()) as rack:
         with pytest.raises(InstrumentError, match=r"channel\(s\) \[1\] did not take 0.35 A"):
             rack.set_current(0.35, [1])
@@ -233,6 +239,20 @@ def test_rack_garbage_and_wrong_count_are_retried_then_named():
     with expected_protocol(CurrentRack, bad, config=_cfg()) as rack:
         with pytest.raises(InstrumentError, match="non-negative integers"):
             rack.condition([1])
+
+
+def test_rack_refused_setting_is_an_error():
+    pairs = [
+        ("OUTP 1,(@1:2)", None),
+        ("SYST:ERR?", '-222,"Data out of range"'),
+        ("SYST:ERR?", '-221,"Settings conflict"'),
+        ("SYST:ERR?", '0,"No error"'),
+    ]
+    with expected_protocol(CurrentRack, pairs, config=_cfg()) as rack:
+        with pytest.raises(
+            InstrumentError, match="refused output on: -222 Data out of range; -221"
+        ):
+            rack.output(True, [1, 2])
 
 
 def test_rack_refuses_channels_it_does_not_have():
@@ -323,3 +343,25 @@ def test_rack_simulator_speaks_scpi_long_forms_and_queues_errors(rig):
     assert sim.handle("SOUR:CURR 11,(@1)") is None
     assert sim.handle("SYST:ERR?").startswith("-222")
     assert sim.handle("SYST:ERR?") == '0,"No error"'
+
+
+def test_rack_setting_refused_by_the_simulator_is_an_error(rig):
+    """A driver configured for more channels than the rack has: the rack's error queue says so."""
+    rack = open_instrument(
+        instrument_config(
+            "rack",
+            {
+                "driver": "lm80-rack",
+                "resource": rig.resources["rack"],
+                "timeout_s": 0.5,
+                "options": {"channels": 96},
+            },
+        )
+    )
+    try:
+        with pytest.raises(InstrumentError, match="refused output on: -222"):
+            rack.output(True, [8, 9])
+        rack.output(True, [1])  # the queue is empty again
+        assert rack.outputs([1]) == [True]
+    finally:
+        rack.close()

@@ -12,7 +12,7 @@ specific rack's manual):
   failed open), 2 in compliance, 4 output interrupted now
 * ``OUTP:INT:COUN? (@ch)`` -> interruptions logged on a channel (monotonic);
   ``OUTP:INT:DATA? <ch>,<k>`` -> ``start_h,duration_h`` of the k-th one
-* ``SYST:ERR?`` -> ``0,"No error"``
+* ``SYST:ERR?`` -> ``0,"No error"`` (read after every write: a refused setting is an error)
 
 Channel lists are written ``(@1:20)`` or ``(@1,3,5)``; the driver sends at most
 ``MAX_LIST`` channels per command.
@@ -102,6 +102,25 @@ class CurrentRack(DriverMixin, SCPIMixin, Instrument, LcInstrument):
             out.extend(self.query(cmd, parse))
         return out
 
+    def check_errors(self, after: str) -> None:
+        """Read the SCPI error queue (``SYST:ERR?``) after writes: a setting the rack refused
+        (channel out of range, value out of range) is an error, not a silent no-op."""
+        errors = []
+        for _ in range(10):  # the queue holds at most a few entries
+            reply = self.query("SYST:ERR?", lambda r: r.strip())
+            code_text, _, msg = reply.partition(",")
+            try:
+                code = int(code_text)
+            except ValueError:
+                raise self.error(
+                    "SYST:ERR? reply is not <code>,<message>", "SYST:ERR?", reply
+                ) from None
+            if code == 0:
+                break
+            errors.append(f"{code} {msg.strip().strip(chr(34))}")
+        if errors:
+            raise self.error(f"refused {after}: {'; '.join(errors)}")
+
     def set_current(self, current_a: float, channels: Sequence[int]) -> None:
         """Program the same current (A) on ``channels`` and read it back."""
         if not 0 <= current_a <= 10:
@@ -109,6 +128,7 @@ class CurrentRack(DriverMixin, SCPIMixin, Instrument, LcInstrument):
         self._check(channels)
         for chunk in _chunks(channels):
             self.send(f"SOUR:CURR {current_a:.6g},{channel_list(chunk)}")
+        self.check_errors(f"current {current_a:g} A")
         back = self._per_channel("SOUR:CURR?", channels)
         wrong = [
             c
@@ -122,6 +142,7 @@ class CurrentRack(DriverMixin, SCPIMixin, Instrument, LcInstrument):
         self._check(channels)
         for chunk in _chunks(channels):
             self.send(f"OUTP {1 if on else 0},{channel_list(chunk)}")
+        self.check_errors(f"output {'on' if on else 'off'}")
 
     def outputs(self, channels: Sequence[int]) -> list[bool]:
         return [bool(v) for v in self._per_channel("OUTP?", channels, as_int=True)]
