@@ -152,7 +152,6 @@ def open_lab(station, rig: RigConfig, *, simulated: bool, seed: int | None = Non
         return
     from lightcomp.simlab import SimLab
     from lightcomp.simlab.lm80rig import Lm80Rig
-    from lightcomp.station.lab import _point_simlab_at_lamps
 
     raw = dict(station.raw)
     sim = dict(raw.get("simlab", {}))
@@ -163,7 +162,8 @@ def open_lab(station, rig: RigConfig, *, simulated: bool, seed: int | None = Non
             sim["devices"] = str(root / devices)
         elif not devices and (root / "station" / "simlab" / "devices.toml").is_file():
             sim["devices"] = str(root / "station" / "simlab" / "devices.toml")
-        _point_simlab_at_lamps(root / "calibration" / "lamps")
+        if (root / "calibration" / "lamps").is_dir():  # the standard lamp's certificate
+            sim.setdefault("lamps", str(root / "calibration" / "lamps"))
     raw["simlab"] = sim
     rig_raw = dict(rig.raw)
     if seed is not None:
