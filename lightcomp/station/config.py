@@ -17,7 +17,8 @@ their owners and passed through in :attr:`StationConfig.raw`)::
     kind = "simlab"
     resource = "TCPIP0::..."       # simlab: the control channel (default: the fixture's resource)
 
-    [instruments.<role>]           # role: source, power_analyzer, spectro, thermo, fixture
+    [instruments.<role>]           # role: source, power_analyzer, spectro, thermo, fixture,
+                                   #       generator, scope (VLC modulation test)
     driver = "keithley2400"        # lightcomp.drivers registry name
     resource = "TCPIP0::127.0.0.1::5025::SOCKET"
     identity = "MODEL 2400"        # expected substring of the identity reply
@@ -42,7 +43,7 @@ from lightcomp.drivers.base import InstrumentConfig
 from lightcomp.errors import ConfigError, PlanError
 from lightcomp.station.plan import _Ctx, read_toml
 
-ROLES = ("source", "power_analyzer", "spectro", "thermo", "fixture")
+ROLES = ("source", "power_analyzer", "spectro", "thermo", "fixture", "generator", "scope")
 """Instrument roles a station knows."""
 
 REQUIRED_ROLES = ("source", "spectro", "fixture")

@@ -352,3 +352,39 @@ def measure_modulation(
         thd=thd,
         usable_depth=usable,
     )
+
+
+MODULATION_LIMITS: dict[str, tuple[str, str, str]] = {
+    "bandwidth_min_mhz": ("modulation_bandwidth_mhz", "min", "MHz"),
+    "bandwidth_blue_min_mhz": ("modulation_bandwidth_blue_mhz", "min", "MHz"),
+    "rise_time_max_ns": ("rise_time_ns", "max", "ns"),
+    "fall_time_max_ns": ("fall_time_ns", "max", "ns"),
+    "usable_depth_min": ("modulation_depth_usable", "min", ""),
+}
+"""``[modulation.limits]`` key -> (quantity, bound, unit)."""
+
+
+def modulation_verdicts(
+    s: ModulationSettings, quantities: dict[str, float | None]
+) -> tuple[dict, list[str]]:
+    """Verdicts of the ``[modulation.limits]`` in the form of
+    :func:`lightcomp.station.verdict.evaluate_limits` (a missing value fails)."""
+    verdicts: dict[str, dict] = {}
+    failed: list[str] = []
+    for name, bound in s.limits.items():
+        quantity, side, unit = MODULATION_LIMITS[name]
+        value = quantities.get(quantity)
+        ok = value is not None and np.isfinite(value)
+        if ok:
+            ok = value >= bound if side == "min" else value <= bound
+        verdicts[name] = {
+            "quantity": quantity,
+            "value": value,
+            "min": bound if side == "min" else None,
+            "max": bound if side == "max" else None,
+            "unit": unit,
+            "pass": bool(ok),
+        }
+        if not ok:
+            failed.append(name)
+    return verdicts, failed

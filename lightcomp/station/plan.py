@@ -111,6 +111,7 @@ _SECTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "retries": int,
     },
     "limits": {},  # checked against QUANTITIES
+    "modulation": {},  # VLC test, checked by lightcomp.station.modulation.modulation_settings
 }
 _REQUIRED = {"plan": ("name", "family"), "drive": ("mode",)}
 
@@ -182,6 +183,7 @@ class TestPlan:
     path: str | None = None
     sha256: str | None = None
     raw: dict = field(default_factory=dict)
+    modulation: Any = None  # ModulationSettings of a [modulation] table (VLC test)
 
     def snapshot(self) -> dict:
         """The plan as stored with a test run (the parsed TOML plus its origin)."""
@@ -536,6 +538,14 @@ def load_plan(path: str | Path) -> TestPlan:
 
         for key, message in check_plan_limits(drive, steps, limits, quadrangle):
             ctx.report("limits", key, message)
+    modulation = None
+    if "modulation" in data:
+        from lightcomp.station.modulation import modulation_settings
+
+        try:
+            modulation = modulation_settings(data["modulation"])
+        except PlanError as exc:
+            ctx.report("modulation", None, str(exc))
     ctx.raise_if_any()
     return TestPlan(
         name=p["name"],
@@ -551,4 +561,5 @@ def load_plan(path: str | Path) -> TestPlan:
         path=str(path),
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         raw=data,
+        modulation=modulation,
     )

@@ -300,6 +300,7 @@ class ComponentResult:
     spectrum: np.ndarray | None = None
     uncertainty: dict = field(default_factory=dict)
     attempts: int = 1
+    modulation: dict | None = None  # VLC test curves (plans with [modulation])
 
 
 @dataclass
@@ -817,6 +818,7 @@ class BatchRunner:
                         "tc_c": th.read_c(steps.tc_channel),
                         "ambient_c": th.read_c(steps.ambient_channel),
                     }
+                modulation = self._measure_modulation()
             finally:
                 try:
                     inst["source"].output(False)
@@ -829,7 +831,34 @@ class BatchRunner:
             except Exception:  # noqa: BLE001 - the next load replaces the unit anyway
                 pass
         spectrum = cal.spectral_flux(raw, dark, alpha)
-        return self._evaluate(raw, dark, spectrum, elec, temps, history, alpha)
+        result = self._evaluate(raw, dark, spectrum, elec, temps, history, alpha)
+        if modulation is not None:
+            _add_modulation(result, modulation, self.plan.modulation)
+        return result
+
+    def _measure_modulation(self):
+        """The VLC modulation test on the powered unit (plans with ``[modulation]``)."""
+        s = self.plan.modulation
+        if s is None:
+            return None
+        from lightcomp.station.modulation import measure_modulation
+
+        inst = self.instruments
+        if inst.get("generator") is None or inst.get("scope") is None:
+            raise PlanError(
+                "the plan has a [modulation] test: the station needs generator and scope"
+            )
+        source, fixture, drive = inst["source"], inst["fixture"], self.plan.drive
+
+        def set_bias(current_a: float) -> None:
+            source.set_current(current_a, drive.voltage_limit_v)
+            self.clock.sleep(1.0)  # let the junction settle at the new bias
+
+        result = measure_modulation(
+            inst["generator"], inst["scope"], fixture.set_filter, set_bias, s
+        )
+        set_bias(drive.current_a)
+        return result
 
     @staticmethod
     def _identify(fixture, serial: str) -> None:
@@ -981,6 +1010,7 @@ class BatchRunner:
                 stabilisation=r.stabilisation,
                 instruments=dict(self.instruments.identities),
                 uncertainty=r.uncertainty,
+                modulation=r.modulation,
             )
             s.add(m)
             if not keep_previous:
@@ -1005,6 +1035,26 @@ def measurement_columns(q: dict[str, Any]) -> dict[str, Any]:
         else:
             out[quantity.column] = None if v is None else str(v)
     return out
+
+
+def _add_modulation(result: ComponentResult, modulation, settings) -> None:
+    """Merge the VLC test's quantities, curves and limit verdicts into ``result``."""
+    from lightcomp.station.modulation import modulation_verdicts
+
+    q = modulation.quantities()
+    result.quantities.update(_json_safe(q))
+    result.modulation = _json_safe({k: v.tolist() for k, v in modulation.arrays().items()})
+    if result.verdict == "error":
+        return
+    verdicts, failed = modulation_verdicts(settings, q)
+    result.verdicts.update(_json_safe(verdicts))
+    result.failed_limits = [*result.failed_limits, *failed]
+    missing = [n for n, v in verdicts.items() if v["value"] is None]
+    if missing:
+        result.verdict = "error"
+        result.error_message = f"no valid measured value for limit(s) {', '.join(missing)}"
+    elif failed:
+        result.verdict = "fail"
 
 
 def _v() -> np.ndarray:

@@ -296,6 +296,13 @@ class Measurement(Base):
     stabilisation: Mapped[list] = mapped_column(JSONType, default=list)
     instruments: Mapped[dict] = mapped_column(JSONType, default=dict)  # role -> identity
     uncertainty: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # VLC modulation test (issue 17): bandwidths at the plan's first bias point, the
+    # large-signal edges, and the curves (frequency response per bias, THD sweep).
+    modulation_bandwidth_mhz: Mapped[float | None] = mapped_column(Float)  # white, -3 dB
+    modulation_bandwidth_blue_mhz: Mapped[float | None] = mapped_column(Float)  # blue filter
+    rise_time_ns: Mapped[float | None] = mapped_column(Float)  # 10-90 %
+    fall_time_ns: Mapped[float | None] = mapped_column(Float)
+    modulation: Mapped[dict | None] = mapped_column(JSONType)
 
     component: Mapped[Component] = relationship()
     test_run: Mapped[TestRun | None] = relationship()
