@@ -1,5 +1,6 @@
 """The whole VLC plan on the simulated lab: calibrate, run a lot through the station with the
-modulation test, store, and export the VLC columns with `lightcomp records`."""
+modulation test, store, then every output: `lightcomp records` columns, the certificate's
+modulation section, the lot report's bandwidth histogram/Cpk, the API record and search."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from lightcomp.cli import app
+from lightcomp.cli import app, main
 from lightcomp.coding import import_registry
 from lightcomp.store import Store
 
@@ -19,48 +20,124 @@ REGISTRY = REPO / "station" / "registry" / "demo.toml"
 pytestmark = pytest.mark.filterwarnings("ignore:It is not known whether:FutureWarning")
 
 
-def test_vlc_plan_runs_on_the_simulated_lab_and_exports(tmp_path, monkeypatch):
-    monkeypatch.chdir(REPO)
-    db = f"sqlite:///{tmp_path / 'vlc.db'}"
-    store = Store.open(db)
-    with store.transaction() as s:
-        import_registry(s, REGISTRY)
-    store.dispose()
-    cli = CliRunner()
-    r = cli.invoke(app, ["calibrate", "run", "--station", "sim-vlc", "--simlab", "--db", db])
-    assert r.exit_code == 0, r.output
-    args = ["station", "run", "--station", "sim-vlc", "--plan", "LS0-COB-4000-VLC"]
-    args += ["--lot", "LOT-VLC", "--count", "3", "--simlab", "--db", db, "--no-progress"]
-    r = cli.invoke(app, args)
-    assert r.exit_code == 0, r.output
-    assert "3 measured" in r.output
-    out = tmp_path / "records.csv"
-    r = cli.invoke(
-        app, ["records", "--lot", "LOT-VLC", "--format", "csv", "-o", str(out)] + ["--db", db]
-    )
-    assert r.exit_code == 0, r.output
-    df = pd.read_csv(out)
+@pytest.fixture(scope="module")
+def vlc_lot(tmp_path_factory):
+    """(db url, tmp dir, records frame) after a 3-unit run of LS0-COB-4000-VLC on sim-vlc."""
+    tmp = tmp_path_factory.mktemp("vlc")
+    mp = pytest.MonkeyPatch()
+    mp.chdir(REPO)
+    try:
+        db = f"sqlite:///{tmp / 'vlc.db'}"
+        store = Store.open(db)
+        with store.transaction() as s:
+            import_registry(s, REGISTRY)
+        store.dispose()
+        cli = CliRunner()
+        r = cli.invoke(app, ["calibrate", "run", "--station", "sim-vlc", "--simlab", "--db", db])
+        assert r.exit_code == 0, r.output
+        args = ["station", "run", "--station", "sim-vlc", "--plan", "LS0-COB-4000-VLC"]
+        args += ["--lot", "LOT-VLC", "--count", "3", "--simlab", "--db", db, "--no-progress"]
+        r = cli.invoke(app, args)
+        assert r.exit_code == 0, r.output
+        assert "3 measured" in r.output
+        out = tmp / "records.csv"
+        r = cli.invoke(
+            app, ["records", "--lot", "LOT-VLC", "--format", "csv", "-o", str(out)] + ["--db", db]
+        )
+        assert r.exit_code == 0, r.output
+        yield db, tmp, pd.read_csv(out)
+    finally:
+        mp.undo()
+
+
+def test_records_export_the_vlc_columns(vlc_lot):
+    _, _, df = vlc_lot
     assert len(df) == 3
     white, blue = df["modulation_bandwidth_mhz"], df["modulation_bandwidth_blue_mhz"]
     # phosphor-limited white response vs the blue chip: several times apart
     assert (white.between(1.5, 5.0)).all() and (blue > 5 * white).all()
     assert df["rise_time_ns"].between(100, 200).all()
     assert df["fall_time_ns"].between(100, 200).all()
-    # the plan's limits were judged (defects of the photometric part may fail a unit,
-    # but no modulation limit fails on this family)
+    # the plan's modulation limits were judged and none fails on this family
     failed = ";".join(df["failed_limits"].fillna("").astype(str))
     for name in ("bandwidth_min_mhz", "bandwidth_blue_min_mhz", "rise_time_max_ns"):
         assert name not in failed
-    # the curves are stored with the measurement
+
+
+def test_curves_are_stored_with_the_measurement(vlc_lot):
     from lightcomp.store.models import Measurement
 
+    db, _, _ = vlc_lot
     store = Store.open(db)
-    with store.session() as s:
-        m = s.query(Measurement).filter(Measurement.modulation_bandwidth_mhz.isnot(None)).first()
-        curves = m.modulation
-    store.dispose()
+    try:
+        with store.session() as s:
+            rows = s.query(Measurement).filter(Measurement.modulation.isnot(None)).all()
+            curves = rows[0].modulation
+            verdicts = rows[0].verdicts
+    finally:
+        store.dispose()
+    assert len(rows) == 3
     assert len(curves["frequencies_hz"]) == 25
     assert len(curves["response_db"]) == 3 and len(curves["response_blue_db"][0]) == 25
     # bandwidth vs bias: the blue chip slows down at lower bias (longer carrier lifetime)
     bw_blue = curves["bandwidth_blue_hz"]
     assert bw_blue[0] > bw_blue[1] > bw_blue[2]
+    assert verdicts["bandwidth_min_mhz"]["min"] == 2.0 and verdicts["bandwidth_min_mhz"]["pass"]
+    assert len(curves["thd"]) == 7 and curves["thd"][-1] > curves["thd"][0]
+
+
+def test_certificate_has_the_modulation_section(vlc_lot, capsys):
+    db, tmp, df = vlc_lot
+    code = df["product_code"].iloc[0]
+    out = tmp / "cert.html"
+    assert main(["certificate", code, "-o", str(out), "--authorised-by", "QA", "--db", db]) == 0
+    html = out.read_text()
+    assert "Modulation response (visible light communication)" in html
+    assert "Modulation bandwidth, white" in html and "Rise time (10–90 %)" in html
+    bw = df["modulation_bandwidth_mhz"].iloc[0]
+    assert f"{bw:.2f}" in html
+    assert html.count("<img") >= 2  # the spectrum and the response plot
+
+
+def test_lot_report_has_bandwidth_histogram_and_cpk(vlc_lot):
+    db, tmp, _ = vlc_lot
+    out = tmp / "lot.html"
+    assert main(["report", "--lot", "LOT-VLC", "-o", str(out), "--db", db]) == 0
+    html = out.read_text()
+    assert "Modulation bandwidth" in html
+    assert "Cpk" in html
+
+
+def test_api_record_and_bandwidth_search(vlc_lot):
+    from fastapi.testclient import TestClient
+
+    from lightcomp.api.app import create_app
+    from lightcomp.api.keys import create_api_key
+
+    db, _, df = vlc_lot
+    store = Store.open(db)
+    try:
+        with store.transaction() as s:
+            _, key = create_api_key(s, "lab", name="vlc-test")
+        auth = {"Authorization": f"Bearer {key}"}
+        with TestClient(create_app(store, auth_cache_s=0)) as client:
+            code = df["product_code"].iloc[0]
+            r = client.get(f"/components/{code}", headers=auth)
+            assert r.status_code == 200, r.text
+            measured = r.json()["measured"]
+            assert measured["modulation_bandwidth_mhz"] == pytest.approx(
+                df["modulation_bandwidth_mhz"].iloc[0], rel=1e-12
+            )
+            assert measured["rise_time_ns"] == pytest.approx(df["rise_time_ns"].iloc[0])
+            # search: a threshold between the units' bandwidths splits the lot
+            bw = df.set_index("product_code")["modulation_bandwidth_mhz"].sort_values()
+            cut = float((bw.iloc[0] + bw.iloc[1]) / 2)
+            r = client.get("/components", params={"bandwidth_min": cut}, headers=auth)
+            assert r.status_code == 200, r.text
+            assert {i["product_code"] for i in r.json()["items"]} == set(bw.index[1:])
+            r = client.get(
+                "/components", params={"bandwidth_min": 5, "bandwidth_max": 1}, headers=auth
+            )
+            assert r.status_code == 422
+    finally:
+        store.dispose()

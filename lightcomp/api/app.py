@@ -481,6 +481,14 @@ def create_app(
         flux_max: Annotated[float | None, Query(ge=0, le=1e9, allow_inf_nan=False)] = None,
         efficacy_min: Annotated[float | None, Query(ge=0, le=1000, allow_inf_nan=False)] = None,
         power_max: Annotated[float | None, Query(ge=0, le=1e6, allow_inf_nan=False)] = None,
+        bandwidth_min: Annotated[
+            float | None,
+            Query(ge=0, le=1e6, allow_inf_nan=False, description="white -3 dB bandwidth, MHz"),
+        ] = None,
+        bandwidth_max: Annotated[
+            float | None,
+            Query(ge=0, le=1e6, allow_inf_nan=False, description="white -3 dB bandwidth, MHz"),
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=q.MAX_PAGE)] = q.DEFAULT_PAGE,
         cursor: Annotated[
             str | None, Query(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")
@@ -493,6 +501,7 @@ def create_app(
             (duv_min, duv_max, "duv"),
             (ra_min, ra_max, "ra"),
             (flux_min, flux_max, "flux"),
+            (bandwidth_min, bandwidth_max, "bandwidth"),
         ):
             if lo is not None and hi is not None and lo > hi:
                 raise HttpError(422, f"{name}_min ({lo}) is greater than {name}_max ({hi})")
@@ -522,6 +531,8 @@ def create_app(
             flux_max=flux_max,
             efficacy_min=efficacy_min,
             power_max=power_max,
+            bandwidth_min=bandwidth_min,
+            bandwidth_max=bandwidth_max,
         )
 
         def work(session: Session, principal: Principal) -> dict[str, Any]:

@@ -223,6 +223,8 @@ class SearchFilters:
     flux_max: float | None = None
     efficacy_min: float | None = None
     power_max: float | None = None
+    bandwidth_min: float | None = None  # MHz, white modulation bandwidth (VLC)
+    bandwidth_max: float | None = None
 
 
 #: Measured-quantity filters of :class:`SearchFilters`: (field, quantity, side); a field

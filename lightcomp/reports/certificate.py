@@ -53,6 +53,7 @@ from sqlalchemy import func, select
 
 from lightcomp import quantities as catalogue
 from lightcomp.errors import ReportError
+from lightcomp.reports import modulation as modulation_report
 from lightcomp.reports import plots
 from lightcomp.reports.document import (
     Document,
@@ -624,6 +625,8 @@ def build_certificate(
         doc.add(
             Paragraph("TM-30 colour vector graphic not available (no usable spectrum).", "note")
         )
+    for block in modulation_report.certificate_blocks(m):  # VLC test, when the plan had one
+        doc.add(block)
 
     doc.add(Heading("5. Statement of conformity"))
     table, overall = _conformity_table(m, decision_rule)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from lightcomp import quantities as catalogue
 from lightcomp.errors import ReportError
+from lightcomp.reports import modulation as modulation_report
 from lightcomp.reports import plots
 from lightcomp.reports.document import (
     Document,
@@ -290,6 +291,11 @@ def build_lot_report(
         )
     )
     doc.add(_cpk_table(data, col_limits))
+    vlc, vlc_limits = modulation_report.bandwidth_data(df, raw_limits, measured)
+    if vlc:  # lots tested with the VLC modulation test
+        doc.add(Paragraph("Modulation bandwidth (visible light communication)", "strong"))
+        doc.add(Figure(plots.histograms_png(vlc, vlc_limits, passed=passed, ncols=2)))
+        doc.add(_cpk_table(vlc, vlc_limits))
 
     # -- chromaticity ----------------------------------------------------------------------------
     doc.add(Heading("Chromaticity"))

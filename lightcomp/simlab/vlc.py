@@ -21,7 +21,9 @@ typical of published InGaN pc-LED measurements, *(verify)* against a real part):
   ``1 / (2 pi tau)``;
 * phosphor emission: the phosphor bands follow the blue chip's light through
   their own decay ``vlc_phosphor_tau_ns`` (65 ns, Ce:YAG-like), with the weight
-  of the phosphor bands in the unit's spectrum.
+  of the phosphor bands in the unit's spectrum;
+* unit-to-unit spread: ``<key>_spread_rel`` (1 sigma) of tau0 (5 %), the phosphor
+  decay (4 %) and the RC pole (5 %), deterministic in (family, lot, serial).
 
 Receiver: silicon PIN (responsivity ``0.7 x lambda / 1240 nm`` A/W) behind a
 transimpedance of ``RECEIVER_GAIN_V_PER_A``, first-order bandwidth
@@ -68,6 +70,10 @@ DEFAULTS = {
     "vlc_tau0_ns": 60.0,
     "vlc_i0_rel": 0.01,
     "vlc_phosphor_tau_ns": 65.0,
+    # unit-to-unit spread (1 sigma, relative)
+    "vlc_tau0_ns_spread_rel": 0.05,
+    "vlc_phosphor_tau_ns_spread_rel": 0.04,
+    "vlc_rc_mhz_spread_rel": 0.05,
 }
 
 
@@ -108,8 +114,17 @@ def bench(world: World) -> Bench:
         return b
 
 
+_SPREAD = {"vlc_tau0_ns": 0, "vlc_phosphor_tau_ns": 1, "vlc_rc_mhz": 2}
+
+
 def _param(unit: dev.Unit, key: str) -> float:
-    return float(unit.family.params.get(key, DEFAULTS[key]))
+    """A small-signal parameter of ``unit``: the family value with the unit's spread."""
+    value = float(unit.family.params.get(key, DEFAULTS[key]))
+    if key in _SPREAD:
+        spread = float(unit.family.params.get(f"{key}_spread_rel", DEFAULTS[f"{key}_spread_rel"]))
+        z = dev._rng("vlc", unit.family.name, unit.lot, unit.serial).standard_normal(3)
+        value *= 1.0 + spread * float(z[_SPREAD[key]])
+    return value
 
 
 def carrier_lifetime_s(unit: dev.Unit, bias_a: float) -> float:

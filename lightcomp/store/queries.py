@@ -642,6 +642,7 @@ def _measurement_dict(m: Measurement) -> dict[str, Any]:
         "instruments": dict(m.instruments or {}),
         "uncertainty": dict(m.uncertainty or {}),
         "has_spectrum": m.spectrum is not None,
+        "modulation": m.modulation,
     }
     for c in KEY_COLUMNS:
         d[c] = getattr(m, c)

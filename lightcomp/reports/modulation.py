@@ -1,0 +1,127 @@
+"""VLC modulation results in the certificate and the lot report (issue 17).
+
+:func:`response_png` plots the stored curves of one measurement
+(``measurements.modulation``: normalised |H| in dB per bias point, white and
+per filter, with the -3 dB line); :func:`certificate_blocks` is the certificate's
+modulation section; :func:`bandwidth_data` picks the bandwidth columns of a lot
+for the report's histogram and Cpk table, with the plan's limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from lightcomp.analysis.modulation import HALF_POWER_DB
+from lightcomp.reports.document import Block, Figure, KeyValues, Paragraph
+
+__all__ = ["BANDWIDTH_COLUMNS", "bandwidth_data", "certificate_blocks", "response_png"]
+
+BANDWIDTH_COLUMNS: tuple[str, ...] = ("modulation_bandwidth_mhz", "modulation_bandwidth_blue_mhz")
+"""Measurement columns histogrammed (with Cpk) in the lot report when a lot has them."""
+
+_RESULT_ROWS = (
+    ("modulation_bandwidth_mhz", "Modulation bandwidth, white (−3 dB)", "MHz", 2),
+    ("modulation_bandwidth_blue_mhz", "Modulation bandwidth, blue-filtered (−3 dB)", "MHz", 2),
+    ("rise_time_ns", "Rise time (10–90 %)", "ns", 1),
+    ("fall_time_ns", "Fall time (10–90 %)", "ns", 1),
+)
+
+
+def response_png(curves: Mapping[str, Any]) -> bytes:
+    """Normalised frequency response (dB against MHz, log axis) of every bias point.
+
+    White: solid lines; each filter (``response_<name>_db``): dashed, same colour
+    per bias; the -3 dB (half optical power) line dotted.
+    """
+    from lightcomp.reports.plots import _new, _png
+
+    f_mhz = np.asarray(curves["frequencies_hz"], dtype=float) / 1e6
+    bias_ma = np.asarray(curves.get("bias_a", []), dtype=float) * 1e3
+    fig = _new(7.0, 3.6)
+    ax = fig.add_subplot()
+    colours = ["#2c7fb8", "#41ab5d", "#fe9929", "#7a0177", "#636363"]
+    filters = sorted(k[9:-3] for k in curves if k.startswith("response_") and k.endswith("_db"))
+    filters = [f for f in filters if f and f != "phase"]
+    white = np.atleast_2d(np.asarray(curves["response_db"], dtype=float))
+    for i, row in enumerate(white):
+        c = colours[i % len(colours)]
+        tag = f"{bias_ma[i]:g} mA" if i < bias_ma.size else f"#{i + 1}"
+        ax.semilogx(f_mhz, row, "-", color=c, lw=1.5, label=f"white, {tag}")
+        for name in filters:
+            rows = np.atleast_2d(np.asarray(curves[f"response_{name}_db"], dtype=float))
+            if i < len(rows):
+                ax.semilogx(f_mhz, rows[i], "--", color=c, lw=1.2, label=f"{name}, {tag}")
+    ax.axhline(HALF_POWER_DB, color="#b30000", ls=":", lw=1.0)
+    ax.text(f_mhz[0], HALF_POWER_DB + 0.4, "−3 dB", color="#b30000", fontsize=8)
+    ax.set_xlabel("Modulation frequency (MHz)")
+    ax.set_ylabel("|H(f)| / |H(f₀)| (dB)")
+    low = np.nanmin(white) if np.isfinite(white).any() else -20.0
+    ax.set_ylim(max(low - 2.0, -40.0), 3.0)
+    ax.grid(True, which="both", color="#dddddd", lw=0.5)
+    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    return _png(fig)
+
+
+def _fmt(v: Any, decimals: int) -> str:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    return f"{x:.{decimals}f}" if np.isfinite(x) else "–"
+
+
+def certificate_blocks(m: Mapping[str, Any]) -> list[Block]:
+    """The certificate's modulation results (none when the measurement has no VLC test)."""
+    curves = m.get("modulation")
+    if not curves and m.get("modulation_bandwidth_mhz") is None:
+        return []
+    bias = np.asarray((curves or {}).get("bias_a", []), dtype=float) * 1e3
+    rows = [
+        (f"{label} ({unit})", _fmt(m.get(col), decimals))
+        for col, label, unit, decimals in _RESULT_ROWS
+        if m.get(col) is not None
+    ]
+    usable = (m.get("quantities") or {}).get("modulation_depth_usable")
+    if usable is not None:
+        rows.append(("Usable modulation depth (THD < limit)", _fmt(usable, 2)))
+    if bias.size:
+        rows.insert(0, ("DC bias of the results (mA)", f"{bias[0]:g}"))
+    out: list[Block] = [Paragraph("Modulation response (visible light communication)", "strong")]
+    out.append(KeyValues(rows))
+    if curves:
+        bw = np.asarray(curves.get("bandwidth_hz", []), dtype=float) / 1e6
+        if bias.size > 1 and bw.size == bias.size:
+            pairs = ", ".join(f"{b:g} mA: {_fmt(x, 2)} MHz" for b, x in zip(bias, bw, strict=True))
+            out.append(Paragraph(f"White bandwidth against bias: {pairs}.", "note"))
+        out.append(
+            Figure(
+                response_png(curves),
+                caption="Small-signal electrical-to-optical response |H(f)| normalised to the "
+                "lowest frequency, per DC bias (solid: white light; dashed: through the filter "
+                "named). Stimulus: sine into the bias-T (peak current = depth × bias).",
+                width=0.85,
+            )
+        )
+    return out
+
+
+def bandwidth_data(
+    df, limits: Mapping[str, Mapping[str, Any]], measured
+) -> tuple[dict[str, np.ndarray], dict[str, tuple[float | None, float | None]]]:
+    """Bandwidth columns of a lot with any value, and their limits from the verdicts.
+
+    ``limits``: :func:`lightcomp.store.queries.lot_limits` (limit name -> min/max/quantity).
+    """
+    data = {
+        c: df.loc[measured, c].to_numpy(float)
+        for c in BANDWIDTH_COLUMNS
+        if c in df and np.isfinite(df.loc[measured, c].to_numpy(float)).any()
+    }
+    lims: dict[str, tuple[float | None, float | None]] = {}
+    for entry in limits.values():
+        if isinstance(entry, Mapping) and entry.get("quantity") in data:
+            lims[entry["quantity"]] = (entry.get("min"), entry.get("max"))
+    return data, lims
