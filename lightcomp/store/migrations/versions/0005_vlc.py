@@ -1,8 +1,8 @@
 """VLC modulation results on measurements
 
-Revision ID: 0004_vlc
-Revises: 0003_edges
-Create Date: 2026-12-01 00:35:00
+Revision ID: 0005_vlc
+Revises: 0004_uncertainty
+Create Date: 2026-11-30 23:35:00
 
 - ``measurements``: ``modulation_bandwidth_mhz`` (white, -3 dB),
   ``modulation_bandwidth_blue_mhz`` (blue-filtered), ``rise_time_ns``,
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = "0004_vlc"
-down_revision = "0003_edges"
+revision = "0005_vlc"
+down_revision = "0004_uncertainty"
 branch_labels = None
 depends_on = None
 
