@@ -32,7 +32,8 @@ is a 470 nm short-pass (90 % in band, 0.5 % out of band); the phosphor
 bands' Gaussian tails below 485 nm are cut for the blue/phosphor split (Stokes shift).  Periodic signals are
 filtered exactly in the frequency domain over one period.
 
-Protocols served: :class:`Generator33500Sim` (Keysight 33500/33600 SCPI subset),
+Protocols served, on the shared SCPI command tree (:mod:`lightcomp.simlab.scpi`: long/short
+forms, optional nodes, error queue): :class:`Generator33500Sim` (Keysight 33500/33600 subset),
 :class:`DSOX1102GSim` (InfiniiVision SCPI subset, WORD/BYTE records in IEEE
 488.2 definite-length blocks) and :class:`VlcFixtureSim` (SIMCTL-1 plus
 ``FILTER BLUE|NONE`` and ``FILTER?``).
@@ -49,7 +50,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lightcomp.simlab import device as dev
-from lightcomp.simlab.instruments import FixtureSim, _ScpiSim
+from lightcomp.simlab.instruments import FixtureSim, SimInstrument
+from lightcomp.simlab.scpi import Bool, Call, Choice, Num, ScpiDevice, ScpiError, Setting, command
 from lightcomp.simlab.world import World
 
 MODULATION_OHM = 50.0
@@ -245,123 +247,110 @@ def bench_signals(world: World) -> tuple[float, np.ndarray, np.ndarray]:
 
 # -- generator ---------------------------------------------------------------------------
 _GEN_LIMITS = {"SIN": 120e6, "SQU": 100e6, "DC": 120e6}
+_SHAPES = ("SINusoid", "SQUare", "TRIangle", "RAMP", "PULSe", "PRBS", "NOISe", "ARB", "DC")
 
 
-class _ErrorQueueSim(_ScpiSim):
-    """SCPI instrument with a real error queue (``SYST:ERR?``)."""
+class Generator33500Sim(ScpiDevice, SimInstrument):
+    """Keysight 33600A-series generator (33500 command tree); channel 1 drives the bias-T.
 
-    def __init__(self, world: World, faults=None) -> None:
-        super().__init__(world, faults)
-        self.errors: list[str] = []
-
-    def fail(self, code: int, text: str) -> None:
-        if len(self.errors) < 20:
-            self.errors.append(f'{code:+d},"{text}"')
-
-    def command(self, header: str, arg: str):
-        if header == "SYST:ERR?":
-            return self.errors.pop(0) if self.errors else '+0,"No error"'
-        if header in ("*RST", "*CLS"):
-            self.errors.clear()
-        return super().command(header, arg)
-
-
-def _number(arg: str) -> float | None:
-    try:
-        v = float(arg.strip())
-    except ValueError:
-        return None
-    return v if math.isfinite(v) else None
-
-
-class Generator33500Sim(_ErrorQueueSim):
-    """Keysight 33600A-series generator (33500 command set); channel 1 drives the bias-T."""
+    Per-channel settings (``[:SOURce<n>]``, ``:OUTPut<n>``) with the cross checks the
+    instrument makes: frequency limit of the function (−221 when a function change
+    would exceed it, −222 for a frequency beyond it), ``|offset| + Vpp/2 <= 5 V`` into
+    50 ohm (−222).
+    """
 
     idn = "Keysight Technologies,33622A,MY57800123,A.02.02-3.15-2.04-58-58"
+    NUMBER_FORMAT = "{:+.15E}"
 
-    def scpi(self, header: str, arg: str):
-        m = re.fullmatch(r"(?:SOUR(\d)?:)?(.+)", header)
-        ch = int(m.group(1) or 1) if m else 1
-        head = m.group(2) if m else header
-        mo = re.fullmatch(r"OUTP(\d)?(:LOAD)?(\?)?", header)
-        b = bench(self.world)
-        with b.lock:
-            g = b.generator.get(ch if not mo else int(mo.group(1) or 1))
-            if g is None:
-                self.fail(-114, "Header suffix out of range")
-                return None
-            if mo:
-                if mo.group(2):
-                    if mo.group(3):
-                        return g.load if g.load == "INF" else f"{float(g.load):+.15E}"
-                    a = arg.strip().upper()
-                    if a in ("INF", "INFINITY") or _number(a) is not None:
-                        g.load = "INF" if a.startswith("INF") else a
-                    else:
-                        self.fail(-224, "Illegal parameter value")
-                    return None
-                if mo.group(3):
-                    return "1" if g.output else "0"
-                a = arg.strip().upper()
-                if a not in ("1", "0", "ON", "OFF"):
-                    self.fail(-224, "Illegal parameter value")
-                else:
-                    g.output = a in ("1", "ON")
-                return None
-            return self._source(g, head, arg)
+    def _gen(self, call: Call) -> GeneratorState:
+        ch = call.suffix
+        g = bench(self.world).generator.get(ch)
+        if g is None:
+            raise ScpiError(-114, f"channel {ch}")
+        return g
 
-    def _source(self, g: GeneratorState, head: str, arg: str):
-        queries = {
-            "FUNC?": lambda: g.function,
-            "FREQ?": lambda: f"{g.frequency_hz:+.15E}",
-            "VOLT?": lambda: f"{g.amplitude_vpp:+.15E}",
-            "VOLT:OFFS?": lambda: f"{g.offset_v:+.15E}",
-            "VOLT:UNIT?": lambda: "VPP",
-            "FUNC:SQU:DCYC?": lambda: f"{g.duty_pct:+.15E}",
-        }
-        if head in queries:
-            return queries[head]()
-        if head == "FUNC":
-            shape = arg.strip().upper()[:3]
-            if shape not in ("SIN", "SQU", "DC", "RAM", "PUL", "TRI", "NOI", "PRB", "ARB"):
-                self.fail(-224, "Illegal parameter value")
-            elif g.frequency_hz > _GEN_LIMITS.get(shape, 120e6):
-                self.fail(-221, "Settings conflict; frequency too high for this function")
-            else:
-                g.function = shape
-            return None
-        if head == "VOLT:UNIT":
-            if arg.strip().upper() != "VPP":
-                self.fail(-221, "Settings conflict; only VPP is simulated")
-            return None
-        value = _number(arg)
-        if head in ("FREQ", "VOLT", "VOLT:OFFS", "FUNC:SQU:DCYC", "PHAS") and value is None:
-            self.fail(-104, "Data type error")
-            return None
-        if head == "FREQ":
-            if not 1e-6 <= value <= _GEN_LIMITS.get(g.function, 120e6):
-                self.fail(-222, "Data out of range")
-            else:
-                g.frequency_hz = value
-        elif head == "VOLT":
-            if not 1e-3 <= value <= 10.0 or abs(g.offset_v) + value / 2 > 5.0:
-                self.fail(-222, "Data out of range")
-            else:
-                g.amplitude_vpp = value
-        elif head == "VOLT:OFFS":
-            if abs(value) + g.amplitude_vpp / 2 > 5.0:
-                self.fail(-222, "Data out of range")
-            else:
-                g.offset_v = value
-        elif head == "FUNC:SQU:DCYC":
-            if not 0.01 <= value <= 99.99:
-                self.fail(-222, "Data out of range")
-            else:
-                g.duty_pct = value
-        elif head == "PHAS":
-            pass  # phase is not wired: the scope triggers on the generator itself
+    @command("[:SOURce<n>]:FUNCtion[:SHAPe]|?")
+    def _function(self, call: Call) -> str | None:
+        g = self._gen(call)
+        if call.query:
+            return g.function
+        shape = call.arg(0, Choice(_SHAPES))
+        if g.frequency_hz > _GEN_LIMITS.get(shape, 120e6):
+            raise ScpiError(-221, "frequency too high for this function")
+        g.function = shape
+        return None
+
+    @command("[:SOURce<n>]:FREQuency[:CW]|?")
+    def _frequency(self, call: Call) -> str | None:
+        g = self._gen(call)
+        if call.query:
+            return self.format_number(g.frequency_hz)
+        g.frequency_hz = call.arg(0, Num(1e-6, _GEN_LIMITS.get(g.function, 120e6)))
+        return None
+
+    @command("[:SOURce<n>]:VOLTage[:LEVel][:IMMediate][:AMPLitude]|?")
+    def _amplitude(self, call: Call) -> str | None:
+        g = self._gen(call)
+        if call.query:
+            return self.format_number(g.amplitude_vpp)
+        v = call.arg(0, Num(1e-3, 10.0))
+        if abs(g.offset_v) + v / 2 > 5.0:
+            raise ScpiError(-222, "amplitude + offset beyond 5 V")
+        g.amplitude_vpp = v
+        return None
+
+    @command("[:SOURce<n>]:VOLTage[:LEVel][:IMMediate]:OFFSet|?")
+    def _offset(self, call: Call) -> str | None:
+        g = self._gen(call)
+        if call.query:
+            return self.format_number(g.offset_v)
+        v = call.arg(0, Num(-5.0, 5.0))
+        if abs(v) + g.amplitude_vpp / 2 > 5.0:
+            raise ScpiError(-222, "amplitude + offset beyond 5 V")
+        g.offset_v = v
+        return None
+
+    @command("[:SOURce<n>]:VOLTage:UNIT|?")
+    def _unit(self, call: Call) -> str | None:
+        if call.query:
+            return "VPP"
+        if call.arg(0, Choice(("VPP", "VRMS", "DBM"))) != "VPP":
+            raise ScpiError(-221, "only VPP is simulated")
+        return None
+
+    @command("[:SOURce<n>]:FUNCtion:SQUare:DCYCle|?")
+    def _duty(self, call: Call) -> str | None:
+        g = self._gen(call)
+        if call.query:
+            return self.format_number(g.duty_pct)
+        g.duty_pct = call.arg(0, Num(0.01, 99.99))
+        return None
+
+    @command("[:SOURce<n>]:PHASe[:ADJust]|?")
+    def _phase(self, call: Call) -> str | None:
+        if call.query:
+            return self.format_number(0.0)
+        call.arg(0, Num(-360.0, 360.0))  # not wired: the scope triggers on the output itself
+        return None
+
+    @command(":OUTPut<n>[:STATe]|?")
+    def _output(self, call: Call) -> str | None:
+        g = self._gen(call)
+        if call.query:
+            return "1" if g.output else "0"
+        g.output = call.arg(0, Bool())
+        return None
+
+    @command(":OUTPut<n>:LOAD|?")
+    def _load(self, call: Call) -> str | None:
+        g = self._gen(call)
+        if call.query:
+            return "INF" if g.load == "INF" else self.format_number(float(g.load))
+        text = call.arg(0).strip().upper()
+        if text.startswith("INF"):
+            g.load = "INF"
         else:
-            self.fail(-113, "Undefined header")
+            g.load = f"{call.arg(0, Num(1.0, 10e3)):g}"
         return None
 
 
@@ -376,172 +365,193 @@ class _Channel:
     bwlimit: bool = False
 
 
-class DSOX1102GSim(_ErrorQueueSim):
+class DSOX1102GSim(ScpiDevice, SimInstrument):
     """InfiniiVision DSOX1102G: 2 channels, 8-bit ADC, records of up to 62 500 points.
 
     ``:DIGitize`` acquires the requested channels (``:ACQuire:COUNt`` averages in
     AVERage mode); ``:WAVeform:DATA?`` answers a definite-length block of BYTE or
-    WORD codes, ``:WAVeform:PREamble?`` the 10 scaling values.
+    WORD codes (or ASCii values), ``:WAVeform:PREamble?`` the 10 scaling values.
     """
 
     idn = "KEYSIGHT TECHNOLOGIES,DSO-X 1102G,CN57096123,02.12.2021071625"
+    NUMBER_FORMAT = "{:+.5E}"
     max_points = 62500
+    SETTINGS = (
+        Setting(":TIMebase:MODE", Choice(("MAIN", "WINDow", "XY", "ROLL")), "MAIN"),
+        Setting(":TIMebase:REFerence", Choice(("LEFT", "CENTer", "RIGHt")), "CENT"),
+        Setting(":TIMebase[:MAIN]:POSition", Num(-500.0, 500.0), 0.0),
+        Setting(":ACQuire:TYPE", Choice(("NORMal", "AVERage", "HRESolution", "PEAK")), "NORM"),
+        Setting(":ACQuire:COUNt", Num(2, 65536, integer=True), 8),
+        Setting(":WAVeform:FORMat", Choice(("WORD", "BYTE", "ASCii")), "BYTE"),
+        Setting(":WAVeform:BYTeorder", Choice(("MSBFirst", "LSBFirst")), "MSBF"),
+        Setting(":WAVeform:UNSigned", Bool(), True),
+        Setting(":WAVeform:POINts", Num(100, 62500, integer=True), 1000),
+        Setting(":WAVeform:POINts:MODE", Choice(("NORMal", "MAXimum", "RAW")), "NORM"),
+    )
 
     def __init__(self, world: World, faults=None) -> None:
         super().__init__(world, faults)
         self.channels = {1: _Channel(), 2: _Channel()}
         self.range_s = 1e-3
-        self.position_s = 0.0
-        self.acq_type = "NORM"
-        self.acq_count = 8
         self.source = 1
-        self.fmt = "BYTE"
-        self.msb_first = True
-        self.unsigned = True
-        self.points = 1000
-        self.points_mode = "NORM"
         self.data: dict[int, tuple[np.ndarray, dict]] = {}
 
+    def reset(self) -> None:
+        super().reset()
+        self.channels = {1: _Channel(), 2: _Channel()}
+        self.range_s, self.source = 1e-3, 1
+
     def _handle(self, line: str):
-        # a binary reply must not be joined with others: answer it alone
+        # a binary block cannot be joined with other replies: it is answered alone
         if scpi_is_data_query(line):
             return self._data()
         return super()._handle(line)
 
-    def scpi(self, header: str, arg: str):
-        mc = re.fullmatch(r"CHAN(\d):(\w+)(\?)?", header)
-        if mc:
-            return self._channel(int(mc.group(1)), mc.group(2), mc.group(3), arg)
-        a = arg.strip().upper()
-        simple = {
-            "TIM:RANG?": lambda: f"{self.range_s:+.4E}",
-            "TIM:SCAL?": lambda: f"{self.range_s / 10:+.4E}",
-            "TIM:POS?": lambda: f"{self.position_s:+.4E}",
-            "TIM:MODE?": lambda: "MAIN",
-            "TIM:REF?": lambda: "CENT",
-            "TIM?": lambda: (
-                f":TIM:MODE MAIN;REF CENT;MAIN:RANG {self.range_s:+.2E};POS {self.position_s:+.1E}"
-            ),
-            "ACQ:TYPE?": lambda: self.acq_type,
-            "ACQ:COUN?": lambda: str(self.acq_count),
-            "WAV:SOUR?": lambda: f"CHAN{self.source}",
-            "WAV:FORM?": lambda: self.fmt,
-            "WAV:POIN?": lambda: str(self.points),
-            "WAV:POIN:MODE?": lambda: self.points_mode,
-            "WAV:BYT?": lambda: "MSBF" if self.msb_first else "LSBF",
-            "WAV:UNS?": lambda: "1" if self.unsigned else "0",
-            "WAV:PRE?": self._preamble,
-        }
-        if header in simple:
-            return simple[header]()
-        value = _number(arg)
-        if header in ("TIM:RANG", "TIM:SCAL"):
-            full = None if value is None else value * (10 if header == "TIM:SCAL" else 1)
-            if full is None or not 5e-9 <= full <= 500.0:
-                self.fail(-222, "Data out of range")
-            else:
-                self.range_s = full
-        elif header == "TIM:POS":
-            if value is None:
-                self.fail(-104, "Data type error")
-            else:
-                self.position_s = value
-        elif header in ("TIM:MODE", "TIM:REF", "RUN", "STOP", "SING", "AUT"):
-            pass
-        elif header == "ACQ:TYPE":
-            t = a[:4]
-            if t not in ("NORM", "AVER", "HRES", "PEAK"):
-                self.fail(-224, "Illegal parameter value")
-            else:
-                self.acq_type = t
-        elif header == "ACQ:COUN":
-            if value is None or not 2 <= value <= 65536:
-                self.fail(-222, "Data out of range")
-            else:
-                self.acq_count = int(value)
-        elif header == "DIG":
-            srcs = [s for s in re.split(r"\s*,\s*", a) if s] or ["CHAN1", "CHAN2"]
-            chans = []
-            for s in srcs:
-                m = re.fullmatch(r"CHAN(?:NEL)?(\d)", s)
-                if not m or int(m.group(1)) not in self.channels:
-                    self.fail(-224, "Illegal parameter value")
-                    return None
-                chans.append(int(m.group(1)))
-            self._digitize(chans)
-        elif header == "WAV:SOUR":
-            m = re.fullmatch(r"CHAN(?:NEL)?(\d)", a)
-            if not m or int(m.group(1)) not in self.channels:
-                self.fail(-224, "Illegal parameter value")
-            else:
-                self.source = int(m.group(1))
-        elif header == "WAV:FORM":
-            f = {"BYTE": "BYTE", "WORD": "WORD", "ASC": "ASC", "ASCI": "ASC"}.get(a[:4])
-            if f is None:
-                self.fail(-224, "Illegal parameter value")
-            else:
-                self.fmt = f
-        elif header == "WAV:BYT":
-            self.msb_first = a.startswith("MSB")
-        elif header == "WAV:UNS":
-            self.unsigned = a in ("1", "ON")
-        elif header == "WAV:POIN:MODE":
-            self.points_mode = a[:4] if a[:4] in ("NORM", "MAX", "RAW") else self.points_mode
-        elif header == "WAV:POIN":
-            if value is None or not 100 <= value <= self.max_points:
-                self.fail(-222, "Data out of range")
-            else:
-                self.points = int(value)
-        else:
-            self.fail(-113, "Undefined header")
+    # timebase
+    @command(":TIMebase[:MAIN]:RANGe|?")
+    def _range(self, call: Call) -> str | None:
+        if call.query:
+            return self.format_number(self.range_s)
+        self.range_s = call.arg(0, Num(5e-9, 500.0))
         return None
 
-    def _channel(self, n: int, key: str, query: str | None, arg: str):
-        ch = self.channels.get(n)
+    @command(":TIMebase[:MAIN]:SCALe|?")
+    def _tscale(self, call: Call) -> str | None:
+        if call.query:
+            return self.format_number(self.range_s / 10)
+        self.range_s = 10 * call.arg(0, Num(5e-10, 50.0))
+        return None
+
+    @command(":TIMebase?")
+    def _timebase(self, call: Call) -> str:
+        return (
+            f":TIM:MODE {self.values[':TIMebase:MODE']};REF {self.values[':TIMebase:REFerence']};"
+            f"MAIN:RANG {self.range_s:+.2E};POS {self.values[':TIMebase[:MAIN]:POSition']:+.1E}"
+        )
+
+    # channels
+    def _ch(self, call: Call) -> _Channel:
+        ch = self.channels.get(call.suffix)
         if ch is None:
-            self.fail(-114, "Header suffix out of range")
-            return None
-        if query:
-            return {
-                "SCAL": f"{ch.scale:+.5E}",
-                "OFFS": f"{ch.offset:+.5E}",
-                "RANG": f"{8 * ch.scale:+.5E}",
-                "COUP": ch.coupling,
-                "DISP": "1" if ch.display else "0",
-                "PROB": f"{ch.probe:+.5E}",
-                "BWL": "1" if ch.bwlimit else "0",
-            }.get(key, "0")
-        a = arg.strip().upper()
-        value = _number(a)
-        if key in ("SCAL", "RANG"):
-            scale = None if value is None else value / (8 if key == "RANG" else 1)
-            if scale is None or not 1e-3 <= scale <= 5.0:
-                self.fail(-222, "Data out of range")
-            else:
-                ch.scale = scale
-        elif key == "OFFS":
-            if value is None or abs(value) > 100.0:
-                self.fail(-222, "Data out of range")
-            else:
-                ch.offset = value
-        elif key == "COUP":
-            if a not in ("AC", "DC"):
-                self.fail(-224, "Illegal parameter value")
-            else:
-                ch.coupling = a
-        elif key in ("DISP", "BWL"):
-            setattr(ch, "display" if key == "DISP" else "bwlimit", a in ("1", "ON"))
-        elif key == "PROB":
-            ch.probe = value if value else 1.0
+            raise ScpiError(-114, f"channel {call.suffix}")
+        return ch
+
+    @command(":CHANnel<n>:SCALe|?")
+    def _scale(self, call: Call) -> str | None:
+        ch = self._ch(call)
+        if call.query:
+            return self.format_number(ch.scale)
+        ch.scale = call.arg(0, Num(1e-3, 5.0))
         return None
 
-    def _digitize(self, chans: list[int]) -> None:
-        n = self.points
+    @command(":CHANnel<n>:RANGe|?")
+    def _vrange(self, call: Call) -> str | None:
+        ch = self._ch(call)
+        if call.query:
+            return self.format_number(8 * ch.scale)
+        ch.scale = call.arg(0, Num(8e-3, 40.0)) / 8
+        return None
+
+    @command(":CHANnel<n>:OFFSet|?")
+    def _offset(self, call: Call) -> str | None:
+        ch = self._ch(call)
+        if call.query:
+            return self.format_number(ch.offset)
+        ch.offset = call.arg(0, Num(-100.0, 100.0))
+        return None
+
+    @command(":CHANnel<n>:COUPling|?")
+    def _coupling(self, call: Call) -> str | None:
+        ch = self._ch(call)
+        if call.query:
+            return ch.coupling
+        ch.coupling = call.arg(0, Choice(("AC", "DC")))
+        return None
+
+    @command(":CHANnel<n>:DISPlay|?")
+    def _display(self, call: Call) -> str | None:
+        ch = self._ch(call)
+        if call.query:
+            return "1" if ch.display else "0"
+        ch.display = call.arg(0, Bool())
+        return None
+
+    @command(":CHANnel<n>:BWLimit|?")
+    def _bwl(self, call: Call) -> str | None:
+        ch = self._ch(call)
+        if call.query:
+            return "1" if ch.bwlimit else "0"
+        ch.bwlimit = call.arg(0, Bool())
+        return None
+
+    @command(":CHANnel<n>:PROBe|?")
+    def _probe(self, call: Call) -> str | None:
+        ch = self._ch(call)
+        if call.query:
+            return self.format_number(ch.probe)
+        ch.probe = call.arg(0, Num(0.001, 10000.0))
+        return None
+
+    # acquisition
+    @command(":RUN")
+    def _run(self, call: Call) -> None:
+        return None
+
+    @command(":STOP")
+    def _stop(self, call: Call) -> None:
+        return None
+
+    @command(":SINGle")
+    def _single(self, call: Call) -> None:
+        self._digitize_channels([1, 2])
+
+    @command(":AUToscale")
+    def _autoscale(self, call: Call) -> None:
+        return None
+
+    @command(":DIGitize")
+    def _dig(self, call: Call) -> None:
+        chans = [self._source_of(a) for a in call.args if a.strip()] or sorted(self.channels)
+        self._digitize_channels(chans)
+
+    def _source_of(self, text: str) -> int:
+        m = re.fullmatch(r"CHAN(?:NEL)?(\d)", text.strip().upper())
+        if not m or int(m.group(1)) not in self.channels:
+            raise ScpiError(-224, text)
+        return int(m.group(1))
+
+    @command(":WAVeform:SOURce|?")
+    def _wsource(self, call: Call) -> str | None:
+        if call.query:
+            return f"CHAN{self.source}"
+        self.source = self._source_of(call.arg(0))
+        return None
+
+    @command(":WAVeform:PREamble?")
+    def _preamble(self, call: Call) -> str:
+        entry = self.data.get(self.source)
+        fmt = {"BYTE": 0, "WORD": 1, "ASC": 4}[self.values[":WAVeform:FORMat"]]
+        if entry is None:
+            raise ScpiError(-230, "no acquisition")
+        word, p = entry
+        if fmt == 0:
+            yinc, yref = p["fs"] / 256, 128
+        else:
+            yinc, yref = p["fs"] / 65536, 32768
+        return (
+            f"+{fmt},+{p['type']},+{word.size},+{p['count']},{p['xinc']:+.9E},"
+            f"{p['xorigin']:+.9E},+0,{yinc:+.9E},{p['offset']:+.9E},+{yref}"
+        )
+
+    def _digitize_channels(self, chans: list[int]) -> None:
+        n = int(self.values[":WAVeform:POINts"])
         xinc = self.range_s / n
-        xorigin = -self.range_s / 2 + self.position_s
+        xorigin = -self.range_s / 2 + self.values[":TIMebase[:MAIN]:POSition"]
         t = xorigin + xinc * np.arange(n)
         period, v_gen, v_rx = bench_signals(self.world)
-        averages = self.acq_count if self.acq_type == "AVER" else 1
+        averages = (
+            int(self.values[":ACQuire:COUNt"]) if self.values[":ACQuire:TYPE"] == "AVER" else 1
+        )
         for c in chans:
             ch = self.channels[c]
             wave = v_gen if c == 1 else v_rx
@@ -558,50 +568,36 @@ class DSOX1102GSim(_ErrorQueueSim):
             noise = sigma * np.asarray(self.world.noise((drawn, n)))
             codes8 = np.clip(np.rint((ideal + noise - ch.offset) / fs * 256 + 128), 0, 255)
             # averaging keeps fractional codes (the 16-bit record holds them)
-            mean8 = codes8.mean(axis=0)
-            word = np.clip(np.rint(mean8 * 256), 0, 65535).astype(np.int64)
-            pre = {
-                "type": 2 if averages > 1 else 0,
-                "count": averages,
-                "xinc": xinc,
-                "xorigin": xorigin,
-                "offset": ch.offset,
-                "fs": fs,
-            }
-            self.data[c] = (word, pre)
+            word = np.clip(np.rint(codes8.mean(axis=0) * 256), 0, 65535).astype(np.int64)
+            self.data[c] = (
+                word,
+                {
+                    "type": 2 if averages > 1 else 0,
+                    "count": averages,
+                    "xinc": xinc,
+                    "xorigin": xorigin,
+                    "offset": ch.offset,
+                    "fs": fs,
+                },
+            )
 
-    def _preamble(self) -> str:
-        entry = self.data.get(self.source)
-        fmt = {"BYTE": 0, "WORD": 1, "ASC": 4}[self.fmt]
-        if entry is None:
-            self.fail(-230, "Data corrupt or stale")
-            return "+1,+0,+0,+1,+0.0E+00,+0.0E+00,+0,+0.0E+00,+0.0E+00,+0"
-        word, p = entry
-        n = word.size
-        if self.fmt == "BYTE":
-            yinc, yref = p["fs"] / 256, 128
-        else:
-            yinc, yref = p["fs"] / 65536, 32768
-        return (
-            f"+{fmt},+{p['type']},+{n},+{p['count']},{p['xinc']:+.9E},{p['xorigin']:+.9E},+0,"
-            f"{yinc:+.9E},{p['offset']:+.9E},+{yref}"
-        )
-
-    def _data(self) -> bytes | str:
+    def _data(self) -> bytes:
         entry = self.data.get(self.source)
         if entry is None:
-            self.fail(-230, "Data corrupt or stale")
+            self.error(-230, "no acquisition")
             return b"#800000000"
         word, p = entry
-        if self.fmt == "ASC":
+        fmt = self.values[":WAVeform:FORMat"]
+        if fmt == "ASC":
             volts = (word - 32768) * (p["fs"] / 65536) + p["offset"]
             body = ",".join(f"{v:+.6E}" for v in volts).encode()
-        elif self.fmt == "BYTE":
+        elif fmt == "BYTE":
             body = np.clip(np.rint(word / 256), 0, 255).astype(np.uint8).tobytes()
         else:
-            codes = word if self.unsigned else word - 32768
-            dtype = (">" if self.msb_first else "<") + ("u2" if self.unsigned else "i2")
-            body = codes.astype(dtype).tobytes()
+            unsigned = bool(self.values[":WAVeform:UNSigned"])
+            codes = word if unsigned else word - 32768
+            order = ">" if self.values[":WAVeform:BYTeorder"] == "MSBF" else "<"
+            body = codes.astype(order + ("u2" if unsigned else "i2")).tobytes()
         return f"#8{len(body):08d}".encode() + body
 
 
