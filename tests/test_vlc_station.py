@@ -93,7 +93,10 @@ def test_certificate_has_the_modulation_section(vlc_lot, capsys):
     assert main(["certificate", code, "-o", str(out), "--authorised-by", "QA", "--db", db]) == 0
     html = out.read_text()
     assert "Modulation response (visible light communication)" in html
-    assert "Modulation bandwidth, white" in html and "Rise time (10–90 %)" in html
+    from lightcomp import quantities as catalogue
+
+    for col in ("modulation_bandwidth_mhz", "modulation_bandwidth_blue_mhz", "rise_time_ns"):
+        assert catalogue.lookup(col).label() in html
     bw = df["modulation_bandwidth_mhz"].iloc[0]
     assert f"{bw:.2f}" in html
     assert html.count("<img") >= 2  # the spectrum and the response plot

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from lightcomp import quantities as catalogue
 from lightcomp.analysis.modulation import HALF_POWER_DB
 from lightcomp.reports.document import Block, Figure, KeyValues, Paragraph
 
@@ -22,12 +23,13 @@ __all__ = ["BANDWIDTH_COLUMNS", "bandwidth_data", "certificate_blocks", "respons
 BANDWIDTH_COLUMNS: tuple[str, ...] = ("modulation_bandwidth_mhz", "modulation_bandwidth_blue_mhz")
 """Measurement columns histogrammed (with Cpk) in the lot report when a lot has them."""
 
-_RESULT_ROWS = (
-    ("modulation_bandwidth_mhz", "Modulation bandwidth, white (−3 dB)", "MHz", 2),
-    ("modulation_bandwidth_blue_mhz", "Modulation bandwidth, blue-filtered (−3 dB)", "MHz", 2),
-    ("rise_time_ns", "Rise time (10–90 %)", "ns", 1),
-    ("fall_time_ns", "Fall time (10–90 %)", "ns", 1),
+_RESULT_COLUMNS: tuple[str, ...] = (
+    "modulation_bandwidth_mhz",
+    "modulation_bandwidth_blue_mhz",
+    "rise_time_ns",
+    "fall_time_ns",
 )
+"""The certificate's modulation results (labels, units and formats from the catalogue)."""
 
 
 def response_png(curves: Mapping[str, Any]) -> bytes:
@@ -65,14 +67,6 @@ def response_png(curves: Mapping[str, Any]) -> bytes:
     return _png(fig)
 
 
-def _fmt(v: Any, decimals: int) -> str:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return "–"
-    return f"{x:.{decimals}f}" if np.isfinite(x) else "–"
-
-
 def certificate_blocks(m: Mapping[str, Any]) -> list[Block]:
     """The certificate's modulation results (none when the measurement has no VLC test)."""
     curves = m.get("modulation")
@@ -80,13 +74,18 @@ def certificate_blocks(m: Mapping[str, Any]) -> list[Block]:
         return []
     bias = np.asarray((curves or {}).get("bias_a", []), dtype=float) * 1e3
     rows = [
-        (f"{label} ({unit})", _fmt(m.get(col), decimals))
-        for col, label, unit, decimals in _RESULT_ROWS
+        (catalogue.lookup(col).label(), catalogue.format_value(col, m.get(col)))
+        for col in _RESULT_COLUMNS
         if m.get(col) is not None
     ]
     usable = (m.get("quantities") or {}).get("modulation_depth_usable")
     if usable is not None:
-        rows.append(("Usable modulation depth (THD < limit)", _fmt(usable, 2)))
+        rows.append(
+            (
+                catalogue.lookup("modulation_depth_usable").label(),
+                catalogue.format_value("modulation_depth_usable", usable),
+            )
+        )
     if bias.size:
         rows.insert(0, ("DC bias of the results (mA)", f"{bias[0]:g}"))
     out: list[Block] = [Paragraph("Modulation response (visible light communication)", "strong")]
@@ -94,7 +93,10 @@ def certificate_blocks(m: Mapping[str, Any]) -> list[Block]:
     if curves:
         bw = np.asarray(curves.get("bandwidth_hz", []), dtype=float) / 1e6
         if bias.size > 1 and bw.size == bias.size:
-            pairs = ", ".join(f"{b:g} mA: {_fmt(x, 2)} MHz" for b, x in zip(bias, bw, strict=True))
+            pairs = ", ".join(
+                f"{b:g} mA: {catalogue.format_value('modulation_bandwidth_mhz', x, unit=True)}"
+                for b, x in zip(bias, bw, strict=True)
+            )
             out.append(Paragraph(f"White bandwidth against bias: {pairs}.", "note"))
         out.append(
             Figure(

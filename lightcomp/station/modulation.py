@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lightcomp import quantities as catalogue
 from lightcomp.analysis import modulation as mod
 from lightcomp.drivers.base import FunctionGenerator, Oscilloscope, Waveform
 from lightcomp.errors import InstrumentError, PlanError
@@ -119,14 +120,7 @@ def modulation_settings(table: dict) -> ModulationSettings:
         raise PlanError("[modulation]: depth_sweep must be ascending depths > 0")
     filters = tuple(str(x).lower() for x in t.get("filters", ["blue"]))
     limits = dict(t.get("limits", {}))
-    known_limits = {
-        "bandwidth_min_mhz",
-        "bandwidth_blue_min_mhz",
-        "rise_time_max_ns",
-        "fall_time_max_ns",
-        "usable_depth_min",
-    }
-    bad = set(limits) - known_limits
+    bad = set(limits) - set(MODULATION_LIMITS)
     if bad:
         raise PlanError(f"[modulation.limits]: unknown limit(s) {', '.join(sorted(bad))}")
     depth_bias = float(t.get("depth_bias_ma", min(bias) * 1e3)) / 1e3
@@ -354,14 +348,14 @@ def measure_modulation(
     )
 
 
-MODULATION_LIMITS: dict[str, tuple[str, str, str]] = {
-    "bandwidth_min_mhz": ("modulation_bandwidth_mhz", "min", "MHz"),
-    "bandwidth_blue_min_mhz": ("modulation_bandwidth_blue_mhz", "min", "MHz"),
-    "rise_time_max_ns": ("rise_time_ns", "max", "ns"),
-    "fall_time_max_ns": ("fall_time_ns", "max", "ns"),
-    "usable_depth_min": ("modulation_depth_usable", "min", ""),
+MODULATION_LIMITS: dict[str, tuple[str, str]] = {
+    "bandwidth_min_mhz": ("modulation_bandwidth_mhz", "min"),
+    "bandwidth_blue_min_mhz": ("modulation_bandwidth_blue_mhz", "min"),
+    "rise_time_max_ns": ("rise_time_ns", "max"),
+    "fall_time_max_ns": ("fall_time_ns", "max"),
+    "usable_depth_min": ("modulation_depth_usable", "min"),
 }
-"""``[modulation.limits]`` key -> (quantity, bound, unit)."""
+"""``[modulation.limits]`` key -> (catalogued quantity, bound); units from the catalogue."""
 
 
 def modulation_verdicts(
@@ -372,7 +366,8 @@ def modulation_verdicts(
     verdicts: dict[str, dict] = {}
     failed: list[str] = []
     for name, bound in s.limits.items():
-        quantity, side, unit = MODULATION_LIMITS[name]
+        quantity, side = MODULATION_LIMITS[name]
+        unit = catalogue.lookup(quantity).shown_unit
         value = quantities.get(quantity)
         ok = value is not None and np.isfinite(value)
         if ok:
