@@ -1,7 +1,7 @@
 """VLC modulation results on measurements
 
-Revision ID: 0005_vlc
-Revises: 0004_uncertainty
+Revision ID: 0006_vlc
+Revises: 0005_audit_chain
 Create Date: 2026-11-30 23:35:00
 
 - ``measurements``: ``modulation_bandwidth_mhz`` (white, -3 dB),
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = "0005_vlc"
-down_revision = "0004_uncertainty"
+revision = "0006_vlc"
+down_revision = "0005_audit_chain"
 branch_labels = None
 depends_on = None
 
