@@ -8,9 +8,11 @@ import threading
 import numpy as np
 import pytest
 from _station_helpers import PLAN_AC, Lab, lot_rows
+from sqlalchemy import func, select
 
 from lightcomp.errors import InstrumentError
 from lightcomp.station.runner import BatchAbandoned, BatchStopped
+from lightcomp.store.models import TestRun
 
 
 @pytest.fixture
@@ -106,8 +108,18 @@ def test_rerun_continues_without_duplicates_and_retest_marks_previous(sqlite_lab
 
 
 def test_serial_list_assigns_codes_once(sqlite_lab):
+    from lightcomp.errors import PlanError
+
     lab = sqlite_lab
-    s1 = lab.runner(lot="LOT-S").run(serials=["SN-001", "SN-002", "SN-001", "", "SN-003"])
+    with lab.store.session() as s:
+        n_runs_before = s.scalar(select(func.count()).select_from(TestRun))
+    # a list with a repeated serial is refused whole, before anything is stored
+    with pytest.raises(PlanError, match="serials:3: serial 'SN-001' repeats line 1"):
+        lab.runner(lot="LOT-S").run(serials=["SN-001", "SN-002", "SN-001", "SN-003"])
+    assert lot_rows(lab.store, "LOT-S") == ([], [])
+    with lab.store.session() as s:  # not even the lot or a run was created
+        assert s.scalar(select(func.count()).select_from(TestRun)) == n_runs_before
+    s1 = lab.runner(lot="LOT-S").run(serials=["SN-001", "SN-002", "SN-003"])
     assert s1.measured == 3
     s2 = lab.runner(lot="LOT-S").run(serials=iter(["SN-003", "SN-004"]))
     assert (s2.measured, s2.skipped) == (1, 1)

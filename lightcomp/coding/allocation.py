@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lightcomp.coding import counters, signing
+from lightcomp.coding.names import check_lot_name, check_serial
 from lightcomp.coding.registry import find_family, find_family_by_type_code
 from lightcomp.coding.scheme import MAX_ITEM_SERIAL, decode, make_codes
 from lightcomp.errors import CodeError
@@ -160,19 +161,45 @@ def _count(count: Any) -> int:
     return count
 
 
+def get_or_create_lot(
+    session: Session, name: str, family_id: int | None, **values: Any
+) -> tuple[Lot, bool]:
+    """The lot ``name``, created (for ``family_id``) if it does not exist: (lot, created).
+
+    Create-or-get with ``INSERT ... ON CONFLICT DO NOTHING``: two processes creating
+    the same new lot at once both get the one row, never a unique-constraint error.
+    """
+    name = check_lot_name(name)
+    row = session.scalar(select(Lot).where(Lot.name == name))
+    if row is not None:
+        return row, False
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    from lightcomp.store.models import utcnow
+
+    created = session.execute(
+        insert(Lot)
+        .values(name=name, family_id=family_id, created_at=utcnow(), **values)
+        .on_conflict_do_nothing(index_elements=["name"])
+        .returning(Lot.id)
+    ).scalar_one_or_none()
+    row = session.scalar(
+        select(Lot).where(Lot.name == name).execution_options(populate_existing=True)
+    )
+    return row, created is not None
+
+
 def _lot(session: Session, lot: Lot | str | None, family: Family) -> Lot | None:
     if lot is None or isinstance(lot, Lot):
         return lot
-    name = str(lot).strip()
-    if not name or len(name) > 64:
-        raise CodeError(f"lot name {lot!r} must be 1 to 64 characters")
-    row = session.scalar(select(Lot).where(Lot.name == name))
-    if row is None:
-        row = Lot(name=name, family_id=family.id)
-        session.add(row)
-        session.flush()
-    elif row.family_id not in (None, family.id):
-        raise CodeError(f"lot {name!r} belongs to another family (id {row.family_id})")
+    try:
+        row, _ = get_or_create_lot(session, lot, family.id)
+    except CodeError as exc:
+        raise CodeError(str(exc)) from None
+    if row.family_id not in (None, family.id):
+        raise CodeError(f"lot {row.name!r} belongs to another family (id {row.family_id})")
     refuse_closed_lot(row)
     return row
 
@@ -341,12 +368,9 @@ def issue_codes(
             f"family {family.name!r} has no type code (register it with register_family)"
         )
     if external_serials is not None:
-        external_serials = [None if s is None else str(s) for s in external_serials]
+        external_serials = [None if s is None else check_serial(s) for s in external_serials]
         if len(external_serials) != count:
             raise CodeError(f"{len(external_serials)} external serials given for {count} codes")
-        for s in external_serials:
-            if s is not None and (len(s) > 64 or not s.isprintable()):
-                raise CodeError(f"external serial {s[:40]!r} is too long or has control characters")
     lot_row = _lot(session, lot, family)
     if block is None:
         first = _serials_from_held_blocks(session, count)

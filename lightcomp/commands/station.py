@@ -16,17 +16,29 @@ import typer
 from lightcomp.commands.common import DB_OPTION
 
 
-def _serials_from(source: str):
-    """Serials from a file (one per line) or from stdin (``-``, e.g. a barcode scanner)."""
+def _serials_from(source: str, station=None):
+    """Serials from a file (one per line, ``#`` comments) or from stdin (``-``, e.g. a
+    barcode scanner). A file is checked whole first (:func:`check_serial_list`)."""
     from lightcomp.errors import PlanError
+    from lightcomp.station.serials import check_serial_list
 
     if source == "-":
         return (line.strip() for line in sys.stdin)
     try:
-        lines = Path(source).read_text(encoding="utf-8").splitlines()
+        text = Path(source).read_text(encoding="utf-8")
     except OSError as exc:
         raise PlanError(f"cannot read serials file {source}: {exc.strerror or exc}") from exc
-    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    except UnicodeDecodeError as exc:
+        raise PlanError(f"serials file {source} is not UTF-8 text (byte {exc.start})") from None
+    numbered = [
+        (i, ln.strip())
+        for i, ln in enumerate(text.splitlines(), start=1)
+        if ln.strip() and not ln.lstrip().startswith("#")
+    ]
+    serials = [s for _, s in numbered]
+    if station is None:
+        return serials
+    return check_serial_list(station, serials, source, lines=[i for i, _ in numbered])
 
 
 def print_lot_yield(store, lot: str, target: float = 0.95) -> dict | None:
@@ -112,6 +124,15 @@ def run_batch_cli(
         root = None
     st = load_station(resolve_file(station, "station", root))
     pl = load_plan(resolve_file(plan, "station/plans", root))
+    # everything checkable is checked before the store is opened (a failing command
+    # changes nothing)
+    from lightcomp.coding.allocation import MAX_COUNT
+    from lightcomp.station.serials import check_run_lot
+
+    check_run_lot(st, lot)
+    if count is not None and not 1 <= count <= MAX_COUNT:
+        raise PlanError(f"--count must be from 1 to {MAX_COUNT}, not {count}")
+    serial_source = _serials_from(serials, st) if serials is not None else None
     store = open_store(db)
     if resume:
         with store.transaction() as s:
@@ -123,7 +144,6 @@ def run_batch_cli(
             )
         if n == 0:
             raise PlanError(f"--resume: lot {lot!r} has no components in {store.shown_url}")
-    serial_source = _serials_from(serials) if serials is not None else None
     echo = lambda m: typer.echo(m, err=True)  # noqa: E731
     ctx = simulated_station(st, seed=seed) if simlab else nullcontext(st)
     try:

@@ -376,8 +376,9 @@ class BatchRunner:
         interrupts: InterruptControl | None = None,
         now: Callable[[], datetime] | None = None,
     ) -> None:
-        if not lot or len(lot) > 64:
-            raise PlanError(f"lot name {lot!r} must be 1 to 64 characters")
+        from lightcomp.station.serials import check_run_lot
+
+        lot = check_run_lot(station, lot)
         self.store = store
         self.station = station
         self.plan = plan
@@ -397,24 +398,24 @@ class BatchRunner:
         """Check calibration, family and lot; create the test run. Returns (run id, lot id, family id)."""
         from lightcomp import __version__
         from lightcomp.coding.registry import find_family
-        from lightcomp.store.models import Family, Lot, TestRun
+        from lightcomp.store.models import Family, TestRun
 
         if self.plan.drive.mode == "ac" and "power_analyzer" not in self.station.instruments:
             raise PlanError(
                 f"plan {self.plan.name!r} drives AC mains: station {self.station.name!r} "
                 "needs an [instruments.power_analyzer]"
             )
+        from lightcomp.coding.allocation import get_or_create_lot
+        from lightcomp.station import lotlock
+
+        run_uid = uuid.uuid4().hex
         with self.store.transaction() as s:
             self.calibration = current_calibration(s, self.station.name, self._now())
             fam = find_family(s, self.plan.family, self.plan.manufacturer)
             self._family_name = fam.name
             self._maintenance = family_maintenance(fam.lm80, fam.name)
-            lot = s.scalar(select(Lot).where(Lot.name == self.lot))
-            if lot is None:
-                lot = Lot(name=self.lot, family_id=fam.id, received_at=self._now())
-                s.add(lot)
-                s.flush()
-            else:
+            lot, created = get_or_create_lot(s, self.lot, fam.id, received_at=self._now())
+            if not created:
                 try:
                     refuse_closed_lot(lot)
                 except CodeError as exc:
@@ -425,6 +426,10 @@ class BatchRunner:
                     f"lot {self.lot!r} belongs to family {other.name if other else lot.family_id!r}, "
                     f"plan {self.plan.name!r} tests {fam.name!r}"
                 )
+            # one batch per lot at a time (before any earlier run is marked interrupted)
+            note = lotlock.acquire(s, lot.id, self.lot, self.station.name, run_uid)
+            if note:
+                self.echo(note)
             s.execute(
                 update(TestRun)
                 .where(
@@ -435,7 +440,7 @@ class BatchRunner:
                 .values(status="interrupted", ended_at=self._now())
             )
             run = TestRun(
-                run_uid=uuid.uuid4().hex,
+                run_uid=run_uid,
                 lot_id=lot.id,
                 station=self.station.name,
                 plan_name=self.plan.name,
@@ -544,8 +549,19 @@ class BatchRunner:
         """
         if (count is None) == (serials is None):
             raise PlanError("give either a count or a list of serials")
-        if count is not None and (isinstance(count, bool) or count < 1):
-            raise PlanError(f"--count must be >= 1, not {count}")
+        from lightcomp.coding.allocation import MAX_COUNT
+        from lightcomp.station.lotlock import Heartbeat
+        from lightcomp.station.serials import check_serial_list
+
+        # everything checkable is checked before the store is touched
+        if count is not None and (
+            isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT
+        ):
+            raise PlanError(f"--count must be a whole number from 1 to {MAX_COUNT}, not {count}")
+        if isinstance(serials, list | tuple):
+            serials = check_serial_list(self.station, serials)
+            if len(serials) > MAX_COUNT:
+                raise PlanError(f"{len(serials)} serials given; at most {MAX_COUNT} per batch")
         run_id, lot_id, family_id = self._prepare(
             {
                 "count": count,
@@ -559,8 +575,9 @@ class BatchRunner:
         own_clock = self.clock is None
         summary = RunSummary(self.run_uid, self.lot, self.station.name, self.plan.name, "running")
         status, message, stop_exc = "completed", None, None
+        heartbeat = Heartbeat(self.store, lot_id, self.run_uid)
         try:
-            with self.interrupts.installed():
+            with self.interrupts.installed(), heartbeat:
                 try:
                     try:
                         if own_instruments:
@@ -634,7 +651,10 @@ class BatchRunner:
 
     def _serial_work(self, lot_id: int, family_id: int, serials: Iterable[str]):
         """(component id, serial) per new serial; a serial read after a stop request (Ctrl-C)
-        issues no code, and Ctrl-C while waiting for the next scan ends the batch at once."""
+        issues no code, and Ctrl-C while waiting for the next scan ends the batch at once.
+        A bad or repeated scan is refused with a message and the batch waits for the next."""
+        from lightcomp.station.serials import check_run_serial
+
         seen: set[str] = set()
         it = iter(serials)
         while True:
@@ -646,7 +666,15 @@ class BatchRunner:
             if self.interrupts.stop_requested:
                 return
             serial = str(raw).strip()
-            if not serial or serial.startswith("#") or serial in seen:
+            if not serial or serial.startswith("#"):
+                continue
+            try:
+                serial = check_run_serial(self.station, serial)
+            except PlanError as exc:
+                self.echo(f"refused scan: {exc}")
+                continue
+            if serial in seen:
+                self.echo(f"refused scan: serial {serial!r} was already scanned in this batch")
                 continue
             seen.add(serial)
             yield self._component_for_serial(lot_id, family_id, serial), serial
@@ -654,12 +682,14 @@ class BatchRunner:
     def _finish(
         self, run_id: int, lot_id: int, summary: RunSummary, status: str, message: str | None
     ) -> None:
+        from lightcomp.station import lotlock
         from lightcomp.store.models import Component, TestRun
 
         summary.status = status
         summary.message = message
         try:
             with self.store.transaction() as s:
+                lotlock.release(s, lot_id, self.run_uid)
                 run = s.get(TestRun, run_id)
                 run.status = status
                 run.ended_at = self._now()
