@@ -45,8 +45,14 @@ def _serial(monkeypatch, s: np.ndarray, **kw) -> pd.DataFrame:
 
 
 def _assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    # BLAS may sum in another order with another thread count: ~1e-13 relative.
-    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-8)
+    # BLAS may sum in another order with another thread count: ~1e-13 relative. Rf and
+    # Rg come from a float32 CAM02-UCS (docs/performance.md): such a 1e-13 difference can
+    # round to the neighbouring float32, ~1e-7 relative, so they get 1e-4.
+    f32 = ["Rf", "Rg"]
+    pd.testing.assert_frame_equal(
+        a.drop(columns=f32), b.drop(columns=f32), check_exact=False, rtol=1e-9, atol=1e-8
+    )
+    pd.testing.assert_frame_equal(a[f32], b[f32], check_exact=False, rtol=0, atol=1e-4)
     assert list(a["error"]) == list(b["error"])
 
 

@@ -643,19 +643,19 @@ def test_tm27_named_by_identifier(tmp_path):
 
 
 def test_terminal_table_has_units_and_digits():
+    """Headings, units and digits from the quantity catalogue; files keep full precision."""
+    from lightcomp import quantities
     from lightcomp.commands.analyze import format_terminal
 
     s = leds(2, seed=30, total_w=0.5)
     df = analyze(WL, s, ["m1", "m2"], absolute=True, power_w=2.0)
-    text = format_terminal(df)
-    lines = text.splitlines()
+    lines = format_terminal(df).splitlines()
     assert lines[0].split() == ["m1", "m2"]
-    cct = next(ln for ln in lines if ln.startswith("CCT [K]"))
-    assert all(c.isdigit() for c in cct.split()[-1])  # whole kelvin
-    assert any(ln.startswith("luminous_flux [lm]") for ln in lines)
-    assert any(ln.startswith("efficacy [lm/W]") for ln in lines)
-    x = next(ln for ln in lines if ln.startswith("x "))
-    assert len(x.split()[-1].split(".")[1]) == 4
+    for key in ("CCT", "luminous_flux", "efficacy", "x"):
+        q = quantities.by_key(key)
+        line = next(ln for ln in lines if ln.startswith(q.label_short + " "))
+        assert line.split()[-1] == quantities.format_value(q, df[key][1])
+    assert quantities.by_key("CCT").label_short.endswith("(K)")
 
 
 def test_large_csv_parsed_within_three_times_the_numbers(tmp_path):

@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANALYZE_COLUMNS",
-    "ANALYZE_UNITS",
     "CCT_Duv_Ohno2013",
     "WL",
     "XYZ",
@@ -97,19 +96,6 @@ ANALYZE_COLUMNS: tuple[str, ...] = (
     "LER",
     "SP_ratio",
 )
-
-#: Units of the :func:`analyze` columns (SI symbols; "" for dimensionless and indices).
-#: X, Y, Z and the fluxes are for absolute spectra (relative: Y = 100, no unit).
-ANALYZE_UNITS: dict[str, str] = {
-    "CCT": "K",
-    "dominant_wavelength": "nm",
-    "peak_wavelength": "nm",
-    "fwhm": "nm",
-    "luminous_flux": "lm",
-    "radiant_flux": "W",
-    "LER": "lm/W",
-    "efficacy": "lm/W",
-}
 
 _QUANTITIES: tuple[str, ...] = tuple(c for c in ANALYZE_COLUMNS if c != "name")
 
@@ -436,7 +422,8 @@ def analyze(
     ``_cr_common.THREADS`` (2) worker threads, numpy releasing the GIL in BLAS
     and its array loops, with BLAS limited to one thread meanwhile (via
     ``threadpoolctl`` when installed) so that the cores are not oversubscribed.
-    Results do not depend on the chunking or the threads. CRI and TM-30 come
+    Results do not depend on the chunking or the threads (Rf and Rg, from a float32
+    CAM02-UCS, to float32 rounding: ~1e-5; docs/performance.md). CRI and TM-30 come
     from :mod:`lightcomp.analysis.cri` and :mod:`lightcomp.analysis.tm30`.
     """
     import pandas as pd

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import typer
 
-from lightcomp import quantities as catalogue
-
 
 class OutputFormat(StrEnum):
     csv = "csv"
@@ -52,34 +50,31 @@ def analyze_file(
     return frame
 
 
-#: Display formats for the terminal table (files keep full precision): each quantity's
-#: one format, from the quantity catalogue.
-_DISPLAY_DIGITS: dict[str, str] = {
-    q.key: (f".{q.sig}g" if q.sig is not None else f".{q.decimals}f")
-    for q in catalogue.QUANTITIES
-    if q.kind == "number"
-}
-
-
 def format_terminal(frame) -> str:
-    """A table for people: one column per spectrum, one row per quantity with its unit,
-    sensible digits, errors at the end (``--format csv``/``json`` or ``-o`` keep full
-    precision)."""
+    """A table for people: one column per spectrum, one row per quantity.
+
+    Headings, display units and digits come from the quantity catalogue
+    (:mod:`lightcomp.quantities`); errors follow the table. Files (``-o``,
+    ``--format``) keep full precision. X, Y, Z of relative spectra (no luminous flux)
+    are shown without a unit (Y = 100).
+    """
     import math
 
-    from lightcomp.analysis import ANALYZE_UNITS
+    from lightcomp import quantities
 
     names = [str(n) for n in frame["name"]]
+    relative = "luminous_flux" in frame and frame["luminous_flux"].isna().all()
     rows = []
     for col in frame.columns:
         if col in ("name", "error"):
             continue
-        unit = ANALYZE_UNITS.get(col, "")
-        label = f"{col} [{unit}]" if unit else col
-        fmt = _DISPLAY_DIGITS.get(col, ".1f")
-        cells = []
-        for v in frame[col]:
-            cells.append("" if v is None or not math.isfinite(v) else format(v, fmt))
+        q = quantities.lookup(col)
+        if q is None:  # not catalogued (e.g. U_ columns): full precision
+            label, fmt = col, lambda v: repr(float(v))
+        else:
+            label = q.symbol if relative and col in ("X", "Y", "Z") else q.label_short
+            fmt = lambda v, q=q: quantities.format_value(q, v, missing="")  # noqa: E731
+        cells = ["" if v is None or not math.isfinite(v) else fmt(v) for v in frame[col]]
         if not any(cells):
             continue  # e.g. the fluxes of relative spectra
         rows.append([label, *cells])
@@ -87,11 +82,8 @@ def format_terminal(frame) -> str:
     widths = [max(len(names[j]), *(len(r[j + 1]) for r in rows)) for j in range(len(names))]
     lines = ["  ".join([" " * width0, *(n.rjust(w) for n, w in zip(names, widths, strict=True))])]
     for r in rows:
-        lines.append(
-            "  ".join(
-                [r[0].ljust(width0), *(c.rjust(w) for c, w in zip(r[1:], widths, strict=True))]
-            )
-        )
+        cells = (c.rjust(w) for c, w in zip(r[1:], widths, strict=True))
+        lines.append("  ".join([r[0].ljust(width0), *cells]))
     for name, err in zip(names, frame["error"], strict=True):
         if err is not None and err == err:
             lines.append(f"note: {err}" if str(err).startswith(name) else f"note: {name}: {err}")
