@@ -293,8 +293,28 @@ class ReferenceTable:
         self.table = np.ascontiguousarray(features(1e6 / np.concatenate(nodes)), dtype=dtype)
         self.table.setflags(write=False)
 
-    def __call__(self, T: np.ndarray) -> np.ndarray:
-        """Interpolated features for temperatures ``T`` (n,); NaN outside 1000-25000 K."""
+    def __call__(self, T: np.ndarray, where=None) -> np.ndarray:
+        """Interpolated features for temperatures ``T`` (n,); NaN outside 1000-25000 K.
+
+        ``where``: the result of :meth:`locate` for the same ``T`` (any table: they all
+        share the nodes), so that several tables interpolate at one location cost.
+        """
+        valid, base, w = self.locate(T) if where is None else where
+        w = w.astype(self.dtype, copy=False)
+        t = self.table
+        # w0 t0 + w1 t1 + w2 t2 + w3 t3 (in this order), in place.
+        out = np.take(t, base, axis=0)
+        out *= w[:, 0:1]
+        term = np.empty_like(out)
+        for j in range(1, 4):  # the 4 Lagrange nodes (not a loop over spectra)
+            np.take(t, base + j, axis=0, out=term)
+            term *= w[:, j : j + 1]
+            out += term
+        out[~valid] = np.nan
+        return out
+
+    def locate(self, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(valid (n,), first node index (n,), Lagrange weights (n, 4)) for ``T`` (K)."""
         T = np.asarray(T, dtype=float)
         lo_k, hi_k = illuminants.REFERENCE_T_RANGE
         valid = np.isfinite(T) & (T >= lo_k) & (T <= hi_k)
@@ -318,16 +338,4 @@ class ReferenceTable:
             ],
             axis=1,
         )
-        base = self._seg_start[seg] + first
-        w = w.astype(self.dtype, copy=False)
-        t = self.table
-        # w0 t0 + w1 t1 + w2 t2 + w3 t3 (in this order), in place.
-        out = np.take(t, base, axis=0)
-        out *= w[:, 0:1]
-        term = np.empty_like(out)
-        for j in range(1, 4):  # the 4 Lagrange nodes (not a loop over spectra)
-            np.take(t, base + j, axis=0, out=term)
-            term *= w[:, j : j + 1]
-            out += term
-        out[~valid] = np.nan
-        return out
+        return valid, self._seg_start[seg] + first, w

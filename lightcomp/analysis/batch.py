@@ -66,11 +66,15 @@ def colour_rendering(
     ``S5``: the input at 380, 385, ..., 780 nm when it was given on that 5 nm grid;
     CIE 13.3 is then evaluated natively at 5 nm (:func:`cri.Ri_from_5nm`).
     """
+    table = cri._reference_table()
+    where = table.locate(T)  # the same nodes in every reference table
     if S5 is None:
-        ri = cri.Ri_from_products(V[:, COL_CRI], T)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ri = cri.Ri_from_products(V[:, COL_CRI], T, table(T, where))
     else:
         ri = cri.Ri_from_5nm(S5, T)
-    rf, rg = tm30.Rf_Rg_from_products(V32, T)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rf, rg = tm30.Rf_Rg_from_products(V32, T, tm30._reference_table32()(T, where))
     return ri, rf, rg
 
 
