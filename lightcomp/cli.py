@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "certificate",
     "serve",
     "apikey",
+    "user",
     "publish",
     "db",
     "lm80",

@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from lightcomp import __version__
 from lightcomp.api import queries as q
 from lightcomp.api.keys import Principal, authenticate, hash_api_key, touch_api_key
+from lightcomp.api.portal import mount_portal
 from lightcomp.api.records import canonical_code, record, summary
 from lightcomp.api.records import publication as publication_block
 from lightcomp.api.schemas import (
@@ -567,6 +568,7 @@ def create_app(
 
         return await reader.call(key, work)
 
+    mount_portal(app)  # the web portal (issue 18): /, /login, /portal/..., offline /docs
     return app
 
 

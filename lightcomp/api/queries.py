@@ -225,6 +225,7 @@ class SearchFilters:
     power_max: float | None = None
     bandwidth_min: float | None = None  # MHz, white modulation bandwidth (VLC)
     bandwidth_max: float | None = None
+    ansi_category: str | None = None  # measured ANSI C78.377 quadrangle (nominal CCT, e.g. "3000")
 
 
 #: Measured-quantity filters of :class:`SearchFilters`: (field, quantity, side); a field
@@ -263,6 +264,8 @@ def _row_terms(f: SearchFilters) -> list[ColumnElement[bool]]:
         t.append(Lot.name == f.lot)
     if f.verdict is not None:
         t.append(Measurement.verdict == f.verdict)
+    if f.ansi_category is not None:
+        t.append(Measurement.ansi_category == f.ansi_category)
     if f.publication == "unpublished":
         t.append(Lot.published_at.is_(None))
     elif f.publication == "published":

@@ -530,3 +530,46 @@ class UncertaintyEvaluation(Base):
     decision_rule: Mapped[str] = mapped_column(String(16))
     budget: Mapped[dict] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+
+
+# -- web portal accounts (issue 18) ---------------------------------------------------------------
+class PortalUser(Base):
+    """A person who signs in to the web portal; the password is stored as an Argon2id hash.
+
+    Role and manufacturer follow the API's (``lab`` / ``manufacturer`` / ``member``);
+    repeated wrong passwords lock the account until ``locked_until``.
+    """
+
+    __tablename__ = "portal_users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    password_hash: Mapped[str] = mapped_column(String(255))  # $argon2id$...
+    role: Mapped[str] = mapped_column(String(16))  # lab | manufacturer | member
+    manufacturer_id: Mapped[int | None] = mapped_column(ForeignKey("manufacturers.id"))
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(TS)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # since the last success
+    locked_until: Mapped[datetime | None] = mapped_column(TS)
+    last_login_at: Mapped[datetime | None] = mapped_column(TS)
+    password_changed_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+class PortalSession(Base):
+    """A signed-in browser: only the SHA-256 of the cookie's random token is stored."""
+
+    __tablename__ = "portal_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(80), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("portal_users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))  # synchroniser token of its forms
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(TS)
+    revoked_at: Mapped[datetime | None] = mapped_column(TS)  # logout, disable, password reset
+
+
+class PortalUserKey(Base):
+    """An API key (``api_principals`` row) that a portal user made for themself."""
+
+    __tablename__ = "portal_user_keys"
+    principal_id: Mapped[int] = mapped_column(ForeignKey("api_principals.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("portal_users.id"), index=True)
