@@ -191,6 +191,8 @@ def test_component_page_follows_the_api_rules(world, clients, role, maker, state
         r = c.get(f"/portal/components/{printed(code)}")
         if not _visible(role, maker, state):
             assert r.status_code == 404, r.text
+            for path in ("chromaticity-xy.svg", "spectrum.png", "spectrum.csv", "certificate.pdf"):
+                assert c.get(f"/portal/components/{printed(code)}/{path}").status_code == 404
             assert printed(code) not in r.text.replace(
                 f"next=/portal/components/{printed(code)}", ""
             )
@@ -205,6 +207,9 @@ def test_component_page_follows_the_api_rules(world, clients, role, maker, state
             assert np.array_equal(data[:, 1], w.api.spectra[code])
         png = c.get(f"/portal/components/{printed(code)}/spectrum.png")
         assert png.status_code == (200 if _full(role, maker) else 403)
+        svg = c.get(f"/portal/components/{printed(code)}/chromaticity-uv.svg")
+        assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
+        assert b"<svg" in svg.content
 
 
 def test_unknown_and_invisible_look_the_same(clients, world):

@@ -23,6 +23,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -49,7 +50,12 @@ MAX_PASSWORD_CHARS = 1024
 EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,189}\.[^@\s\x00-\x1f.]{2,63}$")
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown e-mails (made once, on first need)."""
+    return _hasher.hash("not a password of anyone")
 
 
 @dataclass(frozen=True)
@@ -249,7 +255,7 @@ def verify_login(
     )
     if user is None:
         try:  # same cost as a real check
-            _hasher.verify(_DUMMY_HASH, password[:MAX_PASSWORD_CHARS])
+            _hasher.verify(_dummy_hash(), password[:MAX_PASSWORD_CHARS])
         except VerificationError:
             pass
         return LoginResult("bad")

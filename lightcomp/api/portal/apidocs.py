@@ -20,6 +20,18 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 ASSETS_URL = "/portal/static/apidocs"
+# ReDoc's footer links an image on its vendor's CDN: this policy keeps the browser from
+# loading anything but this server's files (the pages' own inline boot script allowed).
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'; "
+    "font-src 'self' data:; frame-ancestors 'none'"
+)
+
+
+def _offline(resp: HTMLResponse) -> HTMLResponse:
+    resp.headers["Content-Security-Policy"] = DOCS_CSP
+    return resp
 
 
 def assets_dir() -> Path:
@@ -39,14 +51,16 @@ def install(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=openapi_url,
-            title=f"{app.title} - API docs",
-            oauth2_redirect_url=oauth2,
-            swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
-            swagger_ui_parameters={**(app.swagger_ui_parameters or {}), "validatorUrl": None},
+        return _offline(
+            get_swagger_ui_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} - API docs",
+                oauth2_redirect_url=oauth2,
+                swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+                swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
+                swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
+                swagger_ui_parameters={**(app.swagger_ui_parameters or {}), "validatorUrl": None},
+            )
         )
 
     @app.get(oauth2, include_in_schema=False)
@@ -55,10 +69,12 @@ def install(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=openapi_url,
-            title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{ASSETS_URL}/favicon.png",
-            with_google_fonts=False,
+        return _offline(
+            get_redoc_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} - ReDoc",
+                redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
+                redoc_favicon_url=f"{ASSETS_URL}/favicon.png",
+                with_google_fonts=False,
+            )
         )

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lightcomp.api.portal.i18n import _
-from lightcomp.reports.plots import QUANTITY_LABELS
 
 # Significant digits as on the certificate (lightcomp.reports.certificate); Duv: 4 decimals.
 DIGITS = {
@@ -40,6 +39,8 @@ EXTRA_LABELS = {"x": "Chromaticity x (CIE 1931)", "y": "Chromaticity y (CIE 1931
 
 def label(name: str) -> str:
     """Translated label (with unit) of quantity ``name``."""
+    from lightcomp.reports.plots import QUANTITY_LABELS  # matplotlib: not at start-up
+
     return _(QUANTITY_LABELS.get(name) or EXTRA_LABELS.get(name) or name)
 
 

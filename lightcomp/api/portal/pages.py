@@ -43,7 +43,7 @@ def api_helpers():
 VERDICTS = ("pass", "fail", "error")
 PUBLICATIONS = ("unpublished", "published", "withdrawn")
 PAGE_SIZES = (25, 50, 100, 200)
-FIGURES = ("spectrum", "chromaticity-xy", "chromaticity-uv")
+FIGURES = ("spectrum",)
 
 # Search form: field -> (SearchFilters name, low bound, high bound) for numbers.
 NUMBER_FIELDS: dict[str, tuple[float, float]] = {
@@ -290,19 +290,31 @@ def register(router: APIRouter, portal: Portal) -> None:
                     ("spectrum", row.measurement_id), lambda: plots.spectrum_png(wl, spd)
                 )
             else:
-                if row.x is None or row.y is None:
-                    raise PortalError(404, _("No chromaticity stored for this component."))
-                space = "uv" if figure.endswith("uv") else "xy"
-                png = portal.cached(
-                    (figure, row.measurement_id),
-                    lambda: plots.chromaticity_png(
-                        [row.x], [row.y], [row.verdict == "pass"], space=space,
-                        title=f"{printed_code(row.product_code)}: "
-                        + ("CIE 1976 u'v'" if space == "uv" else "CIE 1931 x, y")
-                        + " with the ANSI C78.377 quadrangles",
-                    ),
-                )  # fmt: skip
+                raise PortalError(404, _("No such figure."))
             return Response(png, media_type="image/png", headers={"Cache-Control": "private"})
+
+        return await portal.page(request, view)
+
+    @router.get("/portal/components/{code}/{figure}.svg", include_in_schema=False)
+    async def component_chromaticity(request: Request, code: str, figure: str) -> Response:
+        def view(ctx: Ctx, session: Session):
+            if figure not in ("chromaticity-xy", "chromaticity-uv"):
+                raise PortalError(404, _("No such figure."))
+            row = visible_component(ctx, session, code, detail=True)
+            if row.x is None or row.y is None:
+                raise PortalError(404, _("No chromaticity stored for this component."))
+            from lightcomp.api.portal.figures import chromaticity_svg
+
+            space = "uv" if figure.endswith("uv") else "xy"
+            name = "CIE 1976 u'v'" if space == "uv" else "CIE 1931 x, y"
+            svg = portal.cached(
+                (figure, row.measurement_id),
+                lambda: chromaticity_svg(
+                    row.x, row.y, space=space, category=row.ansi_category,
+                    title=f"{printed_code(row.product_code)}: {name}, ANSI C78.377 quadrangles",
+                ),
+            )  # fmt: skip
+            return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private"})
 
         return await portal.page(request, view)
 
