@@ -8,7 +8,7 @@ pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location --sort-out
   --project lightcomp-portal -o locale/messages.pot .
 for lang in zh en; do
   if [ -f "locale/$lang/LC_MESSAGES/messages.po" ]; then
-    pybabel update -i locale/messages.pot -d locale -l "$lang" --no-fuzzy-matching
+    pybabel update -i locale/messages.pot -d locale -l "$lang" --no-fuzzy-matching --ignore-obsolete
   else
     pybabel init -i locale/messages.pot -d locale -l "$lang"
   fi

@@ -110,6 +110,16 @@ def parse_search(params: dict[str, str]) -> tuple[q.SearchFilters, dict[str, str
         if a is not None and b is not None and a > b:
             errors.append(_("%(lo)s is greater than %(hi)s", lo=lo_name, hi=hi_name))
             values.pop(lo_name), values.pop(hi_name)
+    for name, allowed, conv in (
+        ("level", ("0", "1"), int),
+        ("nominal_cct_k", tuple(ansi_categories()), int),
+    ):
+        raw = params.get(name, "")
+        shown[name] = raw if raw in allowed else ""
+        if raw in allowed:
+            values[name] = conv(raw)
+        elif raw:
+            errors.append(_("%(field)s: not one of the choices", field=name))
     for name, allowed in (
         ("verdict", VERDICTS),
         ("publication", PUBLICATIONS),
