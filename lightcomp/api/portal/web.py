@@ -163,6 +163,7 @@ class Portal:
         self._lock = threading.Lock()
         self.cache: OrderedDict[Any, Any] = OrderedDict()  # figures and reports
         self.cache_max = 256
+        self._timed: dict[Any, tuple[float, Any]] = {}
 
     # -- caches -----------------------------------------------------------------------------
     def cached(self, key: Any, make: Callable[[], Any]) -> Any:
@@ -175,6 +176,16 @@ class Portal:
             self.cache[key] = value
             while len(self.cache) > self.cache_max:
                 self.cache.popitem(last=False)
+        return value
+
+    def cached_for(self, seconds: float, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``, remembered for ``seconds`` (small lists shown on every form)."""
+        now = time.monotonic()
+        hit = self._timed.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = make()
+        self._timed[key] = (now + seconds, value)
         return value
 
     def forget_token(self, token: str) -> None:
