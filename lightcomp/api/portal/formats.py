@@ -1,8 +1,8 @@
 """Labels and number formats of quantities on the portal's pages.
 
-Labels and units come from the report's quantity labels (one home, until the
-quantity catalogue ``lightcomp.quantities`` lands) and are translated through the
-gettext catalogue; numbers use the same significant digits as the certificate.
+Labels (English and Chinese), units and number formats come from the quantity
+catalogue :mod:`lightcomp.quantities`, the one home of those facts; the gettext
+catalogue only holds the portal's own texts.
 """
 
 from __future__ import annotations
@@ -11,55 +11,33 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from lightcomp.api.portal.i18n import _
-
-# Significant digits as on the certificate (lightcomp.reports.certificate); Duv: 4 decimals.
-DIGITS = {
-    "luminous_flux_lm": 5,
-    "efficacy_lmw": 4,
-    "cct_k": 4,
-    "duv": 2,
-    "x": 4,
-    "y": 4,
-    "ra": 3,
-    "r9": 3,
-    "rf": 3,
-    "rg": 3,
-    "power_w": 4,
-    "voltage_v": 5,
-    "current_a": 4,
-    "power_factor": 3,
-    "thd_current": 3,
-    "tc_c": 3,
-    "sdcm_steps": 3,
-}
-
-EXTRA_LABELS = {"x": "Chromaticity x (CIE 1931)", "y": "Chromaticity y (CIE 1931)"}
+from lightcomp.api.portal.i18n import _, current_language
 
 
 def label(name: str) -> str:
-    """Translated label (with unit) of quantity ``name``."""
-    from lightcomp.reports.plots import QUANTITY_LABELS  # matplotlib: not at start-up
+    """Label with unit of quantity ``name`` in the active language, from the quantity
+    catalogue (:mod:`lightcomp.quantities`); an uncatalogued name is shown translated."""
+    from lightcomp.quantities import lookup
 
-    return _(QUANTITY_LABELS.get(name) or EXTRA_LABELS.get(name) or name)
+    q = lookup(name)
+    return q.label(current_language()) if q is not None else _(name)
 
 
 def num(value: Any, name: str | None = None) -> str:
-    """``value`` with the quantity's significant digits ('–' when missing)."""
+    """``value`` (stored, SI) in the quantity's display unit and format (the catalogue's
+    :func:`~lightcomp.quantities.format_value`); '–' when missing."""
+    from lightcomp.quantities import format_value, lookup
+
+    q = lookup(name) if name else None
+    if q is not None:
+        return format_value(q, value)
     if value is None or isinstance(value, bool):
         return "–" if value is None else str(value)
     try:
         f = float(value)
     except (TypeError, ValueError):
         return str(value)
-    if not math.isfinite(f):
-        return "–"
-    digits = DIGITS.get(name or "", 4)
-    if digits == 2:
-        return f"{f:.4f}"
-    if abs(f) >= 10**digits:
-        return f"{f:.0f}"
-    return f"{f:.{digits}g}"
+    return f"{f:.4g}" if math.isfinite(f) else "–"
 
 
 def pct(value: Any, decimals: int = 1) -> str:
@@ -124,21 +102,4 @@ DYNAMIC_MESSAGES = (
     N_("model_seq"),
     N_("item_serial"),
     N_("check"),
-    N_("Luminous flux (lm)"),
-    N_("Luminous efficacy (lm/W)"),
-    N_("CCT (K)"),
-    N_("Duv"),
-    N_("Ra"),
-    N_("R9"),
-    N_("Rf (TM-30)"),
-    N_("Rg (TM-30)"),
-    N_("Active power (W)"),
-    N_("Power factor"),
-    N_("Voltage (V)"),
-    N_("Current (A)"),
-    N_("THD of current"),
-    N_("Case temperature Tc (°C)"),
-    N_("MacAdam steps (SDCM)"),
-    N_("Chromaticity x (CIE 1931)"),
-    N_("Chromaticity y (CIE 1931)"),
 )

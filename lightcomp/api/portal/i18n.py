@@ -28,6 +28,7 @@ _current: ContextVar[gettext.NullTranslations | None] = ContextVar(
     "portal_translations", default=None
 )
 _NULL = gettext.NullTranslations()
+_lang: ContextVar[str] = ContextVar("portal_language", default=DEFAULT_LANGUAGE)
 
 
 @cache
@@ -49,7 +50,14 @@ def translations(lang: str) -> gettext.NullTranslations:
 
 def activate(lang: str) -> None:
     """Make ``lang`` the language of :func:`_` in this context (request / thread)."""
-    _current.set(translations(lang if lang in LANGUAGES else DEFAULT_LANGUAGE))
+    lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    _lang.set(lang)
+    _current.set(translations(lang))
+
+
+def current_language() -> str:
+    """The language made active by :func:`activate` in this context."""
+    return _lang.get()
 
 
 def _(message: str, **values: object) -> str:

@@ -275,8 +275,13 @@ def register(router: APIRouter, portal: Portal) -> None:
             others = []
             verdicts = []
             if full:
+                from lightcomp.quantities import lookup
+
                 for name, v in sorted((rec["detail"]["quantities"] or {}).items()):
-                    if name not in key_names and not isinstance(v, dict | list):
+                    known = lookup(name)
+                    if name in key_names or (known is not None and known.column in key_names):
+                        continue  # already in the key-quantity table
+                    if not isinstance(v, dict | list):
                         others.append(
                             {"name": name, "value": v, "uncertainty": _uncertainty(row, name)}
                         )

@@ -1,14 +1,14 @@
 """web portal accounts, sessions and the API keys users own (issue 18)
 
-Revision ID: 0005_portal_users
-Revises: 0004_uncertainty
+Revision ID: 0006_portal_users
+Revises: 0005_audit_chain
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_portal_users"
-down_revision = "0004_uncertainty"
+revision = "0006_portal_users"
+down_revision = "0005_audit_chain"
 branch_labels = None
 depends_on = None
 
