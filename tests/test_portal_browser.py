@@ -116,6 +116,8 @@ def page(browser, server):
     ctx = browser.new_context(
         base_url=base, viewport={"width": 1280, "height": 900}, accept_downloads=True
     )
+    ctx.set_default_timeout(90_000)  # a lot page renders the whole lot report (matplotlib)
+    ctx.set_default_navigation_timeout(180_000)
     guard = Guard(base)
     ctx.route("**/*", guard)
     pg = ctx.new_page()
@@ -290,6 +292,8 @@ def test_language_switch_and_browser_language(browser, server, shots):
     ctx = browser.new_context(
         base_url=base, locale="zh-CN", viewport={"width": 1280, "height": 900}
     )
+    ctx.set_default_timeout(90_000)
+    ctx.set_default_navigation_timeout(180_000)
     guard = Guard(base)
     ctx.route("**/*", guard)
     page = ctx.new_page()
