@@ -1,14 +1,14 @@
 """web portal accounts, sessions and the API keys users own (issue 18)
 
-Revision ID: 0006_portal_users
-Revises: 0005_audit_chain
+Revision ID: 0007_portal_users
+Revises: 0006_vlc
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_portal_users"
-down_revision = "0005_audit_chain"
+revision = "0007_portal_users"
+down_revision = "0006_vlc"
 branch_labels = None
 depends_on = None
 
