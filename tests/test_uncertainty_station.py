@@ -122,3 +122,23 @@ def test_worker_runs_in_background_and_stored_form():
         assert form[key]["low"] < res.stats[key].value < form[key]["high"]
     assert all(math.isfinite(e["U"]) for e in form.values())
     assert set(res.budget) >= {"standard_lamp", "electrical"}
+
+
+def test_budget_rows_and_typical_u():
+    from lightcomp.uncertainty.report import budget_rows, typical_u
+
+    budget = {
+        "standard_lamp": {"luminous_flux": 6.0, "x": 0.0003},
+        "sphere": {"luminous_flux": 3.0},
+        "electrical": {"luminous_flux": 0.0},
+    }
+    unc = {"luminous_flux": {"U": 13.5, "k": 2}, "x": {"U": 0.0007, "k": 2}}
+    rows = budget_rows(budget, unc, ["luminous_flux", "x", "CCT"])
+    assert rows[0][0] == "luminous_flux" and rows[0][1] == "14"
+    assert rows[0][2] == "standard lamp (certificate) 80 %, sphere spatial non-uniformity 20 %"
+    assert rows[1][2] == "standard lamp (certificate) 100 %" and len(rows) == 2
+    t = typical_u(
+        [unc, {"luminous_flux": {"U": 12.0}}, None, {"luminous_flux": {"U": 20.0}}],
+        ["luminous_flux", "x", "CCT"],
+    )
+    assert t == {"luminous_flux": 13.5, "x": 0.0007}

@@ -257,3 +257,91 @@ class MCWorker:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+class StationUncertainty:
+    """The Monte Carlo of a batch: one per measured component, on :class:`MCWorker`.
+
+    ``submit(result)`` starts it for a measured (not yet stored) component result
+    (``spectrum``, ``quantities``, ``electrical``, ``temperatures`` as the station
+    fills them); ``settle(result, future)`` waits for it, puts the U of every
+    quantity in ``result.uncertainty``, applies the plan's decision rule to
+    ``result.verdicts`` (a unit that no longer conforms becomes ``fail``) and
+    returns the evaluation record to store beside the measurement.
+    """
+
+    def __init__(
+        self,
+        plan: UncertaintyPlan,
+        *,
+        calibration_u_rel_k2: np.ndarray | None,
+        certificate: dict | None = None,
+        wavelength_lines: dict | None = None,
+        grid: np.ndarray | None = None,
+    ) -> None:
+        if plan.required and (
+            calibration_u_rel_k2 is None or not np.any(np.asarray(calibration_u_rel_k2) > 0)
+        ):
+            raise UncertaintyModelError(
+                "the plan requires U but the station's calibration carries no standard-lamp "
+                "uncertainty: recalibrate with a certificate that states it"
+            )
+        self.plan = plan
+        self.calibration_u = calibration_u_rel_k2
+        self.certificate = certificate or {}
+        self.wavelength_lines = wavelength_lines
+        self.grid = grid
+        self.worker = MCWorker(plan)
+
+    def submit(self, result: Any) -> Future | None:
+        """Start the Monte Carlo of ``result`` (None when it has no spectrum)."""
+        if result.spectrum is None or result.verdict == "error":
+            return None
+        q = result.quantities or {}
+        readings = {**(result.electrical or {}), **(result.temperatures or {})}
+        grid = self.grid if self.grid is not None else np.arange(380.0, 781.0, 1.0)
+        inputs = component_inputs(
+            grid,
+            result.spectrum,
+            calibration_u_rel_k2=self.calibration_u,
+            certificate=self.certificate,
+            wavelength_lines=self.wavelength_lines,
+            alpha=q.get("self_absorption") or 1.0,
+            readings=readings,
+            required=self.plan.required,
+        )
+        return self.worker.submit(inputs)
+
+    def settle(self, result: Any, future: Future | None) -> dict | None:
+        """Wait for ``future`` and apply it to ``result``; the evaluation record or None."""
+        if future is None:
+            return None
+        try:
+            mc = self.worker.result(future)
+        except Exception as exc:  # noqa: BLE001 - the unit is an error, the batch goes on
+            if self.plan.required:
+                result.verdict = "error"
+                result.error_message = f"uncertainty: {exc}"
+            return None
+        keys = set(result.quantities or {}) | set(READINGS)
+        result.uncertainty = stored_form(mc, keys)
+        result.verdicts, failed = apply_decision_rule(
+            result.verdicts or {}, result.uncertainty, self.plan.decision_rule
+        )
+        if result.verdict == "pass" and failed:
+            result.verdict = "fail"
+        if result.verdict != "error":
+            result.failed_limits = failed
+        return evaluation_record(mc, self.plan)
+
+    def summary(self) -> str:
+        """One line: components, computing time and the time the station waited."""
+        w = self.worker
+        per = (w.waited_s / w.done) if w.done else 0.0
+        return (
+            f"uncertainty: {w.done} component(s), GUM S1 Monte Carlo {w.busy_s:.1f} s on the "
+            f"worker, station waited {w.waited_s:.1f} s ({per:.2f} s per component)"
+        )
+
+    def close(self) -> None:
+        self.worker.close()
