@@ -257,3 +257,19 @@ def test_results_do_not_depend_on_threads(monkeypatch):
     for q, s in a.stats.items():
         assert b.stats[q].u == pytest.approx(s.u, rel=1e-9, abs=1e-300), q
         assert b.stats[q].low == pytest.approx(s.low, rel=1e-9), q
+
+
+def test_power_analyser_accuracy_on_its_power_range():
+    """WT310E DC power ±(0.1 % of reading + 0.2 % of range), range = V range × I range
+    (IM WT310E-02EN §7.3.2): 36 V on 60 V, 0.35 A on 0.5 A → 30 W range."""
+    model = UncertaintyModel(
+        trials=40_000,
+        adaptive=False,
+        voltage_meter="wt310e",
+        current_meter="wt310e",
+        power_meter="wt310e",
+    )
+    r = monte_carlo(_inputs(), model, budget=False, groups=("electrical",))
+    a = 0.001 * 12.6 + 0.002 * 60.0 * 0.5
+    u = math.hypot(a / math.sqrt(3), 12.6 * model.power_scatter_rel)
+    assert r.stats["power_w"].u == pytest.approx(u, rel=0.02)

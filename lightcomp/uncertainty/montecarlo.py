@@ -372,7 +372,11 @@ def _draw_electrical(
         readings["power_w"] = p0 * (v / v0) * (i / i0) if v0 and i0 else v * i
     elif "power_w" in readings:
         p0 = float(readings["power_w"][0])
-        p = p0 + rng.uniform(-1.0, 1.0, m) * model.meter("power").half_width(p0)
+        spec = model.meter("power")
+        # the power range is the product of the voltage and current ranges in use
+        full = model.meter("voltage").range_of(v0) * model.meter("current").range_of(i0)
+        a = spec.ranges[0][1] * abs(p0) + spec.range_gain * full
+        p = p0 + rng.uniform(-1.0, 1.0, m) * a
         readings["power_w"] = p * (1.0 + rng.normal(0.0, model.power_scatter_rel, m))
 
 
