@@ -18,6 +18,13 @@ pc-LED of 1200 lm, 36 V / 0.35 A, plate at 25 °C):
 
 The load average before and after is printed: the machine may be shared.
 
+``--station N``: the time the Monte Carlo adds per component on the simulated lab.
+Two batches of N units on the same lab and calibration, the plan without and with
+``[uncertainty]`` (``station/uncertainty/sim.toml``: M = 10 000 per batch, adaptive
+to 2 significant digits, at most 100 000, budget 9 x 2000): wall time per unit, the
+worker's computing time, the time the station waited for it, against the units'
+simulated instrument time (LM-79 stabilisation on the virtual clock).
+
 Usage::
 
     python benchmarks/bench_uncertainty.py [--trials 10000] [--repeats 3] \\
@@ -126,9 +133,13 @@ def main() -> None:
     ap.add_argument("--peer-python", default="/work/peervenv/bin/python")
     ap.add_argument("--luxpy-trials", type=int, default=60)
     ap.add_argument("--luxpy-worker", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--station", type=int, default=None, metavar="N")
     args = ap.parse_args()
     if args.luxpy_worker is not None:
         luxpy_worker(args.luxpy_worker)
+        return
+    if args.station is not None:
+        station_timing(args.station)
         return
 
     from lightcomp.analysis import analyze
@@ -185,6 +196,70 @@ def main() -> None:
         f"load average before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
         f"after {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} (2 cores)"
     )
+
+
+def station_timing(n: int) -> None:
+    """Wall time per unit on the simulated lab without and with the Monte Carlo."""
+    import tempfile
+    from pathlib import Path
+
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from _station_helpers import PLAN_DC, Lab
+
+    load0 = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        lab = Lab(Path(tmp), f"sqlite:///{tmp}/bench.db")
+        try:
+            plan_u = Path(tmp) / "plan-u.toml"
+            plan_u.write_text(
+                PLAN_DC.read_text(encoding="utf-8")
+                + '\n[uncertainty]\nmodel = "station/uncertainty/sim.toml"\nrequired = true\n',
+                encoding="utf-8",
+            )
+            msgs: list[str] = []
+            t0 = time.perf_counter()
+            lab.runner(PLAN_DC, lot="BENCH-PLAIN").run(count=n)
+            plain = (time.perf_counter() - t0) / n
+            t0 = time.perf_counter()
+            runner = lab.runner(plan_u, lot="BENCH-U", echo=msgs.append)
+            runner.run(count=n)
+            with_u = (time.perf_counter() - t0) / n
+            w = runner._unc.worker
+            virtual = _virtual_seconds_per_unit(lab.store, "BENCH-U")
+        finally:
+            lab.close()
+    load1 = os.getloadavg()
+    print(f"simulated lab, {n} units per batch (LS0-COB-4000, sim model)")
+    print(f"  wall per unit without MC   {plain:7.2f} s")
+    print(f"  wall per unit with MC      {with_u:7.2f} s   (+{with_u - plain:.2f} s)")
+    print(
+        f"  MC on the worker per unit  {w.busy_s / n:7.2f} s   station waited "
+        f"{w.waited_s / n:.2f} s per unit"
+    )
+    print(
+        f"  simulated instrument time  {virtual:7.0f} s per unit (LM-79 stabilisation, "
+        "virtual clock)"
+    )
+    print("  " + (msgs[-1] if msgs else ""))
+    print(
+        f"load average before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
+        f"after {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} (2 cores)"
+    )
+
+
+def _virtual_seconds_per_unit(store, lot: str) -> float:
+    from lightcomp.store.models import Component, Lot, Measurement
+
+    with store.session() as s:
+        rows = (
+            s.query(Measurement.stabilisation)
+            .join(Component, Component.id == Measurement.component_id)
+            .join(Lot, Lot.id == Component.lot_id)
+            .filter(Lot.name == lot)
+            .all()
+        )
+    spans = [r[0][-1]["t_s"] - r[0][0]["t_s"] for r in rows if r[0]]
+    return float(np.mean(spans)) if spans else float("nan")
 
 
 if __name__ == "__main__":

@@ -102,6 +102,13 @@ _SECTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "max_duration_s": (int, float),
         "quantities": list,
     },
+    "uncertainty": {  # issue 19, read by lightcomp.uncertainty.station
+        "model": str,
+        "required": bool,
+        "decision_rule": str,
+        "trials": int,
+        "max_trials": int,
+    },
     "measurement": {
         "dark": bool,
         "self_absorption": str,
@@ -520,9 +527,14 @@ def load_plan(path: str | Path) -> TestPlan:
             ctx.errors.append(f"{path}:1: missing table [{section}]")
     tables = {
         section: _check_types(ctx, section, data[section])
-        for section in ("plan", "drive", "stabilisation", "measurement")
+        for section in ("plan", "drive", "stabilisation", "measurement", "uncertainty")
         if section in data
     }
+    rule = tables.get("uncertainty", {}).get("decision_rule", "simple")
+    if rule not in ("simple", "guarded"):
+        ctx.report(
+            "uncertainty", "decision_rule", f"decision_rule {rule!r}: use simple or guarded"
+        )
     p = tables.get("plan", {})
     raw_drive = data.get("drive")
     drive = _parse_drive(

@@ -392,6 +392,7 @@ class BatchRunner:
         self._now = now or (lambda: datetime.now(UTC))
         self.calibration: CalibrationSet | None = None
         self._family_name: str | None = None
+        self._unc = None  # the batch's uncertainty Monte Carlo (plan [uncertainty])
 
     # -- set-up --------------------------------------------------------------------
     def _prepare(self, params: dict) -> tuple[int, int, int]:
@@ -411,6 +412,9 @@ class BatchRunner:
         run_uid = uuid.uuid4().hex
         with self.store.transaction() as s:
             self.calibration = current_calibration(s, self.station.name, self._now())
+            from lightcomp.uncertainty.station import for_batch
+
+            self._unc = for_batch(s, self.plan.raw.get("uncertainty"), self.calibration)
             fam = find_family(s, self.plan.family, self.plan.manufacturer)
             self._family_name = fam.name
             self._maintenance = family_maintenance(fam.lm80, fam.name)
@@ -636,6 +640,8 @@ class BatchRunner:
 
     def _cleanup(self, own_instruments: bool, own_clock: bool) -> None:
         """Instruments safe (always); close what this run opened."""
+        if self._unc is not None:
+            self._unc.close()
         if self.instruments is not None:
             self.instruments.safe_all()
             if own_instruments:
@@ -718,44 +724,65 @@ class BatchRunner:
         bar = _Progress(total, self.progress, self.lot)
         consecutive_errors = 0
         tallies = {"pass": 0, "fail": 0, "error": 0}
-        with bar:
-            for cid, _serial in work:
-                if self.interrupts.stop_requested:
-                    break
-                with self.store.transaction() as s:
-                    comp = s.get(Component, cid)
-                    status, code, ext = comp.status, comp.product_code, comp.external_serial
-                if status in DONE_STATUSES and not retest:
-                    summary.skipped += 1
-                    tallies[status] += 1
-                    bar.advance(tallies)
-                    continue
-                if self.calibration.valid_until < self._now():
-                    raise CalibrationError(
-                        f"calibration {self.calibration.calib_id} expired on "
-                        f"{self.calibration.valid_until:%Y-%m-%d %H:%M} UTC during the batch: "
-                        "recalibrate the station"
-                    )
-                result = self.measure_with_retries(ext or code)
-                try:
-                    self._store(cid, run_id, result)
-                except BatchAbandoned as exc:  # 2nd Ctrl-C during the commit: it is stored
-                    exc.stored = True
-                    summary.measured += 1
-                    raise
+        # Measured components whose uncertainty Monte Carlo is still running: stored once
+        # it is done, while the next unit is loaded, stabilised and measured (issue 19).
+        pending: list[tuple[int, str, ComponentResult, Any]] = []
+
+        def settle() -> None:
+            nonlocal consecutive_errors
+            cid, code, result, future = pending.pop()
+            evaluation = self._unc.settle(result, future) if self._unc is not None else None
+            try:
+                self._store(cid, run_id, result, evaluation)
+            except BatchAbandoned as exc:  # 2nd Ctrl-C during the commit: it is stored
+                exc.stored = True
                 summary.measured += 1
-                tallies[result.verdict] += 1
-                bar.advance(tallies)
-                if result.verdict == "error":
-                    consecutive_errors += 1
-                    self.echo(f"{code}: error: {result.error_message}")
-                    if consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
-                        raise BatchStopped(
-                            f"{consecutive_errors} components in a row ended in error "
-                            f"(last: {result.error_message})"
+                raise
+            summary.measured += 1
+            tallies[result.verdict] += 1
+            bar.advance(tallies)
+            if result.verdict == "error":
+                consecutive_errors += 1
+                self.echo(f"{code}: error: {result.error_message}")
+                if consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
+                    raise BatchStopped(
+                        f"{consecutive_errors} components in a row ended in error "
+                        f"(last: {result.error_message})"
+                    )
+            else:
+                consecutive_errors = 0
+
+        with bar:
+            try:
+                for cid, _serial in work:
+                    if self.interrupts.stop_requested:
+                        break
+                    with self.store.transaction() as s:
+                        comp = s.get(Component, cid)
+                        status, code, ext = comp.status, comp.product_code, comp.external_serial
+                    if status in DONE_STATUSES and not retest:
+                        summary.skipped += 1
+                        tallies[status] += 1
+                        bar.advance(tallies)
+                        continue
+                    if self.calibration.valid_until < self._now():
+                        raise CalibrationError(
+                            f"calibration {self.calibration.calib_id} expired on "
+                            f"{self.calibration.valid_until:%Y-%m-%d %H:%M} UTC during the "
+                            "batch: recalibrate the station"
                         )
-                else:
-                    consecutive_errors = 0
+                    result = self.measure_with_retries(ext or code)
+                    future = self._unc.submit(result) if self._unc is not None else None
+                    if pending:  # the previous unit's Monte Carlo ran during this measurement
+                        settle()
+                    pending.append((cid, code, result, future))
+                    if future is None:
+                        settle()
+            finally:
+                if pending:  # a measured unit is stored whatever stops the batch
+                    settle()
+                if self._unc is not None and self._unc.worker.done:
+                    self.echo(self._unc.summary())
 
     # -- one component -------------------------------------------------------------
     def measure_with_retries(self, serial: str) -> ComponentResult:
@@ -991,7 +1018,9 @@ class BatchRunner:
             uncertainty=unc,
         )
 
-    def _store(self, component_id: int, run_id: int, r: ComponentResult) -> None:
+    def _store(
+        self, component_id: int, run_id: int, r: ComponentResult, evaluation: dict | None = None
+    ) -> None:
         """Commit one component: measurement + status + is_current, in one transaction."""
         from lightcomp.store.models import Component, Measurement
 
@@ -1043,6 +1072,11 @@ class BatchRunner:
                 modulation=r.modulation,
             )
             s.add(m)
+            if evaluation is not None:  # how its U were obtained (issue 19)
+                from lightcomp.uncertainty.station import evaluation_row
+
+                s.flush()
+                s.add(evaluation_row(m.id, evaluation))
             if not keep_previous:
                 comp.status = r.verdict
                 comp.photometric_code = q.get("photometric_code") if r.verdict != "error" else None

@@ -345,3 +345,46 @@ class StationUncertainty:
 
     def close(self) -> None:
         self.worker.close()
+
+
+def for_batch(session, plan_section: dict | None, calibration) -> StationUncertainty | None:
+    """The batch's :class:`StationUncertainty` from the plan's ``[uncertainty]``
+    section and the station's current calibration (its certificate's total-flux
+    figure and Hg-Ar line check come from the stored calibration row); None when
+    the plan has no such section. Raises :class:`UncertaintyModelError` when the
+    plan requires U and the calibration has no uncertainty data."""
+    from lightcomp.labpaths import lab_root
+    from lightcomp.store.models import Calibration
+
+    plan = plan_uncertainty(plan_section, lab_root())
+    if plan is None:
+        return None
+    row = session.get(Calibration, calibration.id)
+    certificate = ((row.inputs or {}).get("certificate") or {}) if row is not None else {}
+    lines = ((row.results or {}).get("wavelength_lines") or None) if row is not None else None
+    return StationUncertainty(
+        plan,
+        calibration_u_rel_k2=calibration.uncertainty,
+        certificate=certificate,
+        wavelength_lines=lines,
+        grid=getattr(calibration, "grid", None),
+    )
+
+
+def evaluation_row(measurement_id: int, record: dict):
+    """The ``uncertainty_evaluations`` row of a stored measurement."""
+    from lightcomp.store.models import UncertaintyEvaluation
+
+    return UncertaintyEvaluation(
+        measurement_id=measurement_id,
+        method=str(record.get("method", ""))[:64],
+        model=str(record.get("model", ""))[:128],
+        seed=int(record.get("seed", 0)),
+        trials=int(record.get("trials", 0)),
+        batches=int(record.get("batches", 0)),
+        converged=bool(record.get("converged", False)),
+        seconds=float(record.get("seconds", 0.0)),
+        coverage=float(record.get("coverage", 0.95)),
+        decision_rule=str(record.get("decision_rule", "simple")),
+        budget=record.get("budget") or {},
+    )

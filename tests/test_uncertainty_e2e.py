@@ -1,0 +1,102 @@
+"""The station computes the GUM S1 Monte Carlo of every unit on the simulated lab and
+stores U for every reported quantity, with the evaluation record and decision rule."""
+
+from __future__ import annotations
+
+import pytest
+from _station_helpers import PLAN_DC, REPO, Lab, lot_rows
+
+from lightcomp.uncertainty.model import UncertaintyModelError
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mc-station")
+    lab = Lab(path, f"sqlite:///{path / 'lightcomp.db'}")
+    yield lab
+    lab.close()
+
+
+def _plan(tmp_path, extra: str):
+    p = tmp_path / "plan.toml"
+    p.write_text(PLAN_DC.read_text(encoding="utf-8") + "\n" + extra, encoding="utf-8")
+    return p
+
+
+def _model(tmp_path):
+    m = tmp_path / "model.toml"
+    text = (REPO / "station" / "uncertainty" / "sim.toml").read_text(encoding="utf-8")
+    text = (
+        text.replace("trials = 10000", "trials = 2000")
+        .replace("max_trials = 100000", "max_trials = 4000")
+        .replace("budget_trials = 2000", "budget_trials = 300")
+    )
+    m.write_text(text, encoding="utf-8")
+    return m
+
+
+def test_batch_stores_u_for_every_reported_quantity(lab, tmp_path):
+    from lightcomp.store.models import Measurement, UncertaintyEvaluation
+
+    plan = _plan(
+        tmp_path,
+        f'[uncertainty]\nmodel = "{_model(tmp_path)}"\nrequired = true\n'
+        'decision_rule = "guarded"\n',
+    )
+    messages: list[str] = []
+    summary = lab.runner(plan, lot="LOT-U1", echo=messages.append).run(count=3)
+    assert summary.measured == 3
+    comps, meas = lot_rows(lab.store, "LOT-U1")
+    assert len(meas) == 3
+    with lab.store.session() as s:
+        rows = s.query(Measurement).filter(Measurement.id.in_([m[0] for m in meas])).all()
+        for m in rows:
+            u = m.uncertainty
+            for key in (
+                "luminous_flux",
+                "efficacy",
+                "x",
+                "y",
+                "CCT",
+                "Duv",
+                "Ra",
+                "R9",
+                "Rf",
+                "Rg",
+                "voltage_v",
+                "current_a",
+                "power_w",
+                "tc_c",
+            ):
+                assert u[key]["k"] == 2 and u[key]["U"] > 0, key
+            # never below the standard lamp's own 1.0 % (k = 2)
+            assert u["luminous_flux"]["U"] / m.luminous_flux_lm >= 0.010
+            ev = s.query(UncertaintyEvaluation).filter_by(measurement_id=m.id).one()
+            assert ev.decision_rule == "guarded" and ev.trials >= 2000
+            assert ev.budget["standard_lamp"]["luminous_flux"] > 0
+            for name, v in m.verdicts.items():
+                if name != "ansi_quadrangle":
+                    assert v["rule"] == "guarded"
+            if m.verdict == "pass":  # guarded: every limit held by at least U
+                flux = m.verdicts["flux"]
+                assert flux["value"] - flux["min"] >= flux["U"]
+    assert any(msg.startswith("uncertainty: 3 component(s)") for msg in messages)
+
+
+def test_required_u_without_calibration_uncertainty_is_refused(lab, tmp_path):
+    from sqlalchemy import update
+
+    from lightcomp.store.models import Calibration
+
+    plan = _plan(tmp_path, "[uncertainty]\nrequired = true\n")
+    with lab.store.transaction() as s:
+        saved = [(c.id, c.uncertainty) for c in s.query(Calibration).all()]
+        s.execute(update(Calibration).values(uncertainty=None))
+    try:
+        with pytest.raises(UncertaintyModelError, match="requires U"):
+            lab.runner(plan, lot="LOT-U2").run(count=1)
+    finally:
+        with lab.store.transaction() as s:
+            for cid, blob in saved:
+                s.execute(update(Calibration).where(Calibration.id == cid).values(uncertainty=blob))
+    assert lot_rows(lab.store, "LOT-U2")[1] == []
