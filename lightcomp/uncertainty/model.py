@@ -154,6 +154,10 @@ class UncertaintyModel:
     seed: int = 19
     budget_trials: int = 2_000  #: trials per group for the budget
     adaptive: bool = True
+    #: what the adaptive procedure stabilises: "u" (the reported U) or "all" (y, u, y_low
+    #: and y_high, the full JCGM 101 §7.9.4 condition; the shortest-interval endpoints
+    #: then need ~10⁶ trials for two digits)
+    criterion: str = "u"
     # standard lamp: the certificate's spectral U (k = 2) split into three parts
     lamp_u_rel_k2: float | None = None  #: used when the calibration has no spectral figure
     lamp_total_u_rel_k2: float | None = None  #: certificate total-flux U (k = 2)
@@ -212,6 +216,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
         "seed": ("seed", "n0"),
         "budget_trials": ("budget_trials", "n"),
         "adaptive": ("adaptive", "b"),
+        "criterion": ("criterion", "c"),
     },
     "standard_lamp": {
         "u_rel_k2": ("lamp_u_rel_k2", "u"),
@@ -353,6 +358,10 @@ def _check_value(value: Any, kind: str, label: str) -> Any:
                 f"{label}: unknown meter {value!r} (known: {', '.join(METERS)})"
             )
         return value.lower()
+    if kind == "c":
+        if value not in ("u", "all"):
+            raise UncertaintyModelError(f'{label} must be "u" or "all", got {value!r}')
+        return value
     if kind == "b":
         if not isinstance(value, bool):
             raise UncertaintyModelError(f"{label} must be true or false")

@@ -11,9 +11,12 @@ coverage interval (JCGM 101 §7.7.2). No quantity has its own simplified
 uncertainty formula.
 
 The adaptive procedure of JCGM 101 §7.9 adds batches of M trials until twice the
-standard deviation of the batch estimates of y, u, y_low and y_high is within
-the numerical tolerance δ = ½·10^l of the reported digits of u (default two
-significant digits), or ``max_trials`` is reached (then ``converged`` is False).
+standard deviation of the batch estimates is within the numerical tolerance
+δ = ½·10^l of the reported digits of u (default two significant digits), or
+``max_trials`` is reached (then ``converged`` is False). By default
+(``criterion = "u"``) the estimates checked are the batch u's — the reported U
+stable to its digits; ``criterion = "all"`` checks y, u, y_low and y_high as
+§7.9.4 does (the shortest-interval endpoints then need ~10⁶ trials).
 
 The partially correlated part of the standard lamp's uncertainty is drawn as
 random smooth functions of wavelength: a Fourier series with random unit-vector
@@ -540,6 +543,8 @@ def monte_carlo(
                 s = np.nanstd(e, axis=0, ddof=1) / math.sqrt(h)  # (4, Q)
             all_u = summarize(np.concatenate(batches, axis=1)[idx], model.coverage)["u"]
             delta = tolerance(all_u, model.digits)
+            if model.criterion == "u":
+                s = s[1:2]  # the standard deviation of the batch u's only
             ok = np.all((2.0 * s <= delta[None, :]) | ~np.isfinite(s), axis=0)
             if ok.all():
                 converged = True
