@@ -100,3 +100,32 @@ def test_required_u_without_calibration_uncertainty_is_refused(lab, tmp_path):
             for cid, blob in saved:
                 s.execute(update(Calibration).where(Calibration.id == cid).values(uncertainty=blob))
     assert lot_rows(lab.store, "LOT-U2")[1] == []
+
+
+def test_certificate_states_u_budget_and_plan_rule(lab, tmp_path):
+    from lightcomp.reports.certificate import issue_certificate
+
+    plan = _plan(
+        tmp_path,
+        f'[uncertainty]\nmodel = "{_model(tmp_path)}"\ndecision_rule = "guarded"\n',
+    )
+    lab.runner(plan, lot="LOT-U3").run(count=1)
+    comps, _meas = lot_rows(lab.store, "LOT-U3")
+    code = comps[0][1]
+    out = tmp_path / "cert.html"
+    issue_certificate(lab.store, code, out, authorised_by="Test Lead")
+    html = out.read_text(encoding="utf-8")
+    assert "Annex A. Uncertainty budget" in html and "JCGM 101:2008" in html
+    assert "Guarded acceptance" in html  # the plan's rule, not the default
+    assert "standard lamp (certificate)" in html
+    # every photometric/colorimetric result with a value carries a U
+    for label in (
+        "Luminous flux",
+        "Chromaticity x",
+        "Correlated colour temperature",
+        "Duv (Ohno 2013)",
+        "Fidelity index Rf",
+        "Voltage (rms)",
+    ):
+        row = html.split(label, 1)[1].split("</tr>", 1)[0]
+        assert "(k = 2)" in row, label

@@ -31,10 +31,11 @@ def register(app: typer.Typer) -> None:
             None, "--reissue", help="Report id this corrected certificate replaces."
         ),
         reason: str | None = typer.Option(None, "--reason", help="Why it is reissued."),
-        decision_rule: str = typer.Option(
-            "simple",
+        decision_rule: str | None = typer.Option(
+            None,
             "--decision-rule",
-            help="simple (ILAC-G8 simple acceptance) or guarded (guard band w = U).",
+            help="simple (ILAC-G8 simple acceptance) or guarded (guard band w = U); default: "
+            "the rule of the unit's test plan, stored with its uncertainties, else simple.",
         ),
         lab_config: Path | None = typer.Option(
             None,

@@ -236,6 +236,20 @@ def _uncertainty(m: dict, col: str | None, keys: tuple[str, ...]) -> tuple[float
     return None
 
 
+def _mc_method(ev: dict) -> str:
+    """The sentence naming how the uncertainties were evaluated (JCGM 101)."""
+    conv = "stable to two significant digits" if ev.get("converged") else "at the trial limit"
+    return (
+        "Uncertainties are evaluated by propagation of distributions, Monte Carlo method "
+        f"(JCGM 101:2008, GUM Supplement 1): M = {ev.get('trials')} trials of the whole "
+        "measurement model (standard lamp, wavelength scale, bandwidth and stray light, "
+        "spectroradiometer noise and nonlinearity, self-absorption, sphere non-uniformity, "
+        "electrical meters, temperature probe) through the same analysis as the results "
+        f"(model {ev.get('model')}, seed {ev.get('seed')}; U {conv}). U = 2u, coverage "
+        "probability about 95 %."
+    )
+
+
 def _results_table(m: dict, rows: tuple[catalogue.Quantity, ...]) -> Table:
     out = []
     for q in rows:
@@ -463,17 +477,20 @@ def build_certificate(
     issued_at: datetime,
     authorised_by: str,
     lab: dict[str, str],
-    decision_rule: str = "simple",
+    decision_rule: str | None = None,
     replaces: str | None = None,
     reason: str | None = None,
 ) -> Document:
     """The certificate document of one component (``record`` from
     :func:`lightcomp.store.queries.component_record`)."""
+    m = record.get("measurement")
+    if decision_rule is None:  # the plan's rule, stored with the measurement's U
+        ev = (m or {}).get("uncertainty_evaluation") or {}
+        decision_rule = ev.get("decision_rule") or "simple"
     if decision_rule not in DECISION_RULES:
         raise ReportError(
             f"unknown decision rule {decision_rule!r}: use {' or '.join(DECISION_RULES)}"
         )
-    m = record.get("measurement")
     if m is None:
         raise ReportError(f"component {record['product_code']} has never been measured")
     if m["verdict"] == "error":
@@ -648,6 +665,9 @@ def build_certificate(
             "normal",
         )
     )
+    ev = m.get("uncertainty_evaluation")
+    if ev:
+        doc.add(Paragraph(_mc_method(ev), "normal"))
     if cal is not None:
         doc.add(
             KeyValues(
@@ -682,6 +702,35 @@ def build_certificate(
     else:
         doc.add(Paragraph("No calibration is linked to this measurement.", "warn"))
 
+    if ev and ev.get("budget"):
+        from lightcomp.uncertainty.report import budget_rows
+
+        shown = {q.key: q for q in (*_ELECTRICAL, *_PHOTOMETRIC)}
+        rows = budget_rows(
+            ev["budget"],
+            m.get("uncertainty") or {},
+            [k for k in shown if k in (m.get("uncertainty") or {})],
+            label=lambda k: shown[k].label_en,
+            fmt_u=lambda k, u: f"{_fmt_u(u * shown[k].scale)} {shown[k].shown_unit}".strip(),
+        )
+        if rows:
+            doc.add(Heading("Annex A. Uncertainty budget"))
+            doc.add(
+                Paragraph(
+                    "Contribution of each input group to the variance of each result, each "
+                    "group varied alone in the Monte Carlo (inputs and their sources: "
+                    "lightcomp docs/uncertainty.md). Groups below 1 % are not listed.",
+                    "note",
+                )
+            )
+            doc.add(
+                Table(
+                    ["quantity", "U (k = 2)", "main contributions (share of variance)"],
+                    rows,
+                    align=["l", "r", "l"],
+                )
+            )
+
     doc.add(Heading("7. Authorisation"))
     doc.add(
         KeyValues(
@@ -710,7 +759,7 @@ def issue_certificate(
     authorised_by: str,
     fmt: str | None = None,
     lab_config: str | Path | None = None,
-    decision_rule: str = "simple",
+    decision_rule: str | None = None,
     reissue: str | None = None,
     reason: str | None = None,
     now: datetime | None = None,
@@ -769,6 +818,11 @@ def issue_certificate(
                     f"report {reissue} was already replaced by {newer}; reissue {newer}"
                 )
         spectrum = queries.component_spectrum(session, record["product_code"])
+        from lightcomp.uncertainty.station import evaluation_dict
+
+        ev = evaluation_dict(session, record["measurement"]["measurement_id"])
+        if ev is not None:  # how the U were obtained: method line, budget annex, rule
+            record["measurement"]["uncertainty_evaluation"] = ev
         lab = lab_identity((record.get("test_run") or {}).get("params"), lab_config)
         report_id = next_report_id(session, now.year)
         doc = build_certificate(

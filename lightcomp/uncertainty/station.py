@@ -388,3 +388,27 @@ def evaluation_row(measurement_id: int, record: dict):
         decision_rule=str(record.get("decision_rule", "simple")),
         budget=record.get("budget") or {},
     )
+
+
+def evaluation_dict(session, measurement_id: int) -> dict | None:
+    """The stored evaluation record of a measurement (for certificates), or None."""
+    from sqlalchemy import select
+
+    from lightcomp.store.models import UncertaintyEvaluation
+
+    row = session.scalars(
+        select(UncertaintyEvaluation).where(UncertaintyEvaluation.measurement_id == measurement_id)
+    ).first()
+    if row is None:
+        return None
+    return {
+        "method": row.method,
+        "model": row.model,
+        "seed": row.seed,
+        "trials": row.trials,
+        "batches": row.batches,
+        "converged": row.converged,
+        "coverage": row.coverage,
+        "decision_rule": row.decision_rule,
+        "budget": row.budget or {},
+    }
