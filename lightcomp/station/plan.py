@@ -532,9 +532,7 @@ def load_plan(path: str | Path) -> TestPlan:
     }
     rule = tables.get("uncertainty", {}).get("decision_rule", "simple")
     if rule not in ("simple", "guarded"):
-        ctx.report(
-            "uncertainty", "decision_rule", f"decision_rule {rule!r}: use simple or guarded"
-        )
+        ctx.report("uncertainty", "decision_rule", f"decision_rule {rule!r}: use simple or guarded")
     p = tables.get("plan", {})
     raw_drive = data.get("drive")
     drive = _parse_drive(
