@@ -82,6 +82,33 @@ def test_batch_stores_u_for_every_reported_quantity(lab, tmp_path):
                 assert flux["value"] - flux["min"] >= flux["U"]
     assert any(msg.startswith("uncertainty: 3 component(s)") for msg in messages)
 
+    # records export: U_<column> (k = 2, same unit) derived from the catalogue
+    from lightcomp.reports.export import records_frame
+
+    with lab.store.session() as s:
+        frame = records_frame(s, lot="LOT-U1")
+    for col in ("U_luminous_flux_lm", "U_x", "U_cct_k", "U_duv", "U_ra", "U_rf", "U_power_w"):
+        assert (frame[col] > 0).all(), col
+    ratio = frame["U_luminous_flux_lm"] / frame["luminous_flux_lm"]
+    assert (ratio >= 0.010).all()
+
+    # API: U beside each value
+    from lightcomp.api.queries import component_row
+    from lightcomp.api.records import record
+
+    with lab.store.session() as s:
+        row = component_row(s, comps[0][1])
+        rec = record(row, full=False, lab_name="lab")
+    assert rec["quantities"]["luminous_flux_lm"]["U"] > 0
+    assert rec["quantities"]["cct_k"]["U"] > 0
+
+    # lot report: typical U per quantity
+    from lightcomp.reports.lot_report import build_lot_report, render
+
+    with lab.store.session() as s:
+        html = render(build_lot_report(s, lot="LOT-U1"), "html").decode()
+    assert "typical U (k = 2)" in html
+
 
 def test_required_u_without_calibration_uncertainty_is_refused(lab, tmp_path):
     from sqlalchemy import update

@@ -130,7 +130,7 @@ def component_row(session: Session, product_code: str, *, detail: bool = False):
     ``verdicts``, ``failed_limits``, ``electrical``, ``temperatures``,
     ``instruments``, ``uncertainty``, ``external_serial``, ``run_uid``).
     """
-    extra: tuple = (Family.rated, Family.limits)
+    extra: tuple = (Family.rated, Family.limits, Measurement.uncertainty)  # U beside values
     if detail:
         extra += (
             Measurement.quantities,
@@ -139,7 +139,6 @@ def component_row(session: Session, product_code: str, *, detail: bool = False):
             Measurement.electrical,
             Measurement.temperatures,
             Measurement.instruments,
-            Measurement.uncertainty,
             Measurement.error_message,
             Measurement.tc_c,
             Measurement.ambient_c,

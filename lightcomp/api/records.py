@@ -125,14 +125,18 @@ def record(row, *, full: bool, lab_name: str) -> dict[str, Any]:
     """Full record of one component; ``full`` adds the raw-data-level detail."""
     out = summary(row)
     rated = row.rated if isinstance(row.rated, dict) else {}
+    unc = getattr(row, "uncertainty", None)
+    unc = unc if isinstance(unc, dict) else {}
     quantities = {}
     for name, _ in KEY_QUANTITIES:
         r = _num(rated.get(name))
         nominal = catalogue.by_column(name).nominal
         if r is None and nominal is not None:
             r = _num(getattr(row, nominal))
+        entry = unc.get(catalogue.by_column(name).key)
         quantities[name] = {
             "measured": out["measured"][name],
+            "U": _num(entry.get("U")) if isinstance(entry, dict) else None,
             "rated": r,
             "limit_min": _limit(row.limits, name, "min"),
             "limit_max": _limit(row.limits, name, "max"),

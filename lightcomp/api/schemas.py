@@ -58,9 +58,11 @@ class ComponentSummary(BaseModel):
 
 
 class QuantityComparison(BaseModel):
-    """Nominal (rated) value and spec limits beside the measured value."""
+    """Nominal (rated) value, spec limits and the expanded uncertainty (k = 2, same unit,
+    GUM S1 Monte Carlo; None when not evaluated) beside the measured value."""
 
     measured: float | None = None
+    U: float | None = None
     rated: float | None = None
     limit_min: float | None = None
     limit_max: float | None = None

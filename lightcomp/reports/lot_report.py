@@ -158,7 +158,7 @@ def build_lot_report(
         "since": since,
         "until": until,
     }
-    df = queries.lot_records(session, **filters)
+    df = queries.lot_records(session, include_uncertainty=True, **filters)
     now = now or datetime.now(UTC)
     lots = list(dict.fromkeys(df["lot"].dropna()))
     verdict = df["verdict"].to_numpy()
@@ -290,7 +290,10 @@ def build_lot_report(
             "dashed red lines: limits of the plan." + (f" {limits_note}" if limits_note else ""),
         )
     )
-    doc.add(_cpk_table(data, col_limits))
+    from lightcomp.uncertainty.report import typical_u
+
+    typical = typical_u(df.loc[measured, "uncertainty"], [catalogue.by_column(q).key for q in data])
+    doc.add(_cpk_table(data, col_limits, typical))
     vlc, vlc_limits = modulation_report.bandwidth_data(df, raw_limits, measured)
     if vlc:  # lots tested with the VLC modulation test
         doc.add(Paragraph("Modulation bandwidth (visible light communication)", "strong"))
@@ -416,7 +419,11 @@ def _format_code(code: str) -> str:
         return code
 
 
-def _cpk_table(data: dict[str, np.ndarray], limits: dict) -> Table:
+def _cpk_table(
+    data: dict[str, np.ndarray], limits: dict, typical_u: dict[str, float] | None = None
+) -> Table:
+    """Capability per quantity; with ``typical_u`` (median expanded uncertainty by
+    catalogue key, from the stored Monte Carlo results) a "typical U" column."""
     from lightcomp.analysis.yield_stats import process_capability
 
     rows, styles = [], []
@@ -442,14 +449,23 @@ def _cpk_table(data: dict[str, np.ndarray], limits: dict) -> Table:
                 _fmt(cpk, 3),
             ]
         )
+        if typical_u:
+            u = typical_u.get(quantity.key)
+            rows[-1].append(_fmt(u * quantity.scale, 2) if u is not None else "–")
         styles.append(None if not np.isfinite(cpk) else ("pass" if cpk >= 1.33 else "warn"))
+    header = ["quantity", "n", "mean", "std dev", "LSL", "USL", "Cp", "Cpk"]
+    caption = (
+        "Process capability of the measured (non-error) components; sigma is the "
+        "overall sample standard deviation. Cpk ≥ 1.33 is the usual requirement (green)."
+    )
+    if typical_u:
+        header.append("typical U (k = 2)")
+        caption += (
+            " Typical U: median expanded measurement uncertainty of the components "
+            "(GUM S1 Monte Carlo, stored with each measurement)."
+        )
     return Table(
-        ["quantity", "n", "mean", "std dev", "LSL", "USL", "Cp", "Cpk"],
-        rows,
-        row_styles=styles,
-        align=["l", "r", "r", "r", "r", "r", "r", "r"],
-        caption="Process capability of the measured (non-error) components; sigma is the "
-        "overall sample standard deviation. Cpk ≥ 1.33 is the usual requirement (green).",
+        header, rows, row_styles=styles, align=["l"] + ["r"] * (len(header) - 1), caption=caption
     )
 
 
