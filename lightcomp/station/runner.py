@@ -730,7 +730,7 @@ class BatchRunner:
 
         def settle() -> None:
             nonlocal consecutive_errors
-            cid, code, result, future = pending.pop()
+            cid, code, result, future = pending.pop(0)  # the oldest measured unit
             evaluation = self._unc.settle(result, future) if self._unc is not None else None
             try:
                 self._store(cid, run_id, result, evaluation)
@@ -752,6 +752,7 @@ class BatchRunner:
             else:
                 consecutive_errors = 0
 
+        completed = False
         with bar:
             try:
                 for cid, _serial in work:
@@ -773,16 +774,24 @@ class BatchRunner:
                         )
                     result = self.measure_with_retries(ext or code)
                     future = self._unc.submit(result) if self._unc is not None else None
-                    if pending:  # the previous unit's Monte Carlo ran during this measurement
-                        settle()
                     pending.append((cid, code, result, future))
-                    if future is None:
+                    # the previous unit's Monte Carlo ran during this measurement: store it
+                    while len(pending) > 1 or (pending and future is None):
                         settle()
+                completed = True
             finally:
-                if pending:  # a measured unit is stored whatever stops the batch
-                    settle()
+                # a measured unit is stored whatever stops the batch (each one, even when
+                # storing an earlier one raised)
+                stop: BaseException | None = None
+                while pending:
+                    try:
+                        settle()
+                    except BaseException as exc:  # noqa: BLE001 - re-raised below
+                        stop = stop or exc
                 if self._unc is not None and self._unc.worker.done:
                     self.echo(self._unc.summary())
+                if stop is not None and completed:  # else the first error is on its way
+                    raise stop
 
     # -- one component -------------------------------------------------------------
     def measure_with_retries(self, serial: str) -> ComponentResult:
