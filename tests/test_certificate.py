@@ -192,7 +192,10 @@ def test_reissue_names_the_replaced_report(lot, tmp_path):
 def test_guarded_decision_rule(lot, tmp_path):
     _, store, a = lot
     out = tmp_path / "g.html"
-    issue_certificate(store, _first(a, "pass"), out, authorised_by="QA", decision_rule="guarded")
+    # a unit not certified yet: the first pass unit's report was issued under the simple rule,
+    # and the same measurement under another rule would need --reissue
+    code = a.codes[int(np.flatnonzero(a.verdict == "pass")[1])]
+    issue_certificate(store, code, out, authorised_by="QA", decision_rule="guarded")
     html = out.read_text(encoding="utf-8")
     assert "guard band w = U" in html and "guarded, w = " in html
 
@@ -236,7 +239,7 @@ def test_lab_identity_sources(tmp_path, monkeypatch):
 def test_cli_certificate(lot, tmp_path, capsys):
     url, _, a = lot
     out = tmp_path / "cli.pdf"
-    code = _first(a, "pass")
+    code = a.codes[int(np.flatnonzero(a.verdict == "pass")[2])]  # not certified by other tests
     assert main(["certificate", code, "-o", str(out), "--authorised-by", "QA", "--db", url]) == 0
     line = capsys.readouterr().out.strip()
     rid = line.split(":")[0]
@@ -262,3 +265,52 @@ def test_cli_certificate(lot, tmp_path, capsys):
     )
     err = capsys.readouterr().err.strip()
     assert bad != 0 and err.startswith("error:") and "\n" not in err
+
+
+def test_another_format_keeps_the_report_id(tmp_path):
+    store = Store.open(f"sqlite:///{tmp_path / 'fmt.db'}")
+    try:
+        a = fill_lot(store, lot="LOT-F", n=6, seed=11)
+        code = _first(a, "pass")
+        pdf = issue_certificate(store, code, tmp_path / "c.pdf", authorised_by="QA", now=NOW)
+        html = issue_certificate(store, code, tmp_path / "c.html", authorised_by="QA")
+        again = issue_certificate(store, code, tmp_path / "d.pdf", authorised_by="QA")
+        assert pdf["report_id"] == html["report_id"] == again["report_id"]
+        assert again["content_sha256"] == pdf["content_sha256"]  # same report, same bytes
+        assert pdf["report_id"] in (tmp_path / "c.html").read_text(encoding="utf-8")
+        assert "2026-03-10" in (tmp_path / "c.html").read_text(encoding="utf-8")  # issue date kept
+        with pytest.raises(ReportError, match="--reissue"):  # content would change
+            issue_certificate(store, code, tmp_path / "e.html", authorised_by="Someone else")
+        new = issue_certificate(
+            store,
+            code,
+            tmp_path / "r.html",
+            authorised_by="B",
+            reissue=pdf["report_id"],
+            reason="authoriser changed",
+        )
+        assert new["report_id"] != pdf["report_id"]
+        again = issue_certificate(store, code, tmp_path / "r.pdf", authorised_by="B")
+        assert again["report_id"] == new["report_id"] and again["replaces"] == pdf["report_id"]
+        with store.session() as s:
+            assert len(s.scalars(select(Certificate)).all()) == 2
+    finally:
+        store.dispose()
+
+
+def test_no_negative_zero():
+    from lightcomp.reports.certificate import _fmt
+
+    assert _fmt(-0.00001, 2) == "0.0000"
+    assert _fmt(-0.00004, 6) == "-4e-05" or not _fmt(-0.00004, 6).startswith("-0")
+    assert _fmt(-0.0123, 2) == "-0.0123"
+
+
+def test_lab_config_refuses_unknown_keys(tmp_path):
+    cfg = tmp_path / "lab.toml"
+    cfg.write_text('[lab]\nname = "File Lab"\nadress = "typo"\n')
+    with pytest.raises(ReportError, match="unknown key lab.adress"):
+        lab_identity({}, cfg)
+    cfg.write_text('[lab]\nname = "File Lab"\n[labs]\nname = "x"\n')
+    with pytest.raises(ReportError, match="'labs'"):
+        lab_identity({}, cfg)

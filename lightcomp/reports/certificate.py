@@ -106,6 +106,9 @@ _ELECTRICAL = tuple(
 # ---------------------------------------------------------------------------------------------
 # Laboratory identity and report ids
 # ---------------------------------------------------------------------------------------------
+_LAB_KEYS = frozenset({"name", "address", "accreditation"})
+
+
 def _lab_from_toml(path: str | Path) -> dict[str, str]:
     p = Path(path)
     try:
@@ -114,7 +117,19 @@ def _lab_from_toml(path: str | Path) -> dict[str, str]:
         raise ReportError(f"lab config {p} does not exist") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ReportError(f"lab config {p} is not readable TOML: {exc}") from None
+    unknown = sorted(set(data) - {"lab", "station"})
+    if unknown:
+        raise ReportError(
+            f"lab config {p}: unknown table or key {', '.join(map(repr, unknown))} "
+            "(expected [lab] name, address, accreditation)"
+        )
     lab = data.get("lab") if isinstance(data.get("lab"), dict) else {}
+    bad = sorted(set(lab) - _LAB_KEYS)
+    if bad:
+        raise ReportError(
+            f"lab config {p}: unknown key {', '.join('lab.' + k for k in bad)} "
+            f"(allowed: {', '.join(sorted(_LAB_KEYS))})"
+        )
     st = data.get("station") if isinstance(data.get("station"), dict) else {}
     name = lab.get("name") or st.get("lab")
     address = lab.get("address") or st.get("lab_address")
@@ -192,10 +207,13 @@ def _fmt(v: Any, digits: int) -> str:
     if f is None:
         return "–" if v is None else str(v)
     if digits == 2:  # Duv: fixed 4 decimals
-        return f"{f:.4f}"
-    if abs(f) >= 10**digits:
-        return f"{f:.0f}"
-    return f"{f:.{digits}g}"
+        text = f"{f:.4f}"
+    elif abs(f) >= 10**digits:
+        text = f"{f:.0f}"
+    else:
+        text = f"{f:.{digits}g}"
+    # a value that rounds to zero is shown as 0, never "-0.0000"
+    return text[1:] if text.startswith("-") and float(text) == 0.0 else text
 
 
 def _fmt_u(u: float) -> str:
@@ -751,6 +769,46 @@ def build_certificate(
     return doc
 
 
+class _Issued:
+    """The current (not replaced) certificate of one measurement, as issued."""
+
+    def __init__(self, row: Certificate, replaces_report_id: str | None) -> None:
+        self.report_id = row.report_id
+        self.issued_at = row.issued_at
+        self.format = row.format
+        self.content_sha256 = row.content_sha256
+        self.reason = row.reason
+        self.replaces_report_id = replaces_report_id
+
+
+def _issued_for(session, measurement_id: int) -> _Issued | None:
+    """The newest certificate of ``measurement_id`` that no other certificate replaces."""
+    rows = session.scalars(
+        select(Certificate)
+        .where(Certificate.measurement_id == measurement_id)
+        .order_by(Certificate.id.desc())
+    ).all()
+    ids = [r.id for r in rows]
+    replaced = set(
+        session.scalars(select(Certificate.replaces_id).where(Certificate.replaces_id.in_(ids)))
+    )
+    for row in rows:
+        if row.id not in replaced:
+            prev = session.get(Certificate, row.replaces_id) if row.replaces_id else None
+            return _Issued(row, prev.report_id if prev is not None else None)
+    return None
+
+
+def _write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".part")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
 def issue_certificate(
     store,
     code: str,
@@ -824,6 +882,44 @@ def issue_certificate(
         if ev is not None:  # how the U were obtained: method line, budget annex, rule
             record["measurement"]["uncertainty_evaluation"] = ev
         lab = lab_identity((record.get("test_run") or {}).get("params"), lab_config)
+        issued = None if reissue else _issued_for(session, record["measurement"]["measurement_id"])
+        if issued is not None:
+            # The same measurement in another format (or again): the same report, same id and
+            # issue time. Only a content change needs --reissue, so check by re-rendering the
+            # issued format (rendering is deterministic) against its recorded SHA-256.
+            def build(fmt_: str) -> bytes:
+                return render(
+                    build_certificate(
+                        record,
+                        spectrum,
+                        report_id=issued.report_id,
+                        issued_at=issued.issued_at,
+                        authorised_by=authorised_by.strip(),
+                        lab=lab,
+                        decision_rule=decision_rule,
+                        replaces=issued.replaces_report_id,
+                        reason=issued.reason,
+                    ),
+                    fmt_,
+                )
+
+            data = build(fmt)
+            check = data if issued.format == fmt else build(issued.format or "pdf")
+            if hashlib.sha256(check).hexdigest() != issued.content_sha256:
+                raise ReportError(
+                    f"this measurement already has report {issued.report_id}, and its content "
+                    f"would change (authoriser, decision rule or laboratory); to issue a "
+                    f"corrected report use --reissue {issued.report_id} --reason ..."
+                )
+            _write(path, data)
+            return {
+                "report_id": issued.report_id,
+                "replaces": issued.replaces_report_id,
+                "path": str(path),
+                "format": fmt,
+                "content_sha256": hashlib.sha256(data).hexdigest(),
+                "bytes": len(data),
+            }
         report_id = next_report_id(session, now.year)
         doc = build_certificate(
             record,
@@ -852,13 +948,7 @@ def issue_certificate(
             )
         )
         session.flush()
-        tmp = path.with_name(path.name + ".part")
-        try:
-            tmp.write_bytes(data)
-            tmp.replace(path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        _write(path, data)
     return {
         "report_id": report_id,
         "replaces": reissue,
