@@ -314,3 +314,21 @@ def test_lab_config_refuses_unknown_keys(tmp_path):
     cfg.write_text('[lab]\nname = "File Lab"\n[labs]\nname = "x"\n')
     with pytest.raises(ReportError, match="'labs'"):
         lab_identity({}, cfg)
+
+
+def test_supply_is_a_sentence_with_units(lot, tmp_path):
+    from lightcomp.reports.certificate import supply_sentence
+
+    assert supply_sentence({"mode": "ac", "voltage_v": 230.0, "frequency_hz": 50.0}) == (
+        "AC 230 V, 50 Hz"
+    )
+    assert supply_sentence({"mode": "dc-current", "current_a": 0.35, "voltage_limit_v": 40}) == (
+        "DC constant current 0.35 A, voltage limit 40 V"
+    )
+    _, store, a = lot
+    out = tmp_path / "s.html"
+    issue_certificate(
+        store, a.codes[int(np.flatnonzero(a.verdict == "pass")[3])], out, authorised_by="QA"
+    )
+    html = out.read_text(encoding="utf-8")
+    assert "current_a" not in html and "mode =" not in html and "spectro:" not in html

@@ -181,6 +181,49 @@ def next_report_id(session, year: int) -> str:
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
+#: Readable names of the station's instrument roles (``[instruments.<role>]``).
+_ROLE_LABELS = {
+    "source": "Source meter",
+    "ac_source": "AC source",
+    "power_analyzer": "Power analyser",
+    "spectro": "Spectroradiometer",
+    "thermo": "Temperature monitor",
+    "fixture": "Fixture",
+}
+
+
+def supply_sentence(drive: dict) -> str:
+    """The plan's drive as a sentence with units ("AC 230 V, 50 Hz"), never internal names."""
+    if not drive:
+        return ""
+
+    def val(key: str) -> str | None:
+        v = _num(drive.get(key))
+        if v is None:
+            return None
+        # a limit has the unit of the quantity it limits
+        q = catalogue.lookup(
+            {"voltage_limit_v": "voltage_v", "current_limit_a": "current_a"}.get(key, key)
+        )
+        return f"{v:g} {q.shown_unit}"
+
+    mode = str(drive.get("mode") or "")
+    parts: list[str] = []
+    if mode == "ac":
+        parts = ["AC " + ", ".join(x for x in (val("voltage_v"), val("frequency_hz")) if x)]
+    elif mode == "dc-current":
+        parts = [f"DC constant current {val('current_a') or '–'}"]
+        if val("voltage_limit_v"):
+            parts.append(f"voltage limit {val('voltage_limit_v')}")
+    elif mode == "dc-voltage":
+        parts = [f"DC constant voltage {val('voltage_v') or '–'}"]
+        if val("current_limit_a"):
+            parts.append(f"current limit {val('current_limit_a')}")
+    else:
+        parts = [mode or "–"]
+    return ", ".join(parts)
+
+
 def _when(t: Any, with_time: bool = True) -> str:
     if t is None:
         return "–"
@@ -581,7 +624,7 @@ def build_certificate(
     elec = m.get("electrical") or {}
     ambient = m.get("ambient_c") if m.get("ambient_c") is not None else temps.get("ambient_c")
     drive = plan.get("drive") if isinstance(plan.get("drive"), dict) else {}
-    supply = ", ".join(f"{k} = {v}" for k, v in drive.items()) if drive else ""
+    supply = supply_sentence(drive)
     if elec.get("voltage_v") is not None or elec.get("frequency_hz") is not None:
         meas_supply = ", ".join(
             f"{catalogue.lookup(k).label_en.lower()} {catalogue.format_value(k, v, unit=True)}"
@@ -611,7 +654,11 @@ def build_certificate(
                 ("Supply", supply or "–"),
                 (
                     "Instruments",
-                    "; ".join(f"{k}: {v}" for k, v in (m.get("instruments") or {}).items()) or "–",
+                    "; ".join(
+                        f"{_ROLE_LABELS.get(k, k.replace('_', ' '))}: {v}"
+                        for k, v in (m.get("instruments") or {}).items()
+                    )
+                    or "–",
                 ),
             ]
         )
