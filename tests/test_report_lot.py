@@ -131,3 +131,32 @@ def test_cli_report_and_errors(lots, tmp_path, capsys):
         assert code != 0
         assert err.count("\n") == 0 and msg in err, err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_histograms_cover_every_limited_quantity_and_skip_unmeasured():
+    import pandas as pd
+
+    from lightcomp.reports.lot_report import histogram_data
+
+    frame = pd.DataFrame(
+        {
+            "luminous_flux_lm": [1000.0, 1010.0],
+            "voltage_v": [36.1, 36.3],  # forward voltage, limited by the plan
+            "tc_c": [55.0, 56.0],  # case temperature, limited by the plan
+            "power_factor": [np.nan, np.nan],  # a DC plan does not measure it
+            "x": [0.38, 0.381],  # measured but neither limited nor a key quantity
+        }
+    )
+    limits = {"voltage_v": (None, 38.0), "tc_c": (None, 85.0), "power_factor": (0.9, None)}
+    data = histogram_data(frame, limits)
+    assert list(data) == ["luminous_flux_lm", "voltage_v", "tc_c"]
+
+
+def test_failed_components_show_the_failed_limit_values():
+    from lightcomp.reports.lot_report import _failed_with_values, plural
+
+    row = {"r9": -3.2, "luminous_flux_lm": 1000.0}
+    text = _failed_with_values(row, ["r9"], {"r9": (0.0, None)})
+    assert text == ["R9 -3.2 (min 0.0)"] or (text[0].startswith("R9 -3") and "min 0" in text[0])
+    assert plural(1, "failed component") == "1 failed component"
+    assert plural(2, "failed component") == "2 failed components"

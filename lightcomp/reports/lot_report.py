@@ -71,6 +71,31 @@ MAX_FAILED_ROWS = 200
 CONTROL_POINTS = 1000
 
 
+def plural(n: int, noun: str) -> str:
+    """``1 failed component``, ``2 failed components``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def histogram_data(
+    measured: pd.DataFrame, limits: dict[str, tuple[float | None, float | None]]
+) -> dict[str, np.ndarray]:
+    """The columns to histogram, in catalogue order: every quantity the plan limits plus
+    the usual key quantities, each only when some component has a value (a DC plan gets
+    no empty power-factor panel). The modulation quantities have their own figure."""
+    skip = set(modulation_report._RESULT_COLUMNS)  # the VLC figure's quantities
+    out: dict[str, np.ndarray] = {}
+    for q in catalogue.column_quantities():
+        col = q.column
+        if col in skip or col not in measured.columns:
+            continue
+        if col not in limits and col not in HISTOGRAM_QUANTITIES:
+            continue
+        v = measured[col].to_numpy(float)
+        if np.isfinite(v).any():
+            out[col] = v
+    return out
+
+
 def limits_by_column(
     limits: dict[str, dict[str, Any]],
 ) -> dict[str, tuple[float | None, float | None]]:
@@ -272,7 +297,8 @@ def build_lot_report(
                     for c, k, cu in zip(causes, counts, cum, strict=True)
                 ],
                 align=["l", "r", "r", "r", "r"],
-                note=f"{len(fails)} failed components; one component may fail several limits.",
+                note=f"{plural(len(fails), 'failed component')}; one component may fail "
+                "several limits.",
             )
         )
     else:
@@ -281,7 +307,7 @@ def build_lot_report(
     # -- distributions ---------------------------------------------------------------------------
     doc.add(Heading("Distributions and capability"))
     measured = df["verdict"] != "error"
-    data = {q: df.loc[measured, q].to_numpy(float) for q in HISTOGRAM_QUANTITIES}
+    data = histogram_data(df.loc[measured], col_limits)
     passed = (df.loc[measured, "verdict"] == "pass").to_numpy()
     doc.add(
         Figure(
@@ -364,7 +390,7 @@ def build_lot_report(
         rows, styles = [], []
         for r in shown.itertuples(index=False):
             reason = (
-                ", ".join(map(catalogue.limit_label, r.failed_limits))
+                "; ".join(_failed_with_values(r._asdict(), r.failed_limits, col_limits))
                 if r.verdict == "fail"
                 else (r.error_message or "error")
             )
@@ -387,7 +413,7 @@ def build_lot_report(
                                                              "ra")),
                   "measured (UTC)"]  # fmt: skip
         align = ["l", "l", "l", "l", "r", "r", "r", "r", "l"]
-        widths = [37, 6, 7, 13, 7, 6, 8, 6, 10]
+        widths = [33, 6, 6, 21, 7, 6, 7, 5, 9]
         if one_lot:
             header, align, widths = (x[:1] + x[2:] for x in (header, align, widths))
         doc.add(
@@ -406,6 +432,31 @@ def build_lot_report(
             )
         )
     return doc
+
+
+def _failed_with_values(
+    row: dict, failed: list, limits: dict[str, tuple[float | None, float | None]]
+) -> list[str]:
+    """Each failed limit by its label with the measured value and the limit it broke:
+    ``R9 -3 (min 0)``; catalogue formats and units."""
+    out = []
+    for name in failed or []:
+        q = catalogue.lookup(str(name))
+        text = catalogue.limit_label(name)
+        if q is not None and q.column in row:
+            text += f" {catalogue.format_value(q, row[q.column], unit=True)}"
+            lo, hi = limits.get(q.column, (None, None))
+            v = row[q.column]
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                v = float("nan")
+            if lo is not None and (hi is None or not v > lo):
+                text += f" (min {catalogue.format_value(q, lo)})"
+            elif hi is not None:
+                text += f" (max {catalogue.format_value(q, hi)})"
+        out.append(text)
+    return out
 
 
 def _format_code(code: str) -> str:

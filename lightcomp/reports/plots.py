@@ -83,18 +83,32 @@ def pareto_png(causes: Sequence[str], counts: Sequence[int], *, n_components: in
         ax.text(0.5, 0.5, "no failures", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return _png(fig)
+    from matplotlib.ticker import MaxNLocator
+
+    # horizontal bars: the catalogue labels read without rotation; largest cause on top
+    fig.set_size_inches(7.5, max(2.2, 0.9 + 0.32 * c.size))
     idx = np.arange(c.size)
-    ax.bar(idx, c, color="#d95f02", edgecolor="#7f3000")
-    ax.set_xticks(idx, list(causes), rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("components")
-    ax.set_title(f"Failure causes (of {n_components} components)", fontsize=10)
-    ax2 = ax.twinx()
+    ax.barh(idx, c, color="#d95f02", edgecolor="#7f3000")
+    ax.set_yticks(idx, list(causes), fontsize=8)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("components (count)")
+    noun = "component" if n_components == 1 else "components"
+    ax.set_title(f"Failure causes (of {n_components} {noun})", fontsize=10)
     cum = 100.0 * np.cumsum(c) / c.sum()
-    ax2.plot(idx, cum, "o-", color="#333333", ms=4)
-    ax2.set_ylim(0, 105)
-    ax2.set_ylabel("cumulative %")
-    ax2.axhline(80, color="#999999", lw=0.8, ls=":")
+    for i, (k, cu) in enumerate(zip(c, cum, strict=True)):
+        ax.text(k, i, f" {int(k)}  (cum. {cu:.0f} %)", va="center", fontsize=7.5)
+    ax.set_xlim(0, c.max() * 1.35)
     return _png(fig)
+
+
+def _panel_title(column: str) -> str:
+    """The catalogue label, or its short form when the long one would run into the next panel."""
+    label = QUANTITY_LABELS.get(column, column)
+    if len(label) <= 34:
+        return label
+    q = catalogue.by_column(column)
+    return q.label_short if q is not None else label
 
 
 def histograms_png(
@@ -109,11 +123,13 @@ def histograms_png(
     ``data`` maps a quantity name (see :data:`QUANTITY_LABELS`) to its values;
     ``limits`` maps it to ``(min, max)`` (either may be None).
     """
+    from matplotlib.ticker import MaxNLocator
+
     names = list(data)
     nrows = max(1, int(np.ceil(len(names) / ncols)))
     fig = _new(11.0, 2.6 * nrows, layout=None)  # a fixed grid: no layout engine (2x faster)
     fig.subplots_adjust(
-        left=0.02, right=0.99, bottom=0.1 / nrows, top=1 - 0.12 / nrows, wspace=0.12, hspace=0.45
+        left=0.06, right=0.99, bottom=0.1 / nrows, top=1 - 0.12 / nrows, wspace=0.2, hspace=0.45
     )
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, name in zip(axes, names, strict=False):
@@ -140,11 +156,15 @@ def histograms_png(
                 if lim is not None:
                     ax.axvline(lim, color=LIMIT_COLOUR, ls="--", lw=1.2)
             ax.set_title(
-                f"{QUANTITY_LABELS.get(name, name)}  (n={vals.size})",
+                f"{_panel_title(name)}  (n={vals.size})",
                 fontsize=8.5,
             )
         ax.tick_params(labelsize=7)
-        ax.set_yticks([])
+        # a count axis with whole numbers; at most 4 x ticks so long labels (Duv) do not touch
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel("count", fontsize=7.5)
     for ax in axes[len(names) :]:
         ax.set_axis_off()
     return _png(fig)
