@@ -413,7 +413,7 @@ def build_lot_report(
                                                              "ra")),
                   "measured (UTC)"]  # fmt: skip
         align = ["l", "l", "l", "l", "r", "r", "r", "r", "l"]
-        widths = [36, 6, 8, 18, 7, 6, 7, 5, 11]
+        widths = [36, 6, 8, 18, 7, 6, 7, 6, 10]
         if one_lot:
             header, align, widths = (x[:1] + x[2:] for x in (header, align, widths))
         doc.add(
