@@ -160,3 +160,28 @@ def test_failed_components_show_the_failed_limit_values():
     assert text == ["R9 -3.2 (min 0.0)"] or (text[0].startswith("R9 -3") and "min 0" in text[0])
     assert plural(1, "failed component") == "1 failed component"
     assert plural(2, "failed component") == "2 failed components"
+
+
+def test_lot_report_is_as_of_its_lot_and_reproducible(tmp_path):
+    from datetime import timedelta
+
+    from _report_fixtures import T0, fill_lot
+
+    from lightcomp.reports.lot_report import write_lot_report
+    from lightcomp.store import Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 'asof.db'}")
+    try:
+        fill_lot(store, lot="LOT-1", n=30, seed=2, with_spectra=False)
+        fill_lot(store, lot="LOT-2", n=30, seed=3, start=T0 + timedelta(days=1), with_spectra=False)
+        write_lot_report(store, tmp_path / "a.html", lot="LOT-1")
+        first = (tmp_path / "a.html").read_text(encoding="utf-8")
+        assert "As of 2026-03-02" in first
+        # a lot of the same family measured later changes neither the trend nor anything else
+        fill_lot(store, lot="LOT-3", n=30, seed=4, start=T0 + timedelta(days=5), with_spectra=False)
+        write_lot_report(store, tmp_path / "b.html", lot="LOT-1")
+        assert (tmp_path / "b.html").read_text(encoding="utf-8") == first
+        write_lot_report(store, tmp_path / "c.html", lot="LOT-2")
+        assert "LOT-3" not in (tmp_path / "c.html").read_text(encoding="utf-8")
+    finally:
+        store.dispose()

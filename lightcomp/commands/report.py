@@ -35,6 +35,12 @@ def register(app: typer.Typer) -> None:
             None, "--format", help="html or pdf (default: from the file extension, else html)."
         ),
         target: float = typer.Option(0.95, "--target", help="Yield target (fraction)."),
+        as_of: str | None = typer.Option(
+            None,
+            "--as-of",
+            help="Show the store as of this time (ISO date/time, UTC); default: --until, else "
+            "the lot's last measurement, else now.",
+        ),
         db: str | None = DB_OPTION,
     ) -> None:
         """Write the yield report (headline yield vs target, Pareto, histograms, Cpk,
@@ -58,6 +64,7 @@ def register(app: typer.Typer) -> None:
                 since=since,
                 until=until,
                 target=target,
+                as_of=as_of,
             )
         finally:
             store.dispose()

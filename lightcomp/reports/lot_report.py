@@ -12,7 +12,7 @@ Yield = passes / (passes + failures); measurement errors are counted apart
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +170,14 @@ def build_lot_report(
     confidence: float = 0.95,
     max_failed_rows: int = MAX_FAILED_ROWS,
     now: datetime | None = None,
+    as_of: Any = None,
 ) -> Document:
     """The yield report of a lot or of a selection (family, manufacturer, date range).
+
+    The report shows the store *as of* one time, stated in it: ``as_of`` if given, else
+    ``until``, else (a lot report) the lot's last measurement, else ``now``. Measurements
+    after it — a later lot of the family in the trend — do not change the report, so
+    re-running it with the same arguments gives the same content.
 
     Raises :class:`ReportError` for an unknown lot/family/manufacturer or an
     empty selection.
@@ -183,8 +189,23 @@ def build_lot_report(
         "since": since,
         "until": until,
     }
-    df = queries.lot_records(session, include_uncertainty=True, **filters)
     now = now or datetime.now(UTC)
+    query = dict(filters)
+    if as_of is not None:
+        as_of = queries._as_utc(as_of, end=True, name="as of")
+        query["until"] = (
+            as_of if until is None else min(as_of, queries._as_utc(until, end=True, name="until"))
+        )
+    df = queries.lot_records(session, include_uncertainty=True, **query)
+    if as_of is None:
+        if until is not None:
+            as_of = queries._as_utc(until, end=True, name="until")
+        elif lot is not None and df["measured_at"].notna().any():
+            last = pd.Timestamp(df["measured_at"].max()).to_pydatetime()
+            as_of = (last if last.tzinfo else last.replace(tzinfo=UTC)) + timedelta(microseconds=1)
+        else:
+            as_of = now
+    filters_as_of = as_of
     lots = list(dict.fromkeys(df["lot"].dropna()))
     verdict = df["verdict"].to_numpy()
     n_pass = int((verdict == "pass").sum())
@@ -195,8 +216,8 @@ def build_lot_report(
     title = f"Yield report — {_describe(filters)}"
     doc = Document(
         title=title,
-        subtitle=f"Generated {now.strftime('%Y-%m-%d %H:%M UTC')} by lightcomp from the store; "
-        f"selection: {_describe(filters)}.",
+        subtitle=f"As of {_when(filters_as_of)} (measurements up to this time), by lightcomp "
+        f"from the store; selection: {_describe(filters)}.",
         footer=f"lightcomp yield report · {_describe(filters)}",
     )
 
@@ -351,7 +372,7 @@ def build_lot_report(
 
     # -- trend -----------------------------------------------------------------------------------
     doc.add(Heading("Yield trend"))
-    doc.add(_trend_figure(session, df, filters, lots, target, confidence, lot))
+    doc.add(_trend_figure(session, df, filters, lots, target, confidence, lot, filters_as_of))
 
     # -- control chart ---------------------------------------------------------------------------
     doc.add(Heading("Control chart"))
@@ -520,12 +541,19 @@ def _cpk_table(
     )
 
 
-def _trend_figure(session, df, filters, lots, target, confidence, lot) -> Figure:
-    """Yield per lot of the family (lot report) / of the selection; per time group for one lot."""
+def _trend_figure(session, df, filters, lots, target, confidence, lot, as_of=None) -> Figure:
+    """Yield per lot of the family (lot report) / of the selection; per time group for one lot.
+
+    Only measurements before ``as_of``: a lot measured later does not change the report."""
     trend_filters = dict(filters)
     if lot is not None:
         fam = df["family"].dropna().iloc[0] if df["family"].notna().any() else None
         trend_filters = {"family": fam} if fam else {"lot": lot}
+    if as_of is not None:
+        until = trend_filters.get("until")
+        trend_filters["until"] = (
+            as_of if until is None else min(as_of, queries._as_utc(until, end=True, name="until"))
+        )
     per_lot = queries.yield_by_lot(session, **trend_filters)
     per_lot = per_lot[per_lot["n_tested"] > 0]
     if len(per_lot) >= 2:
