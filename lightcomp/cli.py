@@ -36,6 +36,41 @@ COMMAND_MODULES = (
     "audit",
 )
 
+
+def _plain_metavars() -> None:
+    """``--help`` shows flags without a ``<bool>`` placeholder and values as TEXT, INTEGER,
+    PATH… (click's words), not typer's ``<str>``/``<int>`` type names."""
+    from typer import core as _core
+
+    words = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH", "bool": ""}
+    original = _core.TyperOption.display_type_rich
+
+    def display(self, ctx):  # noqa: ANN001, ANN202 - typer's signature
+        if getattr(self, "is_flag", False) or getattr(self, "count", False):
+            return None
+        shown = original(self, ctx)
+        if isinstance(shown, str) and shown.startswith("<") and ">" in shown:
+            inner, rest = shown[1:].split(">", 1)
+            base = inner.replace(" range", "")
+            word = words.get(base, base.upper())
+            return (word + rest) or None
+        return shown
+
+    _core.TyperOption.display_type_rich = display
+    arg_original = _core.TyperArgument.display_type_rich
+
+    def arg_display(self, ctx):  # noqa: ANN001, ANN202
+        shown = arg_original(self, ctx)
+        if isinstance(shown, str) and shown.startswith("<") and ">" in shown:
+            inner, rest = shown[1:].split(">", 1)
+            return words.get(inner, inner.upper()) + rest
+        return shown
+
+    _core.TyperArgument.display_type_rich = arg_display
+
+
+_plain_metavars()
+
 app = typer.Typer(
     name="lightcomp",
     help=(

@@ -25,7 +25,9 @@ def register(app: typer.Typer) -> None:
         since: str | None = typer.Option(None, "--since", help="Measured on or after (UTC)."),
         until: str | None = typer.Option(None, "--until", help="Measured up to (UTC)."),
         fmt: str | None = typer.Option(
-            None, "--format", help="Records format: csv, json or parquet."
+            None,
+            "--format",
+            help="Records format (required unless --spectra): csv, json or parquet.",
         ),
         spectra: str | None = typer.Option(
             None,
