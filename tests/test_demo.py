@@ -31,6 +31,23 @@ def test_demo_small_lot_end_to_end(tmp_path, monkeypatch, capsys):
         assert {m.calibration_id for m in s.query(Measurement)} == {cal.id}
     store.dispose()
     assert summary["report"] and (out / "lot-DEMO-T.html").is_file(), text
+    assert "next, try:" in text and "lightcomp records --lot DEMO-T" in text
+    from lightcomp.errors import ConfigError
+
+    before = (out / "demo.db").stat().st_size
+    with pytest.raises(ConfigError, match="--force"):  # the demo store is not overwritten
+        run_demo(count=1, lot="DEMO-T", out=out)
+    assert (out / "demo.db").stat().st_size == before
+
+
+def test_demo_db_option_reads_lightcomp_db():
+    import typer.main
+
+    from lightcomp.cli import app
+
+    cmd = typer.main.get_command(app).commands["demo"]
+    db = next(p for p in cmd.params if p.name == "db")
+    assert db.envvar == "LIGHTCOMP_DB"
 
 
 def test_demo_outside_the_lab_folder_says_where_it_looked(tmp_path, monkeypatch, capsys):

@@ -34,6 +34,7 @@ def run_demo(
     plan: str = DEFAULT_PLAN,
     progress: bool = False,
     echo=typer.echo,
+    force: bool = False,
 ) -> dict:
     """Run the demo; return a summary dict (used by the command and the tests)."""
     from lightcomp.commands.station import print_lot_yield
@@ -58,6 +59,11 @@ def run_demo(
         raise ConfigError(f"cannot make the demo folder {out}: {exc.strerror or exc}") from None
     if db is None:
         db_file = out / "demo.db"
+        if db_file.exists() and not force:
+            raise ConfigError(
+                f"a demo store {db_file} exists already: use --force to replace it, or --out "
+                "another folder"
+            )
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db_file}{suffix}").unlink(missing_ok=True)
         db = f"sqlite:///{db_file}"
@@ -97,6 +103,13 @@ def run_demo(
     summary["report"] = _write_report(store, lot, out, echo)
     summary["total_s"] = time.monotonic() - t0
     echo(f"demo done in {summary['total_s']:.1f} s")
+    db_arg = f"--db {store.shown_url}"
+    echo(
+        "next, try:\n"
+        f"  lightcomp records --lot {lot} --format csv {db_arg}\n"
+        f"  lightcomp report --lot {lot} -o lot.pdf {db_arg}\n"
+        f"  lightcomp serve {db_arg}"
+    )
     store.dispose()
     return summary
 
@@ -138,11 +151,17 @@ def register(app: typer.Typer) -> None:
         count: int = typer.Option(200, "--count", min=1, help="Components in the demo lot."),
         lot: str = typer.Option("DEMO-LOT-001", "--lot", help="Lot name."),
         db: str | None = typer.Option(
-            None, "--db", help="Database URL (default: a fresh SQLite file in --out)."
+            None,
+            "--db",
+            envvar="LIGHTCOMP_DB",
+            help="Database URL (default: LIGHTCOMP_DB, else a fresh SQLite file in --out).",
         ),
         out: Path = typer.Option(Path("demo-out"), "--out", help="Output folder."),
+        force: bool = typer.Option(
+            False, "--force", help="Replace an existing demo store in --out."
+        ),
     ) -> None:
         """Run the whole lab on simulated instruments: registry, calibration, one lot, yield, report."""
         import sys
 
-        run_demo(count=count, lot=lot, db=db, out=out, progress=sys.stderr.isatty())
+        run_demo(count=count, lot=lot, db=db, out=out, progress=sys.stderr.isatty(), force=force)
