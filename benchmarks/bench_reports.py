@@ -36,8 +36,9 @@ from _report_fixtures import fill_lot  # noqa: E402
 
 from lightcomp.analysis.yield_stats import yield_summary  # noqa: E402
 from lightcomp.reports.lot_report import build_lot_report, render  # noqa: E402
+from lightcomp.reports.yields import lot_yield  # noqa: E402
 from lightcomp.store import Component, Lot, Measurement, Store  # noqa: E402
-from lightcomp.store.queries import lot_records, lot_yield  # noqa: E402
+from lightcomp.store.queries import lot_records  # noqa: E402
 
 
 def _timed(fn, repeat: int = 1):

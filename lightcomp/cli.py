@@ -12,7 +12,6 @@ import sys
 
 import typer
 
-from lightcomp import __version__
 from lightcomp.errors import LightcompError
 
 # Order here is the order of `lightcomp --help`.
@@ -90,6 +89,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from lightcomp import __version__
+
         typer.echo(f"lightcomp {__version__}")
         raise typer.Exit()
 

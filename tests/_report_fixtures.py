@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy import func, insert, select
 
-from lightcomp.station.runner import measurement_columns
+from lightcomp.station.run_records import measurement_columns
 from lightcomp.store import (
     Calibration,
     Component,

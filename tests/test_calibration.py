@@ -11,6 +11,7 @@ from _station_helpers import LAMP, Lab
 from lightcomp import calibration as cal
 from lightcomp.drivers.base import SpectralReading
 from lightcomp.errors import CalibrationError, InstrumentError
+from lightcomp.station.calibrate import DarkCache
 
 
 def _reading(wl, values, t=0.1, unit="counts", saturated=False):
@@ -119,7 +120,7 @@ def test_standard_lamp_measured_as_a_device_recovers_its_certified_flux(
     inst = StationInstruments(lab.station).open_all()
     try:
         sp, fixture, source = inst["spectro"], inst["fixture"], inst["source"]
-        darks = cal.DarkCache(sp)
+        darks = DarkCache(sp)
         fixture.load("SIM-STD-001", "", "standard-lamp")
         fixture.set_aux_lamp(True)
         aux = sp.measure()
@@ -146,7 +147,8 @@ def test_missing_and_expired_calibration_are_refused(lab):
         cal.current_calibration(s, "NO-SUCH")
     # a calibration made 40 days ago with 30 days validity
     old = datetime.now(UTC) - timedelta(days=40)
-    from lightcomp.calibration import calibrate_station, load_certificate
+    from lightcomp.calibration import load_certificate
+    from lightcomp.station.calibrate import calibrate_station
     from lightcomp.station.runner import StationInstruments
 
     inst = StationInstruments(lab.station).open_all()

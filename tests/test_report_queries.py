@@ -9,15 +9,14 @@ import pytest
 from _report_fixtures import WL, fill_lot
 
 from lightcomp.errors import ReportError
+from lightcomp.reports.yields import lot_yield, yield_summary_dict
 from lightcomp.store import Component, Lot
 from lightcomp.store.queries import (
     component_record,
     component_spectrum,
     lot_limits,
     lot_records,
-    lot_yield,
     yield_by_lot,
-    yield_summary_dict,
 )
 
 

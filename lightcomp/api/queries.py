@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true, union_all
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from lightcomp import quantities as catalogue
@@ -424,21 +424,3 @@ def lot_owned_by(session: Session, lot_id: int, manufacturer_id: int | None) -> 
             )
         )
     )
-
-
-def lot_verdict_counts(session: Session, lot_id: int) -> dict[str, int]:
-    """Current-measurement verdict counts of a lot: ``{'pass', 'fail', 'error', 'untested'}``."""
-    rows = session.execute(
-        select(Measurement.verdict, func.count())
-        .select_from(Component)
-        .outerjoin(
-            Measurement,
-            and_(Measurement.component_id == Component.id, Measurement.is_current.is_(True)),
-        )
-        .where(Component.lot_id == lot_id)
-        .group_by(Measurement.verdict)
-    ).all()
-    counts = {"pass": 0, "fail": 0, "error": 0, "untested": 0}
-    for verdict, n in rows:
-        counts[verdict if verdict in counts else "untested"] += int(n)
-    return counts

@@ -8,20 +8,6 @@ See ``docs/coding.md`` for the scheme. Public API (other rooms depend on these n
 - :func:`write_label`
 """
 
-from lightcomp.coding.allocation import (
-    BlockFile,
-    find_component,
-    issue_codes,
-    register_codes,
-    reserve_block,
-)
-from lightcomp.coding.registry import (
-    find_family,
-    find_manufacturer,
-    import_registry,
-    register_family,
-    register_manufacturer,
-)
 from lightcomp.coding.scheme import (
     ALPHABET,
     CHECK_ALPHABET,
@@ -41,6 +27,32 @@ from lightcomp.coding.scheme import (
 )
 from lightcomp.coding.tables import tables
 from lightcomp.errors import CodeError
+
+# Allocation and the registry need the store (SQLAlchemy): imported on first use, so
+# that checking a code (`lightcomp code validate`) starts without them.
+_LAZY = {
+    "BlockFile": "allocation",
+    "find_component": "allocation",
+    "issue_codes": "allocation",
+    "register_codes": "allocation",
+    "reserve_block": "allocation",
+    "find_family": "registry",
+    "find_manufacturer": "registry",
+    "import_registry": "registry",
+    "register_family": "registry",
+    "register_manufacturer": "registry",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lightcomp.coding' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"lightcomp.coding.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 def write_label(code: str, path, **kwargs):

@@ -205,20 +205,11 @@ def _lot(session: Session, lot: Lot | str | None, family: Family) -> Lot | None:
 
 
 def refuse_closed_lot(lot: Lot) -> None:
-    """A published or withdrawn lot is closed: its records are what the alliance saw.
+    """A published or withdrawn lot is closed (the rule: :func:`lightcomp.store.lots.require_open`;
+    its :class:`~lightcomp.store.lots.LotStateError` is a :class:`CodeError`)."""
+    from lightcomp.store.lots import require_open
 
-    New units or retests go into a new lot, so a published record never changes.
-    """
-    if lot.withdrawn_at is not None:
-        raise CodeError(
-            f"lot {lot.name!r} was withdrawn on {lot.withdrawn_at:%Y-%m-%d}: it is closed; "
-            "test further units as a new lot"
-        )
-    if lot.published_at is not None:
-        raise CodeError(
-            f"lot {lot.name!r} was published on {lot.published_at:%Y-%m-%d}: its records are "
-            "closed; test further units as a new lot"
-        )
+    require_open(lot)
 
 
 def _held_block(session: Session, blk: BlockFile) -> SerialBlock:

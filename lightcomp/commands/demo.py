@@ -37,6 +37,7 @@ def run_demo(
     force: bool = False,
 ) -> dict:
     """Run the demo; return a summary dict (used by the command and the tests)."""
+    from lightcomp.commands.progress import ProgressBar
     from lightcomp.commands.station import print_lot_yield
     from lightcomp.errors import ConfigError
     from lightcomp.station.config import find_lab_root, load_station
@@ -85,17 +86,18 @@ def run_demo(
         )
         t1 = time.monotonic()
         echo(f"measuring lot {lot}: {count} x {pl.family} with plan {pl.name} ...")
-        runner = BatchRunner(
-            store,
-            st_run,
-            pl,
-            lot,
-            operator="demo",
-            progress=progress,
-            echo=lambda m: typer.echo(m, err=True),
-            interrupts=InterruptControl(lambda m: typer.echo(m, err=True)),
-        )
-        run = runner.run(count=count, params={"demo": True})
+        with ProgressBar(count, progress, lot) as bar:
+            runner = BatchRunner(
+                store,
+                st_run,
+                pl,
+                lot,
+                operator="demo",
+                progress=bar.advance,
+                echo=lambda m: typer.echo(m, err=True),
+                interrupts=InterruptControl(lambda m: typer.echo(m, err=True)),
+            )
+            run = runner.run(count=count, params={"demo": True})
         summary["batch_s"] = time.monotonic() - t1
         summary["run"] = run
     echo(f"batch {run.status}: {run.measured} components in {summary['batch_s']:.1f} s")
@@ -130,11 +132,8 @@ def _import_registry(store, path: Path, echo) -> None:
 
 
 def _write_report(store, lot: str, out: Path, echo) -> str | None:
-    try:
-        from lightcomp.reports.lot_report import write_lot_report
-    except ImportError as exc:
-        echo(f"(lot report skipped: the report writer is not available: {exc})")
-        return None
+    from lightcomp.reports.lot_report import write_lot_report
+
     path = out / f"lot-{lot}.html"
     try:
         info = write_lot_report(store, path, fmt="html", lot=lot)

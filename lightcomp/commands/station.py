@@ -43,49 +43,42 @@ def _serials_from(source: str, station=None):
 
 def print_lot_yield(store, lot: str, target: float = 0.95) -> dict | None:
     """Print the lot's yield with its 95 % interval and the verdict against ``target``."""
-    from sqlalchemy import func, select
+    from lightcomp.reports.yields import yield_summary_dict
+    from lightcomp.store.queries import lot_id, lot_verdict_counts
 
-    from lightcomp.store.models import Component, Lot
-
-    with store.transaction() as s:
-        counts = dict(
-            s.execute(
-                select(Component.status, func.count())
-                .join(Lot, Component.lot_id == Lot.id)
-                .where(Lot.name == lot)
-                .group_by(Component.status)
-            ).all()
-        )
-    n_pass, n_fail, n_error = (counts.get(k, 0) for k in ("pass", "fail", "error"))
-    pending = sum(v for k, v in counts.items() if k not in ("pass", "fail", "error"))
+    with store.session() as s:
+        counts = lot_verdict_counts(s, lot_id(s, lot))
+    n_pass, n_fail, n_error, pending = (counts[k] for k in ("pass", "fail", "error", "untested"))
     if n_pass + n_fail == 0:
         typer.echo(f"lot {lot}: nothing tested yet ({n_error} error, {pending} pending)")
         return None
-    try:
-        from lightcomp.analysis.yield_stats import yield_summary
-
-        ys = yield_summary(n_pass, n_fail, n_error, target=target)
-        res = {k: (v.item() if hasattr(v, "item") else v) for k, v in ys.items()}
-        res = {k: (v[0] if isinstance(v, list | tuple) else v) for k, v in res.items()}
-    except ImportError:  # pragma: no cover - yield_stats is part of the analysis core
-        res = {
-            "yield": n_pass / (n_pass + n_fail),
-            "lower": float("nan"),
-            "upper": float("nan"),
-            "verdict": "not computed",
-        }
+    res = yield_summary_dict(n_pass, n_fail, n_error, target=target)
     typer.echo(
         f"lot {lot}: {n_pass} pass, {n_fail} fail, {n_error} error, {pending} pending — "
         f"yield {100 * res['yield']:.1f} % (95 % interval {100 * res['lower']:.1f}–"
         f"{100 * res['upper']:.1f} %), target {100 * target:.0f} %: {res['verdict']}"
-        + (
-            f" (one-sided 95 % bounds {100 * res['lower_one_sided']:.1f} / "
-            f"{100 * res['upper_one_sided']:.1f} %)"
-            if "lower_one_sided" in res
-            else ""
-        )
+        f" (one-sided 95 % bounds {100 * res['lower_one_sided']:.1f} / "
+        f"{100 * res['upper_one_sided']:.1f} %)"
     )
-    return {**res, "n_pass": n_pass, "n_fail": n_fail, "n_error": n_error, "pending": pending}
+    return {**res, "pending": pending}
+
+
+def _already_done(store, lot: str, count: int) -> bool:
+    """True when the lot's first ``count`` components all have a pass/fail verdict (a
+    re-run would measure nothing: say so without starting the station)."""
+    from sqlalchemy import select
+
+    from lightcomp.store.models import Component, Lot
+
+    with store.session() as s:
+        statuses = s.scalars(
+            select(Component.status)
+            .join(Lot, Component.lot_id == Lot.id)
+            .where(Lot.name == lot)
+            .order_by(Component.id)
+            .limit(count)
+        ).all()
+    return len(statuses) == count and all(st in ("pass", "fail") for st in statuses)
 
 
 def run_batch_cli(
@@ -109,6 +102,7 @@ def run_batch_cli(
     from sqlalchemy import func, select
 
     from lightcomp.commands.common import open_store
+    from lightcomp.commands.progress import ProgressBar
     from lightcomp.errors import PlanError
     from lightcomp.station.config import find_lab_root, load_station, resolve_file
     from lightcomp.station.lab import simulated_station
@@ -144,17 +138,30 @@ def run_batch_cli(
             )
         if n == 0:
             raise PlanError(f"--resume: lot {lot!r} has no components in {store.shown_url}")
+    if count is not None and not retest and _already_done(store, lot, count):
+        typer.echo(
+            f"lot {lot}: its first {count} components are already measured; nothing to do "
+            "(--retest measures them again)"
+        )
+        print_lot_yield(store, lot)
+        store.dispose()
+        return 0
     echo = lambda m: typer.echo(m, err=True)  # noqa: E731
+    total = (
+        count
+        if count is not None
+        else (len(serial_source) if isinstance(serial_source, list) else None)
+    )
     ctx = simulated_station(st, seed=seed) if simlab else nullcontext(st)
     try:
-        with ctx as st_run:
+        with ctx as st_run, ProgressBar(total, progress, lot) as bar:
             runner = BatchRunner(
                 store,
                 st_run,
                 pl,
                 lot,
                 operator=operator,
-                progress=progress,
+                progress=bar.advance,
                 echo=echo,
                 interrupts=InterruptControl(echo),
             )

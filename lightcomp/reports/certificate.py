@@ -52,9 +52,11 @@ import numpy as np
 from sqlalchemy import func, select
 
 from lightcomp import quantities as catalogue
-from lightcomp.errors import ReportError
+from lightcomp.errors import CodeError, ReportError
+from lightcomp.jsonvalues import finite
 from lightcomp.reports import modulation as modulation_report
 from lightcomp.reports import plots
+from lightcomp.reports.conformity import DECISION_RULES, conformity
 from lightcomp.reports.document import (
     Document,
     Figure,
@@ -76,16 +78,6 @@ __all__ = [
 ]
 
 DEFAULT_LAB = {"name": "lightcomp test laboratory", "address": "(address not configured)"}
-
-DECISION_RULES = {
-    "simple": "Simple acceptance, shared risk (ILAC-G8:09/2019 §4.2.1): a result conforms when "
-    "the measured value lies within the limit(s); the measurement uncertainty is stated but "
-    "not taken into account.",
-    "guarded": "Guarded acceptance with guard band w = U, k = 2 (ILAC-G8:09/2019 §4.2.2, "
-    "binary statement with guard band): a result conforms when the measured value lies inside "
-    "the limit(s) by at least U, does not conform when it lies outside, and is indeterminate "
-    "in between. Limits without a stated uncertainty use simple acceptance.",
-}
 
 DEFAULT_METHOD = "ANSI/IES LM-79-19; CIE S 025/E:2015 (LED lamps, LED luminaires and LED modules)"
 
@@ -235,18 +227,8 @@ def _when(t: Any, with_time: bool = True) -> str:
     return t.strftime("%Y-%m-%d %H:%M UTC") if with_time else t.strftime("%Y-%m-%d")
 
 
-def _num(v: Any) -> float | None:
-    if isinstance(v, bool) or v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def _fmt(v: Any, digits: int) -> str:
-    f = _num(v)
+    f = finite(v)
     if f is None:
         return "–" if v is None else str(v)
     if digits == 2:  # Duv: fixed 4 decimals
@@ -288,10 +270,10 @@ def _uncertainty(m: dict, col: str | None, keys: tuple[str, ...]) -> tuple[float
         if k and k in u:
             entry = u[k]
             if isinstance(entry, dict):
-                val = _num(entry.get("U", entry.get("expanded")))
-                kk = _num(entry.get("k")) or 2.0
+                val = finite(entry.get("U", entry.get("expanded")))
+                kk = finite(entry.get("k")) or 2.0
             else:
-                val, kk = _num(entry), 2.0
+                val, kk = finite(entry), 2.0
             if val is not None:
                 return val, kk
     return None
@@ -338,7 +320,7 @@ def _results_table(m: dict, rows: tuple[catalogue.Quantity, ...]) -> Table:
 
 
 def _uv_prime(m: dict) -> tuple[float | None, float | None]:
-    x, y = _num(m.get("x")), _num(m.get("y"))
+    x, y = finite(m.get("x")), finite(m.get("y"))
     if x is None or y is None:
         return None, None
     d = -2 * x + 12 * y + 3
@@ -358,7 +340,7 @@ def _conformity_table(m: dict, rule: str) -> tuple[Table, str]:
     for name, e in (m.get("verdicts") or {}).items():
         if not isinstance(e, dict):
             continue
-        lo, hi = _num(e.get("min")), _num(e.get("max"))
+        lo, hi = finite(e.get("min")), finite(e.get("max"))
         value = e.get("value")
         q = catalogue.lookup(name) or catalogue.lookup(str(e.get("quantity")))
         unit = q.shown_unit if q is not None else (e.get("unit") or "")
@@ -376,30 +358,23 @@ def _conformity_table(m: dict, rule: str) -> tuple[Table, str]:
             req = f"inside ANSI C78.377 quadrangle {e['expected']} K"
         else:
             req = "–"
-        passed = bool(e.get("pass"))
-        statement = "conforms" if passed else "does not conform"
-        applied = "simple"
-        if rule == "guarded" and _num(value) is not None and (lo is not None or hi is not None):
-            col, keys = _limit_key(name, e)
-            u = _uncertainty(m, col, keys)
-            if u is not None:
-                applied = f"guarded, w = {_fmt_u(u[0] * (q.scale if q else 1.0))}"
-                v = float(value)
-                inside_by = min(
-                    (v - lo) if lo is not None else math.inf,
-                    (hi - v) if hi is not None else math.inf,
-                )
-                if inside_by >= u[0]:
-                    statement = "conforms"
-                elif inside_by < 0:
-                    statement = "does not conform"
-                else:
-                    statement = "indeterminate (within guard band)"
+        col, keys = _limit_key(name, e)
+        u = _uncertainty(m, col, keys) if rule == "guarded" else None
+        statement, applied = conformity(
+            finite(value),
+            lo,
+            hi,
+            rule=rule,
+            u=u[0] if u is not None else None,
+            passed=bool(e.get("pass")),
+        )
+        if applied != "simple":  # the guard band in the display unit
+            applied = f"guarded, w = {_fmt_u(u[0] * (q.scale if q else 1.0))}"
         outcome.append(statement)
         rows.append(
             [
                 catalogue.limit_label(name),
-                show(value) if _num(value) is not None else str(value),
+                show(value) if finite(value) is not None else str(value),
                 unit,
                 req,
                 statement,
@@ -459,7 +434,7 @@ def _stabilisation_table(history: list) -> Table | None:
     return Table(
         heads,
         [
-            [_history_value(k, h.get(k)) if _num(h.get(k)) is not None else "–" for k in keys]
+            [_history_value(k, h.get(k)) if finite(h.get(k)) is not None else "–" for k in keys]
             for h in shown
         ],
         align=["r"] * len(keys),
@@ -467,21 +442,12 @@ def _stabilisation_table(history: list) -> Table | None:
     )
 
 
-def _cri_values(m: dict, spectrum) -> tuple[float | None, list[float] | None]:
+def _cri_values(m: dict) -> tuple[float | None, list[float] | None]:
+    """Ra and R1..R15 as stored by the run (a certificate recomputes nothing)."""
     q = m.get("quantities") or {}
-    ri = [_num(q.get(f"R{i}", q.get(f"r{i}"))) for i in range(1, 16)]
-    ra = _num(m.get("ra")) if m.get("ra") is not None else _num(q.get("Ra"))
-    if all(v is not None for v in ri):
-        return ra, ri
-    if spectrum is None:
-        return ra, None
-    try:
-        from lightcomp.analysis.cri import CRI_CIE13_3
-
-        ra_c, ri_c = CRI_CIE13_3(spectrum[0], spectrum[1][None, :])
-        return float(ra_c[0]), [float(v) for v in ri_c[0]]
-    except Exception:  # noqa: BLE001 - a chart we cannot compute is left out, said so
-        return ra, None
+    ri = [finite(q.get(catalogue.lookup(f"r{i}").key)) for i in range(1, 16)]
+    ra = finite(m.get("ra")) if m.get("ra") is not None else finite(q.get("Ra"))
+    return ra, (ri if all(v is not None for v in ri) else None)
 
 
 def _tm30(spectrum) -> dict | None:
@@ -629,7 +595,7 @@ def build_certificate(
         meas_supply = ", ".join(
             f"{catalogue.lookup(k).label_en.lower()} {catalogue.format_value(k, v, unit=True)}"
             for k, v in elec.items()
-            if _num(v) is not None and catalogue.lookup(k) is not None
+            if finite(v) is not None and catalogue.lookup(k) is not None
         )
         supply = f"{supply}; measured: {meas_supply}" if supply else meas_supply
     doc.add(
@@ -684,7 +650,7 @@ def build_certificate(
         )
     else:
         doc.add(Paragraph("No spectrum is stored for this measurement.", "note"))
-    ra, ri = _cri_values(m, spectrum)
+    ra, ri = _cri_values(m)
     if ri is not None:
         doc.add(
             Figure(
@@ -697,7 +663,9 @@ def build_certificate(
     if tm is not None:
         doc.add(
             Figure(
-                plots.tm30_vector_graphic_png(tm["test"], tm["ref"], rf=tm["rf"], rg=tm["rg"]),
+                plots.tm30_vector_graphic_png(
+                    tm["test"], tm["ref"], rf=finite(m.get("rf")), rg=finite(m.get("rg"))
+                ),
                 caption="ANSI/IES TM-30-20 colour vector graphic (16 hue bins, computed from the "
                 "stored spectrum; CIE 224:2017 reference).",
                 width=0.5,
@@ -893,15 +861,16 @@ def issue_certificate(
     if not path.parent.is_dir():
         raise ReportError(f"output folder {path.parent} does not exist")
     now = now or datetime.now(UTC)
-    with store.transaction() as session:
-        record = queries.component_record(session, code)
-        if record is None:
-            try:
-                from lightcomp.coding import validate
+    from lightcomp.coding import canonical, validate
 
-                validate(code)
-            except ImportError:
-                pass
+    try:  # the code as stored (the store only looks up; coding knows the spelling rules)
+        stored_code = canonical(code)
+    except CodeError:
+        stored_code = code
+    with store.transaction() as session:
+        record = queries.component_record(session, stored_code)
+        if record is None:
+            validate(code)  # a malformed code says what is wrong with it
             raise ReportError(f"unknown product code {code!r}: no such component in the store")
         old = None
         if reissue:

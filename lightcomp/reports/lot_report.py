@@ -33,6 +33,7 @@ from lightcomp.reports.document import (
     render_html,
     render_pdf,
 )
+from lightcomp.reports.yields import yield_summary_dict
 from lightcomp.store import queries
 
 __all__ = [
@@ -211,7 +212,7 @@ def build_lot_report(
     n_pass = int((verdict == "pass").sum())
     n_fail = int((verdict == "fail").sum())
     n_error = int((verdict == "error").sum())
-    ys = queries.yield_summary_dict(n_pass, n_fail, n_error, target=target, confidence=confidence)
+    ys = yield_summary_dict(n_pass, n_fail, n_error, target=target, confidence=confidence)
 
     title = f"Yield report — {_describe(filters)}"
     doc = Document(
@@ -481,10 +482,8 @@ def _failed_with_values(
 
 
 def _format_code(code: str) -> str:
-    try:
-        from lightcomp.coding import format_code
-    except ImportError:
-        return code
+    from lightcomp.coding import format_code
+
     try:
         return format_code(code)
     except Exception:  # noqa: BLE001 - a display nicety only; show the stored code

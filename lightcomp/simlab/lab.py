@@ -93,6 +93,7 @@ class SimLab:
             seed=seed,
             speedup=float(speedup),
             devices_path=sim_cfg.get("devices"),
+            lamps_folder=sim_cfg.get("lamps"),
         )
         host = str(sim_cfg.get("host", "127.0.0.1"))
         servers: dict[str, InstrumentServer] = {}

@@ -58,20 +58,22 @@ LINE_LAMP_PEAK_W_NM = (2.0e-3, 3.0e-3, 4.0e-3, 0.6e-3, 0.6e-3, 1.0e-3, 0.8e-3, 1
 LINE_LAMP_FWHM_NM = 2.0  # as the spectroradiometer sees the lines (its bandwidth)
 
 
-def load_standard_lamp(lamp_id: str = STANDARD_LAMP_ID) -> tuple[np.ndarray, dict]:
-    """Certified spectral flux (W/nm on the 380-780 nm grid) and certificate of a lamp."""
-    toml_path = CALIBRATION_LAMPS / f"{lamp_id}.toml"
+def load_standard_lamp(
+    lamp_id: str = STANDARD_LAMP_ID, folder: str | Path | None = None
+) -> tuple[np.ndarray, dict]:
+    """Certified spectral flux (W/nm on the 380-780 nm grid) and certificate of a lamp,
+    read from ``folder`` (default: the lab folder's ``calibration/lamps``)."""
+    lamps = Path(folder) if folder is not None else CALIBRATION_LAMPS
+    toml_path = lamps / f"{lamp_id}.toml"
     try:
         cert = tomllib.loads(toml_path.read_text())
         rows = [
             ln.split(",")
-            for ln in (CALIBRATION_LAMPS / cert["data"]).read_text().splitlines()
+            for ln in (lamps / cert["data"]).read_text().splitlines()
             if ln and ln[0].isdigit()
         ]
     except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
-        raise PlanError(
-            f"cannot read standard lamp {lamp_id} in {CALIBRATION_LAMPS}: {exc}"
-        ) from exc
+        raise PlanError(f"cannot read standard lamp {lamp_id} in {lamps}: {exc}") from exc
     data = np.array([[float(r[0]), float(r[1])] for r in rows])
     return np.interp(dev.WAVELENGTHS_NM, data[:, 0], data[:, 1], left=0, right=0), cert
 
@@ -97,8 +99,10 @@ class World:
         seed: int = 0,
         speedup: float = 0.0,
         devices_path: str | Path | None = None,
+        lamps_folder: str | Path | None = None,
     ) -> None:
         self.lock = threading.RLock()
+        self.lamps_folder = lamps_folder
         self.seed = seed
         self.speedup = float(speedup)
         self.families, self.sphere = dev.load_devices(devices_path)
@@ -146,7 +150,7 @@ class World:
             self.line_lamp_loaded = serial == LINE_LAMP_ID
             if serial == STANDARD_LAMP_ID:
                 if self._lamp_spectrum is None:
-                    self._lamp_spectrum, _ = load_standard_lamp(serial)
+                    self._lamp_spectrum, _ = load_standard_lamp(serial, self.lamps_folder)
                 self.unit, self.lamp_loaded = None, True
             elif serial == LINE_LAMP_ID:
                 self.unit, self.lamp_loaded = None, False

@@ -29,7 +29,8 @@ def simulated_station(
             sim["devices"] = str(root / devices)
         elif not devices and (root / "station" / "simlab" / "devices.toml").is_file():
             sim["devices"] = str(root / "station" / "simlab" / "devices.toml")
-        _point_simlab_at_lamps(root / "calibration" / "lamps")
+        if (root / "calibration" / "lamps").is_dir():  # the standard lamp's certificate
+            sim.setdefault("lamps", str(root / "calibration" / "lamps"))
     raw["simlab"] = sim
     with SimLab.start(raw, ephemeral_ports=True, seed=seed) as lab:
         yield station.with_resources(lab.resources)
@@ -49,8 +50,9 @@ def calibrate(
 
     Opens the station's instruments and clock unless given; leaves them safe.
     """
-    from lightcomp.calibration import calibrate_station, load_certificate
-    from lightcomp.station.runner import StationInstruments
+    from lightcomp.calibration import load_certificate
+    from lightcomp.station.calibrate import calibrate_station
+    from lightcomp.station.instruments import StationInstruments
 
     lamp_path = Path(lamp) if lamp else station.lamp_path()
     if lamp_path is None:
@@ -86,19 +88,3 @@ def calibrate(
         inst.safe_all()
         if own:
             inst.close_all()
-
-
-def _point_simlab_at_lamps(folder: Path) -> None:
-    """Make the simulated lab read its standard lamp from the lab folder.
-
-    The simlab looks next to the source tree by default, which does not exist
-    after a non-editable install; the lab folder (found from the current
-    directory) always has ``calibration/lamps``.
-    """
-    try:
-        from lightcomp.simlab import world
-    except ImportError:  # pragma: no cover
-        return
-    current = Path(getattr(world, "CALIBRATION_LAMPS", folder))
-    if not current.is_dir() and folder.is_dir():
-        world.CALIBRATION_LAMPS = folder

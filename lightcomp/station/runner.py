@@ -40,267 +40,54 @@ down, stop.  Instruments are always left safe (outputs off).
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import signal
-import socket
-import threading
-import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select, update
 
-from lightcomp import quantities as catalogue
-from lightcomp.calibration import (
-    GRID_NM,
-    CalibrationSet,
-    DarkCache,
-    current_calibration,
-    luminous_flux_lm,
-)
-from lightcomp.coding.allocation import refuse_closed_lot
-from lightcomp.drivers import open_instrument
-from lightcomp.drivers.base import ElectricalReading, SpectralReading
+from lightcomp.calibration import CalibrationSet, luminous_flux_lm
+from lightcomp.drivers.base import ElectricalReading
 from lightcomp.errors import (
     AnalysisInputError,
     CalibrationError,
     CodeError,
     InstrumentError,
-    LightcompError,
     PlanError,
 )
+from lightcomp.station import run_records
+from lightcomp.station.calibrate import DarkCache
 from lightcomp.station.config import StationConfig
+from lightcomp.station.evaluate import (
+    ComponentResult,
+    add_modulation,
+    evaluate,
+    family_maintenance,
+)
+from lightcomp.station.instruments import BatchStopped, StationInstruments
+from lightcomp.station.interrupts import BatchAbandoned, InterruptControl, StopWaiting
 from lightcomp.station.plan import TestPlan
+from lightcomp.station.run_records import DONE_STATUSES, measurement_columns
 from lightcomp.station.stabilisation import NotStableError, stabilise
-from lightcomp.station.verdict import chromaticity_bins, evaluate_limits
-from lightcomp.store.codec import encode_array
+
+__all__ = [
+    "DONE_STATUSES",
+    "MAX_CONSECUTIVE_ERRORS",
+    "BatchAbandoned",
+    "BatchRunner",
+    "BatchStopped",
+    "ComponentResult",
+    "InterruptControl",
+    "RunSummary",
+    "StationInstruments",
+    "StopWaiting",
+    "family_maintenance",
+    "measurement_columns",
+]
 
 MAX_CONSECUTIVE_ERRORS = 3
 """This many components in error in a row stop the batch (something is wrong with the station)."""
-
-DONE_STATUSES = ("pass", "fail")
-
-
-class BatchStopped(InstrumentError):
-    """The batch stopped before its end (dead instrument, too many errors); it is resumable."""
-
-
-class BatchAbandoned(KeyboardInterrupt):  # noqa: N818 - a control-flow signal
-    """Second Ctrl-C (or SIGTERM): abandon the current component now."""
-
-
-# ----------------------------------------------------------------------------------------
-# Interrupts
-# ----------------------------------------------------------------------------------------
-class StopWaiting(Exception):  # noqa: N818 - a control-flow signal
-    """Ctrl-C while waiting for the next scan: stop waiting (nothing is being measured)."""
-
-
-class InterruptControl:
-    """Ctrl-C handling: first press = stop after this component, second = abandon it.
-
-    While the batch waits for the next serial (a barcode scanner on stdin) there is
-    no current component: the first press stops the waiting at once.
-    """
-
-    def __init__(self, echo: Callable[[str], None] | None = None) -> None:
-        self.stop_requested = False
-        self.presses = 0
-        self._echo = echo or (lambda _m: None)
-        self._critical = 0
-        self._pending_abandon = False
-        self._shielded = False
-        self._waiting = False
-
-    @contextmanager
-    def waiting_for_input(self) -> Iterator[None]:
-        """A blocking read of the next serial that the first Ctrl-C ends (:class:`StopWaiting`)."""
-        if self.stop_requested:
-            raise StopWaiting()
-        self._waiting = True
-        try:
-            yield
-        finally:
-            self._waiting = False
-
-    def request_stop(self) -> None:
-        self.stop_requested = True
-
-    def _handler(self, signum, _frame) -> None:
-        self.presses += 1
-        self.stop_requested = True
-        if self._waiting:  # nothing in progress: stop waiting for the next scan now
-            self._waiting = False
-            self._echo("stopped waiting for the next serial")
-            raise StopWaiting()
-        if signum == signal.SIGINT and self.presses == 1:
-            self._echo("stopping after the current component (Ctrl-C again to abandon it)")
-            return
-        if self._shielded:
-            return  # already stopping: cleaning up and recording the run
-        if self._critical:
-            self._pending_abandon = True
-            return
-        raise BatchAbandoned()
-
-    @contextmanager
-    def installed(self) -> Iterator[InterruptControl]:
-        """Install the SIGINT/SIGTERM handlers (main thread only) for the block."""
-        if threading.current_thread() is not threading.main_thread():
-            yield self
-            return
-        old_int = signal.signal(signal.SIGINT, self._handler)
-        old_term = signal.signal(signal.SIGTERM, self._handler)
-        try:
-            yield self
-        finally:
-            signal.signal(signal.SIGINT, old_int)
-            signal.signal(signal.SIGTERM, old_term)
-
-    @contextmanager
-    def shielded(self) -> Iterator[None]:
-        """Clean-up that no further Ctrl-C may cut (powering down, recording the run)."""
-        self._shielded = True
-        try:
-            yield
-        finally:
-            self._shielded = False
-
-    @contextmanager
-    def critical(self) -> Iterator[None]:
-        """A section the second Ctrl-C must not cut (the store commit)."""
-        self._critical += 1
-        try:
-            yield
-        finally:
-            self._critical -= 1
-        if not self._critical and self._pending_abandon:
-            self._pending_abandon = False
-            raise BatchAbandoned()
-
-
-# ----------------------------------------------------------------------------------------
-# Instruments
-# ----------------------------------------------------------------------------------------
-class StationInstruments:
-    """The opened instruments of a station, by role, with recovery and safe state."""
-
-    def __init__(self, station: StationConfig, opener: Callable | None = None) -> None:
-        self.station = station
-        self._open = opener or open_instrument
-        self.inst: dict[str, Any] = {}
-        self.identities: dict[str, str] = {}
-
-    def open_all(self, attempts: int = 2) -> StationInstruments:
-        """Open every instrument (each up to ``attempts`` times) and read its identity."""
-        try:
-            for role, cfg in self.station.instruments.items():
-                for attempt in range(attempts):
-                    try:
-                        self.inst[role] = self._open(cfg)
-                        self.identities[role] = self.inst[role].identify()
-                        break
-                    except InstrumentError:
-                        self.inst.pop(role, None)
-                        if attempt + 1 == attempts:
-                            raise
-        except BaseException:
-            self.close_all()
-            raise
-        return self
-
-    def __getitem__(self, role: str):
-        return self.inst[role]
-
-    def get(self, role: str):
-        return self.inst.get(role)
-
-    def __contains__(self, role: str) -> bool:
-        return role in self.inst
-
-    def recover(self) -> None:
-        """Check every instrument; re-open the ones that do not answer or answer wrongly.
-
-        Raises :class:`BatchStopped` naming the instrument that cannot be brought back.
-        """
-        for role, cfg in self.station.instruments.items():
-            inst = self.inst.get(role)
-            try:
-                if inst is None:
-                    raise InstrumentError("not open")
-                inst.check_identity()
-                continue
-            except Exception:  # noqa: BLE001 - any failure means re-open
-                pass
-            if inst is not None:
-                try:
-                    inst.close()
-                except Exception:  # noqa: BLE001
-                    pass
-            last: Exception | None = None
-            for _ in range(2):
-                try:
-                    self.inst[role] = self._open(cfg)
-                    self.identities[role] = self.inst[role].identify()
-                    last = None
-                    break
-                except Exception as exc:  # noqa: BLE001
-                    last = exc
-                    self.inst.pop(role, None)
-            if last is not None:
-                raise BatchStopped(
-                    f"instrument {role} ({cfg.driver}) at {cfg.resource} is not responding ({last})"
-                ) from last
-
-    def safe_all(self) -> None:
-        """Every instrument to its safe state (outputs off, aux lamp off); never raises."""
-        for role, inst in list(self.inst.items()):
-            try:
-                inst.safe_state()
-            except Exception:  # noqa: BLE001
-                pass
-            if role == "fixture":
-                try:
-                    inst.set_aux_lamp(False)
-                except Exception:  # noqa: BLE001
-                    pass
-
-    def close_all(self) -> None:
-        self.safe_all()
-        for inst in self.inst.values():
-            try:
-                inst.close()
-            except Exception:  # noqa: BLE001
-                pass
-        self.inst = {}
-
-
-# ----------------------------------------------------------------------------------------
-# Results
-# ----------------------------------------------------------------------------------------
-@dataclass
-class ComponentResult:
-    """Everything measured and computed for one component (not yet stored)."""
-
-    verdict: str  # pass | fail | error
-    error_message: str | None = None
-    quantities: dict = field(default_factory=dict)
-    verdicts: dict = field(default_factory=dict)
-    failed_limits: list = field(default_factory=list)
-    electrical: dict = field(default_factory=dict)
-    temperatures: dict = field(default_factory=dict)
-    stabilisation: list = field(default_factory=list)
-    raw: SpectralReading | None = None
-    dark: SpectralReading | None = None
-    spectrum: np.ndarray | None = None
-    uncertainty: dict = field(default_factory=dict)
-    attempts: int = 1
-    modulation: dict | None = None  # VLC test curves (plans with [modulation])
 
 
 @dataclass
@@ -325,40 +112,13 @@ class RunSummary:
         return self.n_pass + self.n_fail + self.n_error
 
 
-def _json_safe(value: Any) -> Any:
-    """Plain JSON values (NaN/inf -> None, numpy scalars -> Python)."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_json_safe(v) for v in value.tolist()]
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        v = float(value)
-        return v if math.isfinite(v) else None
-    return value
-
-
-def _electrical_dict(e: ElectricalReading) -> dict:
-    """The reading as a dict: its fields are named as the catalogue's quantity keys."""
-    d = {f.name: getattr(e, f.name) for f in dataclasses.fields(e) if f.name != "harmonics_a"}
-    if e.harmonics_a is not None:
-        d["harmonics_a"] = list(e.harmonics_a)
-    return _json_safe(d)
-
-
-# ----------------------------------------------------------------------------------------
-# The runner
-# ----------------------------------------------------------------------------------------
 class BatchRunner:
     """Runs a test plan on a station for one lot, storing every finished component.
 
     ``instruments`` (opened :class:`StationInstruments`) and ``clock`` may be
     injected (tests); otherwise they are opened from the station config.
+    ``progress`` is called after every component with the running tallies
+    (``{"pass", "fail", "error"}``): the command line shows a bar with it.
     """
 
     def __init__(
@@ -371,7 +131,7 @@ class BatchRunner:
         operator: str | None = None,
         instruments: StationInstruments | None = None,
         clock=None,
-        progress: bool = False,
+        progress: Callable[[dict[str, int]], None] | None = None,
         echo: Callable[[str], None] | None = None,
         interrupts: InterruptControl | None = None,
         now: Callable[[], datetime] | None = None,
@@ -392,149 +152,48 @@ class BatchRunner:
         self._now = now or (lambda: datetime.now(UTC))
         self.calibration: CalibrationSet | None = None
         self._family_name: str | None = None
+        self._maintenance: tuple[float, float] = (np.nan, np.nan)
         self._unc = None  # the batch's uncertainty Monte Carlo (plan [uncertainty])
 
     # -- set-up --------------------------------------------------------------------
     def _prepare(self, params: dict) -> tuple[int, int, int]:
         """Check calibration, family and lot; create the test run. Returns (run id, lot id, family id)."""
-        from lightcomp import __version__
-        from lightcomp.coding.registry import find_family
-        from lightcomp.store.models import Family, TestRun
-
         if self.plan.drive.mode == "ac" and "power_analyzer" not in self.station.instruments:
             raise PlanError(
                 f"plan {self.plan.name!r} drives AC mains: station {self.station.name!r} "
                 "needs an [instruments.power_analyzer]"
             )
-        from lightcomp.coding.allocation import get_or_create_lot
-        from lightcomp.station import lotlock
+        opened = run_records.open_run(
+            self.store,
+            self.station,
+            self.plan,
+            self.lot,
+            operator=self.operator,
+            params=params,
+            now=self._now(),
+        )
+        self.calibration = opened.calibration
+        from lightcomp.uncertainty.station import for_batch
 
-        run_uid = uuid.uuid4().hex
         with self.store.transaction() as s:
-            self.calibration = current_calibration(s, self.station.name, self._now())
-            from lightcomp.uncertainty.station import for_batch
-
             self._unc = for_batch(s, self.plan.raw.get("uncertainty"), self.calibration)
-            fam = find_family(s, self.plan.family, self.plan.manufacturer)
-            self._family_name = fam.name
-            self._maintenance = family_maintenance(fam.lm80, fam.name)
-            lot, created = get_or_create_lot(s, self.lot, fam.id, received_at=self._now())
-            if not created:
-                try:
-                    refuse_closed_lot(lot)
-                except CodeError as exc:
-                    raise PlanError(str(exc)) from None
-            if lot.family_id not in (None, fam.id):
-                other = s.get(Family, lot.family_id)
-                raise PlanError(
-                    f"lot {self.lot!r} belongs to family {other.name if other else lot.family_id!r}, "
-                    f"plan {self.plan.name!r} tests {fam.name!r}"
-                )
-            # one batch per lot at a time (before any earlier run is marked interrupted)
-            note = lotlock.acquire(s, lot.id, self.lot, self.station.name, run_uid)
-            if note:
-                self.echo(note)
-            s.execute(
-                update(TestRun)
-                .where(
-                    TestRun.station == self.station.name,
-                    TestRun.lot_id == lot.id,
-                    TestRun.status == "running",
-                )
-                .values(status="interrupted", ended_at=self._now())
-            )
-            run = TestRun(
-                run_uid=run_uid,
-                lot_id=lot.id,
-                station=self.station.name,
-                plan_name=self.plan.name,
-                plan_version=self.plan.version,
-                plan_hash=self.plan.sha256,
-                plan=_json_safe(self.plan.snapshot()),
-                operator=self.operator,
-                status="running",
-                calibration_id=self.calibration.id,
-                software_version=__version__,
-                host=socket.gethostname()[:128],
-                params=_json_safe(params),
-                started_at=self._now(),
-            )
-            s.add(run)
-            s.flush()
-            self.run_uid = run.run_uid
-            return run.id, lot.id, fam.id
+        self._family_name = opened.family_name
+        self._maintenance = opened.maintenance
+        self.run_uid = opened.run_uid
+        if opened.lock_note:
+            self.echo(opened.lock_note)
+        return opened.run_id, opened.lot_id, opened.family_id
 
     def _record_instruments(self) -> None:
-        from lightcomp.store.models import Instrument
-
-        now = self._now()
-        with self.store.transaction() as s:
-            for role, ident in self.instruments.identities.items():
-                ident = (ident or "?")[:256]
-                row = s.scalar(
-                    select(Instrument).where(
-                        Instrument.station == self.station.name,
-                        Instrument.role == role,
-                        Instrument.identity == ident,
-                    )
-                )
-                cfg = self.station.instruments[role]
-                if row is None:
-                    s.add(
-                        Instrument(
-                            station=self.station.name,
-                            role=role,
-                            driver=cfg.driver,
-                            identity=ident,
-                            resource=cfg.resource,
-                            first_seen=now,
-                            last_seen=now,
-                        )
-                    )
-                else:
-                    row.last_seen = now
-                    row.resource = cfg.resource
+        run_records.record_instruments(
+            self.store, self.station, self.instruments.identities, self._now()
+        )
 
     def _components_for_count(self, lot_id: int, family_id: int, count: int) -> list[int]:
-        """Ids of the first ``count`` components of the lot, issuing missing codes first."""
-        from lightcomp.coding import issue_codes
-        from lightcomp.store.models import Component
-
-        with self.store.transaction() as s:
-            have = (
-                s.scalar(
-                    select(func.count()).select_from(Component).where(Component.lot_id == lot_id)
-                )
-                or 0
-            )
-            if have < count:
-                fam = s.get(_family_model(), family_id)
-                lot = s.get(_lot_model(), lot_id)
-                issue_codes(s, fam, count - have, lot=lot)
-            ids = s.scalars(
-                select(Component.id)
-                .where(Component.lot_id == lot_id)
-                .order_by(Component.id)
-                .limit(count)
-            ).all()
-        return list(ids)
+        return run_records.components_for_count(self.store, lot_id, family_id, count)
 
     def _component_for_serial(self, lot_id: int, family_id: int, serial: str) -> int:
-        from lightcomp.coding import issue_codes
-        from lightcomp.store.models import Component
-
-        with self.store.transaction() as s:
-            cid = s.scalar(
-                select(Component.id)
-                .where(Component.lot_id == lot_id, Component.external_serial == serial)
-                .order_by(Component.id)
-                .limit(1)
-            )
-            if cid is None:
-                fam = s.get(_family_model(), family_id)
-                lot = s.get(_lot_model(), lot_id)
-                cid = issue_codes(s, fam, 1, lot=lot, external_serials=[serial])[0].id
-        return cid
+        return run_records.component_for_serial(self.store, lot_id, family_id, serial)
 
     # -- main loop -----------------------------------------------------------------
     def run(
@@ -688,42 +347,30 @@ class BatchRunner:
     def _finish(
         self, run_id: int, lot_id: int, summary: RunSummary, status: str, message: str | None
     ) -> None:
-        from lightcomp.station import lotlock
-        from lightcomp.store.models import Component, TestRun
-
         summary.status = status
         summary.message = message
-        try:
-            with self.store.transaction() as s:
-                lotlock.release(s, lot_id, self.run_uid)
-                run = s.get(TestRun, run_id)
-                run.status = status
-                run.ended_at = self._now()
-                run.params = {
-                    **(run.params or {}),
-                    "measured": summary.measured,
-                    "message": message,
-                }
-                counts = dict(
-                    s.execute(
-                        select(Component.status, func.count())
-                        .where(Component.lot_id == lot_id)
-                        .group_by(Component.status)
-                    ).all()
-                )
-        except Exception:  # noqa: BLE001 - never hide the real outcome behind a store error
+        run_records.finish_run(
+            self.store,
+            run_id,
+            status,
+            message,
+            summary.measured,
+            self._now(),
+            lot_id=lot_id,
+            run_uid=self.run_uid,
+        )
+        counts = run_records.lot_counts(self.store, lot_id)
+        if counts is None:
             return
-        summary.n_pass = counts.get("pass", 0)
-        summary.n_fail = counts.get("fail", 0)
-        summary.n_error = counts.get("error", 0)
-        summary.n_pending = sum(v for k, v in counts.items() if k not in ("pass", "fail", "error"))
+        summary.n_pass, summary.n_fail = counts["pass"], counts["fail"]
+        summary.n_error, summary.n_pending = counts["error"], counts["untested"]
 
     def _loop(self, work, total, run_id: int, summary: RunSummary, retest: bool) -> None:
         from lightcomp.store.models import Component
 
-        bar = _Progress(total, self.progress, self.lot)
         consecutive_errors = 0
         tallies = {"pass": 0, "fail": 0, "error": 0}
+        advance = self.progress or (lambda _tallies: None)
         # Measured components whose uncertainty Monte Carlo is still running: stored once
         # it is done, while the next unit is loaded, stabilised and measured (issue 19).
         pending: list[tuple[int, str, ComponentResult, Any]] = []
@@ -740,7 +387,7 @@ class BatchRunner:
                 raise
             summary.measured += 1
             tallies[result.verdict] += 1
-            bar.advance(tallies)
+            advance(tallies)
             if result.verdict == "error":
                 consecutive_errors += 1
                 self.echo(f"{code}: error: {result.error_message}")
@@ -753,45 +400,44 @@ class BatchRunner:
                 consecutive_errors = 0
 
         completed = False
-        with bar:
-            try:
-                for cid, _serial in work:
-                    if self.interrupts.stop_requested:
-                        break
-                    with self.store.transaction() as s:
-                        comp = s.get(Component, cid)
-                        status, code, ext = comp.status, comp.product_code, comp.external_serial
-                    if status in DONE_STATUSES and not retest:
-                        summary.skipped += 1
-                        tallies[status] += 1
-                        bar.advance(tallies)
-                        continue
-                    if self.calibration.valid_until < self._now():
-                        raise CalibrationError(
-                            f"calibration {self.calibration.calib_id} expired on "
-                            f"{self.calibration.valid_until:%Y-%m-%d %H:%M} UTC during the "
-                            "batch: recalibrate the station"
-                        )
-                    result = self.measure_with_retries(ext or code)
-                    future = self._unc.submit(result) if self._unc is not None else None
-                    pending.append((cid, code, result, future))
-                    # the previous unit's Monte Carlo ran during this measurement: store it
-                    while len(pending) > 1 or (pending and future is None):
-                        settle()
-                completed = True
-            finally:
-                # a measured unit is stored whatever stops the batch (each one, even when
-                # storing an earlier one raised)
-                stop: BaseException | None = None
-                while pending:
-                    try:
-                        settle()
-                    except BaseException as exc:  # noqa: BLE001 - re-raised below
-                        stop = stop or exc
-                if self._unc is not None and self._unc.worker.done:
-                    self.echo(self._unc.summary())
-                if stop is not None and completed:  # else the first error is on its way
-                    raise stop
+        try:
+            for cid, _serial in work:
+                if self.interrupts.stop_requested:
+                    break
+                with self.store.transaction() as s:
+                    comp = s.get(Component, cid)
+                    status, code, ext = comp.status, comp.product_code, comp.external_serial
+                if status in DONE_STATUSES and not retest:
+                    summary.skipped += 1
+                    tallies[status] += 1
+                    advance(tallies)
+                    continue
+                if self.calibration.valid_until < self._now():
+                    raise CalibrationError(
+                        f"calibration {self.calibration.calib_id} expired on "
+                        f"{self.calibration.valid_until:%Y-%m-%d %H:%M} UTC during the "
+                        "batch: recalibrate the station"
+                    )
+                result = self.measure_with_retries(ext or code)
+                future = self._unc.submit(result) if self._unc is not None else None
+                pending.append((cid, code, result, future))
+                # the previous unit's Monte Carlo ran during this measurement: store it
+                while len(pending) > 1 or (pending and future is None):
+                    settle()
+            completed = True
+        finally:
+            # a measured unit is stored whatever stops the batch (each one, even when
+            # storing an earlier one raised)
+            stop: BaseException | None = None
+            while pending:
+                try:
+                    settle()
+                except BaseException as exc:  # noqa: BLE001 - re-raised below
+                    stop = stop or exc
+            if self._unc is not None and self._unc.worker.done:
+                self.echo(self._unc.summary())
+            if stop is not None and completed:  # else the first error is on its way
+                raise stop
 
     # -- one component -------------------------------------------------------------
     def measure_with_retries(self, serial: str) -> ComponentResult:
@@ -899,7 +545,7 @@ class BatchRunner:
         spectrum = cal.spectral_flux(raw, dark, alpha)
         result = self._evaluate(raw, dark, spectrum, elec, temps, history, alpha)
         if modulation is not None:
-            _add_modulation(result, modulation, self.plan.modulation)
+            add_modulation(result, modulation, self.plan.modulation)
         return result
 
     def _measure_modulation(self):
@@ -939,296 +585,31 @@ class BatchRunner:
             )
 
     def _evaluate(self, raw, dark, spectrum, elec, temps, history, alpha) -> ComponentResult:
-        from lightcomp.analysis import analyze
-        from lightcomp.analysis.photometric_code import photometric_code
-
-        frame = analyze(GRID_NM, spectrum[None, :], absolute=True, power_w=elec.power_w)
-        row = frame.iloc[0].to_dict()
-        err = row.pop("error", None)
-        row.pop("name", None)
-        q: dict[str, Any] = {k: _json_safe(v) for k, v in row.items()}
-        q.update(_electrical_dict(elec))
-        q.pop("harmonics_a", None)
-        q.update(temps)
-        q["self_absorption"] = float(np.mean(alpha))
-        unc = {}
-        if self.calibration.uncertainty is not None:
-            w = spectrum * _v()
-            if np.sum(w) > 0:
-                rel = float(np.sum(self.calibration.uncertainty * w) / np.sum(w))
-                unc["luminous_flux_rel_k2"] = rel
-                flux = _finite_or_none(q.get("luminous_flux"))
-                if flux is not None:  # the form reports read: {"U": expanded, "k": 2}
-                    unc["luminous_flux"] = {
-                        "U": rel * flux,
-                        "k": 2,
-                        "source": "standard-lamp certificate, V(lambda)-weighted",
-                    }
-        if err is not None:
-            return ComponentResult(
-                "error",
-                error_message=f"analysis: {err}",
-                quantities=_json_safe(q),
-                electrical=_electrical_dict(elec),
-                temperatures=temps,
-                stabilisation=[h.as_dict() for h in history],
-                raw=raw,
-                dark=dark,
-                spectrum=spectrum,
-                uncertainty=unc,
-            )
-        try:
-            bins = chromaticity_bins(
-                np.array([q["CCT"]]),
-                np.array([q["Duv"]]),
-                np.array([q["x"]]),
-                np.array([q["y"]]),
-                self.plan.ansi_quadrangle,
-            )
-            q["ansi_category"] = str(bins["ansi_category"][0])
-            q["ansi_inside"] = bool(bins["ansi_inside"][0])
-            q["sdcm_steps"] = float(bins["sdcm_steps"][0])
-        except LightcompError as exc:
-            q["ansi_category"], q["ansi_inside"], q["sdcm_steps"] = None, False, None
-            q["binning_error"] = str(exc)
-        try:
-            nominal = self.plan.ansi_quadrangle or q["CCT"]
-            steps = q["sdcm_steps"] if q.get("sdcm_steps") is not None else np.nan
-            kept_steps, kept_flux = getattr(self, "_maintenance", (np.nan, np.nan))
-            q["photometric_code"] = str(
-                photometric_code(
-                    np.array([q["Ra"]]),
-                    np.array([float(nominal)]),
-                    np.array([steps]),
-                    np.array([kept_steps]),
-                    np.array([kept_flux]),
-                )[0]
-            )
-        except (LightcompError, TypeError, ValueError):
-            q["photometric_code"] = None
-        verdicts, failed = evaluate_limits(self.plan, q)
-        # A limit with no valid measured value is a measurement problem (an instrument
-        # gave no data), not a product failure: the unit is an error, to be re-measured.
-        missing = [n for n, v in verdicts.items() if n != "ansi_quadrangle" and v["value"] is None]
-        return ComponentResult(
-            "error" if missing else ("fail" if failed else "pass"),
-            error_message=(
-                f"no valid measured value for limit(s) {', '.join(missing)}" if missing else None
-            ),
-            quantities=_json_safe(q),
-            verdicts=_json_safe(verdicts),
-            failed_limits=failed,
-            electrical=_electrical_dict(elec),
-            temperatures=_json_safe(temps),
-            stabilisation=[_json_safe(h.as_dict()) for h in history],
+        return evaluate(
+            self.plan,
+            spectrum,
+            elec,
+            temperatures=temps,
+            history=history,
+            alpha=alpha,
             raw=raw,
             dark=dark,
-            spectrum=spectrum,
-            uncertainty=unc,
+            relative_u=self.calibration.uncertainty,
+            maintenance=self._maintenance,
         )
 
     def _store(
         self, component_id: int, run_id: int, r: ComponentResult, evaluation: dict | None = None
     ) -> None:
-        """Commit one component: measurement + status + is_current, in one transaction."""
-        from lightcomp.store.models import Component, Measurement
-
-        q = r.quantities
-        raw_blob = None
-        if r.raw is not None:
-            raw_blob = encode_array(
-                np.stack([np.asarray(r.raw.wavelengths_nm, float), np.asarray(r.raw.values, float)])
+        """Commit one component (a second Ctrl-C waits for the commit)."""
+        with self.interrupts.critical():
+            run_records.store_result(
+                self.store,
+                component_id,
+                run_id,
+                self.calibration.id,
+                r,
+                self.instruments.identities,
+                self._now(),
+                evaluation,
             )
-
-        with self.interrupts.critical(), self.store.transaction() as s:
-            # Row lock: two stations storing the same unit at once queue here instead of
-            # leaving two current measurements (a partial unique index backs this up).
-            comp = s.get(Component, component_id, with_for_update=True)
-            # An instrument error on a retest must not replace a valid pass/fail result:
-            # it is kept as history, not as the unit's current record.
-            keep_previous = r.verdict == "error" and comp.status in DONE_STATUSES
-            if not keep_previous:
-                s.execute(
-                    update(Measurement)
-                    .where(
-                        Measurement.component_id == component_id,
-                        Measurement.is_current.is_(True),
-                    )
-                    .values(is_current=False)
-                )
-            m = Measurement(
-                component_id=component_id,
-                family_id=comp.family_id,
-                test_run_id=run_id,
-                calibration_id=self.calibration.id,
-                measured_at=self._now(),
-                is_current=not keep_previous,
-                verdict=r.verdict,
-                error_message=r.error_message,
-                failed_limits=list(r.failed_limits),
-                verdicts=r.verdicts,
-                quantities=_json_safe({**q, "attempts": r.attempts}),
-                **measurement_columns(q),
-                wavelengths=encode_array(GRID_NM) if r.spectrum is not None else None,
-                raw_spectrum=raw_blob,
-                dark_spectrum=encode_array(np.asarray(r.dark.values, float)) if r.dark else None,
-                spectrum=encode_array(r.spectrum) if r.spectrum is not None else None,
-                electrical=r.electrical,
-                temperatures=r.temperatures,
-                stabilisation=r.stabilisation,
-                instruments=dict(self.instruments.identities),
-                uncertainty=r.uncertainty,
-                modulation=r.modulation,
-            )
-            s.add(m)
-            if evaluation is not None:  # how its U were obtained (issue 19)
-                from lightcomp.uncertainty.station import evaluation_row
-
-                s.flush()
-                s.add(evaluation_row(m.id, evaluation))
-            if not keep_previous:
-                comp.status = r.verdict
-                comp.photometric_code = q.get("photometric_code") if r.verdict != "error" else None
-
-
-def measurement_columns(q: dict[str, Any]) -> dict[str, Any]:
-    """The ``measurements`` key-quantity columns of a result's quantities (by the catalogue).
-
-    Numbers go in as floats (None when missing or not finite), flags as bool, text as str.
-    The test fixtures insert rows through this too, so they cannot drift from the runner.
-    """
-    out: dict[str, Any] = {}
-    for quantity in catalogue.column_quantities(kind=None):
-        v = q.get(quantity.key)
-        if quantity.kind == "number":
-            ok = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
-            out[quantity.column] = float(v) if ok and math.isfinite(float(v)) else None
-        elif quantity.kind == "flag":
-            out[quantity.column] = None if v is None else bool(v)
-        else:
-            out[quantity.column] = None if v is None else str(v)
-    return out
-
-
-def _add_modulation(result: ComponentResult, modulation, settings) -> None:
-    """Merge the VLC test's quantities, curves and limit verdicts into ``result``."""
-    from lightcomp.station.modulation import modulation_verdicts
-
-    q = modulation.quantities()
-    result.quantities.update(_json_safe(q))
-    result.modulation = _json_safe({k: v.tolist() for k, v in modulation.arrays().items()})
-    if result.verdict == "error":
-        return
-    verdicts, failed = modulation_verdicts(settings, q)
-    result.verdicts.update(_json_safe(verdicts))
-    result.failed_limits = [*result.failed_limits, *failed]
-    missing = [n for n, v in verdicts.items() if v["value"] is None]
-    if missing:
-        result.verdict = "error"
-        result.error_message = f"no valid measured value for limit(s) {', '.join(missing)}"
-    elif failed:
-        result.verdict = "fail"
-
-
-def _v() -> np.ndarray:
-    from lightcomp.calibration import photopic_v
-
-    return photopic_v()
-
-
-def _family_model():
-    from lightcomp.store.models import Family
-
-    return Family
-
-
-def _lot_model():
-    from lightcomp.store.models import Lot
-
-    return Lot
-
-
-class _Progress:
-    """Progress bar with the running yield (rich), or nothing."""
-
-    def __init__(self, total: int | None, enabled: bool, lot: str) -> None:
-        self.enabled = enabled
-        self.total = total
-        self.lot = lot
-        self._p = None
-        self._task = None
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._p = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[yield_text]}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                transient=False,
-                console=Console(stderr=True),
-            )
-            self._p.__enter__()
-            self._task = self._p.add_task(f"lot {self.lot}", total=self.total, yield_text="")
-        return self
-
-    def advance(self, tallies: dict[str, int]) -> None:
-        if self._p is None:
-            return
-        n = sum(tallies.values())
-        y = tallies["pass"] / n if n else float("nan")
-        text = (
-            f"yield {100 * y:5.1f} %  pass {tallies['pass']} fail {tallies['fail']} "
-            f"error {tallies['error']}"
-        )
-        self._p.update(self._task, advance=1, yield_text=text)
-
-    def __exit__(self, *exc) -> None:
-        if self._p is not None:
-            self._p.__exit__(*exc)
-
-
-def family_maintenance(lm80: dict | None, family: str) -> tuple[float, float]:
-    """(maintained MacAdam steps, maintained flux fraction) of a family from its LM-80 data.
-
-    ``families.lm80`` holds ``hours`` (T,), ``flux`` (units x T), ``rated_life_h``
-    and optionally ``maintained_sdcm`` (chromaticity spread at the same time).
-    Both values are NaN when the family has no LM-80 data: the photometric code
-    then carries ``-`` in those digits (IEC 62717 code ``ABC/D--``).
-    """
-    from lightcomp.analysis.lumen_maintenance import maintained_flux_fraction_IEC62717
-
-    if not lm80:
-        return np.nan, np.nan
-    try:
-        fraction, _at_h = maintained_flux_fraction_IEC62717(
-            np.asarray(lm80["hours"], dtype=float),
-            np.asarray(lm80["flux"], dtype=float),
-            float(lm80["rated_life_h"]),
-        )
-    except KeyError as exc:
-        raise PlanError(f"family {family!r}: LM-80 data lack {exc.args[0]!r}") from exc
-    except LightcompError as exc:
-        raise PlanError(f"family {family!r}: LM-80 data unusable: {exc}") from exc
-    steps = lm80.get("maintained_sdcm")
-    return (float(steps) if steps is not None else np.nan), fraction
-
-
-def _finite_or_none(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if np.isfinite(v) else None

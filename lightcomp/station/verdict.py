@@ -16,20 +16,12 @@ distance from the nominal quadrangle's centre (IEC 60081 ellipses,
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
+from lightcomp.jsonvalues import finite
 from lightcomp.station.plan import TestPlan
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def chromaticity_bins(
@@ -65,7 +57,7 @@ def evaluate_limits(plan: TestPlan, quantities: dict[str, Any]) -> tuple[dict, l
     verdicts: dict[str, dict] = {}
     failed: list[str] = []
     for lim in plan.limits:
-        value = _finite(quantities.get(lim.quantity))
+        value = finite(quantities.get(lim.quantity))
         ok = value is not None
         if ok and lim.min is not None and value < lim.min:
             ok = False

@@ -23,18 +23,18 @@ Unknown lots, families or manufacturers and empty lots raise
 from __future__ import annotations
 
 import json
-import math
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, Text, cast, func, or_, select, type_coerce
+from sqlalchemy import String, Text, and_, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from lightcomp import quantities as catalogue
-from lightcomp.errors import LightcompError, ReportError
+from lightcomp.errors import ReportError
+from lightcomp.jsonvalues import finite
 from lightcomp.store.codec import decode_array
 from lightcomp.store.models import (
     Calibration,
@@ -55,11 +55,11 @@ __all__ = [
     "lot_limits",
     "lot_records",
     "lot_runs",
-    "lot_yield",
+    "lot_id",
+    "lot_verdict_counts",
     "normalise_code",
     "records_spectra",
     "yield_by_lot",
-    "yield_summary_dict",
 ]
 
 #: Key quantities stored as measurement columns (SI units; unit in the name), in the
@@ -70,19 +70,14 @@ _SEPARATORS = re.compile(r"[\s\-_./]+")
 
 
 def normalise_code(code: str) -> str:
-    """Canonical form of a product code as stored (no separators, upper case).
+    """The stored form of a product code as typed: separators removed, upper case.
 
-    Uses :func:`lightcomp.coding.canonical`; a string that is not a valid code is
-    only stripped of separators and upper-cased (so a look-up simply finds nothing).
+    Only spelling: callers that accept codes from people check and canonicalise them
+    with :func:`lightcomp.coding.canonical` first (the store does not import coding).
     """
     if not isinstance(code, str) or not code.strip():
         raise ReportError("empty product code")
-    try:
-        from lightcomp.coding import canonical
-
-        return canonical(code)
-    except (ImportError, LightcompError):
-        return _SEPARATORS.sub("", code).upper()
+    return _SEPARATORS.sub("", code).upper()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,7 +419,7 @@ def lot_limits(session: Session, lot: str, sample: int = 50) -> dict[str, dict[s
     for v in verdicts:
         for name, entry in (v or {}).items():
             if isinstance(entry, dict):
-                key = (_num(entry.get("min")), _num(entry.get("max")))
+                key = (finite(entry.get("min")), finite(entry.get("max")))
                 seen.setdefault(name, {})
                 seen[name][key] = seen[name].get(key, 0) + 1
                 meta.setdefault(
@@ -439,82 +434,25 @@ def lot_limits(session: Session, lot: str, sample: int = 50) -> dict[str, dict[s
     for name, entry in fam_limits.items():
         if isinstance(entry, dict):
             out[name] = {
-                "min": _num(entry.get("min")),
-                "max": _num(entry.get("max")),
+                "min": finite(entry.get("min")),
+                "max": finite(entry.get("max")),
                 "quantity": entry.get("quantity"),
                 "unit": entry.get("unit"),
             }
-        elif name.endswith(("_min", "_max")) and _num(entry) is not None:
+        elif name.endswith(("_min", "_max")) and finite(entry) is not None:
             # flat plan form: flux_min = 1080, flux_max = ...
             base, side = name[:-4], name[-3:]
             out.setdefault(base, {"min": None, "max": None, "quantity": None, "unit": None})
-            out[base][side] = _num(entry)
+            out[base][side] = finite(entry)
     for name, counts in seen.items():
         (lo, hi), _ = max(counts.items(), key=lambda kv: kv[1])
         out[name] = {"min": lo, "max": hi, **meta[name]}
     return out
 
 
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 # ---------------------------------------------------------------------------------------------
 # Yield
 # ---------------------------------------------------------------------------------------------
-def yield_summary_dict(
-    n_pass: int,
-    n_fail: int,
-    n_error: int = 0,
-    *,
-    target: float = 0.95,
-    confidence: float = 0.95,
-    method: str = "wilson",
-) -> dict[str, Any]:
-    """Yield, its confidence interval and the verdict against ``target`` as plain scalars.
-
-    Wraps :func:`lightcomp.analysis.yield_stats.yield_summary` (yield = passes /
-    tested, tested = passes + failures; errors are counted apart, not as
-    tested). Keys: ``n_pass``, ``n_fail``, ``n_error``, ``n_tested``, ``yield``,
-    ``lower``, ``upper`` (two-sided), ``lower_one_sided``, ``upper_one_sided``,
-    ``verdict`` ("target met" / "target missed" / "not yet decidable"),
-    ``method``, ``target``, ``confidence``. With nothing tested (only errors)
-    the yield and bounds are NaN and the verdict "not yet decidable".
-    """
-    from lightcomp.analysis.yield_stats import yield_summary
-
-    p, f, e = int(n_pass), int(n_fail), int(n_error)
-    if p + f == 0:
-        nan = float("nan")
-        return {
-            "n_pass": p,
-            "n_fail": f,
-            "n_error": e,
-            "n_tested": 0,
-            "yield": nan,
-            "lower": nan,
-            "upper": nan,
-            "lower_one_sided": nan,
-            "upper_one_sided": nan,
-            "verdict": "not yet decidable",
-            "method": method,
-            "target": target,
-            "confidence": confidence,
-        }
-    res = yield_summary(p, f, e, target=target, confidence=confidence, method=method)
-    out: dict[str, Any] = {}
-    for k, v in res.items():
-        a = np.asarray(v).reshape(-1)[0] if np.ndim(v) else v
-        out[k] = a.item() if isinstance(a, np.generic) else a
-    out["target"] = target
-    out["confidence"] = confidence
-    return out
-
-
 def _verdict_counts(session: Session, where: list) -> dict[str, int]:
     rows = session.execute(
         select(Measurement.verdict, func.count())
@@ -529,41 +467,32 @@ def _verdict_counts(session: Session, where: list) -> dict[str, int]:
     return counts
 
 
-def lot_yield(
-    session: Session, lot: str, *, target: float = 0.95, confidence: float = 0.95
-) -> dict[str, Any]:
-    """Yield summary of a lot straight from the store (one aggregate query).
+def lot_verdict_counts(session: Session, lot_id: int) -> dict[str, int]:
+    """The lot's components by the verdict of their current measurement, one query:
+    ``{"pass", "fail", "error", "untested"}`` (untested: no current measurement).
 
-    Returns ``lot``, ``family``, ``n_components`` (in the lot), ``n_measured``
-    (with a current measurement), ``n_unmeasured`` and the fields of
-    :func:`yield_summary_dict` (``n_pass``, ``n_fail``, ``n_error``,
-    ``n_tested``, ``yield``, ``lower``, ``upper``, ``verdict`` ...).
-    Yield = passes / (passes + failures); errors are counted apart.
+    The one place a yield is counted: the lot report, the API, the station's run
+    summary and the ``station run`` command all read these counts.
     """
-    row = _lot_row(session, lot)
-    counts = _verdict_counts(
-        session, [Component.lot_id == row.id, Measurement.is_current.is_(True)]
-    )
-    n_components = session.scalar(
-        select(func.count()).select_from(Component).where(Component.lot_id == row.id)
-    )
-    measured = counts["pass"] + counts["fail"] + counts["error"]
-    if measured == 0:
-        raise ReportError(f"lot {lot!r} has no measured components")
-    fam = session.get(Family, row.family_id) if row.family_id else None
-    out: dict[str, Any] = {
-        "lot": lot,
-        "family": fam.name if fam else None,
-        "n_components": int(n_components or 0),
-        "n_measured": measured,
-        "n_unmeasured": int(n_components or 0) - measured,
-    }
-    out.update(
-        yield_summary_dict(
-            counts["pass"], counts["fail"], counts["error"], target=target, confidence=confidence
+    rows = session.execute(
+        select(Measurement.verdict, func.count())
+        .select_from(Component)
+        .outerjoin(
+            Measurement,
+            and_(Measurement.component_id == Component.id, Measurement.is_current.is_(True)),
         )
-    )
-    return out
+        .where(Component.lot_id == lot_id)
+        .group_by(Measurement.verdict)
+    ).all()
+    counts = {"pass": 0, "fail": 0, "error": 0, "untested": 0}
+    for verdict, n in rows:
+        counts[verdict if verdict in counts else "untested"] += int(n)
+    return counts
+
+
+def lot_id(session: Session, lot: str) -> int:
+    """Id of the lot named ``lot`` (:class:`ReportError` for an unknown lot)."""
+    return _lot_row(session, lot).id
 
 
 def yield_by_lot(

@@ -1,0 +1,247 @@
+"""From readings to a result: the pure step between the instruments and the store.
+
+:func:`evaluate` turns one component's calibrated spectrum, electrical reading,
+temperatures and stabilisation history into a :class:`ComponentResult`: the
+quantities (:func:`lightcomp.analysis.analyze`, a batch of one), the chromaticity
+bins and photometric code, the verdict of every plan limit
+(:mod:`lightcomp.station.verdict`) and the flux uncertainty from the calibration.
+No instrument, clock or store is touched, so it is tested with plain arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lightcomp.drivers.base import ElectricalReading, SpectralReading
+from lightcomp.errors import LightcompError, PlanError
+from lightcomp.jsonvalues import finite, json_safe
+from lightcomp.station.plan import TestPlan
+from lightcomp.station.verdict import chromaticity_bins, evaluate_limits
+
+__all__ = [
+    "ComponentResult",
+    "add_modulation",
+    "electrical_dict",
+    "evaluate",
+    "family_maintenance",
+    "flux_uncertainty",
+]
+
+#: The calibrated spectra's grid (nm), 380-780 nm at 1 nm (the analysis grid).
+GRID_NM = np.arange(380.0, 781.0, 1.0)
+
+
+@dataclass
+class ComponentResult:
+    """Everything measured and computed for one component (not yet stored)."""
+
+    verdict: str  # pass | fail | error
+    error_message: str | None = None
+    quantities: dict = field(default_factory=dict)
+    verdicts: dict = field(default_factory=dict)
+    failed_limits: list = field(default_factory=list)
+    electrical: dict = field(default_factory=dict)
+    temperatures: dict = field(default_factory=dict)
+    stabilisation: list = field(default_factory=list)
+    raw: SpectralReading | None = None
+    dark: SpectralReading | None = None
+    spectrum: np.ndarray | None = None
+    uncertainty: dict = field(default_factory=dict)
+    attempts: int = 1
+    modulation: dict | None = None  # VLC test curves (plans with [modulation])
+
+
+def electrical_dict(e: ElectricalReading) -> dict:
+    """The reading as a dict: its fields are named as the catalogue's quantity keys."""
+    d = {f.name: getattr(e, f.name) for f in dataclasses.fields(e) if f.name != "harmonics_a"}
+    if e.harmonics_a is not None:
+        d["harmonics_a"] = list(e.harmonics_a)
+    return json_safe(d)
+
+
+def flux_uncertainty(
+    spectrum: np.ndarray, relative_u: np.ndarray | None, flux_lm: Any
+) -> dict[str, Any]:
+    """Expanded (k = 2) uncertainty of the luminous flux from the calibration's relative
+    spectral uncertainty, V(lambda)-weighted over the spectrum; {} without one."""
+    if relative_u is None:
+        return {}
+    from lightcomp.analysis.data import load_photopic
+
+    w = np.asarray(spectrum, float) * load_photopic()
+    if not np.sum(w) > 0:
+        return {}
+    rel = float(np.sum(np.asarray(relative_u, float) * w) / np.sum(w))
+    out: dict[str, Any] = {"luminous_flux_rel_k2": rel}
+    flux = finite(flux_lm)
+    if flux is not None:  # the form reports read: {"U": expanded, "k": 2}
+        out["luminous_flux"] = {
+            "U": rel * flux,
+            "k": 2,
+            "source": "standard-lamp certificate, V(lambda)-weighted",
+        }
+    return out
+
+
+def evaluate(
+    plan: TestPlan,
+    spectrum: np.ndarray,
+    elec: ElectricalReading,
+    *,
+    temperatures: dict[str, float] | None = None,
+    history: list | tuple = (),
+    alpha: Any = 1.0,
+    raw: SpectralReading | None = None,
+    dark: SpectralReading | None = None,
+    relative_u: np.ndarray | None = None,
+    maintenance: tuple[float, float] = (np.nan, np.nan),
+) -> ComponentResult:
+    """The result of one component from its readings and the plan (pure).
+
+    Parameters
+    ----------
+    plan : TestPlan
+        Limits, the nominal ANSI quadrangle.
+    spectrum : array (401,)
+        Calibrated spectral radiant flux (W/nm) on :data:`GRID_NM`.
+    elec : ElectricalReading
+        The electrical reading taken with the spectrum.
+    temperatures : dict
+        ``tc_c`` / ``ambient_c`` (°C) when measured.
+    history : sequence
+        Stabilisation readings (objects with ``as_dict()`` or dicts).
+    alpha : float or array
+        Self-absorption factor applied (stored as its mean).
+    raw, dark : SpectralReading, optional
+        Kept in the result for the store (raw pixel data).
+    relative_u : array (401,), optional
+        Relative expanded (k = 2) spectral uncertainty of the calibration.
+    maintenance : (float, float)
+        (maintained MacAdam steps, maintained flux fraction) from the family's LM-80
+        data (:func:`family_maintenance`); NaN when unknown.
+    """
+    from lightcomp.analysis import analyze
+    from lightcomp.analysis.photometric_code import photometric_code
+
+    temps = dict(temperatures or {})
+    hist = [h if isinstance(h, dict) else h.as_dict() for h in history]
+    frame = analyze(GRID_NM, spectrum[None, :], absolute=True, power_w=elec.power_w)
+    row = frame.iloc[0].to_dict()
+    err = row.pop("error", None)
+    row.pop("name", None)
+    q: dict[str, Any] = {k: json_safe(v) for k, v in row.items()}
+    q.update(electrical_dict(elec))
+    q.pop("harmonics_a", None)
+    q.update(temps)
+    q["self_absorption"] = float(np.mean(alpha))
+    unc = flux_uncertainty(spectrum, relative_u, q.get("luminous_flux"))
+    common = {
+        "electrical": electrical_dict(elec),
+        "stabilisation": [json_safe(h) for h in hist],
+        "raw": raw,
+        "dark": dark,
+        "spectrum": spectrum,
+        "uncertainty": unc,
+    }
+    if err is not None:
+        return ComponentResult(
+            "error",
+            error_message=f"analysis: {err}",
+            quantities=json_safe(q),
+            temperatures=temps,
+            **common,
+        )
+    try:
+        bins = chromaticity_bins(
+            np.array([q["CCT"]]),
+            np.array([q["Duv"]]),
+            np.array([q["x"]]),
+            np.array([q["y"]]),
+            plan.ansi_quadrangle,
+        )
+        q["ansi_category"] = str(bins["ansi_category"][0])
+        q["ansi_inside"] = bool(bins["ansi_inside"][0])
+        q["sdcm_steps"] = float(bins["sdcm_steps"][0])
+    except LightcompError as exc:
+        q["ansi_category"], q["ansi_inside"], q["sdcm_steps"] = None, False, None
+        q["binning_error"] = str(exc)
+    try:
+        nominal = plan.ansi_quadrangle or q["CCT"]
+        steps = q["sdcm_steps"] if q.get("sdcm_steps") is not None else np.nan
+        kept_steps, kept_flux = maintenance
+        q["photometric_code"] = str(
+            photometric_code(
+                np.array([q["Ra"]]),
+                np.array([float(nominal)]),
+                np.array([steps]),
+                np.array([kept_steps]),
+                np.array([kept_flux]),
+            )[0]
+        )
+    except (LightcompError, TypeError, ValueError):
+        q["photometric_code"] = None
+    verdicts, failed = evaluate_limits(plan, q)
+    # A limit with no valid measured value is a measurement problem (an instrument
+    # gave no data), not a product failure: the unit is an error, to be re-measured.
+    missing = [n for n, v in verdicts.items() if n != "ansi_quadrangle" and v["value"] is None]
+    return ComponentResult(
+        "error" if missing else ("fail" if failed else "pass"),
+        error_message=(
+            f"no valid measured value for limit(s) {', '.join(missing)}" if missing else None
+        ),
+        quantities=json_safe(q),
+        verdicts=json_safe(verdicts),
+        failed_limits=failed,
+        temperatures=json_safe(temps),
+        **common,
+    )
+
+
+def add_modulation(result: ComponentResult, modulation, settings) -> None:
+    """Merge the VLC test's quantities, curves and limit verdicts into ``result`` (pure)."""
+    from lightcomp.station.modulation import modulation_verdicts
+
+    q = modulation.quantities()
+    result.quantities.update(json_safe(q))
+    result.modulation = json_safe({k: v.tolist() for k, v in modulation.arrays().items()})
+    if result.verdict == "error":
+        return
+    verdicts, failed = modulation_verdicts(settings, q)
+    result.verdicts.update(json_safe(verdicts))
+    result.failed_limits = [*result.failed_limits, *failed]
+    missing = [n for n, v in verdicts.items() if v["value"] is None]
+    if missing:
+        result.verdict = "error"
+        result.error_message = f"no valid measured value for limit(s) {', '.join(missing)}"
+    elif failed:
+        result.verdict = "fail"
+
+
+def family_maintenance(lm80: dict | None, family: str) -> tuple[float, float]:
+    """(maintained MacAdam steps, maintained flux fraction) of a family from its LM-80 data.
+
+    ``families.lm80`` holds ``hours`` (T,), ``flux`` (units x T), ``rated_life_h``
+    and optionally ``maintained_sdcm`` (chromaticity spread at the same time).
+    Both values are NaN when the family has no LM-80 data: the photometric code
+    then carries ``-`` in those digits (IEC 62717 code ``ABC/D--``).
+    """
+    from lightcomp.analysis.lumen_maintenance import maintained_flux_fraction_IEC62717
+
+    if not lm80:
+        return np.nan, np.nan
+    try:
+        fraction, _at_h = maintained_flux_fraction_IEC62717(
+            np.asarray(lm80["hours"], dtype=float),
+            np.asarray(lm80["flux"], dtype=float),
+            float(lm80["rated_life_h"]),
+        )
+    except KeyError as exc:
+        raise PlanError(f"family {family!r}: LM-80 data lack {exc.args[0]!r}") from exc
+    except LightcompError as exc:
+        raise PlanError(f"family {family!r}: LM-80 data unusable: {exc}") from exc
+    steps = lm80.get("maintained_sdcm")
+    return (float(steps) if steps is not None else np.nan), fraction
