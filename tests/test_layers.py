@@ -45,7 +45,7 @@ FORBIDDEN: dict[str, set[str]] = {
         "cli",
     },
     "drivers": {"analysis", "store", "station", "calibration", "reports", "api", "commands"},
-    "coding": {"analysis", "station", "calibration", "reports", "api", "commands", "drivers"},
+    "coding": {"station", "calibration", "reports", "api", "commands", "drivers"},
     "calibration": {"station", "reports", "api", "commands", "simlab", "coding"},
     "station": {"reports", "api", "commands"},  # (station/lab.py starts the simulated lab)
     "reports": {"station", "api", "commands", "drivers", "simlab", "calibration"},

@@ -152,19 +152,9 @@ def open_lab(station, rig: RigConfig, *, simulated: bool, seed: int | None = Non
         return
     from lightcomp.simlab import SimLab
     from lightcomp.simlab.lm80rig import Lm80Rig
+    from lightcomp.station.lab import simlab_config
 
-    raw = dict(station.raw)
-    sim = dict(raw.get("simlab", {}))
-    root = station.lab_root
-    if root is not None:
-        devices = sim.get("devices")
-        if devices and not Path(devices).is_absolute():
-            sim["devices"] = str(root / devices)
-        elif not devices and (root / "station" / "simlab" / "devices.toml").is_file():
-            sim["devices"] = str(root / "station" / "simlab" / "devices.toml")
-        if (root / "calibration" / "lamps").is_dir():  # the standard lamp's certificate
-            sim.setdefault("lamps", str(root / "calibration" / "lamps"))
-    raw["simlab"] = sim
+    raw = simlab_config(station)
     rig_raw = dict(rig.raw)
     if seed is not None:
         rig_raw["simlab"] = {**dict(rig_raw.get("simlab", {})), "seed": seed}

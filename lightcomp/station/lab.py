@@ -20,20 +20,28 @@ def simulated_station(
     """
     from lightcomp.simlab import SimLab
 
+    raw = simlab_config(station)
+    with SimLab.start(raw, ephemeral_ports=True, seed=seed) as lab:
+        yield station.with_resources(lab.resources)
+
+
+def simlab_config(station: StationConfig) -> dict:
+    """The station's raw configuration for :meth:`lightcomp.simlab.SimLab.start`, with the
+    device models and the standard lamps' folder resolved in the lab folder (passed in the
+    configuration: nothing in the simulated lab is patched)."""
     raw = dict(station.raw)
     sim = dict(raw.get("simlab", {}))
     root = station.lab_root
-    devices = sim.get("devices")
     if root is not None:
+        devices = sim.get("devices")
         if devices and not Path(devices).is_absolute():
             sim["devices"] = str(root / devices)
         elif not devices and (root / "station" / "simlab" / "devices.toml").is_file():
             sim["devices"] = str(root / "station" / "simlab" / "devices.toml")
-        if (root / "calibration" / "lamps").is_dir():  # the standard lamp's certificate
+        if (root / "calibration" / "lamps").is_dir():
             sim.setdefault("lamps", str(root / "calibration" / "lamps"))
     raw["simlab"] = sim
-    with SimLab.start(raw, ephemeral_ports=True, seed=seed) as lab:
-        yield station.with_resources(lab.resources)
+    return raw
 
 
 def calibrate(
