@@ -190,7 +190,7 @@ def supply_sentence(drive: dict) -> str:
         return ""
 
     def val(key: str) -> str | None:
-        v = _num(drive.get(key))
+        v = finite(drive.get(key))
         if v is None:
             return None
         # a limit has the unit of the quantity it limits
