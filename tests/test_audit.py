@@ -9,7 +9,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from lightcomp.cli import app
-from lightcomp.store import AuditEvent, Store
+from lightcomp.store import AuditEvent, Store, append_only
 from lightcomp.store.audit import GENESIS, entry_hash, record, verify_chain
 
 
@@ -42,6 +42,7 @@ def test_chain_is_whole_and_linked(store):
 def test_altered_entry_is_found(store):
     _write(store, 6)
     with store.engine.begin() as c:
+        append_only.remove(c)  # what only a database administrator can do
         c.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 4"))
     with store.session() as s:
         rep = verify_chain(s)
@@ -52,6 +53,7 @@ def test_altered_entry_is_found(store):
 def test_removed_entry_is_found(store):
     _write(store, 6)
     with store.engine.begin() as c:
+        append_only.remove(c)
         c.execute(text("DELETE FROM audit_events WHERE seq = 3"))
     with store.session() as s:
         rep = verify_chain(s)
@@ -62,6 +64,7 @@ def test_rewritten_tail_is_found(store):
     """Deleting an entry and renumbering the rest still breaks the hash links."""
     _write(store, 5)
     with store.engine.begin() as c:
+        append_only.remove(c)
         c.execute(text("DELETE FROM audit_events WHERE seq = 2"))
         c.execute(text("UPDATE audit_events SET seq = seq - 1 WHERE seq > 2"))
     with store.session() as s:
@@ -114,11 +117,24 @@ def test_cli_verify(sqlite_url):
     ok = runner.invoke(app, ["audit", "verify", "--db", sqlite_url])
     assert ok.exit_code == 0 and "intact: 3 entries" in ok.output
     with store.engine.begin() as c:
+        append_only.remove(c)
         c.execute(text("UPDATE audit_events SET details = '{\"n\": 99}' WHERE seq = 2"))
     store.dispose()
     bad = runner.invoke(app, ["audit", "verify", "--db", sqlite_url])
     assert bad.exit_code == 1
     assert "BROKEN at entry 2" in bad.output
+
+
+def test_audit_entries_cannot_be_changed_by_the_application(store):
+    from sqlalchemy.exc import DBAPIError
+
+    _write(store, 2)
+    for sql in ("UPDATE audit_events SET actor = 'x' WHERE seq = 1", "DELETE FROM audit_events"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with store.engine.begin() as c:
+                c.execute(text(sql))
+    with store.session() as s:
+        assert verify_chain(s).entries == 2
 
 
 def test_migration_chains_existing_entries(sqlite_url):

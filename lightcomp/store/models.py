@@ -303,6 +303,16 @@ class Measurement(Base):
     rise_time_ns: Mapped[float | None] = mapped_column(Float)  # 10-90 %
     fall_time_ns: Mapped[float | None] = mapped_column(Float)
     modulation: Mapped[dict | None] = mapped_column(JSONType)
+    # Record history (append-only, lightcomp.store.append_only): the analysis version of
+    # the values (lightcomp.analysis.version), what kind of row this is (measurement |
+    # retest | correction | reanalysis), the row it supersedes, the row holding its arrays
+    # when it reuses them (a re-analysis), and who recorded it and why.
+    analysis_version: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16), default="measurement")
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("measurements.id"), index=True)
+    source_measurement_id: Mapped[int | None] = mapped_column(ForeignKey("measurements.id"))
+    recorded_by: Mapped[str | None] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(Text)
 
     component: Mapped[Component] = relationship()
     test_run: Mapped[TestRun | None] = relationship()

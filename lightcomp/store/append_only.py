@@ -1,0 +1,144 @@
+"""Append-only records, enforced by the database itself (triggers).
+
+ISO/IEC 17025:2017 7.5 and 8.4 ask that original observations, results and their
+amendments be retained and protected from unauthorised change.  The application
+never edits a stored record; these triggers make sure nothing else does either:
+an ``UPDATE`` or ``DELETE`` of a row in :data:`APPEND_ONLY` is refused by SQLite and
+PostgreSQL alike, with one exception per table that moves a *pointer* forward and
+nothing else:
+
+* ``measurements.is_current`` may go from true to false, once (the row is superseded
+  by a newer row that links it through ``supersedes_id``); every other column is
+  frozen, and ``is_current`` never goes back;
+* ``calibrations.status`` may go from ``valid`` to ``superseded`` or ``revoked``.
+
+:func:`install` (re)creates the triggers from the columns the table has, so a
+migration that adds a column to one of these tables calls it again.  The audit trail
+(:mod:`lightcomp.store.audit`) detects what a database administrator could still do
+by dropping the triggers.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, text
+
+#: table -> (pointer column or None, SQL condition on OLD/NEW allowing the pointer move)
+APPEND_ONLY: dict[str, tuple[str | None, str | None]] = {
+    "measurements": ("is_current", "OLD.is_current AND NOT NEW.is_current"),
+    "calibrations": (
+        "status",
+        "OLD.status = 'valid' AND NEW.status IN ('superseded', 'revoked')",
+    ),
+    "uncertainty_evaluations": (None, None),
+    "certificates": (None, None),
+    "audit_events": (None, None),
+    "lm80_readings": (None, None),
+    "lm80_events": (None, None),
+}
+
+#: Message start of a refused change (both backends); callers match on it.
+REFUSED = "append-only"
+
+
+def _sqlite_bool(cond: str) -> str:
+    # SQLite stores booleans as 0/1; "OLD.is_current AND NOT NEW.is_current" works as is.
+    return cond
+
+
+def _drop(bind, table: str) -> None:
+    if bind.dialect.name == "postgresql":
+        bind.execute(text(f'DROP TRIGGER IF EXISTS "lc_{table}_append_only" ON "{table}"'))
+        bind.execute(text(f'DROP FUNCTION IF EXISTS "lc_{table}_append_only"() CASCADE'))
+    else:
+        for suffix in ("no_delete", "no_update", "pointer_only"):
+            bind.execute(text(f'DROP TRIGGER IF EXISTS "lc_{table}_{suffix}"'))
+
+
+def install(bind, tables: dict[str, tuple[str | None, str | None]] | None = None) -> None:
+    """Create (or re-create) the append-only triggers on ``bind`` (a Connection)."""
+    tables = APPEND_ONLY if tables is None else tables
+    have = set(inspect(bind).get_table_names())
+    for table, (pointer, allowed) in tables.items():
+        if table not in have:
+            continue
+        _drop(bind, table)
+        if bind.dialect.name == "postgresql":
+            _install_pg(bind, table, pointer, allowed)
+        else:
+            cols = [c["name"] for c in inspect(bind).get_columns(table)]
+            _install_sqlite(bind, table, cols, pointer, allowed)
+
+
+def remove(bind) -> None:
+    """Drop every append-only trigger (migration downgrade; tests of the audit chain)."""
+    have = set(inspect(bind).get_table_names())
+    for table in APPEND_ONLY:
+        if table in have:
+            _drop(bind, table)
+
+
+def _install_pg(bind, table: str, pointer: str | None, allowed: str | None) -> None:
+    if pointer is None:
+        check = "TRUE"
+    else:
+        # Every column but the pointer unchanged (generic over columns added later),
+        # and the pointer moved the one allowed way.
+        check = (
+            f"(to_jsonb(OLD) - '{pointer}') IS DISTINCT FROM (to_jsonb(NEW) - '{pointer}') "
+            f"OR NOT ({allowed})"
+        )
+    bind.execute(
+        text(
+            f"""
+CREATE FUNCTION "lc_{table}_append_only"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    RAISE EXCEPTION '{REFUSED}: rows of {table} cannot be deleted'
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  IF {check} THEN
+    RAISE EXCEPTION '{REFUSED}: rows of {table} cannot be changed{
+                "" if pointer is None else f" (only {pointer} moves forward)"
+            }'
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  RETURN NEW;
+END $$"""
+        )
+    )
+    bind.execute(
+        text(
+            f'CREATE TRIGGER "lc_{table}_append_only" BEFORE UPDATE OR DELETE ON "{table}" '
+            f'FOR EACH ROW EXECUTE FUNCTION "lc_{table}_append_only"()'
+        )
+    )
+
+
+def _install_sqlite(
+    bind, table: str, cols: list[str], pointer: str | None, allowed: str | None
+) -> None:
+    bind.execute(
+        text(
+            f'CREATE TRIGGER "lc_{table}_no_delete" BEFORE DELETE ON "{table}" '
+            f"BEGIN SELECT RAISE(ABORT, '{REFUSED}: rows of {table} cannot be deleted'); END"
+        )
+    )
+    frozen = [c for c in cols if c != pointer]
+    # "UPDATE OF" fires whenever one of these columns is named in the UPDATE's SET, so a
+    # change that keeps its value is refused too: only the pointer may be written.
+    of = ", ".join(f'"{c}"' for c in frozen)
+    bind.execute(
+        text(
+            f'CREATE TRIGGER "lc_{table}_no_update" BEFORE UPDATE OF {of} ON "{table}" '
+            f"BEGIN SELECT RAISE(ABORT, '{REFUSED}: rows of {table} cannot be changed'); END"
+        )
+    )
+    if pointer is not None:
+        bind.execute(
+            text(
+                f'CREATE TRIGGER "lc_{table}_pointer_only" BEFORE UPDATE OF "{pointer}" '
+                f'ON "{table}" WHEN NOT ({_sqlite_bool(allowed)}) '
+                f"BEGIN SELECT RAISE(ABORT, '{REFUSED}: {table}.{pointer} only moves "
+                "forward'); END"
+            )
+        )
