@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "db",
     "lm80",
     "audit",
+    "reanalyze",
 )
 
 

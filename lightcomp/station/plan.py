@@ -48,6 +48,8 @@ measured quantities, unit, physically possible range).
 
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import math
 import re
@@ -518,6 +520,22 @@ def load_plan(path: str | Path) -> TestPlan:
     (:mod:`lightcomp.station.feasibility`).
     """
     data, text = read_toml(path)
+    return parse_plan(data, text, str(path))
+
+
+def plan_from_snapshot(snapshot: dict) -> TestPlan:
+    """The plan a test run stored (:meth:`TestPlan.snapshot`), for re-analysis.
+
+    The limits are those the components were judged against when they were measured;
+    feasibility rules added since are not applied again (they guard new plans).
+    """
+    data = {k: v for k, v in snapshot.items() if k not in ("path", "sha256")}
+    plan = parse_plan(data, "", str(snapshot.get("path") or "<stored plan>"), feasibility=False)
+    return dataclasses.replace(plan, sha256=snapshot.get("sha256"))
+
+
+def parse_plan(data: dict, text: str, path: str, *, feasibility: bool = True) -> TestPlan:
+    """Validate a plan's parsed TOML ``data`` (``text`` for line numbers in errors)."""
     ctx = _Ctx(str(path), text)
     for section in data:
         if section not in _SECTIONS:
@@ -543,7 +561,7 @@ def load_plan(path: str | Path) -> TestPlan:
     limits, quadrangle = (
         _parse_limits(ctx, data.get("limits", {})) if "limits" in data else ((), None)
     )
-    if drive is not None:
+    if drive is not None and feasibility:
         from lightcomp.station.feasibility import check_plan_limits
 
         for key, message in check_plan_limits(drive, steps, limits, quadrangle):

@@ -312,6 +312,7 @@ class Measurement(Base):
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("measurements.id"), index=True)
     source_measurement_id: Mapped[int | None] = mapped_column(ForeignKey("measurements.id"))
     recorded_by: Mapped[str | None] = mapped_column(String(120))
+    recorded_at: Mapped[datetime | None] = mapped_column(TS, default=utcnow)
     reason: Mapped[str | None] = mapped_column(Text)
 
     component: Mapped[Component] = relationship()

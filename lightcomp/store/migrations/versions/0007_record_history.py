@@ -5,7 +5,7 @@ Revises: 0006_vlc
 Create Date: 2026-12-01 00:30:00
 
 - ``measurements``: ``analysis_version``, ``kind``, ``supersedes_id``,
-  ``source_measurement_id``, ``recorded_by``, ``reason``. Rows stored before this
+  ``source_measurement_id``, ``recorded_by``, ``recorded_at``, ``reason``. Rows stored before this
   revision were computed by the first build's method set, ``LC-2026.11``; a
   superseded row is linked from the next row of its component.
 - triggers refusing UPDATE/DELETE of stored records (``lightcomp.store.append_only``).
@@ -31,6 +31,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("supersedes_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("source_measurement_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("recorded_by", sa.String(length=120), nullable=True))
+        batch_op.add_column(sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("reason", sa.Text(), nullable=True))
         batch_op.create_index(
             batch_op.f("ix_measurements_supersedes_id"), ["supersedes_id"], unique=False
@@ -49,7 +50,9 @@ def upgrade() -> None:
         )
     # Existing rows: the first build's method set; each row after the first of its
     # component supersedes the one before it (retests).
-    op.execute("UPDATE measurements SET analysis_version = 'LC-2026.11'")
+    op.execute(
+        "UPDATE measurements SET analysis_version = 'LC-2026.11', recorded_at = measured_at"
+    )
     op.execute(
         "UPDATE measurements SET kind = 'retest', supersedes_id = ("
         " SELECT MAX(p.id) FROM measurements p"
@@ -75,6 +78,7 @@ def downgrade() -> None:
         )
         batch_op.drop_index(batch_op.f("ix_measurements_supersedes_id"))
         batch_op.drop_column("reason")
+        batch_op.drop_column("recorded_at")
         batch_op.drop_column("recorded_by")
         batch_op.drop_column("source_measurement_id")
         batch_op.drop_column("supersedes_id")

@@ -1,0 +1,107 @@
+"""Re-analysis of one chunk of stored measurements (pure: arrays and dicts in, rows out).
+
+This is the function the engines run — in-process (``local``) or on Dask workers —
+so it takes only picklable plain data and touches no store.  It pushes the chunk's
+stored calibrated spectra through the current analysis core in one batch
+(:func:`lightcomp.analysis.analyze_arrays`) and judges every component against the
+plan it was tested with (:func:`lightcomp.station.judge.judge_rows`).  Readings that
+are not spectral (electrical, temperatures, self-absorption) are kept as stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Chunk", "NewResult", "reanalyse_chunk"]
+
+
+@dataclass
+class Chunk:
+    """Stored measurements to re-analyse (one plan group per ``plans`` key).
+
+    ``spectra`` (n, W) on ``wavelengths`` (W,), ``power_w`` (n,) NaN when unknown,
+    ``stored[i]`` the row's stored ``quantities`` JSON, ``plan_keys[i]`` the key of its
+    plan snapshot in ``plans``, ``maintenance[i]`` its family's (steps, flux fraction).
+    """
+
+    ids: np.ndarray
+    wavelengths: np.ndarray
+    spectra: np.ndarray
+    power_w: np.ndarray
+    stored: list[dict]
+    plan_keys: list[Any]
+    plans: dict[Any, dict]
+    maintenance: list[tuple[float, float]] = field(default_factory=list)
+
+
+@dataclass
+class NewResult:
+    """The re-analysed result of one stored measurement."""
+
+    source_id: int
+    verdict: str
+    error_message: str | None
+    quantities: dict
+    verdicts: dict
+    failed_limits: list
+
+
+def reanalyse_chunk(chunk: Chunk) -> list[NewResult]:
+    """Re-analyse one chunk with the current core; results in the chunk's row order."""
+    from lightcomp.analysis import ANALYZE_COLUMNS, analyze_arrays
+    from lightcomp.station.judge import judge_rows
+    from lightcomp.station.plan import plan_from_snapshot
+
+    n = len(chunk.ids)
+    if n == 0:
+        return []
+    power = np.asarray(chunk.power_w, float)
+    arrays = analyze_arrays(
+        chunk.wavelengths,
+        chunk.spectra,
+        absolute=True,
+        power_w=np.where(np.isfinite(power), power, np.nan),
+    )
+    keys = [k for k in ANALYZE_COLUMNS if k != "name"]
+    if "efficacy" in arrays:
+        keys.append("efficacy")
+    table = {k: arrays[k] for k in keys}
+    errors = [None if e is None else str(e) for e in arrays["error"]]
+    rows: list[dict] = []
+    for i in range(n):
+        q = dict(chunk.stored[i])
+        for k in ("ansi_category", "ansi_inside", "sdcm_steps", "photometric_code"):
+            q.pop(k, None)
+        q.pop("binning_error", None)
+        for k in keys:
+            v = float(table[k][i])
+            q[k] = v if np.isfinite(v) else None
+        rows.append(q)
+    out: list[NewResult | None] = [None] * n
+    by_plan: dict[Any, list[int]] = {}
+    for i, key in enumerate(chunk.plan_keys):
+        by_plan.setdefault(key, []).append(i)
+    maint = chunk.maintenance or [(np.nan, np.nan)] * n
+    for key, idx in by_plan.items():
+        plan = plan_from_snapshot(chunk.plans[key])
+        # The family's LM-80 maintenance enters the photometric code: group by it too.
+        groups: dict[tuple, list[int]] = {}
+        for i in idx:
+            groups.setdefault(tuple(np.nan_to_num(maint[i], nan=-1.0)), []).append(i)
+        for gidx in groups.values():
+            judged = judge_rows(
+                plan, [rows[i] for i in gidx], [errors[i] for i in gidx], maint[gidx[0]]
+            )
+            for i, j in zip(gidx, judged, strict=True):
+                out[i] = NewResult(
+                    int(chunk.ids[i]),
+                    j.verdict,
+                    j.error_message,
+                    j.quantities,
+                    j.verdicts,
+                    j.failed_limits,
+                )
+    return out  # type: ignore[return-value]

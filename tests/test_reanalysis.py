@@ -1,0 +1,205 @@
+"""Re-analysis of stored spectra: new versions beside the originals, kill-safe, engines agree."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from _station_helpers import Lab
+from lightcomp.analysis.version import CURRENT
+from lightcomp.cli import app
+from lightcomp.errors import LightcompError
+from lightcomp.reanalysis import run as rerun
+from lightcomp.reanalysis.run import Selection, reanalyze
+from lightcomp.store.models import Component, Lot, Measurement
+
+N = 6
+
+
+@pytest.fixture
+def lab(tmp_path, db_url):
+    lab = Lab(tmp_path, db_url)
+    summary = lab.runner(lot="LOT-RA").run(count=N)
+    assert summary.measured == N
+    yield lab
+    lab.close()
+
+
+def _rows(store):
+    with store.session() as s:
+        return s.execute(
+            select(
+                Measurement.id,
+                Measurement.component_id,
+                Measurement.is_current,
+                Measurement.kind,
+                Measurement.analysis_version,
+                Measurement.supersedes_id,
+                Measurement.source_measurement_id,
+                Measurement.cct_k,
+                Measurement.verdict,
+            ).order_by(Measurement.id)
+        ).all()
+
+
+def _forge_old_version(store, component_id: int, *, cct_shift: float) -> int:
+    """A stored row with different numbers, as an older method set would have given
+    (a new row superseding the current one: nothing is edited)."""
+    from sqlalchemy import update
+
+    with store.transaction() as s:
+        cur = s.scalars(
+            select(Measurement).where(
+                Measurement.component_id == component_id, Measurement.is_current.is_(True)
+            )
+        ).one()
+        cols = {c.key: getattr(cur, c.key) for c in Measurement.__table__.columns if c.key != "id"}
+        s.execute(update(Measurement).where(Measurement.id == cur.id).values(is_current=False))
+        q = dict(cols["quantities"])
+        q["CCT"] = q["CCT"] + cct_shift
+        cols.update(
+            quantities=q,
+            cct_k=q["CCT"],
+            analysis_version="LC-2026.11",
+            kind="correction",
+            supersedes_id=cur.id,
+            reason="test: as an older method set computed it",
+        )
+        m = Measurement(**cols)
+        s.add(m)
+        s.flush()
+        return m.id
+
+
+def test_dry_run_reports_and_stores_nothing(lab):
+    comp = _rows(lab.store)[0].component_id
+    _forge_old_version(lab.store, comp, cct_shift=40.0)
+    before = _rows(lab.store)
+    diff = reanalyze(lab.store, Selection(lot="LOT-RA"), dry_run=True)
+    assert _rows(lab.store) == before
+    assert diff.components == N and diff.written == 0
+    # The forged component's CCT changes back by 40 K; nothing else changes CCT.
+    assert diff.changed["cct"] == 1
+    assert diff.max_abs["cct"] == pytest.approx(40.0, abs=0.01)
+
+
+def test_reanalysis_adds_rows_linking_what_they_supersede(lab):
+    first = _rows(lab.store)
+    diff = reanalyze(lab.store, Selection(lot="LOT-RA"), who="tester", why="new locus")
+    assert diff.written == N
+    rows = _rows(lab.store)
+    old = {r.id: r for r in first}
+    new = [r for r in rows if r.id not in old]
+    assert len(new) == N
+    for r in new:
+        assert r.is_current and r.kind == "reanalysis" and r.analysis_version == CURRENT.id
+        assert r.supersedes_id in old and r.source_measurement_id == r.supersedes_id
+        assert r.cct_k == pytest.approx(old[r.supersedes_id].cct_k, rel=1e-12)
+    # The originals are all still there, unchanged but for the pointer.
+    for r in rows:
+        if r.id in old:
+            o = old[r.id]
+            assert (r.cct_k, r.verdict, r.kind) == (o.cct_k, o.verdict, o.kind)
+            assert not r.is_current
+    # Who and why are stored with every row; one audit entry per chunk.
+    with lab.store.session() as s:
+        who = s.execute(
+            select(Measurement.recorded_by, Measurement.reason).where(
+                Measurement.kind == "reanalysis"
+            )
+        ).all()
+        assert set(who) == {("tester", "new locus")}
+        from lightcomp.store.audit import verify_chain
+
+        assert verify_chain(s).ok
+    # A second run finds nothing to do.
+    again = reanalyze(lab.store, Selection(lot="LOT-RA"))
+    assert again.components == 0 and again.written == 0
+
+
+def test_killed_run_continues_without_duplicates(lab, monkeypatch):
+    real = rerun._write
+    calls = {"n": 0}
+
+    def dying(*a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # killed between two chunk transactions
+        return real(*a, **kw)
+
+    monkeypatch.setattr(rerun, "_write", dying)
+    with pytest.raises(KeyboardInterrupt):
+        reanalyze(lab.store, Selection(lot="LOT-RA"), chunk=2)
+    done = [r for r in _rows(lab.store) if r.kind == "reanalysis"]
+    assert len(done) == 2  # the first chunk, whole
+    monkeypatch.setattr(rerun, "_write", real)
+    diff = reanalyze(lab.store, Selection(lot="LOT-RA"), chunk=2)
+    assert diff.written == N - 2
+    rows = _rows(lab.store)
+    current = [r for r in rows if r.is_current]
+    assert len(current) == N and len({r.component_id for r in current}) == N
+    assert sum(r.kind == "reanalysis" for r in rows) == N
+
+
+def test_published_lot_keeps_its_version_until_published_again(lab):
+    from lightcomp.api.publication import publish_lot
+
+    with lab.store.transaction() as s:
+        publish_lot(s, "LOT-RA", actor="lab")
+    diff = reanalyze(lab.store, Selection(lot="LOT-RA"))
+    assert diff.written == 0 and diff.skipped_published == N
+    assert not [r for r in _rows(lab.store) if r.kind == "reanalysis"]
+    diff = reanalyze(lab.store, Selection(lot="LOT-RA"), publish=True)
+    assert diff.written == N
+
+
+@pytest.mark.parametrize("bad", ["lot", "version", "scheduler"])
+def test_bad_input_is_one_line_and_writes_nothing(lab, bad):
+    before = _rows(lab.store)
+    kw = {
+        "lot": (Selection(lot="NO-SUCH-LOT"), {}),
+        "version": (Selection(lot="LOT-RA"), {"version": "LC-1999.01"}),
+        "scheduler": (
+            Selection(lot="LOT-RA"),
+            {"engine": "dask", "scheduler": "tcp://127.0.0.1:9"},
+        ),
+    }[bad]
+    with pytest.raises(LightcompError) as err:
+        reanalyze(lab.store, kw[0], **kw[1])
+    assert "\n" not in str(err.value)
+    assert _rows(lab.store) == before
+
+
+def test_local_and_dask_engines_agree_bit_for_bit(lab, monkeypatch):
+    got = {}
+    for engine in ("local", "dask"):
+        captured = []
+        real = rerun._changes
+
+        def keep(diff, old, new, row, captured=captured, real=real):
+            captured.append((new.source_id, new.verdict, new.quantities))
+            return real(diff, old, new, row)
+
+        monkeypatch.setattr(rerun, "_changes", keep)
+        reanalyze(lab.store, Selection(lot="LOT-RA"), engine=engine, dry_run=True, chunk=4)
+        got[engine] = captured
+    assert len(got["local"]) == N
+    assert got["local"] == got["dask"]  # exact equality of every float
+
+
+def test_cli(lab):
+    runner = CliRunner()
+    r = runner.invoke(app, ["reanalyze", "--lot", "LOT-RA", "--dry-run", "--db", lab.db_url])
+    assert r.exit_code == 0, r.output
+    assert f"{CURRENT.id}: {N} components re-analysed" in r.output
+    assert "dry run" in r.output
+    r = runner.invoke(app, ["reanalyze", "--db", lab.db_url])
+    assert r.exit_code != 0
+    with lab.store.session() as s:
+        n = s.scalar(
+            select(func.count()).select_from(Measurement).where(Measurement.kind == "reanalysis")
+        )
+        lot = s.scalars(select(Lot).where(Lot.name == "LOT-RA")).one()
+        comps = s.scalar(select(func.count()).select_from(Component).where(Component.lot_id == lot.id))
+    assert n == 0 and comps == N
