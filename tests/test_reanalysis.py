@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from _station_helpers import Lab
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from _station_helpers import Lab
 from lightcomp.analysis.version import CURRENT
 from lightcomp.cli import app
 from lightcomp.errors import LightcompError
@@ -22,6 +22,10 @@ def lab(tmp_path, db_url):
     lab = Lab(tmp_path, db_url)
     summary = lab.runner(lot="LOT-RA").run(count=N)
     assert summary.measured == N
+    assert {r.analysis_version for r in _rows(lab.store)} == {CURRENT.id}
+    # As if measured under the previous method set: rows of version LC-2026.11.
+    for comp in sorted({r.component_id for r in _rows(lab.store)}):
+        _forge_old_version(lab.store, comp, cct_shift=0.0)
     yield lab
     lab.close()
 
@@ -173,9 +177,9 @@ def test_bad_input_is_one_line_and_writes_nothing(lab, bad):
 
 def test_local_and_dask_engines_agree_bit_for_bit(lab, monkeypatch):
     got = {}
+    real = rerun._changes
     for engine in ("local", "dask"):
         captured = []
-        real = rerun._changes
 
         def keep(diff, old, new, row, captured=captured, real=real):
             captured.append((new.source_id, new.verdict, new.quantities))
@@ -201,5 +205,33 @@ def test_cli(lab):
             select(func.count()).select_from(Measurement).where(Measurement.kind == "reanalysis")
         )
         lot = s.scalars(select(Lot).where(Lot.name == "LOT-RA")).one()
-        comps = s.scalar(select(func.count()).select_from(Component).where(Component.lot_id == lot.id))
+        comps = s.scalar(
+            select(func.count()).select_from(Component).where(Component.lot_id == lot.id)
+        )
     assert n == 0 and comps == N
+
+
+def test_certificate_and_api_name_the_version_and_a_reissue_names_both(lab, tmp_path):
+    from lightcomp.reports.certificate import issue_certificate
+
+    with lab.store.session() as s:
+        code = s.scalars(select(Component.product_code).order_by(Component.id)).first()
+    comp = _rows(lab.store)[0].component_id
+    _forge_old_version(lab.store, comp, cct_shift=25.0)
+    first = issue_certificate(
+        lab.store, code, tmp_path / "a.html", fmt="html", authorised_by="Dr. Lin"
+    )
+    html = (tmp_path / "a.html").read_text(encoding="utf-8")
+    assert "Analysis version" in html and "LC-2026.11" in html
+    reanalyze(lab.store, Selection(lot="LOT-RA"))
+    issue_certificate(
+        lab.store,
+        code,
+        tmp_path / "b.html",
+        fmt="html",
+        authorised_by="Dr. Lin",
+        reissue=first["report_id"],
+        reason="values on the current analysis version",
+    )
+    html = (tmp_path / "b.html").read_text(encoding="utf-8")
+    assert f"analysis version LC-2026.11; this report gives them on analysis version {CURRENT.id}" in html

@@ -73,6 +73,7 @@ _RECORD_COLUMNS = (
     Measurement.id.label("measurement_id"),
     Measurement.verdict,
     Measurement.measured_at,
+    Measurement.analysis_version,
     Measurement.photometric_code,
     *(col.label(name) for name, col in KEY_QUANTITIES),
     TestRun.station,

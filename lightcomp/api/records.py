@@ -103,6 +103,7 @@ def summary(row) -> dict[str, Any]:
         "publication": publication(row),
         "verdict": row.verdict if row.verdict in ("pass", "fail", "error") else None,
         "tested_at": utc(row.measured_at),
+        "analysis_version": row.analysis_version,
         "photometric_code": row.photometric_code or row.component_photometric_code,
         "measured": {name: _num(getattr(row, name)) for name, _ in KEY_QUANTITIES},
     }

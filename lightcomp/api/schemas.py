@@ -53,6 +53,9 @@ class ComponentSummary(BaseModel):
     publication: Publication
     verdict: Literal["pass", "fail", "error"] | None
     tested_at: datetime | None
+    analysis_version: str | None = Field(
+        None, description="Analysis version (method set) of the values (docs/reanalysis.md)."
+    )
     photometric_code: str | None
     measured: Measured
 

@@ -43,7 +43,9 @@ def _print(diff: dict) -> None:
         typer.echo(f"  quantities that {head} as shown (components, largest change):")
         for name, d in diff["quantities"].items():
             big = d["max_abs_change"]
-            typer.echo(f"    {name:28s} {d['components_changed']:8d}   {big if big is not None else '-'}")
+            typer.echo(
+                f"    {name:28s} {d['components_changed']:8d}   {big if big is not None else '-'}"
+            )
     flips = diff["verdict_flips"]
     typer.echo(
         f"  verdict flips: {', '.join(f'{k} {v}' for k, v in flips.items()) or 'none'}; "

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 
 from lightcomp.errors import LightcompError
 from lightcomp.reanalysis.compute import Chunk, NewResult, reanalyse_chunk
@@ -357,9 +357,7 @@ def _write(store, rows, results: list[NewResult], version: str, who: str, why: s
         # Serialise with a station storing a retest of the same unit (row locks).
         s.execute(select(Component.id).where(Component.id.in_(comp_ids)).with_for_update())
         still = set(
-            s.scalars(
-                select(Measurement.id).where(Measurement.id.in_(ids), Measurement.is_current)
-            )
+            s.scalars(select(Measurement.id).where(Measurement.id.in_(ids), Measurement.is_current))
         )
         keep = [res for res in results if res.source_id in still]
         if not keep:

@@ -66,7 +66,7 @@ from lightcomp.reports.document import (
     Table,
 )
 from lightcomp.store import queries
-from lightcomp.store.models import Certificate, Component
+from lightcomp.store.models import Certificate, Component, Measurement
 
 __all__ = [
     "DECISION_RULES",
@@ -214,6 +214,16 @@ def supply_sentence(drive: dict) -> str:
     else:
         parts = [mode or "–"]
     return ", ".join(parts)
+
+
+def _analysis_version(version_id: str | None) -> str:
+    """The analysis version of the values shown, with what it means."""
+    from lightcomp.analysis.version import VERSIONS
+
+    if not version_id:
+        return "– (recorded before analysis versions)"
+    v = VERSIONS.get(version_id)
+    return v.summary() if v is not None else version_id
 
 
 def _when(t: Any, with_time: bool = True) -> str:
@@ -507,6 +517,7 @@ def build_certificate(
     decision_rule: str | None = None,
     replaces: str | None = None,
     reason: str | None = None,
+    replaces_version: str | None = None,
 ) -> Document:
     """The certificate document of one component (``record`` from
     :func:`lightcomp.store.queries.component_record`)."""
@@ -546,7 +557,14 @@ def build_certificate(
         doc.add(
             Paragraph(
                 f"This report replaces report {replaces}, which is withdrawn. "
-                f"Reason for the reissue: {reason}.",
+                f"Reason for the reissue: {reason}."
+                + (
+                    f" Report {replaces} gave values of analysis version "
+                    f"{replaces_version or '– (before analysis versions)'}; this report gives "
+                    f"them on analysis version {m.get('analysis_version')}."
+                    if replaces_version != m.get("analysis_version")
+                    else ""
+                ),
                 "warn",
             )
         )
@@ -608,6 +626,7 @@ def build_certificate(
                     f"{run.get('plan_name') or '–'} version {run.get('plan_version') or '–'}",
                 ),
                 ("Date of test", _when(m.get("measured_at"))),
+                ("Analysis version", _analysis_version(m.get("analysis_version"))),
                 ("Operator", str(run.get("operator") or "–")),
                 (
                     catalogue.lookup("ambient").label_en,
@@ -884,6 +903,9 @@ def issue_certificate(
                 raise ReportError(
                     f"report {reissue} is for component {other.product_code}, not {record['product_code']}"
                 )
+            old_version = session.scalar(
+                select(Measurement.analysis_version).where(Measurement.id == old.measurement_id)
+            )
             newer = session.scalars(
                 select(Certificate.report_id).where(Certificate.replaces_id == old.id)
             ).first()
@@ -947,6 +969,7 @@ def issue_certificate(
             decision_rule=decision_rule,
             replaces=reissue,
             reason=reason.strip() if reason else None,
+            replaces_version=old_version if old is not None else None,
         )
         data = render(doc, fmt)
         digest = hashlib.sha256(data).hexdigest()

@@ -11,7 +11,7 @@ as the quantity catalogue says (:func:`lightcomp.quantities.export_column`,
 ``ra``, ``r1`` ... ``r15``, ``thd_pct`` ...; the list with units is
 ``docs/records.md``), an expanded uncertainty ``U_<column>`` after its quantity
 where one is stored, then ``station``, ``plan_name``, ``plan_version``,
-``operator``, ``calib_id``.  JSON numbers are shortest round-trip floats.
+``operator``, ``calib_id``, ``analysis_version``.  JSON numbers are shortest round-trip floats.
 
 Spectra: CSV has the wavelength (nm) as first column and one column per
 product code (spectral radiant flux, W/nm); all spectra must share one
@@ -52,7 +52,7 @@ _LEAD = [
     "error_message",
     "quadrangle_verdict",
 ]
-_TAIL = ["station", "plan_name", "plan_version", "operator", "calib_id"]
+_TAIL = ["station", "plan_name", "plan_version", "operator", "calib_id", "analysis_version"]
 
 
 def _quantity_values(q: catalogue.Quantity, df: pd.DataFrame, json_q: list[dict]) -> pd.Series:

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from lightcomp.errors import LightcompError
-from lightcomp.jsonvalues import json_safe
 from lightcomp.station.plan import TestPlan
+from lightcomp.jsonvalues import json_safe
 from lightcomp.station.verdict import chromaticity_bins, evaluate_limits
 
 __all__ = ["Judged", "judge_rows"]
@@ -70,7 +70,11 @@ def judge_rows(
     if idx.size:
         try:
             b = chromaticity_bins(cct[idx], duv[idx], x[idx], y[idx], plan.ansi_quadrangle)
-            cat[idx], inside[idx], steps[idx] = b["ansi_category"], b["ansi_inside"], b["sdcm_steps"]
+            cat[idx], inside[idx], steps[idx] = (
+                b["ansi_category"],
+                b["ansi_inside"],
+                b["sdcm_steps"],
+            )
         except LightcompError:  # rare: find the rows one by one (an error path)
             for i in idx:
                 try:

@@ -49,7 +49,6 @@ measured quantities, unit, physically possible range).
 from __future__ import annotations
 
 import dataclasses
-
 import hashlib
 import math
 import re

@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import func, select, update
 
 from lightcomp import quantities as catalogue
+from lightcomp.analysis.version import CURRENT as ANALYSIS_VERSION
 from lightcomp.calibration import GRID_NM, CalibrationSet, current_calibration
 from lightcomp.errors import PlanError
 from lightcomp.jsonvalues import finite, json_safe
@@ -207,9 +208,14 @@ def store_result(
     identities: dict[str, str],
     now: datetime,
     evaluation: dict | None = None,
+    operator: str | None = None,
 ) -> None:
     """Commit one component: measurement + status + is_current (and, with an uncertainty
-    ``evaluation``, how its U were obtained), in one transaction."""
+    ``evaluation``, how its U were obtained), in one transaction.
+
+    Records are append-only (:mod:`lightcomp.store.append_only`): a retest is a new row
+    naming the analysis version of its values and linking the row it supersedes, which
+    only loses its current flag."""
     q = r.quantities
     raw_blob = None
     if r.raw is not None:
@@ -224,14 +230,15 @@ def store_result(
         # An instrument error on a retest must not replace a valid pass/fail result:
         # it is kept as history, not as the unit's current record.
         keep_previous = r.verdict == "error" and comp.status in DONE_STATUSES
-        if not keep_previous:
+        previous = s.scalar(
+            select(Measurement.id).where(
+                Measurement.component_id == component_id,
+                Measurement.is_current.is_(True),
+            )
+        )
+        if not keep_previous and previous is not None:
             s.execute(
-                update(Measurement)
-                .where(
-                    Measurement.component_id == component_id,
-                    Measurement.is_current.is_(True),
-                )
-                .values(is_current=False)
+                update(Measurement).where(Measurement.id == previous).values(is_current=False)
             )
         m = Measurement(
             component_id=component_id,
@@ -240,6 +247,11 @@ def store_result(
             calibration_id=calibration_id,
             measured_at=now,
             is_current=not keep_previous,
+            analysis_version=ANALYSIS_VERSION.id,
+            kind="measurement" if previous is None else "retest",
+            supersedes_id=None if keep_previous else previous,
+            recorded_by=operator,
+            reason=None if previous is None else "retest",
             verdict=r.verdict,
             error_message=r.error_message,
             failed_limits=list(r.failed_limits),

@@ -612,4 +612,5 @@ class BatchRunner:
                 self.instruments.identities,
                 self._now(),
                 evaluation,
+                operator=self.operator,
             )

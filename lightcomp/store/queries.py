@@ -210,7 +210,7 @@ def lot_records(
     pandas.DataFrame
         Columns ``component_id, product_code, item_serial, external_serial,
         lot, family, type_code, manufacturer, measurement_id, measured_at,
-        verdict, error_message, failed_limits`` (list), the :data:`KEY_COLUMNS`,
+        verdict, error_message, analysis_version, failed_limits`` (list), the :data:`KEY_COLUMNS`,
         ``test_run_id, station, plan_name, plan_version, operator, calib_id``
         (and ``quantities`` / ``verdicts`` dicts when asked), ordered by
         measurement time then component id.
@@ -232,6 +232,7 @@ def lot_records(
         type_coerce(Measurement.measured_at, String).label("measured_at"),
         Measurement.verdict,
         Measurement.error_message,
+        Measurement.analysis_version,
         # JSON as text: PostgreSQL's driver would otherwise decode every row's JSONB.
         cast(Measurement.failed_limits, Text).label("failed_limits"),
         *[getattr(Measurement, c) for c in KEY_COLUMNS],
@@ -560,6 +561,7 @@ def _measurement_dict(m: Measurement) -> dict[str, Any]:
     d: dict[str, Any] = {
         "measurement_id": m.id,
         "measured_at": m.measured_at,
+        "analysis_version": m.analysis_version,
         "verdict": m.verdict,
         "error_message": m.error_message,
         "failed_limits": list(m.failed_limits or []),
