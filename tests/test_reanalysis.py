@@ -181,9 +181,9 @@ def test_local_and_dask_engines_agree_bit_for_bit(lab, monkeypatch):
     for engine in ("local", "dask"):
         captured = []
 
-        def keep(diff, old, new, row, captured=captured, real=real):
+        def keep(diff, old, new, row, compared=None, captured=captured, real=real):
             captured.append((new.source_id, new.verdict, new.quantities))
-            return real(diff, old, new, row)
+            return real(diff, old, new, row, compared)
 
         monkeypatch.setattr(rerun, "_changes", keep)
         reanalyze(lab.store, Selection(lot="LOT-RA"), engine=engine, dry_run=True, chunk=4)
@@ -234,4 +234,7 @@ def test_certificate_and_api_name_the_version_and_a_reissue_names_both(lab, tmp_
         reason="values on the current analysis version",
     )
     html = (tmp_path / "b.html").read_text(encoding="utf-8")
-    assert f"analysis version LC-2026.11; this report gives them on analysis version {CURRENT.id}" in html
+    assert (
+        f"analysis version LC-2026.11; this report gives them on analysis version {CURRENT.id}"
+        in html
+    )

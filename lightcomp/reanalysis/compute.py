@@ -68,17 +68,15 @@ def reanalyse_chunk(chunk: Chunk) -> list[NewResult]:
     keys = [k for k in ANALYZE_COLUMNS if k != "name"]
     if "efficacy" in arrays:
         keys.append("efficacy")
-    table = {k: arrays[k] for k in keys}
+    # Plain floats, None where not finite (the stored JSON form), row by row.
+    table = np.stack([arrays[k] for k in keys], axis=1)
+    table = np.where(np.isfinite(table), table, np.nan).tolist()
     errors = [None if e is None else str(e) for e in arrays["error"]]
+    derived = ("ansi_category", "ansi_inside", "sdcm_steps", "photometric_code", "binning_error")
     rows: list[dict] = []
     for i in range(n):
-        q = dict(chunk.stored[i])
-        for k in ("ansi_category", "ansi_inside", "sdcm_steps", "photometric_code"):
-            q.pop(k, None)
-        q.pop("binning_error", None)
-        for k in keys:
-            v = float(table[k][i])
-            q[k] = v if np.isfinite(v) else None
+        q = {k: v for k, v in chunk.stored[i].items() if k not in derived}
+        q.update({k: (None if v != v else v) for k, v in zip(keys, table[i], strict=True)})
         rows.append(q)
     out: list[NewResult | None] = [None] * n
     by_plan: dict[Any, list[int]] = {}
@@ -90,7 +88,7 @@ def reanalyse_chunk(chunk: Chunk) -> list[NewResult]:
         # The family's LM-80 maintenance enters the photometric code: group by it too.
         groups: dict[tuple, list[int]] = {}
         for i in idx:
-            groups.setdefault(tuple(np.nan_to_num(maint[i], nan=-1.0)), []).append(i)
+            groups.setdefault(tuple(-1.0 if v != v else v for v in maint[i]), []).append(i)
         for gidx in groups.values():
             judged = judge_rows(
                 plan, [rows[i] for i in gidx], [errors[i] for i in gidx], maint[gidx[0]]

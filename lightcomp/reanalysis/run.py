@@ -311,27 +311,33 @@ def make_engine(name: str, scheduler: str | None = None):
 # -- writing ---------------------------------------------------------------------------
 
 
-def _changes(diff: Diff, old: dict, new: NewResult, row) -> None:
+def _compared() -> list[tuple[str, str, float, float]]:
+    """(name, key, display scale, smallest shown change) of every numeric column quantity."""
     from lightcomp import quantities as catalogue
 
-    for q in catalogue.column_quantities():
-        a, b = old.get(q.key), new.quantities.get(q.key)
-        if not isinstance(a, int | float) or isinstance(a, bool):
-            a = None
-        if not isinstance(b, int | float) or isinstance(b, bool):
-            b = None
+    # "Changes" are what a reader would see: beyond half a unit of the shown digits.
+    return [
+        (q.name, q.key, q.scale, 0.5 * 10.0 ** (-q.decimals))
+        for q in catalogue.column_quantities()
+        if q.kind == "number"
+    ]
+
+
+def _changes(diff: Diff, old: dict, new: NewResult, row, compared=None) -> None:
+    nq = new.quantities
+    for name, key, scale, shown in compared if compared is not None else _compared():
+        a, b = old.get(key), nq.get(key)
         if a is None and b is None:
             continue
-        if a is None or b is None:
-            diff.changed[q.name] += 1
-            diff.max_abs.setdefault(q.name, None)
+        if a is None or b is None or isinstance(a, str) or isinstance(b, str):
+            diff.changed[name] += 1
+            diff.max_abs.setdefault(name, None)
             continue
-        d = abs(b - a) * q.scale
-        # "Changes" are what a reader would see: beyond half a unit of the shown digits.
-        if d > 0.5 * 10.0 ** (-q.decimals):
-            diff.changed[q.name] += 1
-            prev = diff.max_abs.get(q.name)
-            diff.max_abs[q.name] = d if prev is None else max(prev, d)
+        d = abs(b - a) * scale
+        if d > shown:
+            diff.changed[name] += 1
+            prev = diff.max_abs.get(name)
+            diff.max_abs[name] = d if prev is None else max(prev, d)
     if row.verdict != new.verdict:
         diff.verdict_flips[f"{row.verdict}->{new.verdict}"] += 1
         diff.flips_by_maker[row.maker].append(
@@ -344,46 +350,63 @@ def _changes(diff: Diff, old: dict, new: NewResult, row) -> None:
 
 
 def _write(store, rows, results: list[NewResult], version: str, who: str, why: str) -> int:
-    """One transaction: new rows, old pointers cleared, component status, audit entry."""
+    """One transaction: new rows, old pointers cleared, component status, audit entry.
+
+    Core statements with executemany (no ORM objects per row): the write is most of a
+    re-analysis's cost on a shared store.
+    """
+    from sqlalchemy import bindparam
+
     from lightcomp.station.run_records import measurement_columns
     from lightcomp.store.audit import record
     from lightcomp.store.models import Component, Measurement
 
+    m_t, c_t = Measurement.__table__, Component.__table__
     by_id = {r.id: r for r in rows}
     ids = [res.source_id for res in results]
     now = datetime.now(UTC)
+    copied = (
+        "component_id",
+        "family_id",
+        "test_run_id",
+        "calibration_id",
+        "measured_at",
+        "wavelengths",
+        "raw_spectrum",
+        "dark_spectrum",
+        "spectrum",
+        "electrical",
+        "temperatures",
+        "stabilisation",
+        "instruments",
+        "uncertainty",
+    )
     with store.transaction() as s:
         comp_ids = [by_id[i].component_id for i in ids]
         # Serialise with a station storing a retest of the same unit (row locks).
-        s.execute(select(Component.id).where(Component.id.in_(comp_ids)).with_for_update())
-        still = set(
-            s.scalars(select(Measurement.id).where(Measurement.id.in_(ids), Measurement.is_current))
-        )
-        keep = [res for res in results if res.source_id in still]
-        if not keep:
-            return 0
+        s.execute(select(c_t.c.id).where(c_t.c.id.in_(comp_ids)).with_for_update())
         src = {
-            m.id: m
-            for m in s.scalars(
-                select(Measurement).where(Measurement.id.in_([k.source_id for k in keep]))
+            r.id: r
+            for r in s.execute(
+                select(m_t.c.id, m_t.c.source_measurement_id, *(m_t.c[k] for k in copied)).where(
+                    m_t.c.id.in_(ids), m_t.c.is_current.is_(True)
+                )
             )
         }
+        keep = [res for res in results if res.source_id in src]
+        if not keep:
+            return 0
         s.execute(
-            update(Measurement)
-            .where(Measurement.id.in_(list(src)), Measurement.is_current.is_(True))
+            update(m_t)
+            .where(m_t.c.id.in_(list(src)), m_t.c.is_current.is_(True))
             .values(is_current=False)
-            .execution_options(synchronize_session=False)
         )
         new_rows = []
         for res in keep:
             m = src[res.source_id]
             new_rows.append(
                 {
-                    "component_id": m.component_id,
-                    "family_id": m.family_id,
-                    "test_run_id": m.test_run_id,
-                    "calibration_id": m.calibration_id,
-                    "measured_at": m.measured_at,
+                    **{k: getattr(m, k) for k in copied},
                     "is_current": True,
                     "verdict": res.verdict,
                     "error_message": res.error_message,
@@ -391,15 +414,6 @@ def _write(store, rows, results: list[NewResult], version: str, who: str, why: s
                     "verdicts": res.verdicts,
                     "quantities": res.quantities,
                     **measurement_columns(res.quantities),
-                    "wavelengths": m.wavelengths,
-                    "raw_spectrum": m.raw_spectrum,
-                    "dark_spectrum": m.dark_spectrum,
-                    "spectrum": m.spectrum,
-                    "electrical": m.electrical,
-                    "temperatures": m.temperatures,
-                    "stabilisation": m.stabilisation,
-                    "instruments": m.instruments,
-                    "uncertainty": m.uncertainty,
                     "analysis_version": version,
                     "kind": "reanalysis",
                     "supersedes_id": m.id,
@@ -409,13 +423,22 @@ def _write(store, rows, results: list[NewResult], version: str, who: str, why: s
                     "reason": why,
                 }
             )
-        s.execute(insert(Measurement), new_rows)
-        for res in keep:
-            comp = s.get(Component, src[res.source_id].component_id)
-            comp.status = res.verdict
-            comp.photometric_code = (
-                res.quantities.get("photometric_code") if res.verdict != "error" else None
-            )
+        s.execute(insert(m_t), new_rows)
+        s.execute(
+            update(c_t)
+            .where(c_t.c.id == bindparam("cid"))
+            .values(status=bindparam("st"), photometric_code=bindparam("pc")),
+            [
+                {
+                    "cid": src[res.source_id].component_id,
+                    "st": res.verdict,
+                    "pc": res.quantities.get("photometric_code")
+                    if res.verdict != "error"
+                    else None,
+                }
+                for res in keep
+            ],
+        )
         record(
             s,
             "reanalysis",
@@ -460,6 +483,7 @@ def reanalyze(
     eng = make_engine(engine, scheduler)
     t0 = time.perf_counter()
     maint: dict = {}
+    compared = _compared()
     try:
         pending: list = []
 
@@ -486,7 +510,7 @@ def reanalyze(
             for res in results:
                 diff.components += 1
                 row = olds[res.source_id]
-                _changes(diff, dict(row.quantities or {}), res, row)
+                _changes(diff, row.quantities or {}, res, row, compared)
             if not dry_run:
                 n = _write(store, rows, results, v.id, who, reason)
                 diff.written += n

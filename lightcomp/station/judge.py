@@ -16,7 +16,6 @@ import numpy as np
 
 from lightcomp.errors import LightcompError
 from lightcomp.station.plan import TestPlan
-from lightcomp.jsonvalues import json_safe
 from lightcomp.station.verdict import chromaticity_bins, evaluate_limits
 
 __all__ = ["Judged", "judge_rows"]
@@ -51,7 +50,8 @@ def judge_rows(
     """Bins, photometric code, limits and verdict of each row of quantities.
 
     ``rows[i]`` holds one component's quantities under the catalogue's keys (analysis
-    results, electrical and temperature readings); ``errors[i]`` the analysis error of
+    results, electrical and temperature readings), JSON-safe already (plain floats, None
+    for a missing value), and so are the results; ``errors[i]`` the analysis error of
     that row (its verdict is then ``error``).  ``maintenance`` is the family's
     (maintained MacAdam steps, maintained flux fraction) for the photometric code.
     """
@@ -112,7 +112,7 @@ def judge_rows(
     for i in range(n):
         qi = q[i]
         if errors[i] is not None:
-            out.append(Judged("error", f"analysis: {errors[i]}", json_safe(qi)))
+            out.append(Judged("error", f"analysis: {errors[i]}", qi))
             continue
         if ok[i] and i not in bin_error:
             qi["ansi_category"] = None if cat[i] is None else str(cat[i])
@@ -131,8 +131,8 @@ def judge_rows(
             Judged(
                 "error" if missing else ("fail" if failed else "pass"),
                 f"no valid measured value for limit(s) {', '.join(missing)}" if missing else None,
-                json_safe(qi),
-                json_safe(verdicts),
+                qi,
+                verdicts,
                 failed,
             )
         )
