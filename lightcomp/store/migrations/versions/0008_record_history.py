@@ -1,7 +1,7 @@
 """record history: analysis version, supersession links, append-only triggers (issue 15)
 
-Revision ID: 0007_record_history
-Revises: 0006_vlc
+Revision ID: 0008_record_history
+Revises: 0007_portal_users
 Create Date: 2026-12-01 00:30:00
 
 - ``measurements``: ``analysis_version``, ``kind``, ``supersedes_id``,
@@ -14,8 +14,8 @@ Create Date: 2026-12-01 00:30:00
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0007_record_history"
-down_revision = "0006_vlc"
+revision = "0008_record_history"
+down_revision = "0007_portal_users"
 branch_labels = None
 depends_on = None
 
