@@ -55,7 +55,7 @@ def spectrum_for(i: int) -> np.ndarray:
     return (blue + phosphor) * 1e-3 * (1.0 + 0.01 * i)
 
 
-def build_world(store, *, per_lot: int = 2) -> World:
+def build_world(store, *, per_lot: int = 2, columns: dict | None = None) -> World:
     """Write the test world into ``store``; return its codes and keys."""
     w = World()
     with store.transaction() as s:
@@ -131,6 +131,7 @@ def build_world(store, *, per_lot: int = 2) -> World:
                             raw_spectrum=encode_array(raw),
                             photometric_code="830/349",
                             **q,
+                            **(columns or {}),
                         )
                     )
                     w.spectra[c.product_code] = spd

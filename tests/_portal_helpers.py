@@ -9,12 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from _api_helpers import World, build_world
-from sqlalchemy import update
 
 from lightcomp.api.portal.accounts import add_user
 from lightcomp.coding import format_code
 from lightcomp.reports.certificate import issue_certificate
-from lightcomp.store import Measurement
 
 PASSWORD = "correct horse battery"
 USERS = {
@@ -34,14 +32,14 @@ class PortalWorld:
 
 
 def build_portal_world(store) -> PortalWorld:
-    api = build_world(store)
+    # A warm-white chromaticity inside the 3000 K quadrangle (stored rows are append-only:
+    # given when the rows are written, not edited afterwards).
+    api = build_world(store, columns={"x": 0.4338, "y": 0.4030, "ansi_category": "3000"})
     pw = PortalWorld(api=api)
     with store.transaction() as s:
         for who, (email, role, mfr) in USERS.items():
             add_user(s, email, role, PASSWORD, manufacturer=mfr, actor="test")
             pw.emails[who] = email
-    with store.transaction() as s:  # a warm-white chromaticity inside the 3000 K quadrangle
-        s.execute(update(Measurement).values(x=0.4338, y=0.4030, ansi_category="3000"))
     code = api.codes[("ACME", "published")][0]
     with tempfile.TemporaryDirectory() as tmp:
         info = issue_certificate(store, code, Path(tmp) / "c.pdf", authorised_by="Test Signatory")

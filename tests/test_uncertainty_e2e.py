@@ -116,16 +116,30 @@ def test_required_u_without_calibration_uncertainty_is_refused(lab, tmp_path):
     from lightcomp.store.models import Calibration
 
     plan = _plan(tmp_path, "[uncertainty]\nrequired = true\n")
-    with lab.store.transaction() as s:
-        saved = [(c.id, c.uncertainty) for c in s.query(Calibration).all()]
-        s.execute(update(Calibration).values(uncertainty=None))
+
+    def replace_calibration(uncertainty_from_old: bool) -> None:
+        # Calibrations are append-only: a new valid one supersedes the current one.
+        with lab.store.transaction() as s:
+            cur = s.query(Calibration).filter(Calibration.status == "valid").one()
+            cols = {
+                c.key: getattr(cur, c.key)
+                for c in Calibration.__table__.columns
+                if c.key not in ("id", "calib_id", "status")
+            }
+            s.execute(
+                update(Calibration).where(Calibration.id == cur.id).values(status="superseded")
+            )
+            cols["uncertainty"] = saved if uncertainty_from_old else None
+            s.add(Calibration(calib_id=f"{cur.calib_id}-b{cur.id}", status="valid", **cols))
+
+    with lab.store.session() as s:
+        saved = s.query(Calibration).filter(Calibration.status == "valid").one().uncertainty
+    replace_calibration(False)
     try:
         with pytest.raises(UncertaintyModelError, match="requires U"):
             lab.runner(plan, lot="LOT-U2").run(count=1)
     finally:
-        with lab.store.transaction() as s:
-            for cid, blob in saved:
-                s.execute(update(Calibration).where(Calibration.id == cid).values(uncertainty=blob))
+        replace_calibration(True)
     assert lot_rows(lab.store, "LOT-U2")[1] == []
 
 
