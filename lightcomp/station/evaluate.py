@@ -20,7 +20,6 @@ from lightcomp.drivers.base import ElectricalReading, SpectralReading
 from lightcomp.errors import LightcompError, PlanError
 from lightcomp.jsonvalues import finite, json_safe
 from lightcomp.station.plan import TestPlan
-from lightcomp.station.verdict import chromaticity_bins, evaluate_limits
 
 __all__ = [
     "ComponentResult",
@@ -125,7 +124,6 @@ def evaluate(
         data (:func:`family_maintenance`); NaN when unknown.
     """
     from lightcomp.analysis import analyze
-    from lightcomp.analysis.photometric_code import photometric_code
 
     temps = dict(temperatures or {})
     hist = [h if isinstance(h, dict) else h.as_dict() for h in history]
@@ -155,47 +153,16 @@ def evaluate(
             temperatures=temps,
             **common,
         )
-    try:
-        bins = chromaticity_bins(
-            np.array([q["CCT"]]),
-            np.array([q["Duv"]]),
-            np.array([q["x"]]),
-            np.array([q["y"]]),
-            plan.ansi_quadrangle,
-        )
-        q["ansi_category"] = str(bins["ansi_category"][0])
-        q["ansi_inside"] = bool(bins["ansi_inside"][0])
-        q["sdcm_steps"] = float(bins["sdcm_steps"][0])
-    except LightcompError as exc:
-        q["ansi_category"], q["ansi_inside"], q["sdcm_steps"] = None, False, None
-        q["binning_error"] = str(exc)
-    try:
-        nominal = plan.ansi_quadrangle or q["CCT"]
-        steps = q["sdcm_steps"] if q.get("sdcm_steps") is not None else np.nan
-        kept_steps, kept_flux = maintenance
-        q["photometric_code"] = str(
-            photometric_code(
-                np.array([q["Ra"]]),
-                np.array([float(nominal)]),
-                np.array([steps]),
-                np.array([kept_steps]),
-                np.array([kept_flux]),
-            )[0]
-        )
-    except (LightcompError, TypeError, ValueError):
-        q["photometric_code"] = None
-    verdicts, failed = evaluate_limits(plan, q)
-    # A limit with no valid measured value is a measurement problem (an instrument
-    # gave no data), not a product failure: the unit is an error, to be re-measured.
-    missing = [n for n, v in verdicts.items() if n != "ansi_quadrangle" and v["value"] is None]
+    # Bins, photometric code, limits and verdict: the one rule, shared with re-analysis.
+    from lightcomp.station.judge import judge_rows
+
+    j = judge_rows(plan, [json_safe(q)], [None], maintenance)[0]
     return ComponentResult(
-        "error" if missing else ("fail" if failed else "pass"),
-        error_message=(
-            f"no valid measured value for limit(s) {', '.join(missing)}" if missing else None
-        ),
-        quantities=json_safe(q),
-        verdicts=json_safe(verdicts),
-        failed_limits=failed,
+        j.verdict,
+        error_message=j.error_message,
+        quantities=j.quantities,
+        verdicts=json_safe(j.verdicts),
+        failed_limits=j.failed_limits,
         temperatures=json_safe(temps),
         **common,
     )
