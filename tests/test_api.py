@@ -408,3 +408,20 @@ def test_revocation_seen_at_once_without_auth_cache(tmp_path):
             revoke_api_key(s, prefix)
         assert client.get("/components", headers=h).status_code == 401
     store.dispose()
+
+
+@pytest.mark.parametrize("path", ["/components", "/health"])
+def test_unknown_query_parameters_get_422_naming_them(world, path):
+    client, w = world
+    r = client.get(path, params={"cct_mn": 3000, "zz": 1}, headers=_auth(w, "lab"))
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert "cct_mn" in detail and "zz" in detail
+    if path == "/components":
+        assert "cct_min" in detail  # says what the endpoint does take
+    assert (
+        client.get(
+            path, params={"limit": 1} if path != "/health" else {}, headers=_auth(w, "lab")
+        ).status_code
+        == 200
+    )

@@ -30,6 +30,30 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_URL_CHARS = 4096
 
 
+def reject_unknown_query_parameters(request: Request) -> None:
+    """422 naming every query parameter the endpoint does not take: a typo such as
+    ``cct_mn`` must not silently return unfiltered data. Pages outside the API schema
+    (the portal) are left alone."""
+    from fastapi.routing import APIRoute
+
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not route.include_in_schema:  # portal pages
+        return
+    known: set[str] = set()
+    todo = [route.dependant]
+    while todo:  # the endpoint's own and its dependencies' query parameters
+        d = todo.pop()
+        known.update(p.alias for p in d.query_params)
+        todo.extend(d.dependencies)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        names = ", ".join(unknown)
+        allowed = ", ".join(sorted(known)) or "none"
+        raise HttpError(
+            422, f"unknown query parameter(s): {names} (this endpoint takes: {allowed})"
+        )
+
+
 def create_app(
     store_or_url: Store | str | None = None,
     *,
@@ -57,6 +81,7 @@ def create_app(
             store.dispose()
 
     app = FastAPI(
+        dependencies=[Depends(reject_unknown_query_parameters)],
         title="lightcomp alliance query service",
         version=_version(),
         description="Read-only access to coded component test records. Every endpoint except "
