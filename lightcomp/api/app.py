@@ -14,7 +14,7 @@ Requests are bounded: bodies over ``max_body_bytes`` and URLs over
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 
 from lightcomp.api.deps import AUTH_CACHE_S, Reader
 from lightcomp.api.errors import HttpError, document_every_answer, install_error_handlers
