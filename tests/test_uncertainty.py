@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from _led_spectra import led_spectra
 
 from lightcomp.analysis import WL
 from lightcomp.analysis.data import load_cmfs
@@ -24,7 +25,6 @@ from lightcomp.uncertainty import (
 )
 from lightcomp.uncertainty.model import UncertaintyModelError
 from lightcomp.uncertainty.montecarlo import fourier_functions, lamp_parts, planck_shape
-from tests._led_spectra import led_spectra
 
 READINGS = {"voltage_v": 36.0, "current_a": 0.35, "power_w": 12.6, "tc_c": 25.0}
 

@@ -6,10 +6,10 @@ import csv
 import math
 
 import numpy as np
+from _led_spectra import led_spectra
 
 from lightcomp.analysis import WL
 from lightcomp.cli import main
-from tests._led_spectra import led_spectra
 
 MODEL = "station/uncertainty/sim.toml"
 

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from test_uncertainty import _led
 
 from lightcomp.analysis import WL
 from lightcomp.uncertainty import UncertaintyModel
@@ -19,7 +20,6 @@ from lightcomp.uncertainty.station import (
     plan_uncertainty,
     stored_form,
 )
-from tests.test_uncertainty import _led
 
 VERDICTS = {
     "flux_min": {
