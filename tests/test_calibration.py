@@ -190,14 +190,25 @@ def test_expired_lamp_certificate_is_refused(lab, tmp_path):
 def test_moved_wavelength_map_stops_the_batch(lab):
     """The spectroradiometer's wavelength map no longer matches the calibration's: the
     batch stops before storing anything and asks for a recalibration."""
+    from sqlalchemy import update
+
     from lightcomp.store.models import Calibration
 
+    # Calibrations are append-only: a calibration whose wavelength map is 0.5 nm off
+    # supersedes the current one (as if taken before the instrument's map moved).
     with lab.store.transaction() as s:
         row = s.get(Calibration, lab.calibration.id)
-        row.inputs = {
+        cols = {
+            c.key: getattr(row, c.key)
+            for c in Calibration.__table__.columns
+            if c.key not in ("id", "calib_id", "status")
+        }
+        cols["inputs"] = {
             **row.inputs,
             "instrument_wavelengths_nm": [w + 0.5 for w in row.inputs["instrument_wavelengths_nm"]],
         }
+        s.execute(update(Calibration).where(Calibration.id == row.id).values(status="superseded"))
+        s.add(Calibration(calib_id=f"{row.calib_id}-moved", status="valid", **cols))
     with pytest.raises(CalibrationError, match=r"moved by 0.500 nm.*recalibrate"):
         lab.runner(lot="LOT-W").run(count=2)
     from _station_helpers import lot_rows
