@@ -33,14 +33,6 @@ from lightcomp.api.records import canonical_code, printed_code, record
 from lightcomp.errors import CodeError, LightcompError
 from lightcomp.store import decode_array
 
-
-def api_helpers():
-    """The API module's helpers the portal shares (one import site, see the split of #12)."""
-    from lightcomp.api import app as api_app
-
-    return api_app
-
-
 VERDICTS = ("pass", "fail", "error")
 PUBLICATIONS = ("unpublished", "published", "withdrawn")
 PAGE_SIZES = (25, 50, 100, 200)
@@ -382,13 +374,14 @@ def register(router: APIRouter, portal: Portal) -> None:
             if arrays is None or arrays.spectrum is None or arrays.wavelengths is None:
                 raise PortalError(404, _("No spectrum stored for this component."))
             wl, spd = decode_array(arrays.wavelengths), decode_array(arrays.spectrum)
-            api = api_helpers()
+            from lightcomp.api.formats import csv_bytes, tm27_bytes
+
             name = printed_code(row.product_code)
             if fmt == "xml":
-                body = api._tm27_bytes(row, wl, spd, portal.lab_name)
+                body = tm27_bytes(row, wl, spd, portal.lab_name)
                 media = "application/xml"
             else:
-                body = api._csv_bytes({"wavelength_nm": wl, "spectral_flux_w_per_nm": spd})
+                body = csv_bytes({"wavelength_nm": wl, "spectral_flux_w_per_nm": spd})
                 media = "text/csv"
             return Response(
                 body,
@@ -427,12 +420,16 @@ def register(router: APIRouter, portal: Portal) -> None:
         def view(ctx: Ctx, session: Session):
             if len(lot) > 64:
                 raise PortalError(404, _("No such lot, or it is not visible to you."))
-            api = api_helpers()
+            from lightcomp.api.routes.lots import lot_visible
+            from lightcomp.jsonvalues import json_safe
+            from lightcomp.reports.yields import yield_summary_dict
+            from lightcomp.store.queries import lot_verdict_counts
+
             row = q.lot_row(session, lot)
-            if row is None or not api._lot_visible(session, ctx.principal, row):
+            if row is None or not lot_visible(session, ctx.principal, row):
                 raise PortalError(404, _("No such lot, or it is not visible to you."))
-            counts = q.lot_verdict_counts(session, row.id)
-            summary = api._yield_summary(counts)
+            counts = lot_verdict_counts(session, row.id)
+            summary = json_safe(yield_summary_dict(counts["pass"], counts["fail"], counts["error"]))
             stamp = pq.lot_measurement_stamp(session, row.id)
             doc, report_error = None, None
             if stamp[0]:

@@ -21,7 +21,7 @@ from lightcomp.store.queries import lot_verdict_counts
 router = APIRouter(tags=["lots"])
 
 
-def _lot_visible(session: Session, principal: Principal, row) -> bool:
+def lot_visible(session: Session, principal: Principal, row) -> bool:
     if principal.role == "lab" or row.published_at is not None:
         return True
     if principal.role != "manufacturer":
@@ -40,7 +40,7 @@ def get_lot_yield(
     """Pass/fail/error counts of the lot's current measurements and the yield summary
     (yield, 95 % interval, verdict against the 95 % target)."""
     row = q.lot_row(session, lot)
-    if row is None or not _lot_visible(session, principal, row):
+    if row is None or not lot_visible(session, principal, row):
         raise HttpError(404, "no such lot (or not visible to this key)")
     counts = lot_verdict_counts(session, row.id)
     summary = yield_summary_dict(counts["pass"], counts["fail"], counts["error"])
