@@ -8,7 +8,6 @@ by other means that do not decode are shown as stored, with ``decoded: null``.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -18,6 +17,7 @@ from lightcomp import quantities as catalogue
 from lightcomp.api.publication import publication_status
 from lightcomp.api.queries import KEY_QUANTITIES
 from lightcomp.errors import CodeError
+from lightcomp.jsonvalues import finite, json_safe
 
 MAX_CODE_CHARS = 64
 
@@ -50,27 +50,7 @@ def decoded_code(product_code: str) -> dict[str, Any] | None:
         fields = coding.decode(product_code)
     except CodeError:
         return None
-    return {str(k): _jsonable(v) for k, v in dict(fields).items()}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, str | int | bool) or value is None:
-        return value
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return str(value)
-
-
-def _num(value: Any) -> float | None:
-    """A finite float or None (JSON has no NaN/inf; non-numbers are dropped)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    v = float(value)
-    return v if math.isfinite(v) else None
+    return json_safe(dict(fields))
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -105,7 +85,7 @@ def summary(row) -> dict[str, Any]:
         "tested_at": utc(row.measured_at),
         "analysis_version": row.analysis_version,
         "photometric_code": row.photometric_code or row.component_photometric_code,
-        "measured": {name: _num(getattr(row, name)) for name, _ in KEY_QUANTITIES},
+        "measured": {name: finite(getattr(row, name)) for name, _ in KEY_QUANTITIES},
     }
 
 
@@ -118,7 +98,7 @@ def _limit(limits: Any, name: str, bound: str) -> float | None:
     for spelling in (name, *(qty.names if qty is not None else ())):
         lim = limits.get(spelling)
         if isinstance(lim, dict):
-            return _num(lim.get(bound))
+            return finite(lim.get(bound))
     return None
 
 
@@ -130,14 +110,14 @@ def record(row, *, full: bool, lab_name: str) -> dict[str, Any]:
     unc = unc if isinstance(unc, dict) else {}
     quantities = {}
     for name, _ in KEY_QUANTITIES:
-        r = _num(rated.get(name))
+        r = finite(rated.get(name))
         nominal = catalogue.by_column(name).nominal
         if r is None and nominal is not None:
-            r = _num(getattr(row, nominal))
+            r = finite(getattr(row, nominal))
         entry = unc.get(catalogue.by_column(name).key)
         quantities[name] = {
             "measured": out["measured"][name],
-            "U": _num(entry.get("U")) if isinstance(entry, dict) else None,
+            "U": finite(entry.get("U")) if isinstance(entry, dict) else None,
             "rated": r,
             "limit_min": _limit(row.limits, name, "min"),
             "limit_max": _limit(row.limits, name, "max"),
@@ -155,7 +135,7 @@ def record(row, *, full: bool, lab_name: str) -> dict[str, Any]:
             "input_class": row.input_class,
             "nominal_cct_k": row.nominal_cct_k,
             "cri_class": row.cri_class,
-            "nominal_flux_lm": _num(row.nominal_flux_lm),
+            "nominal_flux_lm": finite(row.nominal_flux_lm),
             "spec_version": row.spec_version,
         },
         quantities=quantities,
@@ -169,24 +149,24 @@ def record(row, *, full: bool, lab_name: str) -> dict[str, Any]:
     )
     if full:
         out["detail"] = {
-            "rated": _jsonable(rated),
-            "limits": _jsonable(row.limits or {}),
-            "quantities": _jsonable(row.quantities or {}),
-            "verdicts": _jsonable(row.verdicts or {}),
-            "failed_limits": _jsonable(row.failed_limits or []),
+            "rated": json_safe(rated),
+            "limits": json_safe(row.limits or {}),
+            "quantities": json_safe(row.quantities or {}),
+            "verdicts": json_safe(row.verdicts or {}),
+            "failed_limits": json_safe(row.failed_limits or []),
             "error_message": row.error_message,
-            "electrical": _jsonable(row.electrical or {}),
-            "temperatures": _jsonable(row.temperatures or {}),
+            "electrical": json_safe(row.electrical or {}),
+            "temperatures": json_safe(row.temperatures or {}),
             # the column quantities not in ``measured`` (quantity catalogue)
             **{
-                qty.column: _num(getattr(row, qty.column))
+                qty.column: finite(getattr(row, qty.column))
                 if qty.kind == "number"
                 else getattr(row, qty.column)
                 for qty in catalogue.column_quantities(kind=None)
                 if not qty.summary or qty.kind == "flag" or qty.column == "ansi_category"
             },
-            "instruments": _jsonable(row.instruments or {}),
-            "uncertainty": _jsonable(row.uncertainty or {}),
+            "instruments": json_safe(row.instruments or {}),
+            "uncertainty": json_safe(row.uncertainty or {}),
             "external_serial": row.external_serial,
             "run_uid": row.run_uid,
         }
