@@ -84,6 +84,27 @@ def _manufacturer_by_ref(session: Session, ref: str) -> Manufacturer:
     return m
 
 
+def role_manufacturer(session: Session, role: str, manufacturer: str | None) -> Manufacturer | None:
+    """The manufacturer a new key or portal user of ``role`` acts for (None but for role
+    ``manufacturer``, which needs one: registry id or name); :class:`ConfigError` naming
+    an unknown role, a missing manufacturer or one given to another role."""
+    if role not in ROLES:
+        raise ConfigError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+    if role == "manufacturer":
+        if not manufacturer:
+            raise ConfigError("role 'manufacturer' needs --manufacturer (registry id or name)")
+        return _manufacturer_by_ref(session, manufacturer)
+    if manufacturer:
+        raise ConfigError(f"--manufacturer only applies to role 'manufacturer', not {role!r}")
+    return None
+
+
+def acts_in_role(role: str, manufacturer_id: int | None) -> bool:
+    """True when a stored principal or user can act: a known role, and a manufacturer for
+    role ``manufacturer`` (a row damaged otherwise is refused, not given wider rights)."""
+    return role in ROLES and (role != "manufacturer" or manufacturer_id is not None)
+
+
 def create_api_key(
     session: Session,
     role: str,
@@ -98,15 +119,7 @@ def create_api_key(
     ``manufacturer`` (then ``manufacturer`` -- registry id or name -- is
     required) or ``member``. Writes an ``apikey.create`` audit event.
     """
-    if role not in ROLES:
-        raise ConfigError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
-    mfr = None
-    if role == "manufacturer":
-        if not manufacturer:
-            raise ConfigError("role 'manufacturer' needs --manufacturer (registry id or name)")
-        mfr = _manufacturer_by_ref(session, manufacturer)
-    elif manufacturer:
-        raise ConfigError(f"--manufacturer only applies to role 'manufacturer', not {role!r}")
+    mfr = role_manufacturer(session, role, manufacturer)
     key, prefix = generate_api_key()
     principal = ApiPrincipal(
         name=(name or f"{role}{'-' + mfr.name if mfr else ''}")[:120],
@@ -210,9 +223,7 @@ def authenticate(session: Session, key: str, *, now: datetime | None = None) -> 
         verify_api_key(key, hash_api_key("lck_000000000000_" + "0" * 43))
         return None
     ok = verify_api_key(key, row.key_hash)
-    if not ok or row.revoked_at is not None or row.role not in ROLES:
-        return None
-    if row.role == "manufacturer" and row.manufacturer_id is None:
+    if not ok or row.revoked_at is not None or not acts_in_role(row.role, row.manufacturer_id):
         return None
     return Principal(
         id=row.id,

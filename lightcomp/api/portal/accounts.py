@@ -30,7 +30,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from lightcomp.api.keys import ROLES, Principal, _manufacturer_by_ref, create_api_key
+from lightcomp.api.keys import (
+    Principal,
+    acts_in_role,
+    create_api_key,
+    revoke_api_key,
+    role_manufacturer,
+)
 from lightcomp.errors import ConfigError, StoreError
 from lightcomp.store.models import (
     ApiPrincipal,
@@ -134,15 +140,7 @@ def add_user(
     """Create a portal user. Same roles as API keys; ``manufacturer`` (registry id or
     name) is required for, and only for, role ``manufacturer``."""
     email = normalise_email(email)
-    if role not in ROLES:
-        raise ConfigError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
-    mfr = None
-    if role == "manufacturer":
-        if not manufacturer:
-            raise ConfigError("role 'manufacturer' needs --manufacturer (registry id or name)")
-        mfr = _manufacturer_by_ref(session, manufacturer)
-    elif manufacturer:
-        raise ConfigError(f"--manufacturer only applies to role 'manufacturer', not {role!r}")
+    mfr = role_manufacturer(session, role, manufacturer)
     check_password(password)
     if session.scalar(select(PortalUser.id).where(PortalUser.email == email)) is not None:
         raise StoreError(f"portal user {email} already exists")
@@ -341,9 +339,7 @@ def session_user(
     ).first()
     if row is None or row.revoked_at is not None or row.disabled_at is not None:
         return None
-    if _aware(row.expires_at) <= now or row.role not in ROLES:
-        return None
-    if row.role == "manufacturer" and row.manufacturer_id is None:
+    if _aware(row.expires_at) <= now or not acts_in_role(row.role, row.manufacturer_id):
         return None
     return SessionUser(
         user_id=row.user_id,
@@ -392,8 +388,6 @@ def user_keys(session: Session, user_id: int) -> list[dict]:
 
 def revoke_user_key(session: Session, user: SessionUser, principal_id: int) -> str:
     """Revoke one of the user's own keys (the lab may revoke any key); returns its prefix."""
-    from lightcomp.api.keys import revoke_api_key
-
     p = session.get(ApiPrincipal, principal_id)
     if p is None:
         raise StoreError(f"no API key with id {principal_id}")
