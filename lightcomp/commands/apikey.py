@@ -13,11 +13,17 @@ apikey_app = typer.Typer(
 )
 
 
-def _actor() -> str:
+def cli_actor() -> str:
+    """Who runs the command, for the audit trail (the commands that change records use it)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no user name in containers
         return "unknown"
+
+
+def stamp(value) -> str:
+    """A stored time to the second for the listings, '-' when there is none."""
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
 @apikey_app.command("create")
@@ -36,7 +42,7 @@ def create(
     store = open_store(db)
     with store.transaction() as session:
         principal, key = create_api_key(
-            session, role, manufacturer=manufacturer, name=name, actor=_actor()
+            session, role, manufacturer=manufacturer, name=name, actor=cli_actor()
         )
         pid, prefix, pname = principal.id, principal.key_prefix, principal.name
     typer.echo(f"created API key id {pid} prefix {prefix} role {role} name {pname!r}")
@@ -55,7 +61,7 @@ def revoke(
 
     store = open_store(db)
     with store.transaction() as session:
-        p = revoke_api_key(session, ref, actor=_actor())
+        p = revoke_api_key(session, ref, actor=cli_actor())
         typer.echo(f"revoked API key id {p.id} prefix {p.key_prefix} ({p.role}, {p.name!r})")
 
 
@@ -73,11 +79,9 @@ def list_keys(db: str | None = DB_OPTION) -> None:
         f"{'revoked':19}  name"
     )
     for r in rows:
-        created = r["created_at"].strftime("%Y-%m-%d %H:%M:%S") if r["created_at"] else "-"
-        revoked = r["revoked_at"].strftime("%Y-%m-%d %H:%M:%S") if r["revoked_at"] else "-"
         typer.echo(
-            f"{r['id']:>4}  {r['prefix']:12}  {r['role']:12}  "
-            f"{(r['manufacturer'] or '-')[:20]:20}  {created:19}  {revoked:19}  {r['name']}"
+            f"{r['id']:>4}  {r['prefix']:12}  {r['role']:12}  {(r['manufacturer'] or '-')[:20]:20}"
+            f"  {stamp(r['created_at']):19}  {stamp(r['revoked_at']):19}  {r['name']}"
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lightcomp.commands.apikey import _actor
+from lightcomp.commands.apikey import cli_actor
 from lightcomp.commands.common import DB_OPTION
 
 
@@ -18,7 +18,7 @@ def publish(
 
     store = open_store(db)
     with store.transaction() as session:
-        row = publish_lot(session, lot, actor=_actor())
+        row = publish_lot(session, lot, actor=cli_actor())
         when = row.published_at.isoformat()
     typer.echo(f"published lot {lot} at {when}")
 
@@ -34,7 +34,7 @@ def withdraw(
 
     store = open_store(db)
     with store.transaction() as session:
-        row = withdraw_lot(session, lot, reason, actor=_actor())
+        row = withdraw_lot(session, lot, reason, actor=cli_actor())
         when = row.withdrawn_at.isoformat()
     typer.echo(f"withdrew lot {lot} at {when}: {reason}")
 

@@ -6,11 +6,11 @@ command line (where other users and shell history could see them).
 
 from __future__ import annotations
 
-import getpass
 import sys
 
 import typer
 
+from lightcomp.commands.apikey import cli_actor, stamp
 from lightcomp.commands.common import DB_OPTION
 
 user_app = typer.Typer(help="Web portal accounts (passwords stored as Argon2id hashes).")
@@ -18,13 +18,6 @@ user_app = typer.Typer(help="Web portal accounts (passwords stored as Argon2id h
 PASSWORD_STDIN = typer.Option(
     False, "--password-stdin", help="Read the password from standard input (first line)."
 )
-
-
-def _actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name in containers
-        return "unknown"
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -56,7 +49,7 @@ def add(
     password = _read_password(password_stdin)
     store = open_store(db)
     with store.transaction() as session:
-        u = add_user(session, email, role, password, manufacturer=manufacturer, actor=_actor())
+        u = add_user(session, email, role, password, manufacturer=manufacturer, actor=cli_actor())
         uid, uemail = u.id, u.email
     typer.echo(f"added portal user id {uid} {uemail} role {role}")
 
@@ -75,10 +68,9 @@ def list_users(db: str | None = DB_OPTION) -> None:
     )
     for r in rows:
         state = "disabled" if r["disabled_at"] else ("locked" if r["locked"] else "active")
-        last = r["last_login_at"].strftime("%Y-%m-%d %H:%M:%S") if r["last_login_at"] else "-"
         typer.echo(
             f"{r['id']:>4}  {r['email'][:32]:32}  {r['role']:12}  "
-            f"{(r['manufacturer'] or '-')[:20]:20}  {state:8}  {last}"
+            f"{(r['manufacturer'] or '-')[:20]:20}  {state:8}  {stamp(r['last_login_at'])}"
         )
 
 
@@ -93,7 +85,7 @@ def disable(
 
     store = open_store(db)
     with store.transaction() as session:
-        u = disable_user(session, email, actor=_actor())
+        u = disable_user(session, email, actor=cli_actor())
         typer.echo(f"disabled portal user id {u.id} {u.email}")
 
 
@@ -110,7 +102,7 @@ def reset(
     password = _read_password(password_stdin)
     store = open_store(db)
     with store.transaction() as session:
-        u = reset_password(session, email, password, actor=_actor())
+        u = reset_password(session, email, password, actor=cli_actor())
         typer.echo(f"new password set for portal user id {u.id} {u.email}")
 
 
