@@ -259,12 +259,13 @@ def _reference_table32() -> _cr_common.ReferenceTable:
         return _cr_common.ReferenceTable(_reference_features, dtype=np.float32)
 
 
-def _bins_block(
-    at: np.ndarray, bt: np.ndarray, ar: np.ndarray, br: np.ndarray, dE: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Hue-bin quantities from test/reference a', b' and ΔE', each (n, 99)."""
-    n = at.shape[0]
-    # Bin j holds the CES whose hue angle under the *reference* is in [22.5 j, 22.5 (j+1)).
+def _bin_means(ar: np.ndarray, br: np.ndarray, quantities) -> list[np.ndarray]:
+    """Hue-bin means (n, 16) of each of ``quantities`` (each (n, 99)); NaN for empty bins.
+
+    Bin j holds the CES whose hue angle under the *reference* (``ar``, ``br``) is in
+    [22.5 j, 22.5 (j+1)) degrees (TM-30-20 §4.6).
+    """
+    n = ar.shape[0]
     x = np.arctan2(br, ar)
     x *= N_BINS / (2.0 * np.pi)  # in [-8, 8]
     x += np.where(x < 0.0, float(N_BINS), 0.0)  # (np.mod is much slower)
@@ -277,10 +278,31 @@ def _bins_block(
     idx = x.astype(np.intp).ravel()
     count = np.bincount(idx, minlength=size).reshape(n, N_BINS).astype(float)
     count[count == 0] = np.nan
-    mat, mbt, mar, mbr, mdE = (
+    return [
         np.bincount(idx, weights=q.ravel(), minlength=size).reshape(n, N_BINS) / count
-        for q in (at, bt, ar, br, dE)
-    )
+        for q in quantities
+    ]
+
+
+def _delta_E(Jt, at, bt, Jr, ar, br) -> np.ndarray:
+    """CAM02-UCS ΔE' = sqrt((Jt − Jr)² + (at − ar)² + (bt − br)²), in place on temporaries."""
+    dE = Jt - Jr
+    dE *= dE
+    d = at - ar
+    d *= d
+    dE += d
+    np.subtract(bt, br, out=d)
+    d *= d
+    dE += d
+    np.sqrt(dE, out=dE)
+    return dE
+
+
+def _bins_block(
+    at: np.ndarray, bt: np.ndarray, ar: np.ndarray, br: np.ndarray, dE: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Hue-bin quantities from test/reference a', b' and ΔE', each (n, 99)."""
+    mat, mbt, mar, mbr, mdE = _bin_means(ar, br, (at, bt, ar, br, dE))
     theta = np.radians(22.5 * np.arange(N_BINS) + 11.25)
     cos, sin = np.cos(theta), np.sin(theta)
     norm_r = np.hypot(mar, mbr)
@@ -311,7 +333,6 @@ def Rf_Rg_from_products(
     per-bin fidelity, no chroma/hue shifts). Same equations, same numbers. ``ref``: the
     interpolated reference J', a', b' (n, 297) when the caller has them already.
     """
-    n = V_t.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         Jt, at, bt = _jab_block(V_t)
         if ref is None:
@@ -319,33 +340,9 @@ def Rf_Rg_from_products(
             ref = table(T)
         ref = ref.astype(Jt.dtype, copy=False)
         Jr, ar, br = ref[:, :N_CES], ref[:, N_CES : 2 * N_CES], ref[:, 2 * N_CES :]
-        dE = Jt - Jr
-        dE *= dE
-        d = at - ar
-        d *= d
-        dE += d
-        np.subtract(bt, br, out=d)
-        d *= d
-        dE += d
-        np.sqrt(dE, out=dE)
+        dE = _delta_E(Jt, at, bt, Jr, ar, br)
         Rf = delta_E_to_R_f(dE.mean(axis=1)).astype(float)
-        # Hue bins by the reference hue angle (as in _bins_block), bin means of a', b'.
-        x = np.arctan2(br, ar)
-        x *= N_BINS / (2.0 * np.pi)
-        x += np.where(x < 0.0, float(N_BINS), 0.0)
-        np.floor(x, out=x)
-        np.minimum(x, N_BINS - 1, out=x)
-        if not np.isfinite(x).all():
-            x[~np.isfinite(x)] = 0.0
-        x += (N_BINS * np.arange(n, dtype=float))[:, None]
-        idx = x.astype(np.intp).ravel()
-        size = n * N_BINS
-        count = np.bincount(idx, minlength=size).reshape(n, N_BINS).astype(float)
-        count[count == 0] = np.nan
-        mat, mbt, mar, mbr = (
-            np.bincount(idx, weights=q.ravel(), minlength=size).reshape(n, N_BINS) / count
-            for q in (at, bt, ar, br)
-        )
+        mat, mbt, mar, mbr = _bin_means(ar, br, (at, bt, ar, br))
         Rg = 100.0 * _polygon_area(mat, mbt) / _polygon_area(mar, mbr)
     return Rf, Rg
 
@@ -404,16 +401,7 @@ def TM30_CIE224(
             T = _cr_common.cct_from_white(V_t[:, :3]) if cct is None else cct[blk]
             Jt, at, bt = _jab_block(V_t)
             Jr, ar, br = np.split(table(T), 3, axis=1)
-            # dE = sqrt((Jt - Jr)^2 + (at - ar)^2 + (bt - br)^2), in place.
-            dE = Jt - Jr
-            dE *= dE
-            d = at - ar
-            d *= d
-            dE += d
-            np.subtract(bt, br, out=d)
-            d *= d
-            dE += d
-            np.sqrt(dE, out=dE)
+            dE = _delta_E(Jt, at, bt, Jr, ar, br)
             out["Rf_i"][blk] = delta_E_to_R_f(dE)
             out["Rf"][blk] = delta_E_to_R_f(dE.mean(axis=1))
             out["CCT"][blk] = T
