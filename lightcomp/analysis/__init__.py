@@ -110,6 +110,7 @@ DUV_MAX_CCT = 0.05
 _ABSOLUTE_ONLY = ("luminous_flux", "radiant_flux")
 _SCALED = ("X", "Y", "Z", "luminous_flux", "radiant_flux")
 _CCT_DEPENDENT = ("CCT", "Ra", *(f"R{i}" for i in range(1, 16)), "Rf", "Rg")
+_R1 = _QUANTITIES.index("R1")  # R1..R15 are consecutive rows of the table
 
 
 def _explain_non_finite(table, sl, errors, labels, absolute, duv) -> None:
@@ -199,7 +200,9 @@ def analyze_arrays(
         naming the spectrum and the reason its quantities are NaN; with
         ``power_w``, also ``efficacy`` (lm/W).
     """
-    table, errors, efficacy = _analyze_table(wavelengths, spectra, names, absolute, power_w, strict)
+    table, errors, efficacy, _ = _analyze_table(
+        wavelengths, spectra, names, absolute, power_w, strict, lazy_names=True
+    )
     out: dict[str, np.ndarray] = dict(zip(_QUANTITIES, table, strict=True))
     out["error"] = errors
     if efficacy is not None:
@@ -207,21 +210,22 @@ def analyze_arrays(
     return out
 
 
-def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
-    """(quantities x N table, error object array, efficacy or None): the work of both APIs."""
+def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict, *, lazy_names):
+    """(quantities x N table, error object array, efficacy or None, row names): the work
+    of both APIs. ``lazy_names``: default names only built for rows with a message."""
     wl = validate_wavelengths(wavelengths)
     s = _as_batch(wl, spectra)
     n = s.shape[0]
-    if names is not None:
-        labels = spectrum_names(n, names)
-    else:
+    if names is None and lazy_names:
         labels = _LazyNames(n)
+    else:
+        labels = spectrum_names(n, names)
+    # One message (or None) per row, as an object array: the bookkeeping is array work.
+    errors = np.full(n, None, dtype=object)
     if strict:
         # Fail fast: validate every spectrum before any computation.
-        errors = check_spectra(wl, s, labels)
+        errors[:] = check_spectra(wl, s, labels)
         _raise_first(errors)
-    else:
-        errors = [None] * n  # filled by the chunks (check_spectra per chunk, in parallel)
     from lightcomp.analysis import cri
 
     resample = resampler(wl)
@@ -247,11 +251,9 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
         raw = s[sl]
         if not strict:  # (strict: all rows were checked up front)
             errors[sl] = check_spectra(wl, raw, labels[sl])
-        if any(e is not None for e in errors[sl]):
-            bad = np.array([e is not None for e in errors[sl]], dtype=bool)
+        bad = np.not_equal(errors[sl], None)
+        if bad.any():
             raw = np.where(bad[:, None], 0.0, raw)
-        else:
-            bad = np.zeros(raw.shape[0], dtype=bool)
         sg = raw if resample is None else resample(raw)
         # Spectra of extreme scale (e.g. W/nm times 1e306, or 1e-310) are normalised to
         # a peak of 1 first: every relative quantity is scale-free and the sums would
@@ -317,8 +319,7 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
             )
             rows = start + idx
         out["Ra"][rows] = ri[:, :8].mean(axis=1)
-        for k in range(15):
-            out[f"R{k + 1}"][rows] = ri[:, k]
+        table[_R1 : _R1 + 15, rows] = ri.T
         out["Rf"][rows] = rf
         out["Rg"][rows] = rg
         _explain_non_finite(table, sl, errors, labels, absolute, duv)
@@ -334,15 +335,13 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict):
     _cr_common.run_parallel(chunks, work)
     if strict:
         _raise_first(errors)
-    err = np.empty(n, dtype=object)
-    err[:] = errors
     efficacy = None
     if power_w is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
             efficacy = np.where(
                 power > 0, out["luminous_flux"] / np.where(power > 0, power, 1.0), np.nan
             )
-    return table, err, efficacy
+    return table, errors, efficacy, labels
 
 
 class _LazyNames(Sequence):
@@ -428,10 +427,9 @@ def analyze(
     """
     import pandas as pd
 
-    wl = validate_wavelengths(wavelengths)
-    n = _as_batch(wl, spectra).shape[0]
-    labels = spectrum_names(n, names)
-    table, errors, efficacy = _analyze_table(wl, spectra, labels, absolute, power_w, strict)
+    table, errors, efficacy, labels = _analyze_table(
+        wavelengths, spectra, names, absolute, power_w, strict, lazy_names=False
+    )
     frame = pd.DataFrame(table.T, columns=list(_QUANTITIES), copy=False)
     frame.insert(0, "name", labels)
     frame["error"] = pd.Series(errors, dtype=object)
@@ -444,8 +442,8 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def _raise_first(errors: list[str | None]) -> None:
-    bad = [e for e in errors if e is not None]
-    if bad:
+def _raise_first(errors: np.ndarray) -> None:
+    bad = errors[np.not_equal(errors, None)]
+    if bad.size:
         more = f" (and {len(bad) - 1} more bad spectra)" if len(bad) > 1 else ""
         raise AnalysisInputError(bad[0] + more)
