@@ -35,10 +35,10 @@ All functions are vectorised: inputs broadcast, no Python loop over components.
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 
 import numpy as np
 
+from lightcomp.analysis.data import read_rows
 from lightcomp.errors import AnalysisInputError
 
 __all__ = [
@@ -72,16 +72,6 @@ ANSI_DUV_TOLERANCE = 0.006
 #: One MacAdam step as a radius in CIE 1976 u'v' per CIE TN 001:2014 (verify).
 TN001_STEP_UV = 0.0011
 
-# CIE 15:2018 second radiation constant (m K).
-_C2 = 1.4388e-2
-
-
-def _read_csv(filename: str) -> tuple[list[str], list[list[str]]]:
-    text = resources.files("lightcomp.analysis.data").joinpath(filename).read_text(encoding="utf-8")
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    header = lines[0].split(",")
-    return header, [ln.split(",") for ln in lines[1:]]
-
 
 @cache
 def ansi_c78377_table() -> dict[str, np.ndarray]:
@@ -95,7 +85,7 @@ def ansi_c78377_table() -> dict[str, np.ndarray]:
         ``corners_xy`` (10, 4, 2) in CIE 1931 x,y, corner order as in the module
         docstring. 2200 K and 2500 K corners/centre are computed from the rule.
     """
-    header, rows = _read_csv("ansi_c78377.csv")
+    header, rows = read_rows("ansi_c78377.csv")
     col = {name: i for i, name in enumerate(header)}
     num = np.array([[float(v) if v.strip() else np.nan for v in r] for r in rows])
     nominal = num[:, col["nominal_cct_k"]]
@@ -357,7 +347,7 @@ def ansi_c78377_bin(
 @cache
 def macadam_ellipse_table() -> dict[str, np.ndarray]:
     """IEC 60081 Annex D ellipse table (*verify*): ``nominal_cct_k`` (6,), ``centre_xy`` (6, 2), ``g`` (6, 3) = g11, g12, g22."""
-    header, rows = _read_csv("macadam_ellipses.csv")
+    header, rows = read_rows("macadam_ellipses.csv")
     col = {name: i for i, name in enumerate(header)}
     num = np.array([[float(r[col[c]]) for c in header if c != "source"] for r in rows])
     names = [c for c in header if c != "source"]

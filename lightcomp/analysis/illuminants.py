@@ -20,10 +20,10 @@ sources named in each file header): ``daylight_s0s1s2.csv`` (S0, S1, S2 at 5 nm,
 from __future__ import annotations
 
 from functools import cache, lru_cache
-from importlib import resources
 
 import numpy as np
 
+from lightcomp.analysis.data import read_csv
 from lightcomp.errors import AnalysisInputError
 
 __all__ = [
@@ -65,10 +65,8 @@ def load_data_csv(filename: str) -> tuple[np.ndarray, tuple[str, ...], np.ndarra
     Returns ``(wavelengths_nm (W,), column names, values (W, k))``; ``#`` lines are
     comments (source), the first other line is the header. Arrays are read-only.
     """
-    text = resources.files("lightcomp.analysis.data").joinpath(filename).read_text("utf-8")
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    names = tuple(lines[0].split(",")[1:])
-    table = np.array([[float(v) for v in ln.split(",")] for ln in lines[1:]], dtype=float)
+    header, table = read_csv(filename)
+    names = tuple(header[1:])
     wl, values = table[:, 0].copy(), table[:, 1:].copy()
     wl.setflags(write=False)
     values.setflags(write=False)

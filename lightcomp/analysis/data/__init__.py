@@ -23,6 +23,8 @@ __all__ = [
     "load_photopic",
     "load_scotopic",
     "load_table",
+    "read_csv",
+    "read_rows",
 ]
 
 #: Observer name -> CMF file. ``"1931_2"``: CIE 1931 2 degree; ``"1964_10"``: CIE 1964 10 degree.
@@ -34,15 +36,27 @@ CMFS_FILES: dict[str, str] = {
 _N_POINTS = 401  # 380..780 nm at 1 nm
 
 
+def read_rows(filename: str) -> tuple[list[str], list[list[str]]]:
+    """Header and data rows (cells as text) of a CSV of this package; ``#`` lines are
+    comments (the source), blank lines are skipped."""
+    text = resources.files(__name__).joinpath(filename).read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    return lines[0].split(","), [ln.split(",") for ln in lines[1:]]
+
+
+def read_csv(filename: str) -> tuple[list[str], np.ndarray]:
+    """Header and the numeric rows (float64, one row per data line) of a package CSV."""
+    header, rows = read_rows(filename)
+    return header, np.array([[float(v) for v in row] for row in rows], dtype=float)
+
+
 @cache
 def load_table(filename: str) -> np.ndarray:
     """Load a data CSV of this package: shape (401, 1 + k), first column wavelength (nm).
 
     Checks that the wavelength column is exactly 380, 381, ..., 780 nm.
     """
-    text = resources.files(__name__).joinpath(filename).read_text(encoding="utf-8")
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    table = np.array([[float(v) for v in ln.split(",")] for ln in lines[1:]], dtype=float)
+    _, table = read_csv(filename)
     if table.shape[0] != _N_POINTS or not np.array_equal(table[:, 0], np.arange(380.0, 781.0)):
         raise RuntimeError(f"package data file {filename} is not on the 380-780 nm 1 nm grid")
     table.setflags(write=False)
@@ -99,9 +113,7 @@ def load_cmfs_1931_full() -> tuple[np.ndarray, np.ndarray]:
     libraries compute over the whole table; everything measured uses 380-780 nm.
     """
     name = "cie1931_2deg_xyz_cmfs_360_830.csv"
-    text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    table = np.array([[float(v) for v in ln.split(",")] for ln in lines[1:]], dtype=float)
+    _, table = read_csv(name)
     if table.shape != (471, 4) or not np.array_equal(table[:, 0], np.arange(360.0, 831.0)):
         raise RuntimeError(f"package data file {name} is not on the 360-830 nm 1 nm grid")
     wl = np.ascontiguousarray(table[:, 0])
