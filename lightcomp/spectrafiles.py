@@ -132,13 +132,6 @@ def _read_bytes(path: Path | str) -> bytes:
     return raw
 
 
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
 def read_spectra(path: Path | str) -> SpectraFile:
     """Read a spectra CSV or an IES TM-27 XML file (chosen by content).
 
@@ -184,7 +177,7 @@ def read_spectra_csv(path: Path | str) -> SpectraFile:
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+([eE][+-]?\d+)?\s*$")
 
 
-def _cell_hint(cell: str, delimiter: str) -> str:
+def _cell_hint(cell: str) -> str:
     if _DECIMAL_COMMA.match(cell):
         return "; a decimal comma? write numbers with a point (0.5, not 0,5)"
     return ""
@@ -267,7 +260,7 @@ def _parse_csv(lines, path: Path | str) -> SpectraFile:
             raise _fail(
                 path,
                 f"cannot read {cells[0].strip()!r} as a number (wavelength, column 1)"
-                + _cell_hint(cells[0], delimiter),
+                + _cell_hint(cells[0]),
                 line_no,
             ) from None
         if not np.isfinite(wl):
@@ -285,7 +278,7 @@ def _parse_csv(lines, path: Path | str) -> SpectraFile:
                     if k not in cell_errors:
                         cell_errors[k] = (
                             f"cannot read {cell.strip()!r} as a number ({path} line {line_no}, "
-                            f"{wl:g} nm){_cell_hint(cell, delimiter)}"
+                            f"{wl:g} nm){_cell_hint(cell)}"
                         )
         rows.append(row)
         wavelengths.append(wl)

@@ -252,10 +252,6 @@ def CRI_CIE13_3(
     return Ra, Ri
 
 
-#: Number of reference features per temperature (u_r, v_r, c_r, d_r, W*, U*, V* of 15 TCS).
-N_REFERENCE_FEATURES = 4 + 3 * _K
-
-
 def Ri_from_products(V_t: np.ndarray, T: np.ndarray, F_r: np.ndarray | None = None) -> np.ndarray:
     """R1..R15 (n, 15) from ``S @ _matrix()`` rows (n, 48) and the reference CCT (K).
 
