@@ -146,10 +146,11 @@ def _f(v: float) -> float | None:
 # Drawing the inputs
 # ----------------------------------------------------------------------------------------
 def planck_shape(wavelengths: np.ndarray, t_k: float = 2856.0) -> np.ndarray:
-    """Relative Planckian spectrum (CIE illuminant A temperature by default)."""
-    lam = np.asarray(wavelengths, dtype=float) * 1e-9
-    c2 = 1.4388e-2  # m·K (CIE 15:2018 illuminant A definition)
-    s = lam**-5 / np.expm1(c2 / (lam * t_k))
+    """Relative Planckian spectrum, peak 1 (CIE illuminant A temperature by default;
+    :func:`lightcomp.analysis.illuminants.planck`, c2 of CIE 15:2018)."""
+    from lightcomp.analysis.illuminants import planck
+
+    s = planck(wavelengths, t_k)[0]
     return s / s.max()
 
 
@@ -395,12 +396,8 @@ def evaluate(
     from lightcomp.analysis import analyze_arrays
 
     out = analyze_arrays(wavelengths, spectra, absolute=True, power_w=power_w)
-    return {k: np.asarray(v, dtype=float) for k, v in out.items() if _numeric(v)}
-
-
-def _numeric(v: Any) -> bool:
-    a = np.asarray(v)
-    return a.dtype.kind in "fiub"
+    del out["error"]  # every other entry is a float64 array
+    return out
 
 
 # ----------------------------------------------------------------------------------------
@@ -414,11 +411,8 @@ def summarize(samples: np.ndarray, coverage: float = 0.95) -> dict[str, np.ndarr
     ignored per quantity (their count is returned as ``trials``).
     """
     y = np.sort(np.asarray(samples, dtype=float), axis=1)  # NaN sort last
-    q_n, m = y.shape
-    n = np.sum(np.isfinite(y), axis=1)
-    mean = np.nanmean(np.where(np.isfinite(y), y, np.nan), axis=1) if m else np.full(q_n, np.nan)
-    with np.errstate(invalid="ignore"):
-        u = np.sqrt(np.nansum((y - mean[:, None]) ** 2, axis=1) / np.maximum(n - 1, 1))
+    q_n = y.shape[0]
+    n, mean, u = _mean_u(y)
     low = np.full(q_n, np.nan)
     high = np.full(q_n, np.nan)
     for count in np.unique(n):  # rows sharing a finite count: one vectorised pass
@@ -433,6 +427,17 @@ def summarize(samples: np.ndarray, coverage: float = 0.95) -> dict[str, np.ndarr
         low[rows] = yy[np.arange(rows.size), r]
         high[rows] = yy[np.arange(rows.size), r + q]
     return {"mean": mean, "u": u, "low": low, "high": high, "trials": n}
+
+
+def _mean_u(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(finite trials, mean, standard deviation) of each row of ``y`` (Q, M), NaN/inf
+    trials left out of the mean (JCGM 101 §7.6)."""
+    q_n, m = y.shape
+    n = np.sum(np.isfinite(y), axis=1)
+    mean = np.nanmean(np.where(np.isfinite(y), y, np.nan), axis=1) if m else np.full(q_n, np.nan)
+    with np.errstate(invalid="ignore"):
+        u = np.sqrt(np.nansum((y - mean[:, None]) ** 2, axis=1) / np.maximum(n - 1, 1))
+    return n, mean, u
 
 
 def tolerance(u: np.ndarray, digits: int) -> np.ndarray:
@@ -541,7 +546,8 @@ def monte_carlo(
             e = np.stack(ests)  # (h, 4, Q)
             with np.errstate(invalid="ignore"):
                 s = np.nanstd(e, axis=0, ddof=1) / math.sqrt(h)  # (4, Q)
-            all_u = summarize(np.concatenate(batches, axis=1)[idx], model.coverage)["u"]
+            # u of all trials so far (no sorting: the coverage interval is not needed here)
+            all_u = _mean_u(np.concatenate([b[idx] for b in batches], axis=1))[2]
             delta = tolerance(all_u, model.digits)
             if model.criterion == "u":
                 s = s[1:2]  # the standard deviation of the batch u's only

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from lightcomp.jsonvalues import finite
 from lightcomp.uncertainty.model import UncertaintyModel, UncertaintyModelError, load_model
 from lightcomp.uncertainty.montecarlo import READINGS, ComponentInputs, MCResult, monte_carlo
 
@@ -138,23 +139,18 @@ def component_inputs(
         )
     total = (certificate or {}).get("total_flux_uncertainty_rel_k2")
     lines = (wavelength_lines or {}).get("offset_nm")
-    r = {k: float(v) for k, v in (readings or {}).items() if k in READINGS and _finite(v)}
+    r = {
+        k: f for k, v in (readings or {}).items() if k in READINGS and (f := finite(v)) is not None
+    }
     return ComponentInputs(
         np.asarray(wavelengths, dtype=float),
         np.asarray(spectrum, dtype=float),
         lamp_u_rel_k2=u,
-        lamp_total_u_rel_k2=float(total) if _finite(total) else None,
+        lamp_total_u_rel_k2=finite(total),
         wavelength_lines_nm=np.asarray(lines, dtype=float) if lines else None,
         alpha=float(np.mean(alpha)),
         readings=r,
     )
-
-
-def _finite(v: Any) -> bool:
-    try:
-        return v is not None and math.isfinite(float(v))
-    except (TypeError, ValueError):
-        return False
 
 
 def stored_form(result: MCResult, quantities: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -299,7 +295,9 @@ class StationUncertainty:
             return None
         q = result.quantities or {}
         readings = {**(result.electrical or {}), **(result.temperatures or {})}
-        grid = self.grid if self.grid is not None else np.arange(380.0, 781.0, 1.0)
+        from lightcomp.analysis.spectra import WL
+
+        grid = self.grid if self.grid is not None else WL
         inputs = component_inputs(
             grid,
             result.spectrum,

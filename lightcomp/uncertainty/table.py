@@ -9,22 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lightcomp.uncertainty.model import UncertaintyModel, load_model
+from lightcomp.uncertainty.model import GROUPS, UncertaintyModel, load_model
 from lightcomp.uncertainty.montecarlo import ComponentInputs, monte_carlo
 
 #: Columns whose unit depends on absolute spectra (no U for relative ones).
 _ABSOLUTE_ONLY = ("X", "Y", "Z", "luminous_flux", "radiant_flux", "efficacy")
 
-#: The electrical and thermal readings are not in a spectra file.
-_SPECTRAL_GROUPS = (
-    "standard_lamp",
-    "wavelength",
-    "bandwidth_stray",
-    "noise",
-    "nonlinearity",
-    "self_absorption",
-    "sphere",
-)
+#: The input groups varied: all but the electrical and thermal readings, which are not
+#: in a spectra file.
+_SPECTRAL_GROUPS = tuple(g for g in GROUPS if g not in ("electrical", "temperature"))
 
 
 def uncertainty_columns(
