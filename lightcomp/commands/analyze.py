@@ -20,7 +20,8 @@ def analyze_file(
     strict: bool = False,
     power_w: float | None = None,
 ):
-    """Read a spectra CSV or TM-27 XML file and return :func:`lightcomp.analysis.analyze`'s table."""
+    """Read a spectra CSV or TM-27 XML file: ``(the file's spectra, the table of
+    :func:`lightcomp.analysis.analyze`)``."""
     from lightcomp.analysis import analyze
     from lightcomp.errors import AnalysisInputError
     from lightcomp.spectrafiles import read_spectra
@@ -47,7 +48,7 @@ def analyze_file(
         raise AnalysisInputError(f"{spectra_path}: {exc}") from exc
     for k, message in data.cell_errors.items():  # the cause, not just "NaN in the spectrum"
         frame.at[k, "error"] = f"{data.names[k]}: {message}"
-    return frame
+    return data, frame
 
 
 def format_terminal(frame) -> str:
@@ -94,16 +95,10 @@ def format_table(frame, fmt: OutputFormat) -> str:
     """The table as CSV (NaN as empty cell) or JSON (list of records, NaN as null)."""
     if fmt is OutputFormat.json:
         import json
-        import math
 
-        records = [
-            {
-                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                for k, v in r.items()
-            }
-            for r in frame.to_dict(orient="records")
-        ]
-        return json.dumps(records, indent=2) + "\n"
+        from lightcomp.jsonvalues import json_safe
+
+        return json.dumps(json_safe(frame.to_dict(orient="records")), indent=2) + "\n"
     import numpy as np
 
     from lightcomp.csvcells import safe_frame
@@ -180,12 +175,10 @@ def register(app: typer.Typer) -> None:
                 if output is not None and output.suffix.lower() == ".json"
                 else OutputFormat.csv
             )
-        frame = analyze_file(spectra, absolute=absolute, strict=strict, power_w=power_w)
+        data, frame = analyze_file(spectra, absolute=absolute, strict=strict, power_w=power_w)
         if uncertainty is not None:
-            from lightcomp.spectrafiles import read_spectra
             from lightcomp.uncertainty.table import uncertainty_columns
 
-            data = read_spectra(spectra)
             for col, values in uncertainty_columns(
                 data.wavelengths,
                 data.spectra,
