@@ -71,19 +71,20 @@ class MeterSpec:
     ranges: tuple[tuple[float, float, float], ...]  # (full scale, gain, offset)
     range_gain: float = 0.0  # extra ± fraction of the range (power analysers)
 
+    def _range(self, reading: float) -> tuple[float, float, float]:
+        """(full scale, gain, offset) of the smallest range holding ``reading`` (else the
+        largest)."""
+        r = abs(reading)
+        return next((rng for rng in self.ranges if r <= rng[0]), self.ranges[-1])
+
     def range_of(self, reading: float) -> float:
         """Full scale of the smallest range holding ``reading``."""
-        r = abs(reading)
-        return next((full for full, _g, _o in self.ranges if r <= full), self.ranges[-1][0])
+        return self._range(reading)[0]
 
     def half_width(self, reading: float) -> float:
         """Half-width (same unit as ``reading``) on the smallest range holding it."""
-        r = abs(reading)
-        for full, gain, offset in self.ranges:
-            if r <= full:
-                return gain * r + offset + self.range_gain * full
-        full, gain, offset = self.ranges[-1]
-        return gain * r + offset + self.range_gain * full
+        full, gain, offset = self._range(reading)
+        return gain * abs(reading) + offset + self.range_gain * full
 
 
 _K2400 = (
