@@ -108,6 +108,17 @@ def test_columns_exact_order():
     assert df["error"].isna().all()
 
 
+def test_product_matrix_layout():
+    """The batch's column constants point at the functionals they name."""
+    from lightcomp.analysis import batch
+    from lightcomp.analysis.data import load_cmfs, load_scotopic
+
+    m = batch.product_matrix()
+    assert np.array_equal(m[:, batch.COL_XYZ], load_cmfs("1931_2"))
+    assert np.array_equal(m[:, batch.COL_VPRIME], load_scotopic())
+    assert np.all(m[:, batch.COL_RADIANT] == 1.0)
+
+
 def test_relative_against_colour():
     s = leds(6, seed=1)
     df = analyze(WL, s, [f"led{i}" for i in range(6)])

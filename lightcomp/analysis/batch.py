@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 
 from lightcomp.analysis import cri, tm30
-from lightcomp.analysis.data import load_cmfs, load_scotopic
+from lightcomp.analysis.data import load_scotopic
 from lightcomp.analysis.spectra import WL
 
 #: Column layout of :func:`product_matrix`.
@@ -76,7 +76,3 @@ def colour_rendering(
     with np.errstate(invalid="ignore", divide="ignore"):
         rf, rg = tm30.Rf_Rg_from_products(V32, T, tm30._reference_table32()(T, where))
     return ri, rf, rg
-
-
-def _check_layout() -> None:  # pragma: no cover - guards the column constants above
-    assert np.array_equal(product_matrix()[:, COL_XYZ], load_cmfs("1931_2"))
