@@ -425,3 +425,16 @@ def lot_owned_by(session: Session, lot_id: int, manufacturer_id: int | None) -> 
             )
         )
     )
+
+
+def lot_visible(session: Session, principal: Principal, row) -> bool:
+    """Whether ``principal`` may see the lot ``row`` (of :func:`lot_row`): the lab and any
+    published lot always; a manufacturer its own lots (by the family's maker, else by any
+    component of the lot being its own)."""
+    if principal.role == "lab" or row.published_at is not None:
+        return True
+    if principal.role != "manufacturer":
+        return False
+    if row.manufacturer_id is not None:
+        return row.manufacturer_id == principal.manufacturer_id
+    return lot_owned_by(session, row.id, principal.manufacturer_id)

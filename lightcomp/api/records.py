@@ -70,6 +70,20 @@ def publication(row) -> dict[str, Any]:
     }
 
 
+def lot_yield(row, counts: dict[str, int]) -> dict[str, Any]:
+    """Yield record of the lot ``row`` (of :func:`lightcomp.api.queries.lot_row`) from its
+    verdict ``counts`` (:func:`lightcomp.store.queries.lot_verdict_counts`): publication,
+    counts and the yield summary (yield, 95 % interval, verdict against the target)."""
+    from lightcomp.reports.yields import yield_summary_dict
+
+    return {
+        "lot": row.name,
+        "publication": publication(row),
+        "counts": counts,
+        "summary": json_safe(yield_summary_dict(counts["pass"], counts["fail"], counts["error"])),
+    }
+
+
 def summary(row) -> dict[str, Any]:
     """Search-hit form of a record row (published fields only)."""
     return {

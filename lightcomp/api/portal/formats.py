@@ -8,7 +8,7 @@ catalogue only holds the portal's own texts.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from lightcomp.api.portal.i18n import _, current_language
@@ -55,8 +55,9 @@ def when(value: Any) -> str:
     """UTC date and time to the minute ('–' when missing)."""
     if not isinstance(value, datetime):
         return "–" if value is None else str(value)
-    v = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return v.strftime("%Y-%m-%d %H:%M UTC")
+    from lightcomp.api.records import utc
+
+    return utc(value).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def register(env) -> None:

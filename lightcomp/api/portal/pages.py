@@ -16,11 +16,11 @@ import base64
 import hashlib
 import math
 from dataclasses import fields as dc_fields
-from datetime import UTC
 from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -29,7 +29,8 @@ from lightcomp.api import queries as q
 from lightcomp.api.portal import queries as pq
 from lightcomp.api.portal.i18n import _
 from lightcomp.api.portal.web import Ctx, Page, Portal, PortalError
-from lightcomp.api.records import canonical_code, printed_code, record
+from lightcomp.api.publication import publication_status
+from lightcomp.api.records import canonical_code, lot_yield, printed_code, record, utc
 from lightcomp.errors import CodeError, LightcompError
 from lightcomp.store import decode_array
 
@@ -137,7 +138,7 @@ def result_rows(rows) -> list[dict[str, str | None]]:
 
     out = []
     for r in rows:
-        pub = "withdrawn" if r.withdrawn_at else ("published" if r.published_at else "unpublished")
+        pub = publication_status(r.published_at, r.withdrawn_at)
         verdict = r.verdict if r.verdict in VERDICTS else None
         out.append(
             {
@@ -161,17 +162,35 @@ def result_rows(rows) -> list[dict[str, str | None]]:
     return out
 
 
-def visible_component(ctx: Ctx, session: Session, code: str, *, detail: bool = True):
-    """The component row when the user may see it (the API's rule); 404 page otherwise."""
+def _canonical(code: str) -> str:
+    """The store form of a typed code; a 404 page naming what is wrong with a malformed one."""
     try:
-        canon = canonical_code(code)
+        return canonical_code(code)
     except CodeError as exc:
         raise PortalError(404, _("Malformed product code: %(reason)s", reason=str(exc))) from exc
-    row = q.component_row(session, canon, detail=detail)
+
+
+def visible_component(ctx: Ctx, session: Session, code: str, *, detail: bool = True):
+    """The component row when the user may see it (the API's rule); 404 page otherwise."""
+    row = q.component_row(session, _canonical(code), detail=detail)
     p = ctx.principal
     if row is None or not q.is_visible(p, row.manufacturer_id, row.published_at):
         raise PortalError(404, _("No such component, or it is not visible to you."))
     return row
+
+
+def full_spectrum(ctx: Ctx, session: Session, row) -> tuple[np.ndarray, np.ndarray]:
+    """Wavelengths (nm) and spectral flux (W/nm) of the row's current measurement, for the
+    lab and the component's manufacturer only (the API's rule: 403 page otherwise; 404
+    page when none is stored)."""
+    if not q.has_full_access(ctx.principal, row.manufacturer_id):
+        raise PortalError(
+            403, _("Spectra are for the laboratory and the component's manufacturer.")
+        )
+    arrays = q.component_spectrum_row(session, row.component_id)
+    if arrays is None or arrays.spectrum is None or arrays.wavelengths is None:
+        raise PortalError(404, _("No spectrum stored for this component."))
+    return decode_array(arrays.wavelengths), decode_array(arrays.spectrum)
 
 
 def _uncertainty(row, name: str) -> str | None:
@@ -194,13 +213,7 @@ def register(router: APIRouter, portal: Portal) -> None:
         def view(ctx: Ctx, session: Session):
             code = params.get("code", "").strip()
             if code:
-                try:
-                    canon = canonical_code(code)
-                except CodeError as exc:
-                    raise PortalError(
-                        404, _("Malformed product code: %(reason)s", reason=str(exc))
-                    ) from exc
-                return portal.redirect(ctx, f"/portal/components/{printed_code(canon)}")
+                return portal.redirect(ctx, f"/portal/components/{printed_code(_canonical(code))}")
             filters, shown, errors = parse_search(params)
             try:
                 limit = int(params.get("limit", q.DEFAULT_PAGE))
@@ -316,23 +329,12 @@ def register(router: APIRouter, portal: Portal) -> None:
             if figure not in FIGURES:
                 raise PortalError(404, _("No such figure."))
             row = visible_component(ctx, session, code, detail=False)
-            full = q.has_full_access(ctx.principal, row.manufacturer_id)
+            wl, spd = full_spectrum(ctx, session, row)  # FIGURES: the spectrum only
             from lightcomp.reports import plots
 
-            if figure == "spectrum":
-                if not full:
-                    raise PortalError(
-                        403, _("Spectra are for the laboratory and the component's manufacturer.")
-                    )
-                arrays = q.component_spectrum_row(session, row.component_id)
-                if arrays is None or arrays.spectrum is None or arrays.wavelengths is None:
-                    raise PortalError(404, _("No spectrum stored for this component."))
-                wl, spd = decode_array(arrays.wavelengths), decode_array(arrays.spectrum)
-                png = portal.cached(
-                    ("spectrum", row.measurement_id), lambda: plots.spectrum_png(wl, spd)
-                )
-            else:
-                raise PortalError(404, _("No such figure."))
+            png = portal.cached(
+                ("spectrum", row.measurement_id), lambda: plots.spectrum_png(wl, spd)
+            )
             return Response(png, media_type="image/png", headers={"Cache-Control": "private"})
 
         return await portal.page(request, view)
@@ -366,14 +368,7 @@ def register(router: APIRouter, portal: Portal) -> None:
             if fmt not in ("csv", "xml"):
                 raise PortalError(404, _("No such file."))
             row = visible_component(ctx, session, code, detail=False)
-            if not q.has_full_access(ctx.principal, row.manufacturer_id):
-                raise PortalError(
-                    403, _("Spectra are for the laboratory and the component's manufacturer.")
-                )
-            arrays = q.component_spectrum_row(session, row.component_id)
-            if arrays is None or arrays.spectrum is None or arrays.wavelengths is None:
-                raise PortalError(404, _("No spectrum stored for this component."))
-            wl, spd = decode_array(arrays.wavelengths), decode_array(arrays.spectrum)
+            wl, spd = full_spectrum(ctx, session, row)
             from lightcomp.api.formats import csv_bytes, tm27_bytes
 
             name = printed_code(row.product_code)
@@ -420,16 +415,12 @@ def register(router: APIRouter, portal: Portal) -> None:
         def view(ctx: Ctx, session: Session):
             if len(lot) > 64:
                 raise PortalError(404, _("No such lot, or it is not visible to you."))
-            from lightcomp.api.routes.lots import lot_visible
-            from lightcomp.jsonvalues import json_safe
-            from lightcomp.reports.yields import yield_summary_dict
             from lightcomp.store.queries import lot_verdict_counts
 
             row = q.lot_row(session, lot)
-            if row is None or not lot_visible(session, ctx.principal, row):
+            if row is None or not q.lot_visible(session, ctx.principal, row):
                 raise PortalError(404, _("No such lot, or it is not visible to you."))
-            counts = lot_verdict_counts(session, row.id)
-            summary = json_safe(yield_summary_dict(counts["pass"], counts["fail"], counts["error"]))
+            yields = lot_yield(row, lot_verdict_counts(session, row.id))
             stamp = pq.lot_measurement_stamp(session, row.id)
             doc, report_error = None, None
             if stamp[0]:
@@ -437,15 +428,11 @@ def register(router: APIRouter, portal: Portal) -> None:
                     doc = portal.cached(("lot", row.id, stamp), lambda: _lot_document(session, lot))
                 except LightcompError as exc:
                     report_error = str(exc)
-            from lightcomp.api.records import publication
-
             return Page(
                 "lot.html",
                 {
+                    **yields,
                     "lot": row,
-                    "counts": counts,
-                    "summary": summary,
-                    "publication": publication(row),
                     "doc": doc,
                     "report_error": report_error,
                 },
@@ -504,8 +491,7 @@ def _rebuild_certificate(session: Session, row, cert) -> bytes | None:
     spectrum = sq.component_spectrum(session, row.product_code)
     lab = lab_identity((rec.get("test_run") or {}).get("params"), None)
     replaces = session.get(Certificate, cert.replaces_id).report_id if cert.replaces_id else None
-    issued = cert.issued_at
-    issued = issued.replace(tzinfo=UTC) if issued.tzinfo is None else issued
+    issued = utc(cert.issued_at)
     for rule in DECISION_RULES:
         doc = build_certificate(
             rec,
