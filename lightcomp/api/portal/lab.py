@@ -26,7 +26,7 @@ LAB = ("lab",)
 def register(router: APIRouter, portal: Portal) -> None:
     """Add /portal/lab and /portal/account with their forms to ``router``."""
 
-    def lab_page(ctx: Ctx, session: Session, extra: dict | None = None) -> Page:
+    def lab_page(ctx: Ctx, session: Session) -> Page:
         return Page(
             "lab.html",
             {
@@ -36,7 +36,6 @@ def register(router: APIRouter, portal: Portal) -> None:
                 "keys": list_api_keys(session),
                 "roles": ROLES,
                 "makers": pq.manufacturer_names(session),
-                **(extra or {}),
             },
         )
 
@@ -44,25 +43,29 @@ def register(router: APIRouter, portal: Portal) -> None:
     async def lab(request: Request) -> Response:
         return await portal.page(request, lab_page, roles=LAB)
 
+    async def lab_action(request: Request, work) -> Response:
+        """A lab form's post (CSRF, lab role, one write transaction), back to the lab page."""
+        return await portal.action(request, work, roles=LAB, back="/portal/lab")
+
+    def done(ctx: Ctx, message: str) -> Response:
+        """Back to the lab page, saying what was done."""
+        return portal.redirect(ctx, "/portal/lab", [("info", message)])
+
     @router.post("/portal/lab/lots/{lot}/publish", include_in_schema=False)
     async def publish(request: Request, lot: str) -> Response:
         def work(ctx: Ctx, session: Session, form: dict) -> Response:
             publish_lot(session, lot, actor=ctx.user.email)
-            return portal.redirect(
-                ctx, "/portal/lab", [("info", _("Lot %(lot)s published.", lot=lot))]
-            )
+            return done(ctx, _("Lot %(lot)s published.", lot=lot))
 
-        return await portal.action(request, work, roles=LAB, back="/portal/lab")
+        return await lab_action(request, work)
 
     @router.post("/portal/lab/lots/{lot}/withdraw", include_in_schema=False)
     async def withdraw(request: Request, lot: str) -> Response:
         def work(ctx: Ctx, session: Session, form: dict) -> Response:
             withdraw_lot(session, lot, form.get("reason", ""), actor=ctx.user.email)
-            return portal.redirect(
-                ctx, "/portal/lab", [("info", _("Lot %(lot)s withdrawn.", lot=lot))]
-            )
+            return done(ctx, _("Lot %(lot)s withdrawn.", lot=lot))
 
-        return await portal.action(request, work, roles=LAB, back="/portal/lab")
+        return await lab_action(request, work)
 
     @router.post("/portal/lab/users", include_in_schema=False)
     async def add_user(request: Request) -> Response:
@@ -75,22 +78,18 @@ def register(router: APIRouter, portal: Portal) -> None:
                 manufacturer=form.get("manufacturer") or None,
                 actor=ctx.user.email,
             )
-            return portal.redirect(
-                ctx, "/portal/lab", [("info", _("User %(email)s added.", email=u.email))]
-            )
+            return done(ctx, _("User %(email)s added.", email=u.email))
 
-        return await portal.action(request, work, roles=LAB, back="/portal/lab")
+        return await lab_action(request, work)
 
     @router.post("/portal/lab/users/disable", include_in_schema=False)
     async def disable_user(request: Request) -> Response:
         def work(ctx: Ctx, session: Session, form: dict) -> Response:
             u = accounts.disable_user(session, form.get("email", ""), actor=ctx.user.email)
             portal.forget_all_sessions()
-            return portal.redirect(
-                ctx, "/portal/lab", [("info", _("User %(email)s disabled.", email=u.email))]
-            )
+            return done(ctx, _("User %(email)s disabled.", email=u.email))
 
-        return await portal.action(request, work, roles=LAB, back="/portal/lab")
+        return await lab_action(request, work)
 
     @router.post("/portal/lab/users/reset", include_in_schema=False)
     async def reset_user(request: Request) -> Response:
@@ -99,21 +98,17 @@ def register(router: APIRouter, portal: Portal) -> None:
                 session, form.get("email", ""), form.get("password", ""), actor=ctx.user.email
             )
             portal.forget_all_sessions()
-            return portal.redirect(
-                ctx, "/portal/lab", [("info", _("New password set for %(email)s.", email=u.email))]
-            )
+            return done(ctx, _("New password set for %(email)s.", email=u.email))
 
-        return await portal.action(request, work, roles=LAB, back="/portal/lab")
+        return await lab_action(request, work)
 
     @router.post("/portal/lab/keys/{key_id}/revoke", include_in_schema=False)
     async def lab_revoke(request: Request, key_id: int) -> Response:
         def work(ctx: Ctx, session: Session, form: dict) -> Response:
             prefix = accounts.revoke_user_key(session, ctx.user, key_id)
-            return portal.redirect(
-                ctx, "/portal/lab", [("info", _("API key %(prefix)s revoked.", prefix=prefix))]
-            )
+            return done(ctx, _("API key %(prefix)s revoked.", prefix=prefix))
 
-        return await portal.action(request, work, roles=LAB, back="/portal/lab")
+        return await lab_action(request, work)
 
     @router.post("/portal/lab/components/{code}/certificate", include_in_schema=False)
     async def issue(request: Request, code: str) -> Response:
@@ -122,11 +117,12 @@ def register(router: APIRouter, portal: Portal) -> None:
             from pathlib import Path
 
             from lightcomp.api.records import canonical_code, printed_code
+            from lightcomp.errors import CodeError
             from lightcomp.reports.certificate import issue_certificate
 
             try:
                 canon = canonical_code(code)
-            except Exception as exc:
+            except CodeError as exc:
                 raise PortalError(
                     404, _("No such component, or it is not visible to you.")
                 ) from exc
