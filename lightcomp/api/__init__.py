@@ -13,7 +13,10 @@ if TYPE_CHECKING:
 
     from lightcomp.store import Store
 
-__all__ = ["create_app"]
+__all__ = ["DEFAULT_LAB_NAME", "create_app"]
+
+#: Laboratory name shown in records when ``create_app`` / ``lightcomp serve`` are given none.
+DEFAULT_LAB_NAME = "lightcomp test laboratory"
 
 
 def create_app(store_or_url: Store | str | None = None, **options: Any) -> FastAPI:

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 
+from lightcomp.api import DEFAULT_LAB_NAME
 from lightcomp.api.deps import AUTH_CACHE_S, Reader
 from lightcomp.api.errors import HttpError, document_every_answer, install_error_handlers
 from lightcomp.api.middleware import RequestLimitMiddleware
@@ -25,7 +26,6 @@ from lightcomp.store import Store
 
 __all__ = ["HttpError", "create_app"]
 
-DEFAULT_LAB_NAME = "lightcomp test laboratory"
 MAX_BODY_BYTES = 64 * 1024
 MAX_URL_CHARS = 4096
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from lightcomp.api import DEFAULT_LAB_NAME
 from lightcomp.commands.common import DB_OPTION
 
 
@@ -12,7 +13,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
     lab_name: str = typer.Option(
-        "lightcomp test laboratory", "--lab-name", help="Laboratory name shown in records."
+        DEFAULT_LAB_NAME, "--lab-name", help="Laboratory name shown in records."
     ),
 ) -> None:
     """Serve coded component records over HTTP (OpenAPI at /openapi.json).

@@ -145,10 +145,9 @@ class Portal:
     def __init__(self, app):
         self.app = app
         self.store = app.state.store
-        reader = getattr(app.state, "reader", None)
-        # The API reader's sessions (own autocommit engine on PostgreSQL); the store's otherwise.
-        self.read_sessions = getattr(reader, "_sessions", None) or self.store.session
-        self.lab_name = getattr(app.state, "lab_name", "lightcomp test laboratory")
+        # The API reader's sessions (own autocommit engine on PostgreSQL).
+        self.read_sessions = app.state.reader.session
+        self.lab_name = app.state.lab_name
         self.env = Environment(
             loader=FileSystemLoader(str(TEMPLATES)),
             autoescape=select_autoescape(["html"]),
