@@ -8,9 +8,10 @@ simulated standard lamp, one lot measured through the real station path
 transaction per component), the lot's yield against the 95 % target, and the
 lot report written to ``--out``.
 
-The lab files (``station/``, ``calibration/``) are looked up from the current
-directory upwards (or ``$LIGHTCOMP_LAB``): run the demo from the repository
-root, also after a non-editable ``pip install .``.
+The lab files (``station/``, ``calibration/``) are the demo lab shipped inside
+the package (:func:`lightcomp.labpaths.demo_lab_root`; ``$LIGHTCOMP_LAB`` names
+another lab folder): the demo runs from any folder, also after a non-editable
+``pip install .``.
 """
 
 from __future__ import annotations
@@ -40,14 +41,15 @@ def run_demo(
     from lightcomp.commands.progress import ProgressBar
     from lightcomp.commands.station import print_lot_yield
     from lightcomp.errors import ConfigError
-    from lightcomp.station.config import find_lab_root, load_station
+    from lightcomp.labpaths import demo_lab_root
+    from lightcomp.station.config import load_station
     from lightcomp.station.lab import calibrate, simulated_station
     from lightcomp.station.plan import load_plan
     from lightcomp.station.runner import BatchRunner, InterruptControl
     from lightcomp.store import Store
 
     t0 = time.monotonic()
-    root = find_lab_root()
+    root = demo_lab_root()
     station_path = root / DEFAULT_STATION
     if not station_path.is_file():
         raise ConfigError(f"{station_path} not found: the demo needs the simulated station file")

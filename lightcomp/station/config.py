@@ -34,7 +34,6 @@ holds ``station/`` and ``calibration/`` (see :func:`find_lab_root`).
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,8 +46,6 @@ ROLES = ("source", "power_analyzer", "spectro", "thermo", "fixture", "generator"
 """Instrument roles a station knows."""
 
 REQUIRED_ROLES = ("source", "spectro", "fixture")
-
-LAB_ROOT_ENV = "LIGHTCOMP_LAB"
 
 _STATION_KEYS = {"name": str, "description": str, "sphere": str, "lab": str, "lab_address": str}
 _CALIBRATION_KEYS = {
@@ -126,26 +123,11 @@ class StationConfig:
 
 
 def find_lab_root(start: str | Path | None = None) -> Path:
-    """The folder holding ``station/`` and ``calibration/``.
+    """The folder holding ``station/`` and ``calibration/`` (one rule:
+    :func:`lightcomp.labpaths.lab_root`)."""
+    from lightcomp.labpaths import lab_root
 
-    ``$LIGHTCOMP_LAB`` if set, else ``start`` (default: the current directory)
-    or the nearest parent that has both folders.  Raises :class:`ConfigError`
-    saying where it looked.
-    """
-    env = os.environ.get(LAB_ROOT_ENV)
-    if env:
-        root = Path(env).expanduser().resolve()
-        if (root / "station").is_dir():
-            return root
-        raise ConfigError(f"{LAB_ROOT_ENV}={env} has no station/ folder")
-    here = Path(start or Path.cwd()).resolve()
-    for cand in (here, *here.parents):
-        if (cand / "station").is_dir() and (cand / "calibration").is_dir():
-            return cand
-    raise ConfigError(
-        f"cannot find the lab folders station/ and calibration/ in {here} or its parents: "
-        f"run from the lightcomp repository root or set {LAB_ROOT_ENV}=/path/to/it"
-    )
+    return lab_root(start)
 
 
 MAX_VALIDITY_DAYS = 3650.0
