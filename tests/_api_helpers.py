@@ -55,6 +55,10 @@ def spectrum_for(i: int) -> np.ndarray:
     return (blue + phosphor) * 1e-3 * (1.0 + 0.01 * i)
 
 
+PLAN_FLUX_MIN = 790.0
+"""The test plan's flux limit (lm): not the registry family's 720 lm."""
+
+
 def build_world(store, *, per_lot: int = 2, columns: dict | None = None) -> World:
     """Write the test world into ``store``; return its codes and keys."""
     w = World()
@@ -124,7 +128,25 @@ def build_world(store, *, per_lot: int = 2, columns: dict | None = None) -> Worl
                             is_current=True,
                             verdict=verdict,
                             quantities=q,
-                            verdicts={"luminous_flux_lm": {"pass": verdict == "pass"}},
+                            # the plan's limits (stricter than the registry's 720-880 lm)
+                            verdicts={
+                                "flux": {
+                                    "quantity": "luminous_flux",
+                                    "value": q["luminous_flux_lm"],
+                                    "min": PLAN_FLUX_MIN,
+                                    "max": None,
+                                    "unit": "lm",
+                                    "pass": True,
+                                },
+                                "ra": {
+                                    "quantity": "ra",
+                                    "value": q["ra"],
+                                    "min": 83.0,
+                                    "max": None,
+                                    "unit": "",
+                                    "pass": verdict == "pass",
+                                },
+                            },
                             failed_limits=[] if verdict == "pass" else ["ra"],
                             wavelengths=encode_array(WAVELENGTHS),
                             spectrum=encode_array(spd),

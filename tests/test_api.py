@@ -17,7 +17,15 @@ import io
 
 import numpy as np
 import pytest
-from _api_helpers import MAKERS, STATES, WITHDRAW_REASON, build_world, drop_pg_schema, fresh_pg_url
+from _api_helpers import (
+    MAKERS,
+    PLAN_FLUX_MIN,
+    STATES,
+    WITHDRAW_REASON,
+    build_world,
+    drop_pg_schema,
+    fresh_pg_url,
+)
 from fastapi.testclient import TestClient
 
 from lightcomp.api import create_app
@@ -87,7 +95,19 @@ def test_component_record_matrix(world, role, maker, state):
         for name, value in w.measured[code].items():
             assert rec["measured"][name] == pytest.approx(value, rel=1e-12)
         assert rec["quantities"]["luminous_flux_lm"]["rated"] == 800.0
-        assert rec["quantities"]["luminous_flux_lm"]["limit_min"] == 720.0
+        # the limits the component was judged against: the plan's, not the registry's
+        flux = rec["quantities"]["luminous_flux_lm"]
+        assert (flux["limit_min"], flux["limit_max"]) == (PLAN_FLUX_MIN, None)
+        assert rec["quantities"]["ra"]["limit_min"] == 83.0
+        judged = rec["judged_against"]
+        assert (judged["plan_name"], judged["plan_version"]) == ("level1", "1.2")
+        assert judged["limits"]["flux"] == {
+            "label": "Φv", "quantity": "luminous_flux", "min": PLAN_FLUX_MIN, "max": None,
+            "unit": "lm", "expected": None, "pass": True,
+        }  # fmt: skip
+        assert judged["limits"]["ra"]["pass"] is (w.verdicts[code] == "pass")
+        if rec["detail"] is not None:
+            assert "limits" not in rec["detail"]  # the registry's family limits are not shown
         assert rec["quantities"]["cct_k"]["rated"] == 3000.0
         assert rec["judged_against"]["plan_version"] == "1.2"
         assert rec["lab"] == {"name": "Test Lab", "station": "st-1"}

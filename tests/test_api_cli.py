@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -20,6 +21,13 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+@pytest.fixture
+def world_store(sqlite_url):
+    store = Store.open(sqlite_url)
+    yield store
+    store.dispose()
 
 
 @pytest.fixture
@@ -118,13 +126,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_answers_health_and_openapi(sqlite_url):
+def test_serve_answers_health_and_openapi(sqlite_url, tmp_path):
+    """...and writes the access log: method, path, status, duration, key prefix, never the
+    key (neither from the Authorization header nor pasted into a URL)."""
+    from lightcomp.api.keys import create_api_key
+
+    store = Store.open(sqlite_url)
+    with store.transaction() as s:
+        _, key = create_api_key(s, "lab", name="log test")
+    store.dispose()
+    prefix = parse_api_key(key)
+    log_file = tmp_path / "access.log"
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lightcomp.cli", "serve", "--db", sqlite_url, "--port", str(port)],
+        [sys.executable, "-m", "lightcomp.cli", "serve", "--db", sqlite_url, "--port", str(port),
+         "--access-log", str(log_file)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-    )
+    )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -139,6 +158,52 @@ def test_serve_answers_health_and_openapi(sqlite_url):
         assert r.status_code == 200 and r.json()["status"] == "ok"
         assert "/components/{code}" in httpx.get(f"{base}/openapi.json").json()["paths"]
         assert httpx.get(f"{base}/components").status_code == 401
+        auth = {"Authorization": f"Bearer {key}"}
+        assert httpx.get(f"{base}/components", params={"limit": 5}, headers=auth).is_success
+        assert httpx.get(f"{base}/components/{key}", headers=auth).status_code in (404, 422)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    lines = log_file.read_text().splitlines()
+    assert key not in log_file.read_text() and key[20:] not in log_file.read_text()
+    assert any(" GET /health 200 " in ln and ln.endswith(" key=-") for ln in lines), lines
+    assert any(" GET /components 401 " in ln for ln in lines), lines
+    hit = [ln for ln in lines if " GET /components?limit=5 200 " in ln]
+    assert len(hit) == 1 and hit[0].endswith(f" key={prefix}"), lines
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z 127\.0\.0\.1 GET ", hit[0])
+    assert re.search(r" 200 \d+\.\d ms key=", hit[0])
+    assert any(f"/components/lck_{prefix}_… " in ln for ln in lines), lines  # redacted
+
+
+def test_access_log_never_holds_the_key(world_store, caplog):
+    """In-process: every answer (200, 401, 404, 413, 422) gets one line with the key's
+    prefix or '-' / 'malformed', and no line holds the key."""
+    import logging
+
+    from fastapi.testclient import TestClient
+
+    from lightcomp.api import create_app
+    from lightcomp.api.keys import create_api_key
+    from lightcomp.api.middleware import ACCESS_LOGGER
+
+    with world_store.transaction() as s:
+        _, key = create_api_key(s, "lab", name="log test")
+    prefix = parse_api_key(key)
+    auth = {"Authorization": f"Bearer {key}"}
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    with TestClient(create_app(world_store, max_url_chars=200)) as client:
+        answers = [
+            client.get("/components", headers=auth).status_code,
+            client.get("/components").status_code,
+            client.get("/components", headers={"Authorization": "Bearer nope"}).status_code,
+            client.get("/components", params={"cct_mn": 1}, headers=auth).status_code,
+            client.get(f"/components/{key}", headers=auth).status_code,
+            client.get("/components", params={"x": key * 4}, headers=auth).status_code,
+        ]
+    assert answers[:4] == [200, 401, 401, 422] and answers[5] == 413
+    lines = [r.getMessage() for r in caplog.records if r.name == ACCESS_LOGGER]
+    assert len(lines) == len(answers)
+    assert all(key not in ln and key[20:] not in ln for ln in lines)
+    assert [ln.rsplit(" key=", 1)[1] for ln in lines] == [prefix, "-", "malformed", *[prefix] * 3]
+    for ln, status in zip(lines, answers, strict=True):
+        assert re.fullmatch(rf"testclient GET /components\S* {status} \d+\.\d ms key=\S+", ln)

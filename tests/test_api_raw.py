@@ -57,3 +57,61 @@ def test_raw_is_csv_only(measured):
             headers={"Authorization": f"Bearer {key}"},
         )
     assert r.status_code == 422
+
+
+def test_raw_says_the_dark_is_stored(measured):
+    lab, code, _, _, key = measured
+    with TestClient(create_app(lab.store)) as client:
+        r = client.get(
+            f"/components/{code}/spectrum",
+            params={"data": "raw"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    assert r.headers["X-Dark-Reading"] == "stored"
+
+
+@pytest.fixture(scope="module")
+def no_dark(tmp_path_factory):
+    """The simulated CS-2000 (dark-corrected readings) with the usual plan, and with a plan
+    that takes no dark reading."""
+    from _station_helpers import PLAN_DC
+
+    tmp = tmp_path_factory.mktemp("apiraw-nodark")
+    plan = tmp / "no-dark.toml"
+    plan.write_text(PLAN_DC.read_text().replace("dark = true", "dark = false"))
+    assert plan.read_text() != PLAN_DC.read_text()
+    lab = Lab(tmp, f"sqlite:///{tmp / 'lightcomp.db'}")
+    lab.runner(lot="LOT-CS").run(count=1)
+    lab.runner(plan, lot="LOT-NODARK").run(count=1)
+    codes = {}
+    with lab.store.transaction() as s:
+        for m in s.scalars(sa.select(Measurement).where(Measurement.is_current.is_(True))):
+            assert m.dark_spectrum is None
+            codes[m.component.lot.name] = m.component.product_code
+        _, key = create_api_key(s, "lab", name="t")
+    yield lab, codes, key
+    lab.close()
+
+
+@pytest.mark.parametrize(
+    ("lot", "why"),
+    [
+        ("LOT-CS", "the spectrometer (CS-2000) returns readings with its own dark signal"),
+        ("LOT-NODARK", "the test plan takes no dark reading ([measurement] dark = false)"),
+    ],
+)
+def test_raw_without_a_dark_reading_keeps_the_column_and_says_why(no_dark, lot, why):
+    """The documented dark column is always there: empty cells (not a missing column) when
+    the measurement has no separate dark reading, and the header names the reason."""
+    lab, codes, key = no_dark
+    with TestClient(create_app(lab.store)) as client:
+        r = client.get(
+            f"/components/{codes[lot]}/spectrum",
+            params={"data": "raw"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    assert r.status_code == 200, r.text
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert list(rows[0]) == ["instrument_wavelength_nm", "raw_signal", "dark_signal"]
+    assert all(row["dark_signal"] == "" and float(row["raw_signal"]) >= 0 for row in rows)
+    assert r.headers["X-Dark-Reading"].startswith(f"none: {why}")

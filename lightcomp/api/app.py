@@ -9,7 +9,8 @@ answers 403 on ``/spectrum``.
 
 Requests are bounded: bodies over ``max_body_bytes`` and URLs over
 ``max_url_chars`` get 413 before routing; every query parameter is validated
-(422 with a message).
+(422 with a message). Every request is logged on the ``lightcomp.access`` logger
+(:class:`~lightcomp.api.middleware.AccessLogMiddleware`; ``lightcomp serve`` writes it).
 """
 
 from contextlib import asynccontextmanager
@@ -19,7 +20,7 @@ from fastapi import Depends, FastAPI, Request
 from lightcomp.api import DEFAULT_LAB_NAME
 from lightcomp.api.deps import AUTH_CACHE_S, Reader
 from lightcomp.api.errors import HttpError, document_every_answer, install_error_handlers
-from lightcomp.api.middleware import RequestLimitMiddleware
+from lightcomp.api.middleware import AccessLogMiddleware, RequestLimitMiddleware
 from lightcomp.api.portal import mount_portal
 from lightcomp.api.routes import ROUTERS
 from lightcomp.store import Store
@@ -98,6 +99,7 @@ def create_app(
     app.add_middleware(
         RequestLimitMiddleware, max_body_bytes=max_body_bytes, max_url_chars=max_url_chars
     )
+    app.add_middleware(AccessLogMiddleware)  # added last: outermost, logs the 413s too
     install_error_handlers(app)
     app.state.reader = reader
     for router in ROUTERS:

@@ -22,18 +22,46 @@ def format_from_accept(accept: str) -> str:
     return "csv"
 
 
+def _cell(value: float) -> str:
+    """repr of a Python float (shortest exact round trip); a missing (NaN) value is empty."""
+    return repr(value) if value == value else ""
+
+
 def csv_bytes(cols: dict[str, np.ndarray]) -> bytes:
     buf = io.StringIO()
     buf.write(",".join(cols) + "\n")
     data = np.column_stack([np.asarray(c, dtype=float) for c in cols.values()])
-    for row in data.tolist():  # repr of Python floats: shortest exact round trip
-        buf.write(",".join(map(repr, row)) + "\n")
+    for row in data.tolist():
+        buf.write(",".join(map(_cell, row)) + "\n")
     return buf.getvalue().encode()
 
 
+DARK_HEADER = "X-Dark-Reading"
+"""Response header of ``data=raw``: ``stored``, or ``none: <why>`` when the measurement has
+no separate dark reading (the ``dark_signal`` column is then empty)."""
+
+
+def _why_no_dark(arrays) -> str:
+    plan = arrays.plan if isinstance(arrays.plan, dict) else {}
+    measurement = plan.get("measurement") if isinstance(plan.get("measurement"), dict) else {}
+    if measurement.get("dark") is False:
+        return "none: the test plan takes no dark reading ([measurement] dark = false)"
+    instruments = arrays.instruments if isinstance(arrays.instruments, dict) else {}
+    identity = str(instruments.get("spectro") or "").split(",")[0].strip()
+    name = f"the spectrometer ({identity})" if identity else "the spectrometer"
+    return (
+        f"none: {name} returns readings with its own dark signal subtracted "
+        "(no shutter-closed reading to store)"
+    )
+
+
 def raw_csv_response(row, arrays) -> Response:
-    """The raw reading (and dark) on the instrument's own wavelengths, as stored by a station:
-    a (2, P) array of pixel wavelengths and values, the dark as (P,)."""
+    """The raw reading and its dark on the instrument's own wavelengths, as stored by a
+    station: a (2, P) array of pixel wavelengths and values, the dark as (P,).
+
+    The ``dark_signal`` column is always there; when the measurement has no separate dark
+    reading (a spectroradiometer that subtracts its own, or a plan without dark) its cells
+    are empty and the :data:`DARK_HEADER` header says why."""
     raw = decode_array(arrays.raw_spectrum) if arrays is not None else None
     if raw is None:
         raise HttpError(404, "no raw reading stored for this component")
@@ -41,14 +69,25 @@ def raw_csv_response(row, arrays) -> Response:
         pix_wl, values = raw
     else:  # a raw signal already on the calibrated grid
         pix_wl, values = decode_array(arrays.wavelengths), raw
-    cols = {"instrument_wavelength_nm": pix_wl, "raw_signal": values}
     dark = decode_array(arrays.dark_spectrum) if arrays.dark_spectrum is not None else None
-    if dark is not None and dark.shape == values.shape:
-        cols["dark_signal"] = dark
+    if dark is None:
+        dark, note = np.full(np.shape(values), np.nan), _why_no_dark(arrays)
+    elif np.shape(dark) != np.shape(values):
+        note = (
+            f"none: the stored dark reading has {np.size(dark)} values, the raw reading "
+            f"{np.size(values)} (not on the same pixels)"
+        )
+        dark = np.full(np.shape(values), np.nan)
+    else:
+        note = "stored"
+    cols = {"instrument_wavelength_nm": pix_wl, "raw_signal": values, "dark_signal": dark}
     return Response(
         csv_bytes(cols),
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{row.product_code}-raw.csv"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{row.product_code}-raw.csv"',
+            DARK_HEADER: note,
+        },
     )
 
 

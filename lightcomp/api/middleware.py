@@ -1,10 +1,80 @@
-"""ASGI middleware of the API: request size limits (413 before routing)."""
+"""ASGI middleware of the API: request size limits (413 before routing), access log."""
 
 from __future__ import annotations
 
+import logging
+import re
+import time
+
 from fastapi.responses import JSONResponse
 
-__all__ = ["RequestLimitMiddleware"]
+from lightcomp.api.keys import KEY_SCHEME, PREFIX_HEX, parse_api_key
+
+__all__ = ["ACCESS_LOGGER", "AccessLogMiddleware", "RequestLimitMiddleware", "redact_keys"]
+
+ACCESS_LOGGER = "lightcomp.access"
+"""Logger of the access log (one INFO record per request); ``lightcomp serve`` writes it."""
+
+_KEY_IN_TEXT = re.compile(rf"{KEY_SCHEME}_([0-9a-fA-F]{{0,{PREFIX_HEX}}})[^\s&/?#;,\"']*")
+
+
+def redact_keys(text: str) -> str:
+    """``text`` with anything that looks like an API key cut to its look-up prefix
+    (``lck_<prefix>_…``): a key pasted into a URL by mistake must not reach the log."""
+    return _KEY_IN_TEXT.sub(lambda m: f"{KEY_SCHEME}_{m.group(1)}_…", text)
+
+
+def key_prefix(scope) -> str:
+    """What the access log shows of the caller's key: its look-up prefix, ``-`` without a
+    bearer key, ``malformed`` for a bearer token that is not a key. Never the key."""
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer":
+                return "-"
+            return parse_api_key(token.strip()) or "malformed"
+    return "-"
+
+
+class AccessLogMiddleware:
+    """One line per HTTP request on :data:`ACCESS_LOGGER`: client, method, path (with the
+    query string, keys redacted), status, duration in ms and the key prefix.
+
+    Outermost, so refusals by the other middleware (413) are logged too; a request that
+    raised before answering is logged with status 500."""
+
+    def __init__(self, app, logger: logging.Logger | None = None):
+        self.app = app
+        self.log = logger or logging.getLogger(ACCESS_LOGGER)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+        status = 500
+
+        async def logging_send(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, logging_send)
+        finally:
+            ms = 1000.0 * (time.perf_counter() - t0)
+            query = scope.get("query_string", b"").decode("latin-1")
+            path = scope.get("path", "") + (f"?{query}" if query else "")
+            client = scope.get("client")
+            self.log.info(
+                "%s %s %s %d %.1f ms key=%s",
+                client[0] if client else "-",
+                scope.get("method", "-"),
+                redact_keys(path),
+                status,
+                ms,
+                key_prefix(scope),
+            )
 
 
 class RequestLimitMiddleware:

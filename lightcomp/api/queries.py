@@ -126,16 +126,16 @@ def is_visible(principal: Principal, manufacturer_id: int | None, published_at: 
 def component_row(session: Session, product_code: str, *, detail: bool = False):
     """The record row of the component with canonical ``product_code``, or None.
 
-    With ``detail`` the current measurement's JSON columns and the family's
-    rated values and limits come along (``rated``, ``limits``, ``quantities``,
-    ``verdicts``, ``failed_limits``, ``electrical``, ``temperatures``,
-    ``instruments``, ``uncertainty``, ``external_serial``, ``run_uid``).
+    Always: the family's rated values, the measurement's per-limit verdicts (the
+    plan's limits it was judged against, with their values) and its uncertainty.
+    With ``detail`` the measurement's other JSON columns come along
+    (``quantities``, ``failed_limits``, ``electrical``, ``temperatures``,
+    ``instruments``, ``external_serial``, ``run_uid``).
     """
-    extra: tuple = (Family.rated, Family.limits, Measurement.uncertainty)  # U beside values
+    extra: tuple = (Family.rated, Measurement.verdicts, Measurement.uncertainty)
     if detail:
         extra += (
             Measurement.quantities,
-            Measurement.verdicts,
             Measurement.failed_limits,
             Measurement.electrical,
             Measurement.temperatures,
@@ -154,7 +154,8 @@ def component_row(session: Session, product_code: str, *, detail: bool = False):
 
 
 def component_spectrum_row(session: Session, component_id: int):
-    """Arrays of the current measurement of one component (or None)."""
+    """Arrays of the current measurement of one component (or None), with the plan of its
+    run (``plan``: why a raw reading may have no dark) and its ``instruments``."""
     return session.execute(
         select(
             Measurement.id,
@@ -163,7 +164,10 @@ def component_spectrum_row(session: Session, component_id: int):
             Measurement.raw_spectrum,
             Measurement.dark_spectrum,
             Measurement.measured_at,
+            Measurement.instruments,
+            TestRun.plan,
         )
+        .outerjoin(TestRun, Measurement.test_run_id == TestRun.id)
         .where(Measurement.component_id == component_id, Measurement.is_current.is_(True))
         .order_by(Measurement.id.desc())
         .limit(1)

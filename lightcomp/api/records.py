@@ -103,16 +103,39 @@ def summary(row) -> dict[str, Any]:
     }
 
 
-def _limit(limits: Any, name: str, bound: str) -> float | None:
-    """The family's ``bound`` limit on quantity ``name``, under any of its catalogue spellings
-    (families store plan limits under the plan name, e.g. ``flux``)."""
-    if not isinstance(limits, dict):
-        return None
-    qty = catalogue.lookup(name)
-    for spelling in (name, *(qty.names if qty is not None else ())):
-        lim = limits.get(spelling)
-        if isinstance(lim, dict):
-            return finite(lim.get(bound))
+def judged_limits(verdicts: Any) -> dict[str, dict[str, Any]]:
+    """The plan's limits a measurement was judged against, by plan limit name, from its
+    stored per-limit verdicts (:func:`lightcomp.station.verdict.evaluate_limits`): the
+    quantity, ``min``/``max`` with their unit, or the ``expected`` ANSI quadrangle, and
+    whether it held. Not the registry's rated values: a plan may be stricter or newer."""
+    out: dict[str, dict[str, Any]] = {}
+    if not isinstance(verdicts, dict):
+        return out
+    for name, v in verdicts.items():
+        if not isinstance(v, dict):
+            continue
+        entry = {
+            "label": catalogue.limit_label(str(name)),
+            "quantity": v.get("quantity"),
+            "min": finite(v.get("min")),
+            "max": finite(v.get("max")),
+            "unit": v.get("unit"),
+            "pass": v.get("pass") if isinstance(v.get("pass"), bool) else None,
+        }
+        if v.get("expected") is not None:
+            entry["expected"] = str(v["expected"])
+        out[str(name)] = entry
+    return out
+
+
+def _limit(limits: dict[str, dict[str, Any]], column: str, bound: str) -> float | None:
+    """The judged ``bound`` (min/max) on the quantity of measurement column ``column``."""
+    want = catalogue.by_column(column)
+    for lim in limits.values():
+        quantity = lim["quantity"]
+        if isinstance(quantity, str) and catalogue.lookup(quantity) is want:
+            if lim[bound] is not None:
+                return lim[bound]
     return None
 
 
@@ -122,6 +145,7 @@ def record(row, *, full: bool, lab_name: str) -> dict[str, Any]:
     rated = row.rated if isinstance(row.rated, dict) else {}
     unc = getattr(row, "uncertainty", None)
     unc = unc if isinstance(unc, dict) else {}
+    limits = judged_limits(row.verdicts)
     quantities = {}
     for name, _ in KEY_QUANTITIES:
         r = finite(rated.get(name))
@@ -133,8 +157,8 @@ def record(row, *, full: bool, lab_name: str) -> dict[str, Any]:
             "measured": out["measured"][name],
             "U": finite(entry.get("U")) if isinstance(entry, dict) else None,
             "rated": r,
-            "limit_min": _limit(row.limits, name, "min"),
-            "limit_max": _limit(row.limits, name, "max"),
+            "limit_min": _limit(limits, name, "min"),
+            "limit_max": _limit(limits, name, "max"),
         }
     out.update(
         access="full" if full else "published",
@@ -157,6 +181,7 @@ def record(row, *, full: bool, lab_name: str) -> dict[str, Any]:
             "plan_name": row.plan_name,
             "plan_version": row.plan_version,
             "spec_version": row.spec_version,
+            "limits": limits,
         },
         lab={"name": lab_name, "station": row.station},
         component_status=row.component_status,
@@ -164,7 +189,6 @@ def record(row, *, full: bool, lab_name: str) -> dict[str, Any]:
     if full:
         out["detail"] = {
             "rated": json_safe(rated),
-            "limits": json_safe(row.limits or {}),
             "quantities": json_safe(row.quantities or {}),
             "verdicts": json_safe(row.verdicts or {}),
             "failed_limits": json_safe(row.failed_limits or []),

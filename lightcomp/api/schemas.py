@@ -61,7 +61,8 @@ class ComponentSummary(BaseModel):
 
 
 class QuantityComparison(BaseModel):
-    """Nominal (rated) value, spec limits and the expanded uncertainty (k = 2, same unit,
+    """Nominal (rated) value from the registry, the limits of the test plan the component
+    was judged against (``judged_against``) and the expanded uncertainty (k = 2, same unit,
     GUM S1 Monte Carlo; None when not evaluated) beside the measured value."""
 
     measured: float | None = None
@@ -85,12 +86,26 @@ class FamilyInfo(BaseModel):
     spec_version: str | None
 
 
+class JudgedLimit(BaseModel):
+    """One limit of the plan, as stored with the measurement it judged."""
+
+    label: str = Field(description="what people read (quantity catalogue)")
+    quantity: str | None = Field(description="quantity key (quantity catalogue)")
+    min: float | None = None
+    max: float | None = None
+    unit: str | None = None
+    expected: str | None = Field(default=None, description="ANSI quadrangle (nominal CCT)")
+    pass_: bool | None = Field(default=None, alias="pass", description="the limit held")
+
+
 class JudgedAgainst(BaseModel):
-    """The plan and spec version the verdict was reached with."""
+    """The plan (name, version) and spec version the verdict was reached with, and the
+    plan's limits as stored with the measurement (not the registry's rated values)."""
 
     plan_name: str | None
     plan_version: str | None
     spec_version: str | None
+    limits: dict[str, JudgedLimit] = Field(default_factory=dict)
 
 
 class Lab(BaseModel):
