@@ -32,6 +32,7 @@ threads. Chunks of trials are drawn and analysed on the analysis worker threads.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,35 +155,38 @@ def planck_shape(wavelengths: np.ndarray, t_k: float = 2856.0) -> np.ndarray:
     return s / s.max()
 
 
-def fourier_basis(
-    rng: np.random.Generator, m: int, wavelengths: np.ndarray, terms: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Random smooth functions of wavelength as (2N, W) basis rows and (M, 2N) weights.
-
-    f(λ) = Σ_{i=1..N} γ_i √2 sin(2π i x + φ_i), x = (λ − λ_1)/(λ_W − λ_1), γ a random
-    unit vector (normalised Gaussian), φ_i uniform on [0, 2π) (Kärhä et al. 2017,
-    eq. (9)); E[f²] = Σ E[γ_i²]·2·E[sin²] = 1. With sin(a + φ) = sin a cos φ +
-    cos a sin φ the M functions are ``weights @ rows``: no loop over trials.
-    """
+def fourier_rows(wavelengths: np.ndarray, terms: int) -> np.ndarray:
+    """(2N, W) basis of the random smooth functions: √2·sin(2π i x), then √2·cos(2π i x),
+    i = 1..N, x = (λ − λ_1)/(λ_W − λ_1)."""
     wl = np.asarray(wavelengths, dtype=float)
     x = (wl - wl[0]) / (wl[-1] - wl[0])
+    arg = 2.0 * np.pi * np.arange(1, terms + 1)[:, None] * x[None, :]  # (N, W)
+    return math.sqrt(2.0) * np.vstack([np.sin(arg), np.cos(arg)])
+
+
+def fourier_coefficients(rng: np.random.Generator, m: int, terms: int) -> np.ndarray:
+    """(M, 2N) weights of :func:`fourier_rows` for M random smooth functions.
+
+    f(λ) = Σ_{i=1..N} γ_i √2 sin(2π i x + φ_i), γ a random unit vector (normalised
+    Gaussian), φ_i uniform on [0, 2π) (Kärhä et al. 2017, eq. (9)); E[f²] =
+    Σ E[γ_i²]·2·E[sin²] = 1. With sin(a + φ) = sin a cos φ + cos a sin φ the M
+    functions are ``weights @ rows``: no loop over trials.
+    """
     gamma = rng.standard_normal((m, terms))
     gamma /= np.linalg.norm(gamma, axis=1, keepdims=True)
-    phi = rng.uniform(0.0, 2.0 * np.pi, (m, terms))
-    arg = 2.0 * np.pi * np.arange(1, terms + 1)[:, None] * x[None, :]  # (N, W)
-    w = math.sqrt(2.0)
-    rows = np.vstack([np.sin(arg), np.cos(arg)])
-    coef = np.hstack([gamma * np.cos(phi) * w, gamma * np.sin(phi) * w])
-    return rows, coef
+    # float32 phases: numpy's float32 sin/cos are vectorised (float64's are ~10x slower)
+    # and 7 digits of a weight of a ~1 % term are plenty.
+    phase = rng.random((m, terms), dtype=np.float32)
+    phase *= np.float32(2.0 * np.pi)
+    return np.hstack([gamma * np.cos(phase), gamma * np.sin(phase)])
 
 
 def fourier_functions(
     rng: np.random.Generator, m: int, wavelengths: np.ndarray, terms: int
 ) -> np.ndarray:
     """(m, W) random smooth functions of wavelength with unit variance at every point
-    (:func:`fourier_basis`)."""
-    rows, coef = fourier_basis(rng, m, wavelengths, terms)
-    return coef @ rows
+    (:func:`fourier_coefficients` @ :func:`fourier_rows`)."""
+    return fourier_coefficients(rng, m, terms) @ fourier_rows(wavelengths, terms)
 
 
 def _rect(rng: np.random.Generator, m: int, half_width: float) -> np.ndarray:
@@ -225,6 +229,207 @@ def lamp_parts(
     return u_c, np.sqrt(pf * rest2), np.sqrt((1.0 - pf) * rest2)
 
 
+_SCRATCH = threading.local()
+
+
+def scratch(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A buffer of ``shape`` reused by the calling thread (contents undefined).
+
+    The Monte Carlo draws chunk after chunk of the same size: fresh multi-megabyte
+    arrays would each cost a page fault per 4 KiB (about half the drawing time
+    measured on the benchmark), so each worker thread keeps its own buffers.
+    """
+    bufs = _SCRATCH.__dict__.setdefault("bufs", {})
+    n = math.prod(shape)
+    buf = bufs.get(name)
+    if buf is None or buf.size < n or buf.dtype != np.dtype(dtype):
+        buf = bufs[name] = np.empty(n, dtype=dtype)
+    return buf[:n].reshape(shape)
+
+
+class Trials:
+    """The measurement model of one component prepared for drawing: everything that
+    does not change from trial to trial, computed once per Monte Carlo (not per chunk).
+
+    One trial is
+
+        Φ_t(λ) = s_t·[Φ(λ)·(1 + z·u_c(λ) + u_p(λ)·f_t(λ) + β·(s_DUT(λ) − s_lamp(λ)))
+                      + δ·b₁(λ) + δ²·b₂(λ) + ξ_bw·(b²/12)·Φ''(λ) + ξ_st·s·mean Φ]
+                 + σ(λ)·ε_t(λ),         s_t = (1 + ξ_sphere)/(1 + ε_α),
+
+    where Φ(λ − δ)·L(λ)/L(λ − δ) = Φ + δ·b₁ + δ²·b₂ + O(δ³) is the wavelength-scale
+    error acting at calibration and measurement alike (L: lamp spectrum), f_t the
+    random smooth function of the lamp's partially correlated part, and the
+    independent per-point normal terms (lamp uncorrelated part, reading noise, dark
+    noise, lamp-reading noise) are one normal draw of their combined standard
+    deviation σ(λ) (a sum of independent normals is normal).
+
+    Everything in brackets is linear in per-trial coefficients, so the M trials are
+    **one** matrix product of an (M, K) coefficient matrix with the precomputed
+    (K, W) basis :attr:`rows` (K = 1 + 1 + 2N + 1 + 2 + 2 for all groups), then one
+    pass adding the noise. Products of two small terms are left out — the noise
+    times the multiplicative errors (~2·10⁻³ × 10⁻², relative) and the wavelength,
+    bandwidth and stray-light terms times the lamp and nonlinearity terms (≤ 10⁻⁴
+    at the steepest flank): their variance is below 10⁻³ of u² for any quantity.
+    """
+
+    def __init__(
+        self, inputs: ComponentInputs, model: UncertaintyModel, groups: tuple[str, ...] = GROUPS
+    ) -> None:
+        wl = np.asarray(inputs.wavelengths, dtype=float)
+        phi = np.asarray(inputs.spectrum, dtype=float)
+        self.inputs, self.model, self.wavelengths = inputs, model, wl
+        on = self.groups = frozenset(groups)
+        w = wl.size
+        lamp = inputs.lamp_spectrum if inputs.lamp_spectrum is not None else planck_shape(wl)
+        lamp = np.asarray(lamp, dtype=float)
+        rows: list[np.ndarray] = [phi]  # the nominal spectrum, coefficient s_t
+        var = np.zeros(w)  # combined per-point variance (W/nm)²
+        self.u_wl = 0.0
+        if "standard_lamp" in on:
+            u_c, u_p, u_u = lamp_parts(inputs, model)
+            rows.append(phi * u_c)
+            rows += list(fourier_rows(wl, model.fourier_terms) * (phi * u_p)[None, :])
+            var += (phi * u_u) ** 2
+        if "nonlinearity" in on:
+            level = (
+                np.asarray(inputs.signal_level, dtype=float)
+                if inputs.signal_level is not None
+                else phi / float(np.max(np.abs(phi)))
+            )
+            rows.append(phi * (level - lamp / float(np.max(lamp))))
+        if "wavelength" in on:
+            if inputs.wavelength_lines_nm is not None:
+                res = np.asarray(inputs.wavelength_lines_nm, dtype=float)
+                off = float(res.mean())
+                u_wl = math.hypot(
+                    float(res.std(ddof=1)) if res.size > 1 else 0.0, model.wavelength_u_nm
+                )
+            else:
+                off, u_wl = model.wavelength_offset_nm, model.wavelength_u_nm
+            # An uncorrected offset enters as an uncertainty (not a correction):
+            # u² = off² + u².
+            self.u_wl = math.hypot(off, u_wl)
+            d1 = np.gradient(phi, wl)
+            d2 = np.gradient(d1, wl)
+            l1 = np.gradient(lamp, wl) / lamp
+            l2 = np.gradient(np.gradient(lamp, wl), wl) / (2.0 * lamp)
+            rows += [-d1 + phi * l1, 0.5 * d2 - d1 * l1 + phi * (l1 * l1 - l2)]
+        if "bandwidth_stray" in on:
+            # Uncorrected bandpass: measured − true ≈ (b²/12)·Φ'' for a triangular
+            # bandpass of FWHM b (CIE 214:2014, Stearns & Stearns); taken as ± that,
+            # rectangular. Stray light: a flat stray signal up to ± s × the mean
+            # in-band signal.
+            rows.append((model.bandwidth_nm**2 / 12.0) * np.gradient(np.gradient(phi, wl), wl))
+            rows.append(np.full(w, model.stray_light_rel * float(phi.mean())))
+        if "noise" in on:
+            nr = inputs.noise_rel if inputs.noise_rel is not None else model.noise_rel
+            nr = np.broadcast_to(np.asarray(nr, dtype=float), (w,))
+            peak = float(np.max(np.abs(phi)))
+            var += (nr * phi) ** 2 + (model.dark_noise_rel * peak) ** 2
+            var += (model.lamp_noise_rel * phi) ** 2
+        #: (K, W) basis of the trials' deterministic part
+        self.rows = np.stack(rows)
+        #: −2σ² per point (float32) of the Box–Muller radius, None without noise
+        self.neg2var = (-2.0 * var).astype(np.float32) if np.any(var > 0) else None
+
+    def coefficients(self, m: int, rng: np.random.Generator) -> np.ndarray:
+        """(m, K) coefficients of :attr:`rows`, in the order of the rows."""
+        model, on = self.model, self.groups
+        scale = np.ones(m)
+        if "self_absorption" in on:
+            scale /= 1.0 + rng.normal(0.0, model.self_absorption_u_rel, m)
+        if "sphere" in on:
+            scale *= 1.0 + _rect(rng, m, model.sphere_nonuniformity_rel)
+        cols: list[np.ndarray] = [np.ones((m, 1))]
+        if "standard_lamp" in on:
+            cols.append(rng.standard_normal((m, 1)))
+            cols.append(fourier_coefficients(rng, m, model.fourier_terms))
+        if "nonlinearity" in on:
+            cols.append(rng.normal(0.0, model.nonlinearity_rel, (m, 1)))
+        if "wavelength" in on:
+            delta = rng.normal(0.0, self.u_wl, (m, 1))
+            cols += [delta, delta * delta]
+        if "bandwidth_stray" in on:
+            cols.append(_rect(rng, m, 1.0)[:, None])
+            cols.append(_rect(rng, m, 1.0)[:, None])
+        coef = np.hstack(cols)
+        coef *= scale[:, None]
+        return coef
+
+    def sample(
+        self, m: int, rng: np.random.Generator, out: np.ndarray | None = None
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """M trials: the (M, W) spectral fluxes (W/nm; written into ``out`` when
+        given) and the readings' trials (M,)."""
+        spectra = out if out is not None else np.empty((m, self.rows.shape[1]))
+        coef = self.coefficients(m, rng)
+        step = 2 * NOISE_BLOCK  # block by block: the noise is added while the block is hot
+        for start in range(0, m, step):
+            block = spectra[start : start + step]
+            np.matmul(coef[start : start + step], self.rows, out=block)
+            if self.neg2var is not None:
+                add_normal_noise(block, self.neg2var, rng)
+        readings = {
+            k: np.full(m, float(v)) for k, v in self.inputs.readings.items() if v is not None
+        }
+        if "electrical" in self.groups:
+            _draw_electrical(readings, self.model, m, rng)
+        if "temperature" in self.groups:
+            for key in ("tc_c", "ambient_c"):
+                if key in readings:
+                    t = readings[key]
+                    a = (0.30 + 0.005 * np.abs(t)) if self.model.temperature_class_b else 0.0
+                    readings[key] = t + rng.uniform(-1.0, 1.0, m) * a
+                    readings[key] += rng.normal(0.0, self.model.temperature_u_k, m)
+        return spectra, readings
+
+
+#: Trial pairs per block of :func:`add_normal_noise`: the block's float32 temporaries
+#: (4 × 64 × W) stay in the core's cache, where whole-chunk passes would not.
+NOISE_BLOCK = 64
+
+
+def add_normal_noise(spectra: np.ndarray, neg2var: np.ndarray, rng: np.random.Generator) -> None:
+    """Add independent normal noise of variance −neg2var/2 per column to ``spectra``
+    (M, W), in place.
+
+    Box–Muller (Box & Muller, Ann. Math. Stat. 29 (1958) 610) in float32 on the
+    generator's raw 64-bit output: two trials share one radius r = σ·√(−2 ln u₁)
+    and one angle θ = 2π·u₂ and get r·cos θ and r·sin θ — two independent
+    N(0, σ²) values (exact, not an approximation). About twice as fast as numpy's
+    float32 ziggurat, which draws one value at a time; float32's 23-bit u₁ bounds
+    |ε| at 5.8 σ (probability beyond it 8·10⁻⁹), and 7 digits are plenty for a
+    noise term.
+    """
+    m, w = spectra.shape
+    radius = scratch("radius", (NOISE_BLOCK, w), np.float32)
+    angle = scratch("angle", (NOISE_BLOCK, w), np.float32)
+    part = scratch("part", (NOISE_BLOCK, w), np.float32)
+    for start in range(0, m, 2 * NOISE_BLOCK):
+        rows = min(2 * NOISE_BLOCK, m - start)
+        half = -(-rows // 2)
+        n = half * w
+        bits = rng.bit_generator.random_raw(n).view(np.uint32)  # 2n uniform words
+        k = bits[:n].reshape(half, w)
+        k >>= 9  # 23 bits: u₁ = (k + ½)/2²³ is exact in float32, strictly inside (0, 1)
+        r, a, p = radius[:half], angle[:half], part[:half]
+        np.multiply(k, np.float32(2.0**-23), out=r, dtype=np.float32)
+        r += np.float32(2.0**-24)
+        np.log(r, out=r)
+        r *= neg2var  # −2σ² ln u₁ ≥ 0
+        np.sqrt(r, out=r)
+        np.multiply(
+            bits[n:].reshape(half, w), np.float32(2.0 * math.pi / 2.0**32), out=a, dtype=np.float32
+        )
+        np.cos(a, out=p)
+        p *= r
+        spectra[start : start + half] += p
+        np.sin(a, out=p)
+        p *= r
+        spectra[start + half : start + rows] += p[: rows - half]
+
+
 def draw(
     inputs: ComponentInputs,
     model: UncertaintyModel,
@@ -234,116 +439,10 @@ def draw(
     *,
     out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """M trials of the measurement model with the inputs of ``groups`` varied.
-
-    Returns the (M, W) spectral fluxes (W/nm) — written into ``out`` when given —
-    and the readings' trials (M,).
-
-    One trial is
-
-        Φ_t(λ) = [Φ(λ) + δ·b₁(λ) + δ²·b₂(λ) + ξ_bw·(b²/12)·Φ''(λ) + ξ_st·s·mean Φ + σ(λ)·ε(λ)]
-                 · [1 + z·u_c(λ) + u_p(λ)·f(λ) + β·(s_DUT(λ) − s_lamp(λ))]
-                 · (1 + ξ_sphere) / (1 + ε_α)
-
-    where Φ(λ − δ)·L(λ)/L(λ − δ) = Φ + δ·b₁ + δ²·b₂ + O(δ³) is the wavelength-scale
-    error acting at calibration and measurement alike (L: lamp spectrum), and the
-    independent per-point normal terms (lamp uncorrelated part, reading noise, dark
-    noise, lamp-reading noise) are one normal draw of their combined standard
-    deviation σ(λ) (a sum of independent normals is normal; the products of two of
-    these per-point terms, ~10⁻⁶, are dropped). Built as two low-rank matrix
-    products and one normal array: a few passes over the (M, W) array.
-    """
-    wl = np.asarray(inputs.wavelengths, dtype=float)
-    phi = np.asarray(inputs.spectrum, dtype=float)
-    w = wl.size
-    on = set(groups)
-    add_rows: list[np.ndarray] = [phi]  # basis of the additive part, coefficient 1 first
-    add_coef: list[np.ndarray] = [np.ones(m)]
-    mul_rows: list[np.ndarray] = []
-    mul_coef: list[np.ndarray] = []
-    var = np.zeros(w)  # combined per-point variance (W/nm)²
-    scale = np.ones(m)
-    lamp = inputs.lamp_spectrum if inputs.lamp_spectrum is not None else planck_shape(wl)
-    lamp = np.asarray(lamp, dtype=float)
-
-    if "wavelength" in on:
-        if inputs.wavelength_lines_nm is not None:
-            res = np.asarray(inputs.wavelength_lines_nm, dtype=float)
-            off = float(res.mean())
-            u_wl = math.hypot(
-                float(res.std(ddof=1)) if res.size > 1 else 0.0, model.wavelength_u_nm
-            )
-        else:
-            off, u_wl = model.wavelength_offset_nm, model.wavelength_u_nm
-        # An uncorrected offset enters as an uncertainty (not a correction): u² = off² + u².
-        delta = rng.normal(0.0, math.hypot(off, u_wl), m)
-        d1 = np.gradient(phi, wl)
-        d2 = np.gradient(d1, wl)
-        l1 = np.gradient(lamp, wl) / lamp
-        l2 = np.gradient(np.gradient(lamp, wl), wl) / (2.0 * lamp)
-        add_rows += [-d1 + phi * l1, 0.5 * d2 - d1 * l1 + phi * (l1 * l1 - l2)]
-        add_coef += [delta, delta * delta]
-    if "bandwidth_stray" in on:
-        # Uncorrected bandpass: measured − true ≈ (b²/12)·Φ'' for a triangular bandpass
-        # of FWHM b (CIE 214:2014, Stearns & Stearns); taken as ± that, rectangular.
-        d2 = np.gradient(np.gradient(phi, wl), wl)
-        add_rows.append((model.bandwidth_nm**2 / 12.0) * d2)
-        add_coef.append(_rect(rng, m, 1.0))
-        # Stray light: a flat stray signal up to ± s × the mean in-band signal.
-        add_rows.append(np.full(w, model.stray_light_rel * float(phi.mean())))
-        add_coef.append(_rect(rng, m, 1.0))
-    if "standard_lamp" in on:
-        u_c, u_p, u_u = lamp_parts(inputs, model)
-        mul_rows.append(u_c)
-        mul_coef.append(rng.standard_normal(m))
-        rows, coef = fourier_basis(rng, m, wl, model.fourier_terms)
-        mul_rows += list(rows * u_p[None, :])
-        mul_coef += list(coef.T)
-        var += (phi * u_u) ** 2
-    if "noise" in on:
-        nr = inputs.noise_rel if inputs.noise_rel is not None else model.noise_rel
-        nr = np.broadcast_to(np.asarray(nr, dtype=float), (w,))
-        peak = float(np.max(np.abs(phi)))
-        var += (nr * phi) ** 2 + (model.dark_noise_rel * peak) ** 2
-        var += (model.lamp_noise_rel * phi) ** 2
-    if "nonlinearity" in on:
-        level = (
-            np.asarray(inputs.signal_level, dtype=float)
-            if inputs.signal_level is not None
-            else phi / float(np.max(np.abs(phi)))
-        )
-        mul_rows.append(level - lamp / float(np.max(lamp)))
-        mul_coef.append(rng.normal(0.0, model.nonlinearity_rel, m))
-    if "self_absorption" in on:
-        scale /= 1.0 + rng.normal(0.0, model.self_absorption_u_rel, m)
-    if "sphere" in on:
-        scale *= 1.0 + _rect(rng, m, model.sphere_nonuniformity_rel)
-
-    spectra = out if out is not None else np.empty((m, w))
-    np.matmul(np.stack(add_coef, axis=1), np.stack(add_rows), out=spectra)
-    if np.any(var > 0):
-        # float32 draws: twice as fast, and 7 digits are plenty for a noise term
-        noise = rng.standard_normal((m, w), dtype=np.float32)
-        noise *= np.sqrt(var).astype(np.float32)
-        spectra += noise
-    if mul_rows:
-        mult = np.stack(mul_coef, axis=1) @ np.stack(mul_rows)
-        mult += 1.0
-        spectra *= mult
-    if np.any(scale != 1.0):
-        spectra *= scale[:, None]
-
-    readings = {k: np.full(m, float(v)) for k, v in inputs.readings.items() if v is not None}
-    if "electrical" in on:
-        _draw_electrical(readings, model, m, rng)
-    if "temperature" in on:
-        for key in ("tc_c", "ambient_c"):
-            if key in readings:
-                t = readings[key]
-                a = (0.30 + 0.005 * np.abs(t)) if model.temperature_class_b else 0.0
-                readings[key] = t + rng.uniform(-1.0, 1.0, m) * a
-                readings[key] += rng.normal(0.0, model.temperature_u_k, m)
-    return spectra, readings
+    """M trials of the measurement model with the inputs of ``groups`` varied
+    (:class:`Trials`): the (M, W) spectral fluxes (W/nm) — written into ``out``
+    when given — and the readings' trials (M,)."""
+    return Trials(inputs, model, groups).sample(m, rng, out)
 
 
 def _draw_electrical(
@@ -388,16 +487,44 @@ def _draw_electrical(
 # The analysis core
 # ----------------------------------------------------------------------------------------
 def evaluate(
-    wavelengths: np.ndarray, spectra: np.ndarray, power_w: np.ndarray | float | None = None
+    wavelengths: np.ndarray,
+    spectra: np.ndarray,
+    power_w: np.ndarray | float | None = None,
+    first: int = 0,
 ) -> dict[str, np.ndarray]:
     """Every quantity of the analysis core for a batch of absolute spectra (W/nm):
     the measurement's own :func:`lightcomp.analysis.analyze_arrays`. Unusable
-    trials are NaN (the core's ``error`` column is left out)."""
+    trials are NaN (the core's ``error`` column is left out).
+
+    The rows are named ``trial <first + 1>`` …: trials with noise have negative
+    values in the dark tails, which take the core's per-row validation path, and
+    a list of names costs that path one list copy where the core's lazily built
+    default names cost a Python call per row (~5 µs, 10 % of the analysis).
+    """
     from lightcomp.analysis import analyze_arrays
 
-    out = analyze_arrays(wavelengths, spectra, absolute=True, power_w=power_w)
+    out = analyze_arrays(
+        wavelengths,
+        spectra,
+        names=_trial_names(first, len(spectra)),
+        absolute=True,
+        power_w=power_w,
+    )
     del out["error"]  # every other entry is a float64 array
     return out
+
+
+_TRIAL_NAMES: list[str] = []
+_TRIAL_NAMES_LOCK = threading.Lock()
+
+
+def _trial_names(first: int, n: int) -> list[str]:
+    """``trial first+1`` … ``trial first+n`` (built once, shared by the threads)."""
+    with _TRIAL_NAMES_LOCK:
+        if len(_TRIAL_NAMES) < first + n:
+            start = len(_TRIAL_NAMES)
+            _TRIAL_NAMES.extend(f"trial {i + 1}" for i in range(start, first + n))
+        return _TRIAL_NAMES[first : first + n]
 
 
 # ----------------------------------------------------------------------------------------
@@ -434,6 +561,9 @@ def _mean_u(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     trials left out of the mean (JCGM 101 §7.6)."""
     q_n, m = y.shape
     n = np.sum(np.isfinite(y), axis=1)
+    if m > 1 and np.all(n == m):  # the usual case: every trial finite, no masking
+        mean = y.mean(axis=1)
+        return n, mean, y.std(axis=1, ddof=1)
     mean = np.nanmean(np.where(np.isfinite(y), y, np.nan), axis=1) if m else np.full(q_n, np.nan)
     with np.errstate(invalid="ignore"):
         u = np.sqrt(np.nansum((y - mean[:, None]) ** 2, axis=1) / np.maximum(n - 1, 1))
@@ -462,18 +592,14 @@ def _run(
     inputs: ComponentInputs, model: UncertaintyModel, m: int, seed: tuple, groups, with_nominal
 ) -> dict[str, np.ndarray]:
     """M trials drawn and analysed chunk by chunk on the analysis worker threads (each
-    chunk: draw, then the core on those rows), so drawing runs in parallel as the
-    analysis does. ``with_nominal``: row 0 is the nominal inputs."""
+    chunk: draw into the thread's reused buffer, then the core on those rows), so
+    drawing runs in parallel as the analysis does and no (M, W) array is built.
+    ``with_nominal``: the first row of the result is the nominal inputs."""
     from lightcomp.analysis import _cr_common
 
     wl = np.asarray(inputs.wavelengths, dtype=float)
-    first = int(with_nominal)
-    spectra = np.empty((m + first, wl.size))
-    readings = {
-        k: np.full(m + first, float(v)) for k, v in inputs.readings.items() if v is not None
-    }
-    if with_nominal:
-        spectra[0] = np.asarray(inputs.spectrum, dtype=float)
+    trials = Trials(inputs, model, groups)  # prepared once for every chunk
+    nominal = np.asarray(inputs.spectrum, dtype=float)
     n_chunks = -(-m // MC_CHUNK)
     n_chunks += n_chunks % 2 if m >= 128 else 0
     size = -(-m // n_chunks)
@@ -482,16 +608,19 @@ def _run(
 
     def work(sl: slice) -> None:
         k = sl.start // size
-        rows = slice(sl.start + first, sl.stop + first)
+        first = int(with_nominal and k == 0)  # the nominal row goes with the first chunk
+        n = sl.stop - sl.start
+        spectra = scratch("spectra", (n + first, wl.size), np.float64)
+        if first:
+            spectra[0] = nominal
         rng = np.random.default_rng([*seed, k])
-        _, drawn = draw(inputs, model, sl.stop - sl.start, rng, groups, out=spectra[rows])
-        for key, v in drawn.items():
-            readings[key][rows] = v
-        if k == 0:
-            rows = slice(0, rows.stop)  # the nominal row goes with the first chunk
-        power = readings["power_w"][rows] if "power_w" in readings else None
-        out = evaluate(wl, spectra[rows], power)
-        out.update({key: v[rows] for key, v in readings.items()})
+        _, drawn = trials.sample(n, rng, out=spectra[first:])
+        if first:
+            drawn = {
+                key: np.concatenate([[float(inputs.readings[key])], v]) for key, v in drawn.items()
+            }
+        out = evaluate(wl, spectra, drawn.get("power_w"), sl.start)
+        out.update(drawn)
         results[k] = out
 
     _cr_common.run_parallel(chunks, work)
