@@ -84,7 +84,7 @@ def test_html_certificate_content(lot, tmp_path):
         "Statement of conformity",
         "ILAC-G8",
         "does not conform",
-        "expanded uncertainty",
+        "Expanded uncertainty U",
         "CAL-S1-2026-02",
         "NIM-GX2025-0417",  # traceability
         "Dr. Li Na, technical manager",

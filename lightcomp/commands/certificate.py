@@ -1,5 +1,6 @@
 """CLI: ``lightcomp certificate`` — the test certificate (LM-79 style, ISO/IEC 17025 7.8) of one
-component, PDF or HTML; reissue a corrected one.
+component, PDF or HTML, in English, Chinese or both (``--language en|zh|zh+en``); reissue a
+corrected one.
 
 Thin command: parse -> :func:`lightcomp.reports.certificate.issue_certificate` -> print.
 Laboratory name/address: ``--lab-config FILE`` (TOML ``[lab] name, address``), else
@@ -42,6 +43,12 @@ def register(app: typer.Typer) -> None:
             "--lab-config",
             help="TOML file with a \\[lab] table: name, address, accreditation.",
         ),
+        language: str = typer.Option(
+            "en",
+            "--language",
+            help="en, zh or zh+en (each label 中文 / English); Chinese PDFs embed the "
+            "font of the Debian package fonts-wqy-zenhei.",
+        ),
         db: str | None = DB_OPTION,
     ) -> None:
         """Issue the test certificate of CODE; print its report id and SHA-256."""
@@ -59,6 +66,7 @@ def register(app: typer.Typer) -> None:
                 decision_rule=decision_rule,
                 reissue=reissue,
                 reason=reason,
+                language=language,
             )
         finally:
             store.dispose()

@@ -8,7 +8,13 @@ page), and a list of blocks (:class:`Heading`, :class:`Paragraph`,
   the header and in a ``position: fixed`` footer, which browsers repeat on every
   printed page.
 * PDF: ReportLab platypus; header and footer on every page carry the title,
-  report id and "page n of m"; figures are the same PNG images.
+  report id and "page n of m"; figures are the same PNG images. A table row is
+  never left alone on a page under a repeated header (at least two rows each side
+  of a page break).
+* Chinese (``Document.language`` ``zh`` or ``zh+en``): the PDF embeds a CJK TrueType
+  font (:func:`cjk_font_path`; Debian ``fonts-wqy-zenhei``), because the PDF standard
+  fonts have no Chinese glyphs and ReportLab cannot embed CFF/OpenType fonts such as
+  Noto CJK; characters the CJK font lacks fall back to Helvetica.
 """
 
 from __future__ import annotations
@@ -16,10 +22,16 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
+import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
+from lightcomp.errors import ReportError
+
 __all__ = [
+    "CJK_FONT_PACKAGE",
     "Document",
     "Figure",
     "Heading",
@@ -27,6 +39,7 @@ __all__ = [
     "PageBreak",
     "Paragraph",
     "Table",
+    "cjk_font_path",
     "render_html",
     "render_pdf",
 ]
@@ -91,6 +104,16 @@ class Document:
     report_id: str | None = None
     #: short text in every page footer (lab name, statement ...)
     footer: str | None = None
+    #: ``en``, ``zh`` or ``zh+en``: any Chinese needs the embedded CJK font in the PDF
+    language: str = "en"
+    #: the running header's report id and the footer's page number, in the document's language
+    report_label: str | None = None
+    page_label: str = "page {n} of {total}"
+
+    @property
+    def has_chinese(self) -> bool:
+        """Whether the text is (partly) Chinese, so the PDF must embed a CJK font."""
+        return "zh" in self.language
 
     def add(self, *blocks: Block) -> Document:
         self.blocks.extend(blocks)
@@ -98,10 +121,74 @@ class Document:
 
 
 # ---------------------------------------------------------------------------------------------
+# Fonts
+# ---------------------------------------------------------------------------------------------
+#: The Debian package whose font the Chinese PDF embeds (``.ci/run`` installs it).
+CJK_FONT_PACKAGE = "fonts-wqy-zenhei"
+
+#: CJK fonts with TrueType outlines that ReportLab can embed (path, index in a .ttc),
+#: first found wins; ``$LIGHTCOMP_CJK_FONT`` (a .ttf, or .ttc whose first face is used)
+#: comes before them.
+CJK_FONT_CANDIDATES = (
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),  # fonts-wqy-zenhei
+    ("/usr/share/fonts/truetype/arphic/uming.ttc", 0),  # fonts-arphic-uming
+    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),  # fonts-wqy-microhei
+)
+
+
+def cjk_font_path() -> tuple[Path, int]:
+    """(path, subfont index) of the CJK TrueType font a Chinese PDF embeds.
+
+    Raises a one-line :class:`ReportError` naming the package to install when none
+    is found (a bare machine), rather than writing a PDF of empty boxes.
+    """
+    env = os.environ.get("LIGHTCOMP_CJK_FONT")
+    if env:
+        if not Path(env).is_file():
+            raise ReportError(f"LIGHTCOMP_CJK_FONT={env} is not a font file")
+        return Path(env), 0
+    for path, index in CJK_FONT_CANDIDATES:
+        if Path(path).is_file():
+            return Path(path), index
+    raise ReportError(
+        "a Chinese PDF needs a CJK TrueType font and none is installed: install the Debian "
+        f"package {CJK_FONT_PACKAGE} (apt-get install {CJK_FONT_PACKAGE}) or set "
+        "LIGHTCOMP_CJK_FONT to a .ttf/.ttc file"
+    )
+
+
+def _register_cjk() -> tuple[str, set[int]]:
+    """Register the CJK font with ReportLab (once per file): its name and the code
+    points it has glyphs for. The font is looked up on every call, so a font removed
+    since gives the one-line error, not a PDF of empty boxes."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    path, index = cjk_font_path()
+    name = f"CJK-{path.stem}-{index}"
+    try:
+        font = pdfmetrics.getFont(name)
+    except KeyError:
+        try:
+            font = TTFont(name, str(path), subfontIndex=index)
+        except Exception as exc:  # noqa: BLE001 - a damaged or CFF font: say which file
+            raise ReportError(
+                f"cannot embed the CJK font {path} ({exc}); install {CJK_FONT_PACKAGE}"
+            ) from None
+        pdfmetrics.registerFont(font)
+    return name, set(font.face.charToGlyph)
+
+
+def _text_width(text: str) -> int:
+    """Width in Latin character cells (a CJK character takes two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(text))
+
+
+# ---------------------------------------------------------------------------------------------
 # HTML
 # ---------------------------------------------------------------------------------------------
 _CSS = """
-body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;font-size:10pt;color:#222;
+body{font-family:"DejaVu Sans",Helvetica,Arial,"Noto Sans CJK SC","WenQuanYi Zen Hei",sans-serif;font-size:10pt;color:#222;
  max-width:1000px;margin:0 auto;padding:1em 1.5em 4em 1.5em}
 h1{font-size:17pt;margin:.2em 0;color:#123}
 h2{font-size:13pt;margin:1.2em 0 .4em;border-bottom:1px solid #9ab;color:#123}
@@ -134,20 +221,19 @@ def render_html(doc: Document) -> str:
     """The document as one self-contained HTML page (UTF-8 text)."""
     out = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{"zh-CN" if doc.has_chinese else "en"}"><head><meta charset="utf-8">',
         f"<title>{_esc(doc.title)}{' - ' + _esc(doc.report_id) if doc.report_id else ''}</title>",
         f"<style>{_CSS}</style></head><body>",
     ]
+    rid_text = (doc.report_label or f"Report {doc.report_id}") if doc.report_id else ""
     if doc.report_id:
-        out.append(f'<div class="rid">Report {_esc(doc.report_id)}</div>')
+        out.append(f'<div class="rid">{_esc(rid_text)}</div>')
     out.append(f"<h1>{_esc(doc.title)}</h1>")
     if doc.subtitle:
         out.append(f'<p class="sub">{_esc(doc.subtitle)}</p>')
     for b in doc.blocks:
         out.append(_html_block(b))
-    foot = " · ".join(
-        x for x in (doc.footer, f"Report {doc.report_id}" if doc.report_id else None) if x
-    )
+    foot = " · ".join(x for x in (doc.footer, rid_text) if x)
     if foot:
         out.append(f'<div class="footer">{_esc(foot)}</div>')
     out.append("</body></html>")
@@ -214,46 +300,73 @@ def render_pdf(doc: Document) -> bytes:
     from reportlab.platypus import Paragraph as RLParagraph
     from reportlab.platypus import Table as RLTable
 
+    keep_rows_table = _keep_rows_table_class()
     buf = io.BytesIO()
     margin = 16 * mm
     page_w, page_h = A4
     text_w = page_w - 2 * margin
+    regular, bold = "Helvetica", "Helvetica-Bold"
+    glyphs: set[int] | None = None
+    if doc.has_chinese:  # one embedded CJK face (it has no bold: weight shows by colour/size)
+        regular, glyphs = _register_cjk()
+        bold = regular
     ss = getSampleStyleSheet()
-    body = ParagraphStyle("body", parent=ss["BodyText"], fontSize=9, leading=11.5)
+    body = ParagraphStyle("body", parent=ss["BodyText"], fontName=regular, fontSize=9, leading=11.5)
     small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=9)
     cell = ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9, spaceBefore=0)
-    cell_b = ParagraphStyle("cellb", parent=cell, fontName="Helvetica-Bold")
+    cell_b = ParagraphStyle("cellb", parent=cell, fontName=bold)
     styles = {
         "normal": body,
         "note": ParagraphStyle(
             "note", parent=body, fontSize=8, textColor=colors.HexColor("#445566")
         ),
-        "strong": ParagraphStyle("strong", parent=body, fontName="Helvetica-Bold"),
+        # a bold line introduces what follows (a table's title): never last on a page
+        "strong": ParagraphStyle("strong", parent=body, fontName=bold, keepWithNext=1),
         "pass": ParagraphStyle(
-            "pass", parent=body, fontName="Helvetica-Bold", textColor=colors.HexColor("#1a6b1a")
+            "pass", parent=body, fontName=bold, textColor=colors.HexColor("#1a6b1a")
         ),
         "fail": ParagraphStyle(
-            "fail", parent=body, fontName="Helvetica-Bold", textColor=colors.HexColor("#a01818")
+            "fail", parent=body, fontName=bold, textColor=colors.HexColor("#a01818")
         ),
         "warn": ParagraphStyle(
-            "warn", parent=body, fontName="Helvetica-Bold", textColor=colors.HexColor("#8a6400")
+            "warn", parent=body, fontName=bold, textColor=colors.HexColor("#8a6400")
         ),
         "end": ParagraphStyle(
-            "end", parent=body, fontName="Helvetica-Bold", alignment=TA_CENTER, spaceBefore=14
+            "end", parent=body, fontName=bold, alignment=TA_CENTER, spaceBefore=14
         ),
     }
     h_styles = {
-        1: ParagraphStyle("h1", parent=ss["Heading1"], fontSize=15, leading=18, spaceAfter=4),
+        1: ParagraphStyle(
+            "h1", parent=ss["Heading1"], fontName=bold, fontSize=15, leading=18, spaceAfter=4
+        ),
         2: ParagraphStyle(
-            "h2", parent=ss["Heading2"], fontSize=12, leading=14, spaceBefore=8, keepWithNext=1
+            "h2",
+            parent=ss["Heading2"],
+            fontName=bold,
+            fontSize=12,
+            leading=14,
+            spaceBefore=8,
+            keepWithNext=1,
         ),
         3: ParagraphStyle(
-            "h3", parent=ss["Heading3"], fontSize=10, leading=12, spaceBefore=6, keepWithNext=1
+            "h3",
+            parent=ss["Heading3"],
+            fontName=bold,
+            fontSize=10,
+            leading=12,
+            spaceBefore=6,
+            keepWithNext=1,
         ),
     }
 
     def esc(t: str) -> str:
-        return html.escape(str(t)).replace("\n", "<br/>")
+        text = html.escape(str(t))
+        if glyphs is not None:  # characters the CJK face lacks (−, subscripts): Helvetica
+            text = "".join(
+                c if ord(c) in glyphs or c in "\n" else f'<font name="Helvetica">{c}</font>'
+                for c in text
+            )
+        return text.replace("\n", "<br/>")
 
     fill = {
         "pass": colors.HexColor("#eaf6ea"),
@@ -307,7 +420,7 @@ def render_pdf(doc: Document) -> bytes:
                 widths = [text_w * w / sum(b.widths) for w in b.widths]
             else:
                 widths = _col_widths(b, text_w)
-            t = RLTable(data, colWidths=widths, repeatRows=1)
+            t = keep_rows_table(data, colWidths=widths, repeatRows=1)
             cmds = [
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#bbbbbb")),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef3")),
@@ -346,6 +459,17 @@ def render_pdf(doc: Document) -> bytes:
     title = doc.title
     rid = doc.report_id
     footer = doc.footer
+    rid_text = (doc.report_label or f"Report {rid}") if rid else ""
+
+    def fit(text: str, width: float, size: float = 7.5) -> str:
+        """``text`` cut (with "…") to fit ``width`` points: running heads never overlap."""
+        from reportlab.pdfbase.pdfmetrics import stringWidth
+
+        if stringWidth(text, regular, size) <= width:
+            return text
+        while text and stringWidth(text + "…", regular, size) > width:
+            text = text[:-1]
+        return text.rstrip() + "…"
 
     from reportlab.pdfgen import canvas as rl_canvas
 
@@ -370,22 +494,25 @@ def render_pdf(doc: Document) -> bytes:
 
         def _decorate(self, total: int) -> None:
             self.saveState()
-            self.setFont("Helvetica", 7.5)
+            self.setFont(regular, 7.5)
             self.setFillColor(colors.HexColor("#445566"))
+            from reportlab.pdfbase.pdfmetrics import stringWidth
+
             top = page_h - 10 * mm
-            self.drawString(margin, top, title[:110])
+            right_w = stringWidth(rid_text, regular, 7.5) + 12
+            self.drawString(margin, top, fit(title, text_w - right_w))
             if rid:
-                self.drawRightString(page_w - margin, top, f"Report {rid}")
+                self.drawRightString(page_w - margin, top, rid_text)
             self.setStrokeColor(colors.HexColor("#bbbbbb"))
             self.line(margin, top - 2, page_w - margin, top - 2)
             self.line(margin, 12 * mm, page_w - margin, 12 * mm)
             bottom = 8 * mm
-            left = footer or ""
-            self.drawString(margin, bottom, left[:120])
-            right = f"page {self._pageNumber} of {total}"
+            right = doc.page_label.format(n=self._pageNumber, total=total)
             if rid:
-                right = f"Report {rid} · {right}"
+                right = f"{rid_text} · {right}"
             self.drawRightString(page_w - margin, bottom, right)
+            left_w = text_w - stringWidth(right, regular, 7.5) - 12
+            self.drawString(margin, bottom, fit(footer or "", left_w))
             self.restoreState()
 
     tmpl = SimpleDocTemplate(
@@ -406,11 +533,11 @@ def render_pdf(doc: Document) -> bytes:
 def _col_widths(t: Table, text_w: float) -> list[float]:
     """Column widths from the text they hold: at least the longest header word, at most 36 chars."""
     n = len(t.header)
-    floor = [max((len(w) for w in str(h).split()), default=3) + 1 for h in t.header]
-    longest = [len(str(h)) for h in t.header]
+    floor = [max((_text_width(w) for w in str(h).split()), default=3) + 1 for h in t.header]
+    longest = [_text_width(h) for h in t.header]
     for r in t.rows[:200]:
         for j, c in enumerate(r[:n]):
-            longest[j] = max(longest[j], len(str(c)))
+            longest[j] = max(longest[j], _text_width(c))
     want = [max(f, min(v, 36)) + 2 for f, v in zip(floor, longest, strict=True)]  # + padding
     total = sum(want)
     return [text_w * v / total for v in want]
@@ -421,3 +548,32 @@ def _png_size(png: bytes) -> tuple[int, int]:
     if png[:8] != b"\x89PNG\r\n\x1a\n":
         raise ValueError("not a PNG image")
     return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def _keep_rows_table_class():
+    """ReportLab's Table that never leaves fewer than two body rows on either side of a
+    page break (an orphan row alone under a repeated header reads as a separate table)."""
+    from reportlab.platypus import Table as RLTable
+
+    class KeepRowsTable(RLTable):
+        min_rows = 2
+
+        def split(self, availWidth, availHeight):  # noqa: N803 (ReportLab API)
+            parts = super().split(availWidth, availHeight)
+            if len(parts) != 2:
+                return parts
+            head = self.repeatRows
+            n_body = len(self._cellvalues) - head
+            first = len(parts[0]._cellvalues) - head
+            rest = n_body - first
+            if first < self.min_rows:
+                return []  # the whole table starts on the next page
+            if rest >= self.min_rows:
+                return parts
+            move = self.min_rows - rest  # rows handed from the first part to the second
+            if first - move < self.min_rows:
+                return []
+            cut = sum(self._rowHeights[head + first - move : head + first])
+            return super().split(availWidth, availHeight - cut - 0.01)
+
+    return KeepRowsTable
