@@ -190,3 +190,25 @@ def test_records_frame_on_each_backend(store):
     # quantities only in the JSON (R1, u', FWHM) decode the same on both back ends
     for c in ("r1", "r15", "u_prime", "fwhm_nm", "luminous_flux_lm", "r9"):
         assert df.loc[ok, c].notna().all(), c
+
+
+def test_json_layout_no_escaped_slashes_no_list_noise(lots):
+    """One field a line, every list (empty or not) on its field's line, '/' never escaped,
+    floats that read back to the stored doubles."""
+    _, store, _, _ = lots
+    _, text = write_records(store, "json", lot="LOT-A")
+    assert "\\/" not in text
+    assert any("/" in line for line in text.splitlines() if '"photometric_code"' in line)
+    lines = text.splitlines()
+    assert lines[0] == "[" and lines[-1] == "]"
+    # no line holds only a bracket of a list: lists are written inline
+    assert not [ln for ln in lines[1:-1] if ln.strip() in ("[", "]", "],", "[]", "[],")]
+    fl = [ln for ln in lines if ln.startswith('  "failed_limits": ')]
+    assert fl and all(ln.endswith(("],", "]")) for ln in fl)
+    assert '  "failed_limits": [],' in fl
+    rows = json.loads(text)
+    assert rows and isinstance(rows[0]["failed_limits"], list)
+    for line in lines:  # every float written as its shortest round-trip text
+        key, _, value = line.strip().rstrip(",").partition(": ")
+        if value[:1].isdigit() or value[:1] == "-":
+            assert repr(float(value)) == value or value.lstrip("-").isdigit(), line

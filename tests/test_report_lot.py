@@ -185,3 +185,65 @@ def test_lot_report_is_as_of_its_lot_and_reproducible(tmp_path):
         assert "LOT-3" not in (tmp_path / "c.html").read_text(encoding="utf-8")
     finally:
         store.dispose()
+
+
+def test_two_family_report_has_a_section_per_family_and_never_pools_them(tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    from _report_fixtures import T0
+
+    from lightcomp.reports import lot_report, plots
+    from lightcomp.store.lots import publish_lot, withdraw_lot
+
+    store = Store.open(f"sqlite:///{tmp_path / 'fam.db'}")
+    try:
+        kw = {"with_spectra": False, "analysis": False}
+        a = fill_lot(store, lot="F1-L1", n=60, seed=5, family="FAM-ONE", **kw)
+        b = fill_lot(store, lot="F2-L1", n=40, seed=6, family="FAM-TWO", start=T0 + timedelta(days=1), **kw)  # fmt: skip
+        c = fill_lot(store, lot="F1-L2", n=30, seed=7, family="FAM-ONE", start=T0 + timedelta(days=2), **kw)  # fmt: skip
+        with store.transaction() as s:
+            publish_lot(s, "F1-L2", now=T0 + timedelta(days=3))
+            withdraw_lot(s, "F1-L2", "wrong phosphor batch", now=T0 + timedelta(days=4))
+        measured = {
+            "FAM-ONE": int((a.verdict != "error").sum() + (c.verdict != "error").sum()),
+            "FAM-TWO": int((b.verdict != "error").sum()),
+        }
+        seen: list[tuple[str, set[int]]] = []
+        hist, chart = plots.histograms_png, plots.control_chart_png
+
+        def spy_hist(data, limits, **k):
+            seen.append(("histograms", {int(np.isfinite(v).sum()) for v in data.values()}))
+            return hist(data, limits, **k)
+
+        def spy_chart(ch, **k):
+            seen.append(("control chart", {len(ch["x"])}))
+            return chart(ch, **k)
+
+        monkeypatch.setattr(lot_report.plots, "histograms_png", spy_hist)
+        monkeypatch.setattr(lot_report.plots, "control_chart_png", spy_chart)
+        with store.session() as s:
+            html = render(build_lot_report(s, since="2026-03-01"), "html").decode()
+    finally:
+        store.dispose()
+    assert re.findall(r"<h2>Family ([^<]+)</h2>", html) == ["FAM-ONE", "FAM-TWO"]
+    for h in ("Distributions and capability", "Control chart", "Chromaticity"):
+        assert html.count(f"<h3>{h}</h3>") == 2 and f"<h2>{h}</h2>" not in html
+    assert len([k for k, _ in seen if k == "histograms"]) == 2
+    for kind, sizes in seen:  # each figure holds one family's components, never both
+        assert max(sizes) in measured.values(), (kind, sizes)
+    # the Cpk tables count one family each
+    ns = set(
+        re.findall(r"<td class=\"l\">Luminous flux \(lm\)</td><td class=\"r\">(\d+)</td>", html)
+    )
+    assert ns == {str(n) for n in measured.values()}
+    # the withdrawn lot is marked wherever it is named
+    assert "F1-L2 (withdrawn)" in _kv(html, "Lots")
+    assert "Lot F1-L2 was withdrawn on 2026-03-06 (wrong phosphor batch)" in html
+    assert "F1-L2</td>" not in html and html.count("F1-L2 (withdrawn)") >= 3
+
+
+def test_single_family_report_has_no_family_sections(lots):
+    _, store, _, _ = lots
+    with store.session() as s:
+        html = render(build_lot_report(s, family="LM1-AC-4000"), "html").decode()
+    assert "Family LM1-AC-4000</h2>" not in html and "<h2>Chromaticity</h2>" in html

@@ -50,6 +50,7 @@ __all__ = [
     "ansi_flexible_target_duv",
     "ansi_flexible_tolerance_k",
     "ansi_quadrangles",
+    "ansi_sub_bin_quadrangles",
     "cct_duv_to_xy",
     "macadam_ellipse_axes",
     "macadam_ellipse_parameters",
@@ -119,6 +120,38 @@ def ansi_quadrangles() -> dict[int, np.ndarray]:
     """Corners of the ANSI C78.377-2017 7-step quadrangles: ``{nominal K: array (4, 2) of x,y}``."""
     t = ansi_c78377_table()
     return {int(n): c for n, c in zip(t["nominal_cct_k"], t["corners_xy"], strict=True)}
+
+
+def _edge_midpoints(q: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Midpoints of the upper, lower, low-CCT and high-CCT edges of quadrangles ``(..., 4, 2)``:
+    the lines joining opposite ones split a quadrangle into its four sub-bins."""
+    return (
+        0.5 * (q[..., 0, :] + q[..., 1, :]),
+        0.5 * (q[..., 3, :] + q[..., 2, :]),
+        0.5 * (q[..., 0, :] + q[..., 3, :]),
+        0.5 * (q[..., 1, :] + q[..., 2, :]),
+    )
+
+
+def ansi_sub_bin_quadrangles() -> dict[str, np.ndarray]:
+    """Corners of the quarter sub-bins (module docstring): ``{"3000-A": array (4, 2) of x,y}``.
+
+    The same split as :func:`ansi_c78377_bin` uses to name a component's sub-bin; the
+    lines joining the edge midpoints cross at the mean of the four corners.
+    """
+    out: dict[str, np.ndarray] = {}
+    for nominal, q in ansi_quadrangles().items():
+        top, bot, low, high = _edge_midpoints(q)
+        c = q.mean(axis=0)
+        corners = {
+            "A": (q[0], top, c, low),
+            "B": (top, q[1], high, c),
+            "C": (c, high, q[2], bot),
+            "D": (low, c, bot, q[3]),
+        }
+        for letter in SUB_BIN_LETTERS:
+            out[f"{nominal}-{letter}"] = np.array(corners[letter])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,10 +352,7 @@ def ansi_c78377_bin(
 
     # Quarter sub-bins: split by the lines joining midpoints of opposite edges.
     q = quads[k]  # (N, 4, 2)
-    m_top = 0.5 * (q[:, 0] + q[:, 1])
-    m_bot = 0.5 * (q[:, 3] + q[:, 2])
-    m_low = 0.5 * (q[:, 0] + q[:, 3])
-    m_high = 0.5 * (q[:, 1] + q[:, 2])
+    m_top, m_bot, m_low, m_high = _edge_midpoints(q)
     high_t = np.sign(_cross(m_bot, m_top, xy)) == np.sign(_cross(m_bot, m_top, q[:, 1]))
     upper = np.sign(_cross(m_low, m_high, xy)) == np.sign(_cross(m_low, m_high, q[:, 0]))
     letter_idx = np.where(upper, np.where(high_t, 1, 0), np.where(high_t, 2, 3))

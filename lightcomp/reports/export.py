@@ -32,6 +32,7 @@ import pandas as pd
 from lightcomp import quantities as catalogue
 from lightcomp.csvcells import safe_frame
 from lightcomp.errors import ReportError
+from lightcomp.jsonvalues import json_safe
 from lightcomp.store import queries
 
 __all__ = ["RECORD_FORMATS", "SPECTRA_FORMATS", "records_frame", "write_records", "write_spectra"]
@@ -207,19 +208,25 @@ def _iso(times: pd.Series) -> pd.Series:
 
 
 def _json_records(df: pd.DataFrame) -> str:
-    """The frame as a JSON array of records: shortest round-trip floats, NaN as null.
+    """The frame as a JSON array of records, one field a line and every list on its own line
+    (``"failed_limits": ["r9", "duv"]``, ``[]``): readable and diffable without line noise.
 
-    Python's ``repr`` of a float is the shortest string that reads back to the same
-    double, so ``json`` (not pandas' ``double_precision``) writes every value exactly.
+    Values through :func:`lightcomp.jsonvalues.json_safe` (NaN -> null, numpy -> Python);
+    ``json`` writes a float as its ``repr``, the shortest text that reads back to the same
+    double, and never escapes ``/`` (``"840/3--"``).
     """
     flat = df.copy()
     flat["measured_at"] = _iso(flat["measured_at"])
-    rows = flat.astype(object).where(flat.notna(), None).to_dict(orient="records")
-    for row in rows:
-        for k, v in row.items():
-            if isinstance(v, np.generic):
-                row[k] = v.item()
-    return json.dumps(rows, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    rows = json_safe(flat.astype(object).to_dict(orient="records"))
+
+    def dump(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False, allow_nan=False)
+
+    objects = [
+        " {\n" + ",\n".join(f"  {dump(k)}: {dump(v)}" for k, v in row.items()) + "\n }"
+        for row in rows
+    ]
+    return "[\n" + ",\n".join(objects) + "\n]\n" if objects else "[]\n"
 
 
 def _today() -> str:

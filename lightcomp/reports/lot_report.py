@@ -12,6 +12,7 @@ Yield = passes / (passes + failures); measurement errors are counted apart
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,11 @@ __all__ = [
     "HISTOGRAM_QUANTITIES",
     "LIMIT_ALIASES",
     "build_lot_report",
+    "ansi_bin_rows",
     "limits_by_column",
+    "lot_name",
     "render",
+    "withdrawn_lots",
     "write_lot_report",
 ]
 
@@ -214,6 +218,8 @@ def build_lot_report(
     n_error = int((verdict == "error").sum())
     ys = yield_summary_dict(n_pass, n_fail, n_error, target=target, confidence=confidence)
 
+    withdrawn = withdrawn_lots(session, lots)
+    families = sorted(set(df["family"].dropna()))
     title = f"Yield report — {_describe(filters)}"
     doc = Document(
         title=title,
@@ -225,14 +231,25 @@ def build_lot_report(
     # -- headline -------------------------------------------------------------------------------
     doc.add(Heading("Headline"))
     style = {"target met": "pass", "target missed": "fail"}.get(ys["verdict"], "warn")
+    pooled = " (all families together)" if len(families) > 1 else ""
     doc.add(
         Paragraph(
-            f"Yield {_pct(ys['yield'])} (target {100 * target:g} %): {ys['verdict']}. "
+            f"Yield{pooled} {_pct(ys['yield'])} (target {100 * target:g} %): {ys['verdict']}. "
             f"{100 * confidence:g} % confidence interval {_pct(ys['lower'])} – {_pct(ys['upper'])} "
             f"({ys.get('method', 'wilson')}).",
             style,
         )
     )
+    for name, (when, reason) in withdrawn.items():
+        doc.add(
+            Paragraph(
+                f"Lot {name} was withdrawn on {_when(when)[:10]}"
+                + (f" ({reason})" if reason else "")
+                + "; its components are counted here and marked withdrawn wherever the lot is "
+                "named.",
+                "warn",
+            )
+        )
     stations = sorted(set(df["station"].dropna().astype(str)))
     plan_rows = df[["plan_name", "plan_version"]].drop_duplicates().dropna(subset=["plan_name"])
     plans = sorted(
@@ -248,10 +265,11 @@ def build_lot_report(
         + ")"
         for c in cals
     )
+    shown_lots = [lot_name(n, withdrawn) for n in lots[:20]]
     kv = [
         ("Selection", _describe(filters)),
-        ("Lots", ", ".join(lots[:20]) + (f" … ({len(lots)} lots)" if len(lots) > 20 else "")),
-        ("Families", ", ".join(sorted(set(df["family"].dropna())))),
+        ("Lots", ", ".join(shown_lots) + (f" … ({len(lots)} lots)" if len(lots) > 20 else "")),
+        ("Families", ", ".join(families)),
         ("Manufacturers", ", ".join(sorted(set(df["manufacturer"].dropna())))),
         ("Components measured", f"{len(df)}"),
         ("Pass", f"{n_pass}"),
@@ -279,6 +297,91 @@ def build_lot_report(
             "note",
         )
     )
+    ctx = _Context(session, filters, target, confidence, max_failed_rows, filters_as_of, withdrawn)
+    if len(families) <= 1:
+        _family_body(doc, ctx, df, lot=lot, level=2)
+        return doc
+    # Several families: a section each — their limits, spreads and processes differ, so no
+    # histogram, Cpk table or control chart ever pools two of them.
+    doc.add(_family_table(df, families, withdrawn, target, confidence))
+    for fam in families:
+        doc.add(Heading(f"Family {fam}", level=2))
+        _family_body(doc, ctx, df[df["family"] == fam], lot=None, level=3, family=fam)
+    return doc
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every section of one report shares."""
+
+    session: Any
+    filters: dict[str, Any]
+    target: float
+    confidence: float
+    max_failed_rows: int
+    as_of: datetime
+    withdrawn: dict[str, tuple[datetime, str | None]]
+
+
+def withdrawn_lots(session, lots: list[str]) -> dict[str, tuple[datetime, str | None]]:
+    """``{lot: (withdrawn at, reason)}`` of the lots withdrawn (lightcomp.store.lots.withdraw_lot).
+
+    As the store stands when the report is made, whatever its "as of" time: a withdrawal
+    comes after the measurements, and a report must never show a withdrawn lot as valid."""
+    from sqlalchemy import select
+
+    from lightcomp.store.models import Lot
+
+    if not lots:
+        return {}
+    rows = session.execute(
+        select(Lot.name, Lot.withdrawn_at, Lot.withdraw_reason).where(
+            Lot.name.in_(lots), Lot.withdrawn_at.is_not(None)
+        )
+    ).all()
+    out = {n: (w if w.tzinfo else w.replace(tzinfo=UTC), r) for n, w, r in rows}
+    return {n: out[n] for n in lots if n in out}
+
+
+def lot_name(name: str, withdrawn: dict[str, Any]) -> str:
+    """A lot as the report names it: ``LOT-7 (withdrawn)`` when it was withdrawn."""
+    return f"{name} (withdrawn)" if name in withdrawn else str(name)
+
+
+def _family_table(df, families, withdrawn, target, confidence) -> Table:
+    """One row per family: its lots, counts, yield and verdict against the target."""
+    rows, styles = [], []
+    for fam in families:
+        part = df[df["family"] == fam]
+        v = part["verdict"].to_numpy()
+        p, f, e = (int((v == k).sum()) for k in ("pass", "fail", "error"))
+        s = yield_summary_dict(p, f, e, target=target, confidence=confidence)
+        fam_lots = [lot_name(n, withdrawn) for n in dict.fromkeys(part["lot"].dropna())]
+        rows.append(
+            [fam, ", ".join(fam_lots), str(len(part)), str(p), str(f), str(e),
+             _pct(s["yield"]), f"{_pct(s['lower'])} – {_pct(s['upper'])}", s["verdict"]]
+        )  # fmt: skip
+        styles.append({"target met": "pass", "target missed": "fail"}.get(s["verdict"], "warn"))
+    return Table(
+        ["family", "lots", "measured", "pass", "fail", "error", "yield",
+         f"{100 * confidence:g} % interval", "verdict"],
+        rows,
+        row_styles=styles,
+        align=["l", "l", "r", "r", "r", "r", "r", "r", "l"],
+        caption="Yield per family; each family has its own section below (limits, "
+        "distributions and control charts are never pooled across families).",
+    )  # fmt: skip
+
+
+def _family_body(
+    doc: Document, ctx: _Context, df: pd.DataFrame, *, lot: str | None, level: int,
+    family: str | None = None,
+) -> None:  # fmt: skip
+    """Failure causes, distributions, chromaticity, trend, control chart and failed
+    components of ``df`` — one lot, or the components of one family."""
+    session, withdrawn = ctx.session, ctx.withdrawn
+    lots = list(dict.fromkeys(df["lot"].dropna()))
+    n_error = int((df["verdict"] == "error").sum())
 
     # -- limits -----------------------------------------------------------------------------------
     if lot is not None:
@@ -288,7 +391,7 @@ def build_lot_report(
     col_limits = limits_by_column(raw_limits)
 
     # -- Pareto -------------------------------------------------------------------------------
-    doc.add(Heading("Failure causes"))
+    doc.add(Heading("Failure causes", level=level))
     from lightcomp.analysis.yield_stats import pareto_failure_causes
 
     fails = df.loc[df["verdict"] == "fail", "failed_limits"].tolist()
@@ -301,8 +404,8 @@ def build_lot_report(
         order = np.argsort(-np.asarray(counts), kind="stable")
         causes = [causes[i] for i in order]
         counts = [counts[i] for i in order]
-    doc.add(Figure(plots.pareto_png(causes, counts, n_components=len(df)), width=0.8))
     if causes:
+        doc.add(_figure(plots.pareto_png(causes, counts, n_components=len(df))))
         total = sum(counts)
         cum = np.cumsum(counts)
         doc.add(
@@ -327,12 +430,12 @@ def build_lot_report(
         doc.add(Paragraph("No failures and no measurement errors.", "pass"))
 
     # -- distributions ---------------------------------------------------------------------------
-    doc.add(Heading("Distributions and capability"))
+    doc.add(Heading("Distributions and capability", level=level))
     measured = df["verdict"] != "error"
     data = histogram_data(df.loc[measured], col_limits)
     passed = (df.loc[measured, "verdict"] == "pass").to_numpy()
     doc.add(
-        Figure(
+        _figure(
             plots.histograms_png(data, col_limits, passed=passed),
             caption="Histograms of the measured components (blue pass, red fail); "
             "dashed red lines: limits of the plan." + (f" {limits_note}" if limits_note else ""),
@@ -345,38 +448,39 @@ def build_lot_report(
     vlc, vlc_limits = modulation_report.bandwidth_data(df, raw_limits, measured)
     if vlc:  # lots tested with the VLC modulation test
         doc.add(Paragraph("Modulation bandwidth (visible light communication)", "strong"))
-        doc.add(Figure(plots.histograms_png(vlc, vlc_limits, passed=passed, ncols=2)))
+        doc.add(_figure(plots.histograms_png(vlc, vlc_limits, passed=passed, ncols=2)))
         doc.add(_cpk_table(vlc, vlc_limits))
 
     # -- chromaticity ----------------------------------------------------------------------------
-    doc.add(Heading("Chromaticity"))
+    doc.add(Heading("Chromaticity", level=level))
     x = df.loc[measured, "x"].to_numpy(float)
     y = df.loc[measured, "y"].to_numpy(float)
-    doc.add(Figure(plots.chromaticity_png(x, y, passed, space="xy")))
-    doc.add(Figure(plots.chromaticity_png(x, y, passed, space="uv")))
-    cat = df.loc[measured, "ansi_category"].fillna("–").astype(str)
+    cat = df.loc[measured, "ansi_category"]
+    rows, sub_bins = ansi_bin_rows(cat)
+    doc.add(_figure(plots.chromaticity_png(x, y, passed, space="xy", sub_bins=sub_bins)))
+    doc.add(_figure(plots.chromaticity_png(x, y, passed, space="uv", sub_bins=sub_bins)))
     inside = df.loc[measured, "ansi_inside"]
     n_in = int(inside.fillna(False).astype(bool).sum())
-    top = cat.value_counts().head(12)
+    steps = df["sdcm_steps"].to_numpy(float)
     doc.add(
         Table(
-            ["ANSI category", "components", "%"],
-            [[k, str(int(v)), f"{100 * v / measured.sum():.1f}"] for k, v in top.items()],
+            ["ANSI C78.377 bin", "components", "%"],
+            rows,
             align=["l", "r", "r"],
             note=f"{n_in} of {int(measured.sum())} measured components inside their nominal "
-            f"ANSI C78.377 quadrangle; median {np.nanmedian(df['sdcm_steps'].to_numpy(float)):.2f}"
+            f"ANSI C78.377 quadrangle; median {np.nanmedian(steps):.2f}"
             " MacAdam steps from the nominal centre."
-            if np.isfinite(df["sdcm_steps"].to_numpy(float)).any()
+            if np.isfinite(steps).any()
             else None,
         )
     )
 
     # -- trend -----------------------------------------------------------------------------------
-    doc.add(Heading("Yield trend"))
-    doc.add(_trend_figure(session, df, filters, lots, target, confidence, lot, filters_as_of))
+    doc.add(Heading("Yield trend", level=level))
+    doc.add(_trend_figure(ctx, df, lots, lot, family))
 
     # -- control chart ---------------------------------------------------------------------------
-    doc.add(Heading("Control chart"))
+    doc.add(Heading("Control chart", level=level))
     v = df.loc[measured, CONTROL_QUANTITY].to_numpy(float)
     v = v[np.isfinite(v)]
     if v.size >= 2:
@@ -390,11 +494,12 @@ def build_lot_report(
             else "every measured component"
         )
         doc.add(
-            Figure(
-                plots.control_chart_png(chart, label=catalogue.by_column(CONTROL_QUANTITY).label()),
-                caption=f"Individuals / moving-range chart of the luminous flux of {scope}, in "
-                "order of measurement (3-sigma limits, sigma = MR-bar / 1.128; circled: Western "
-                "Electric rules 1–4 or moving range above its UCL). "
+            _figure(
+                plots.control_chart_png(chart, quantity=CONTROL_QUANTITY),
+                caption=f"Individuals / moving-range chart of the luminous flux of {scope}"
+                + (f" of family {family}" if family else "")
+                + ", in order of measurement (3-sigma limits, sigma = MR-bar / 1.128; circled: "
+                "Western Electric rules 1–4 or moving range above its UCL). "
                 f"{int(np.asarray(chart['out_of_control']).sum())} points flagged.",
             )
         )
@@ -402,58 +507,102 @@ def build_lot_report(
         doc.add(Paragraph("Fewer than two flux values: no control chart.", "note"))
 
     # -- failed components -----------------------------------------------------------------------
-    doc.add(Heading("Failed components"))
+    doc.add(Heading("Failed components", level=level))
     bad = df[df["verdict"] != "pass"]
     if bad.empty:
         doc.add(Paragraph("None.", "pass"))
-    else:
-        shown = bad.head(max_failed_rows)
-        one_lot = len(lots) <= 1
-        rows, styles = [], []
-        for r in shown.itertuples(index=False):
-            reason = (
-                "; ".join(_failed_with_values(r._asdict(), r.failed_limits, col_limits))
-                if r.verdict == "fail"
-                else (r.error_message or "error")
-            )
-            row = [
-                _format_code(r.product_code),
-                str(r.lot),
-                r.verdict,
-                reason,
-                catalogue.format_value("luminous_flux_lm", r.luminous_flux_lm),
-                catalogue.format_value("cct_k", r.cct_k),
-                catalogue.format_value("duv", r.duv),
-                catalogue.format_value("ra", r.ra),
-                _when(r.measured_at)[:16],
-            ]
-            rows.append(row[:1] + row[2:] if one_lot else row)
-            styles.append("fail" if r.verdict == "fail" else "warn")
-        rest = len(bad) - len(shown)
-        header = ["product code", "lot", "verdict", "failed limits / error",
-                  *(catalogue.lookup(c).label_short for c in ("luminous_flux_lm", "cct_k", "duv",
-                                                             "ra")),
-                  "measured (UTC)"]  # fmt: skip
-        align = ["l", "l", "l", "l", "r", "r", "r", "r", "l"]
-        widths = [36, 6, 8, 18, 7, 6, 7, 6, 10]
-        if one_lot:
-            header, align, widths = (x[:1] + x[2:] for x in (header, align, widths))
-        doc.add(
-            Table(
-                header,
-                rows,
-                row_styles=styles,
-                align=align,
-                widths=widths,
-                note=(
-                    f"… and {rest} more failed or errored components (use `lightcomp records` "
-                    "for the full list)."
-                    if rest > 0
-                    else f"{len(bad)} failed or errored components."
-                ),
-            )
+        return
+    shown = bad.head(ctx.max_failed_rows)
+    one_lot = len(lots) <= 1
+    rows, styles = [], []
+    for r in shown.itertuples(index=False):
+        reason = (
+            "; ".join(_failed_with_values(r._asdict(), r.failed_limits, col_limits))
+            if r.verdict == "fail"
+            else (r.error_message or "error")
         )
-    return doc
+        row = [
+            _format_code(r.product_code),
+            lot_name(r.lot, withdrawn),
+            r.verdict,
+            reason,
+            catalogue.format_value("luminous_flux_lm", r.luminous_flux_lm),
+            catalogue.format_value("cct_k", r.cct_k),
+            catalogue.format_value("duv", r.duv),
+            catalogue.format_value("ra", r.ra),
+            _when(r.measured_at)[:16],
+        ]
+        rows.append(row[:1] + row[2:] if one_lot else row)
+        styles.append("fail" if r.verdict == "fail" else "warn")
+    rest = len(bad) - len(shown)
+    header = ["product code", "lot", "verdict", "failed limits / error",
+              *(catalogue.lookup(c).label_short for c in ("luminous_flux_lm", "cct_k", "duv",
+                                                         "ra")),
+              "measured (UTC)"]  # fmt: skip
+    align = ["l", "l", "l", "l", "r", "r", "r", "r", "l"]
+    widths = [36, 6, 8, 18, 7, 6, 7, 6, 10]
+    if one_lot:
+        header, align, widths = (x[:1] + x[2:] for x in (header, align, widths))
+    doc.add(
+        Table(
+            header,
+            rows,
+            row_styles=styles,
+            align=align,
+            widths=widths,
+            note=(
+                f"… and {rest} more failed or errored components (use `lightcomp records` "
+                "for the full list)."
+                if rest > 0
+                else f"{len(bad)} failed or errored components."
+            ),
+        )
+    )
+
+
+def ansi_bin_rows(categories: pd.Series) -> tuple[list[list[str]], list[str]]:
+    """The ANSI C78.377 table, sorted by bin (nominal CCT, then sub-bin letter, then the
+    components outside every quadrangle), and the sub-bins it lists (drawn in the plots)."""
+    from lightcomp.analysis.binning import SUB_BIN_LETTERS
+
+    counts = categories.dropna().astype(str).value_counts()
+    total = len(categories)
+
+    def key(cat: str) -> tuple[float, int]:
+        nominal, _, letter = cat.partition("-")
+        try:
+            k = float(nominal)
+        except ValueError:
+            return (float("inf"), 0)
+        return (k, SUB_BIN_LETTERS.index(letter) if letter in SUB_BIN_LETTERS else 9)
+
+    rows, sub_bins = [], []
+    for cat in sorted(counts.index, key=key):
+        n = int(counts[cat])
+        nominal, _, letter = cat.partition("-")
+        if letter:
+            sub_bins.append(cat)
+            shown = cat
+        elif np.isfinite(key(cat)[0]):
+            shown = f"outside (nearest {nominal} K)"
+        else:
+            shown = cat
+        rows.append([shown, str(n), f"{100 * n / total:.1f}"])
+    missing = total - int(counts.sum())
+    if missing:
+        rows.append(["– (no chromaticity)", str(missing), f"{100 * missing / total:.1f}"])
+    return rows, sub_bins
+
+
+#: Width in pixels that fills the text width (the histogram grid: 11 in at 110 dpi); every
+#: other plot is shown at its own pixel width relative to it, so all share one text size.
+FULL_WIDTH_PX = 1210
+
+
+def _figure(png: bytes, caption: str | None = None) -> Figure:
+    """A report figure at the width that keeps its lettering the size of every other plot's."""
+    width_px = int.from_bytes(png[16:20], "big")  # PNG IHDR
+    return Figure(png, caption=caption, width=min(1.0, width_px / FULL_WIDTH_PX))
 
 
 def _failed_with_values(
@@ -540,24 +689,31 @@ def _cpk_table(
     )
 
 
-def _trend_figure(session, df, filters, lots, target, confidence, lot, as_of=None) -> Figure:
-    """Yield per lot of the family (lot report) / of the selection; per time group for one lot.
+def _trend_figure(
+    ctx: _Context, df: pd.DataFrame, lots: list[str], lot: str | None, family: str | None
+) -> Figure:
+    """Yield per lot of the family (lot report, family section) / of the selection; per
+    group of consecutive components for a single lot.
 
-    Only measurements before ``as_of``: a lot measured later does not change the report."""
-    trend_filters = dict(filters)
+    Only measurements before the report's time: a lot measured later does not change it."""
+    trend_filters = dict(ctx.filters)
     if lot is not None:
         fam = df["family"].dropna().iloc[0] if df["family"].notna().any() else None
         trend_filters = {"family": fam} if fam else {"lot": lot}
-    if as_of is not None:
-        until = trend_filters.get("until")
-        trend_filters["until"] = (
-            as_of if until is None else min(as_of, queries._as_utc(until, end=True, name="until"))
-        )
-    per_lot = queries.yield_by_lot(session, **trend_filters)
-    per_lot = per_lot[per_lot["n_tested"] > 0]
-    if len(per_lot) >= 2:
-        from lightcomp.analysis.yield_stats import yield_summary
+    elif family is not None:
+        trend_filters["family"] = family
+    until = trend_filters.get("until")
+    trend_filters["until"] = (
+        ctx.as_of
+        if until is None
+        else min(ctx.as_of, queries._as_utc(until, end=True, name="until"))
+    )
+    from lightcomp.analysis.yield_stats import yield_summary
 
+    per_lot = queries.yield_by_lot(ctx.session, **trend_filters)
+    per_lot = per_lot[per_lot["n_tested"] > 0]
+    target, confidence = ctx.target, ctx.confidence
+    if len(per_lot) >= 2:
         s = yield_summary(
             per_lot["n_pass"].to_numpy(),
             per_lot["n_fail"].to_numpy(),
@@ -565,38 +721,51 @@ def _trend_figure(session, df, filters, lots, target, confidence, lot, as_of=Non
             target=target,
             confidence=confidence,
         )
-        labels = per_lot["lot"].astype(str).tolist()
-        hl = labels.index(lot) if lot in labels else None
+        names = per_lot["lot"].astype(str).tolist()
+        gone = withdrawn_lots(ctx.session, names)
+        hl = names.index(lot) if lot in names else None
         png = plots.yield_trend_png(
-            labels, s["yield"], s["lower"], s["upper"], target=target, highlight=hl
+            [lot_name(n, gone) for n in names],
+            s["yield"],
+            s["lower"],
+            s["upper"],
+            target=target,
+            highlight=hl,
+            withdrawn=[n in gone for n in names],
         )
-        what = "lots of the family" if lot is not None else "lots of the selection"
-        return Figure(
+        what = "lots of the family" if lot is not None or family else "lots of the selection"
+        return _figure(
             png,
             caption=f"Yield of the {what} in order of first measurement, with "
             f"{100 * confidence:g} % intervals; dashed line: {100 * target:g} % target"
-            + ("; circled: this lot." if hl is not None else "."),
+            + ("; circled: this lot" if hl is not None else "")
+            + ("; open squares: withdrawn lots" if gone else "")
+            + ".",
         )
-    # One lot: consecutive groups in order of measurement.
+    # One lot: consecutive groups in order of measurement, named by their component numbers
+    # (always distinct, unlike clock times of a fast run).
     tested = df[df["verdict"] != "error"]
     k = int(min(20, max(1, len(tested) // 25)))
     groups = np.array_split(np.arange(len(tested)), k)
     ok = (tested["verdict"] == "pass").to_numpy()
     n_pass = np.array([ok[g].sum() for g in groups])
     n_tot = np.array([g.size for g in groups])
-    from lightcomp.analysis.yield_stats import yield_summary
-
     s = yield_summary(n_pass, n_tot - n_pass, target=target, confidence=confidence)
-    times = tested["measured_at"].to_numpy()
-    labels = [pd.Timestamp(times[g[0]]).strftime("%m-%d %H:%M") for g in groups]
+    labels = [f"{g[0] + 1}–{g[-1] + 1}" for g in groups]
     png = plots.yield_trend_png(
-        labels, s["yield"], s["lower"], s["upper"], target=target, xlabel="start of group (UTC)"
+        labels,
+        s["yield"],
+        s["lower"],
+        s["upper"],
+        target=target,
+        xlabel="tested components, in order of measurement",
     )
-    return Figure(
+    times = tested["measured_at"]
+    return _figure(
         png,
         caption=f"Yield within the lot in {k} consecutive groups of about {n_tot.mean():.0f} "
-        f"components (order of measurement), with {100 * confidence:g} % intervals; dashed "
-        f"line: {100 * target:g} % target.",
+        f"tested components (measured {_when(times.min())} – {_when(times.max())}), with "
+        f"{100 * confidence:g} % intervals; dashed line: {100 * target:g} % target.",
     )
 
 

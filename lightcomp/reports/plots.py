@@ -22,13 +22,16 @@ from lightcomp import quantities as catalogue
 
 __all__ = [
     "QUANTITY_LABELS",
+    "chromaticity_figure",
     "chromaticity_png",
+    "control_chart_figure",
     "control_chart_png",
     "cri_bars_png",
     "histograms_png",
     "pareto_png",
     "spectrum_png",
     "tm30_vector_graphic_png",
+    "yield_trend_figure",
     "yield_trend_png",
 ]
 
@@ -192,14 +195,31 @@ def chromaticity_png(
     *,
     space: str = "xy",
     title: str | None = None,
+    sub_bins: Sequence[str] = (),
 ) -> bytes:
     """Chromaticity diagram (``space`` "xy" = CIE 1931, "uv" = CIE 1976 u'v') of components.
 
     Left: the whole diagram (spectral locus) with the zoom area; right: the
     zoom with the Planckian locus, ANSI C78.377 quadrangles (labelled with
-    their nominal CCT) and the components, pass and fail coloured.
+    their nominal CCT where no component hides the label), the quarter
+    ``sub_bins`` named (e.g. ``"4000-A"``: the ones the report's table lists) and
+    the components, pass and fail coloured.
     """
-    from lightcomp.analysis.binning import ansi_quadrangles
+    return _png(chromaticity_figure(x, y, passed, space=space, title=title, sub_bins=sub_bins))
+
+
+def chromaticity_figure(
+    x: np.ndarray,
+    y: np.ndarray,
+    passed: np.ndarray,
+    *,
+    space: str = "xy",
+    title: str | None = None,
+    sub_bins: Sequence[str] = (),
+) -> Figure:
+    """The figure of :func:`chromaticity_png` (tests read its artists: sub-bin outlines carry
+    ``gid="sub-bin <name>"``, the CCT labels ``gid="cct-label <K>"``)."""
+    from lightcomp.analysis.binning import ansi_quadrangles, ansi_sub_bin_quadrangles
     from lightcomp.analysis.cct import CCT_to_xy_Planck
     from lightcomp.analysis.colorimetry import spectral_locus_xy
 
@@ -211,10 +231,13 @@ def chromaticity_png(
     locus = conv(spectral_locus_xy())
     locus = locus[np.r_[0 : np.argmax(locus[:, 0]) + 1]] if not uv else locus
     planck = conv(CCT_to_xy_Planck(np.geomspace(1500.0, 20000.0, 200)))
-    quads = {k: conv(_densify(v)) for k, v in ansi_quadrangles().items()}
+    corners = ansi_quadrangles()
+    quads = {k: conv(_densify(v)) for k, v in corners.items()}
+    sub_corners = ansi_sub_bin_quadrangles()
+    subs = {b: sub_corners[b] for b in sub_bins if b in sub_corners}
 
-    fig = _new(10.0, 4.6)
-    ax0, ax1 = fig.subplots(1, 2, width_ratios=[1.0, 1.6])
+    fig = _new(9.0, 4.2)
+    ax0, ax1 = fig.subplots(1, 2, width_ratios=[1.0, 1.45])
     for ax in (ax0, ax1):
         ax.plot(planck[:, 0], planck[:, 1], color="#222222", lw=0.9, label="Planckian locus")
     ax0.plot(*np.vstack([locus, locus[:1]]).T, color="#555555", lw=0.9)
@@ -231,17 +254,13 @@ def chromaticity_png(
     half = 0.5 * span * 1.25 + (0.004 if not uv else 0.003)
     z_lo, z_hi = centre - half, centre + half
     z_lo, z_hi = np.minimum(z_lo, centre - 0.02), np.maximum(z_hi, centre + 0.02)
-    ax0.add_patch(
-        _rect(z_lo, z_hi),
-    )
-    for k, q in quads.items():
+    ax0.add_patch(_rect(z_lo, z_hi))
+    for q in quads.values():
         ax0.plot(q[:, 0], q[:, 1], color="#7a7a7a", lw=0.5)
         ax1.plot(q[:, 0], q[:, 1], color="#6a6a6a", lw=0.9)
-        c = q[:-1].mean(axis=0)
-        if np.all(c > z_lo) and np.all(c < z_hi):
-            ax1.annotate(
-                f"{k} K", c, ha="center", va="center", fontsize=7.5, color="#555555", alpha=0.9
-            )
+    for name, c in subs.items():
+        poly = conv(_densify(c))
+        ax1.plot(poly[:, 0], poly[:, 1], color="#8c6bb1", lw=0.7, ls=":", gid=f"sub-bin {name}")
     if pts.size:
         ax1.plot(
             pts[p, 0],
@@ -276,10 +295,88 @@ def chromaticity_png(
         ax.set_aspect("equal", adjustable="box")
         ax.tick_params(labelsize=7)
         ax.grid(True, lw=0.3, color="#dddddd")
-    ax1.legend(fontsize=7.5, loc="best")
+    if subs:
+        ax1.plot([], [], color="#8c6bb1", lw=0.7, ls=":", label="sub-bins in the table")
+    ax1.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     name = "CIE 1976 u'v'" if uv else "CIE 1931 x,y"
     fig.suptitle(title or f"{name} chromaticity with ANSI C78.377 quadrangles", fontsize=10)
-    return _png(fig)
+    # Labels where no component sits under them, wholly inside their region and the zoom
+    # (never clipped, never read as the neighbour's), placed once the layout is fixed.
+    fig.draw_without_rendering()
+    pos = ax1.get_position()
+    axes_in = np.array([pos.width, pos.height]) * fig.get_size_inches()
+    frac = (pts - z_lo) / (z_hi - z_lo)
+    taken: list[np.ndarray] = []
+    box = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}
+    regions = [(f"{k} K", f"{k} K", c, 7.5, "#444444", f"cct-label {k}")
+               for k, c in corners.items()]  # fmt: skip
+    regions += [(name, name.rpartition("-")[2], c, 6.5, "#6a51a3", f"sub-bin-label {name}")
+                for name, c in subs.items()]  # fmt: skip
+    for text, short, c, size, colour, gid in regions:
+        for t in dict.fromkeys((text, short)):  # the full name, else its letter
+            half = _text_half(t, size, axes_in)
+            spot = _label_spot(conv(_grid_in(c)), conv(_densify(c)), z_lo, z_hi, frac, taken, half)
+            if spot is not None:
+                ax1.text(*spot, t, ha="center", va="center", fontsize=size, color=colour,
+                         bbox=box, zorder=5, gid=gid)  # fmt: skip
+                break
+    return fig
+
+
+def _grid_in(corners: np.ndarray, n: int = 11) -> np.ndarray:
+    """Candidate label points spread over a quadrangle (bilinear grid of its 4 corners, x,y)."""
+    s = np.linspace(0.1, 0.9, n)
+    u, v = np.meshgrid(s, s)
+    u, v = u.ravel()[:, None], v.ravel()[:, None]
+    a, b, c, d = corners
+    return (1 - v) * ((1 - u) * a + u * b) + v * ((1 - u) * d + u * c)
+
+
+def _text_half(text: str, size: float, axes_in: np.ndarray) -> np.ndarray:
+    """Half the box of ``text`` at ``size`` pt (with its padding), in axes fraction."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    w, h, _ = TextToPath().get_text_width_height_descent(text, FontProperties(size=size), False)
+    return (np.array([w, max(h, 0.75 * size)]) / 2 + 0.3 * size) / 72.0 / axes_in
+
+
+def _label_spot(
+    candidates: np.ndarray,
+    outline: np.ndarray,
+    z_lo: np.ndarray,
+    z_hi: np.ndarray,
+    points_frac: np.ndarray,
+    taken: list[np.ndarray],
+    half: np.ndarray,
+) -> np.ndarray | None:
+    """Where to centre a label of half size ``half`` (axes fraction) for the region
+    ``outline``: the candidate (data units) whose box lies wholly inside the region and the
+    zoom, overlaps no earlier label and is farthest from every component; None when no
+    candidate fits. ``taken`` (label boxes: centre and half size) grows."""
+    from matplotlib.path import Path
+
+    f = (candidates - z_lo) / (z_hi - z_lo)
+    region = Path((outline - z_lo) / (z_hi - z_lo))
+    box = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * half
+    corners = (f[:, None, :] + box[None]).reshape(-1, 2)
+    fits = region.contains_points(corners).reshape(-1, 4).all(axis=1)
+    fits &= np.all((corners > 0.01) & (corners < 0.99), axis=1).reshape(-1, 4).all(axis=1)
+    for t in taken:
+        fits &= ~np.all(np.abs(f - t[:2]) < half + t[2:], axis=1)
+    if not fits.any():
+        return None
+    f, cand = f[fits], candidates[fits]
+    if points_frac.size:
+        # clearance from the label's box, not its centre
+        d = np.clip(np.abs(f[:, None, :] - points_frac.reshape(-1, 2)[None]) - half, 0.0, None)
+        clear = np.sqrt((d**2).sum(axis=-1)).min(axis=1)
+    else:
+        clear = np.ones(len(f))
+    centre = np.abs(f - f.mean(axis=0)).sum(axis=1)
+    best = int(np.argmax(np.minimum(clear, 0.03) - 0.01 * centre))
+    taken.append(np.r_[f[best], half])
+    return cand[best]
 
 
 def _rect(lo: np.ndarray, hi: np.ndarray):
@@ -288,7 +385,12 @@ def _rect(lo: np.ndarray, hi: np.ndarray):
     return Rectangle(tuple(lo), *(hi - lo), fill=False, color=FAIL_COLOUR, lw=0.8)
 
 
-def yield_trend_png(
+def yield_trend_png(*args, **kwargs) -> bytes:
+    """PNG of :func:`yield_trend_figure` (same arguments)."""
+    return _png(yield_trend_figure(*args, **kwargs))
+
+
+def yield_trend_figure(
     labels: Sequence[str],
     yields: np.ndarray,
     lower: np.ndarray,
@@ -296,89 +398,144 @@ def yield_trend_png(
     *,
     target: float = 0.95,
     highlight: int | None = None,
+    withdrawn: Sequence[bool] | None = None,
     xlabel: str = "lot",
-) -> bytes:
-    """Yield per lot (or per time group) with its confidence interval and the target line."""
+) -> Figure:
+    """Yield per lot (or per group of components) with its confidence interval and the target.
+
+    Every point has its own tick label (horizontal while they fit, else slanted and
+    thinned); the legend sits outside the plot, its markers the plotted ones; ``withdrawn``
+    lots are drawn as open squares."""
+    from matplotlib.lines import Line2D
+
+    n = len(labels)
     fig = _new(7.5, 3.2)
     ax = fig.add_subplot()
-    n = len(labels)
     idx = np.arange(n)
     y = 100 * np.asarray(yields, float)
     lo = 100 * np.asarray(lower, float)
     hi = 100 * np.asarray(upper, float)
-    ax.errorbar(
+    gone = np.zeros(n, bool) if withdrawn is None else np.asarray(withdrawn, bool)
+    bars = ax.errorbar(
         idx,
         y,
         yerr=[np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)],
-        fmt="o-",
+        fmt="-",
         color=PASS_COLOUR,
         ecolor="#7fa9c8",
         capsize=3,
-        ms=4,
         lw=1,
     )
+    (dots,) = ax.plot(idx[~gone], y[~gone], "o", ms=4, color=PASS_COLOUR)
+    ax.plot(idx[gone], y[gone], "s", ms=6, mfc="white", mec=PASS_COLOUR, mew=1.3)
+    handles: list = [(bars, dots)]
+    names = ["yield and its interval"]
     if highlight is not None and 0 <= highlight < n:
-        ax.plot([idx[highlight]], [y[highlight]], "o", ms=9, mfc="none", mec=FAIL_COLOUR, mew=1.5)
-    ax.axhline(
-        100 * target, color=LIMIT_COLOUR, ls="--", lw=1.2, label=f"target {100 * target:g} %"
-    )
-    step = max(1, n // 20)
-    ax.set_xticks(
-        idx[::step], [labels[i] for i in idx[::step]], rotation=30, ha="right", fontsize=7
-    )
+        (ring,) = ax.plot(
+            [idx[highlight]], [y[highlight]], "o", ms=10, mfc="none", mec=FAIL_COLOUR, mew=1.5
+        )
+        handles.append(ring)
+        names.append("this lot")
+    if gone.any():
+        handles.append(
+            Line2D([], [], ls="none", marker="s", ms=6, mfc="white", mec=PASS_COLOUR, mew=1.3)
+        )
+        names.append("withdrawn lot")
+    handles.append(ax.axhline(100 * target, color=LIMIT_COLOUR, ls="--", lw=1.2))
+    names.append(f"target {100 * target:g} %")
+    # Ticks: every label while they fit side by side (about 95 characters across), then slanted,
+    # then every k-th one.
+    chars = max((len(t) for t in labels), default=1) + 2
+    if n * chars <= 95:
+        ax.set_xticks(idx, list(labels), fontsize=7.5)
+    else:
+        step = max(1, int(np.ceil(n / 25)))
+        ax.set_xticks(idx[::step], [labels[i] for i in idx[::step]], fontsize=7,
+                      rotation=30, ha="right", rotation_mode="anchor")  # fmt: skip
+    ax.set_xlim(-0.6, n - 0.4)
     ax.set_ylabel("yield (%)")
     ax.set_xlabel(xlabel)
     low = np.nanmin(np.r_[lo, 100 * target]) if n else 100 * target
-    ax.set_ylim(max(0.0, low - 3), 100.5)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.set_ylim(max(0.0, low - 3), 101.0)
+    from matplotlib.legend_handler import HandlerTuple
+
+    ax.legend(handles, names, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0, frameon=False, handler_map={tuple: HandlerTuple(ndivide=1)})  # fmt: skip
     ax.grid(True, axis="y", lw=0.3)
-    return _png(fig)
+    return fig
 
 
-def control_chart_png(chart: Mapping, *, label: str, times: np.ndarray | None = None) -> bytes:
-    """Individuals / moving-range chart from :func:`lightcomp.analysis.yield_stats.individuals_chart`."""
+def control_chart_png(chart: Mapping, *, quantity: str) -> bytes:
+    """PNG of :func:`control_chart_figure`."""
+    return _png(control_chart_figure(chart, quantity=quantity))
+
+
+def control_chart_figure(chart: Mapping, *, quantity: str) -> Figure:
+    """Individuals / moving-range chart from :func:`lightcomp.analysis.yield_stats.individuals_chart`
+    of ``quantity`` (a catalogue name: its label and number format).
+
+    Limit lines are named with their values in the margin right of the plot (never over the
+    data or the frame); the legend above the plot shows the plotted markers."""
+    from matplotlib.lines import Line2D
+
     x = np.asarray(chart["x"], float)
     mr = np.asarray(chart["moving_range"], float)
     out = np.asarray(chart["out_of_control"], bool)
-    idx = np.arange(x.size)
-    fig = _new(9.0, 4.2)
+    idx = np.arange(1, x.size + 1)
+    fig = _new(9.0, 4.4)
     ax, axm = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1])
-    ax.plot(idx, x, "-", color="#9ab", lw=0.5, rasterized=True)
-    ax.plot(idx, x, ".", color=PASS_COLOUR, ms=2, rasterized=True)
-    ax.plot(
-        idx[out],
-        x[out],
-        "o",
-        color=FAIL_COLOUR,
-        ms=3,
-        mfc="none",
-        rasterized=True,
-        label=f"out of control ({int(out.sum())})",
-    )
-    for val, ls, name in (
-        (chart["centre"], "-", "centre"),
-        (chart["ucl"], "--", "UCL"),
-        (chart["lcl"], "--", "LCL"),
-    ):
-        ax.axhline(val, color="#333333" if name == "centre" else LIMIT_COLOUR, ls=ls, lw=1)
-        ax.annotate(
-            f"{name} {val:.4g}",
-            (1.0, val),
-            xycoords=("axes fraction", "data"),
-            fontsize=7,
-            ha="right",
-            va="bottom",
-        )
-    ax.set_ylabel(label, fontsize=8)
-    ax.legend(fontsize=7, loc="upper left")
-    axm.plot(idx, mr, "-", color="#777777", lw=0.5, rasterized=True)
-    axm.axhline(chart["mr_centre"], color="#333333", lw=1)
-    axm.axhline(chart["mr_ucl"], color=LIMIT_COLOUR, ls="--", lw=1)
-    axm.set_ylabel("moving range", fontsize=8)
+    ax.plot(idx, x, "-", color="#99aabb", lw=0.5, rasterized=True)
+    ax.plot(idx, x, ".", color=PASS_COLOUR, ms=3, rasterized=True)
+    circle = {"ls": "none", "marker": "o", "ms": 7, "mfc": "none", "mec": FAIL_COLOUR, "mew": 1.2}
+    ax.plot(idx[out], x[out], **circle)
+    mr_out = mr > chart["mr_ucl"]
+    axm.plot(idx, mr, "-", color="#777777", lw=0.6, rasterized=True)
+    axm.plot(idx[mr_out], mr[mr_out], **circle)
+
+    # the chart's values in the quantity's catalogue format; moving ranges (differences) to
+    # the same decimals as the centre line
+    dec = len(catalogue.format_value(quantity, chart["centre"]).partition(".")[2])
+    q = catalogue.lookup(quantity)
+
+    def limits(a, lines):
+        for val, name, colour, ls in lines:
+            a.axhline(val, color=colour, ls=ls, lw=1)
+            a.annotate(
+                f"{name} {q.to_display(val):.{dec}f}",
+                (1.0, val),
+                xycoords=("axes fraction", "data"),
+                xytext=(4, 0),
+                textcoords="offset points",
+                fontsize=7,
+                ha="left",
+                va="center",
+                color=colour,
+                annotation_clip=False,
+            )
+
+    limits(ax, [(chart["ucl"], "UCL", LIMIT_COLOUR, "--"),
+                (chart["centre"], "centre", "#333333", "-"),
+                (chart["lcl"], "LCL", LIMIT_COLOUR, "--")])  # fmt: skip
+    limits(axm, [(chart["mr_ucl"], "UCL", LIMIT_COLOUR, "--"),
+                 (chart["mr_centre"], "MR-bar", "#333333", "-")])  # fmt: skip
+    span = [min(np.nanmin(x), chart["lcl"]), max(np.nanmax(x), chart["ucl"])]
+    pad = 0.06 * (span[1] - span[0] or 1.0)
+    ax.set_ylim(span[0] - pad, span[1] + pad)
+    axm.set_ylim(0, 1.1 * max(np.nanmax(mr) if mr.size else 0.0, chart["mr_ucl"]))
+    handles = [
+        Line2D([], [], color=PASS_COLOUR, marker=".", ms=6, ls="-", lw=0.5, label="component"),
+        Line2D([], [], label=f"out of control ({int(out.sum())})", **circle),
+        Line2D([], [], color=LIMIT_COLOUR, ls="--", lw=1, label="control limits (3 sigma)"),
+    ]
+    ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+              ncols=3, borderaxespad=0.2, frameon=False)  # fmt: skip
+    ax.set_ylabel(q.label(), fontsize=8)
+    axm.set_ylabel(f"moving range ({q.shown_unit})" if q.shown_unit else "moving range", fontsize=8)
     axm.set_xlabel("component, in order of measurement")
+    axm.set_xlim(0, x.size + 1)
     for a in (ax, axm):
         a.tick_params(labelsize=7)
-    return _png(fig)
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------
