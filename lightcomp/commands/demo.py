@@ -88,7 +88,7 @@ def run_demo(
         )
         t1 = time.monotonic()
         echo(f"measuring lot {lot}: {count} x {pl.family} with plan {pl.name} ...")
-        with ProgressBar(count, progress, lot) as bar:
+        with ProgressBar(count, lot, "bar" if progress else "off") as bar:
             runner = BatchRunner(
                 store,
                 st_run,
@@ -96,8 +96,9 @@ def run_demo(
                 lot,
                 operator="demo",
                 progress=bar.advance,
-                echo=lambda m: typer.echo(m, err=True),
-                interrupts=InterruptControl(lambda m: typer.echo(m, err=True)),
+                monitor=bar,
+                echo=bar.echo,
+                interrupts=InterruptControl(bar.echo),
             )
             run = runner.run(count=count, params={"demo": True})
         summary["batch_s"] = time.monotonic() - t1

@@ -93,10 +93,11 @@ def run_batch_cli(
     resume: bool,
     retest: bool,
     simlab: bool,
-    progress: bool,
+    progress: str,
     seed: int | None = None,
 ) -> int:
-    """The body of ``lightcomp station run`` (returns the exit code)."""
+    """The body of ``lightcomp station run`` (returns the exit code); ``progress`` is the
+    mode of :class:`~lightcomp.commands.progress.ProgressBar` (bar, lines, off)."""
     from contextlib import nullcontext
 
     from sqlalchemy import func, select
@@ -146,7 +147,6 @@ def run_batch_cli(
         print_lot_yield(store, lot)
         store.dispose()
         return 0
-    echo = lambda m: typer.echo(m, err=True)  # noqa: E731
     total = (
         count
         if count is not None
@@ -154,7 +154,7 @@ def run_batch_cli(
     )
     ctx = simulated_station(st, seed=seed) if simlab else nullcontext(st)
     try:
-        with ctx as st_run, ProgressBar(total, progress, lot) as bar:
+        with ctx as st_run, ProgressBar(total, lot, progress) as bar:
             runner = BatchRunner(
                 store,
                 st_run,
@@ -162,8 +162,9 @@ def run_batch_cli(
                 lot,
                 operator=operator,
                 progress=bar.advance,
-                echo=echo,
-                interrupts=InterruptControl(echo),
+                monitor=bar,
+                echo=bar.echo,  # station messages on their own line, never on the bar
+                interrupts=InterruptControl(bar.echo),
             )
             summary = runner.run(
                 count=count,
@@ -236,7 +237,10 @@ def register(app: typer.Typer) -> None:
             help="Start the station's simulated lab in this process (ephemeral ports).",
         ),
         progress: bool = typer.Option(
-            True, "--progress/--no-progress", help="Show the progress bar."
+            True,
+            "--progress/--no-progress",
+            help="Progress bar with the unit, its step and the last failure (on a terminal); "
+            "--no-progress: one time-stamped line per unit instead, for logs.",
         ),
     ) -> None:
         """Measure a lot: identify, code, power, stabilise, measure, calibrate, judge, store."""
@@ -251,7 +255,7 @@ def register(app: typer.Typer) -> None:
             resume=resume,
             retest=retest,
             simlab=simlab,
-            progress=progress and sys.stderr.isatty(),
+            progress="bar" if progress and sys.stderr.isatty() else "lines",
         )
         raise typer.Exit(code)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +56,7 @@ class OpenedRun:
     calibration: CalibrationSet
     maintenance: tuple[float, float]
     lock_note: str | None = None  # a killed run's lot lock taken over
+    interrupted: list[str] = field(default_factory=list)  # earlier runs found unfinished
 
 
 def open_run(
@@ -95,6 +96,7 @@ def open_run(
             )
         # one batch per lot at a time (before any earlier run is marked interrupted)
         note = lotlock.acquire(s, lot.id, lot_name, station.name, run_uid)
+        interrupted = unfinished_runs(s, station.name, lot.id, lot_name)
         s.execute(
             update(TestRun)
             .where(
@@ -123,8 +125,49 @@ def open_run(
         s.add(run)
         s.flush()
         return OpenedRun(
-            run.id, run.run_uid, lot.id, fam.id, fam.name, calibration, maintenance, note
+            run.id,
+            run.run_uid,
+            lot.id,
+            fam.id,
+            fam.name,
+            calibration,
+            maintenance,
+            note,
+            interrupted,
         )
+
+
+def unfinished_runs(session, station: str, lot_id: int, lot_name: str) -> list[str]:
+    """One line per earlier run of ``station`` on the lot still marked ``running``: it was
+    killed or crashed (a live one would hold the lot's lock), and the run now starting
+    marks it ``interrupted``. Says what it left: the components it stored are kept."""
+    runs = session.execute(
+        select(TestRun.id, TestRun.run_uid, TestRun.started_at, TestRun.operator, TestRun.host)
+        .where(
+            TestRun.station == station,
+            TestRun.lot_id == lot_id,
+            TestRun.status == "running",
+        )
+        .order_by(TestRun.id)
+    ).all()
+    notes = []
+    for run_id, uid, started, operator, host in runs:
+        stored = (
+            session.scalar(
+                select(func.count())
+                .select_from(Measurement)
+                .where(Measurement.test_run_id == run_id)
+            )
+            or 0
+        )
+        who = f", operator {operator}" if operator else ""
+        notes.append(
+            f"lot {lot_name!r}: the earlier run {str(uid)[:12]} (station {station}, host "
+            f"{host}{who}, started {started:%Y-%m-%d %H:%M:%S} UTC) was interrupted — it "
+            f"stopped without finishing (killed or crashed); the {stored} component(s) it "
+            "stored are kept and this run continues the lot"
+        )
+    return notes
 
 
 def record_instruments(

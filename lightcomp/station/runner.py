@@ -41,9 +41,9 @@ down, stop.  Instruments are always left safe (outputs off).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -75,6 +75,7 @@ __all__ = [
     "DONE_STATUSES",
     "MAX_CONSECUTIVE_ERRORS",
     "BatchAbandoned",
+    "BatchMonitor",
     "BatchRunner",
     "BatchStopped",
     "ComponentResult",
@@ -82,12 +83,37 @@ __all__ = [
     "RunSummary",
     "StationInstruments",
     "StopWaiting",
+    "UnitOutcome",
     "family_maintenance",
     "measurement_columns",
 ]
 
 MAX_CONSECUTIVE_ERRORS = 3
 """This many components in error in a row stop the batch (something is wrong with the station)."""
+
+
+@dataclass
+class UnitOutcome:
+    """One unit of the batch finished (stored) or skipped, for a :class:`BatchMonitor`."""
+
+    code: str  # product code (store form)
+    serial: str | None  # the maker's serial, when the batch runs on serials
+    verdict: str  # pass | fail | error
+    failed_limits: list[str] = field(default_factory=list)  # plan limit names
+    verdicts: dict = field(default_factory=dict)  # per limit: value, min, max (evaluate_limits)
+    error_message: str | None = None
+    skipped: bool = False  # already had a pass/fail verdict: not measured again
+    tallies: dict[str, int] = field(default_factory=dict)  # the run's counts so far
+
+
+class BatchMonitor(Protocol):
+    """What the command line watches a batch with (progress bar or one line per unit)."""
+
+    def step(self, unit: str, step: str) -> None:
+        """``unit`` (product code) has reached ``step`` (loading, stabilising ...)."""
+
+    def unit_done(self, outcome: UnitOutcome) -> None:
+        """A unit was stored (or skipped)."""
 
 
 @dataclass
@@ -118,7 +144,9 @@ class BatchRunner:
     ``instruments`` (opened :class:`StationInstruments`) and ``clock`` may be
     injected (tests); otherwise they are opened from the station config.
     ``progress`` is called after every component with the running tallies
-    (``{"pass", "fail", "error"}``): the command line shows a bar with it.
+    (``{"pass", "fail", "error"}``); ``monitor`` (a :class:`BatchMonitor`) hears each
+    unit's steps and outcome: the command line shows the unit, its step and the last
+    failure with it.
     """
 
     def __init__(
@@ -132,6 +160,7 @@ class BatchRunner:
         instruments: StationInstruments | None = None,
         clock=None,
         progress: Callable[[dict[str, int]], None] | None = None,
+        monitor: BatchMonitor | None = None,
         echo: Callable[[str], None] | None = None,
         interrupts: InterruptControl | None = None,
         now: Callable[[], datetime] | None = None,
@@ -147,6 +176,8 @@ class BatchRunner:
         self.instruments = instruments
         self.clock = clock
         self.progress = progress
+        self.monitor = monitor
+        self._unit: str | None = None  # product code of the unit being measured
         self.echo = echo or (lambda _m: None)
         self.interrupts = interrupts or InterruptControl(self.echo)
         self._now = now or (lambda: datetime.now(UTC))
@@ -182,6 +213,8 @@ class BatchRunner:
         self.run_uid = opened.run_uid
         if opened.lock_note:
             self.echo(opened.lock_note)
+        for note in opened.interrupted:
+            self.echo(note)
         return opened.run_id, opened.lot_id, opened.family_id
 
     def _record_instruments(self) -> None:
@@ -373,11 +406,11 @@ class BatchRunner:
         advance = self.progress or (lambda _tallies: None)
         # Measured components whose uncertainty Monte Carlo is still running: stored once
         # it is done, while the next unit is loaded, stabilised and measured (issue 19).
-        pending: list[tuple[int, str, ComponentResult, Any]] = []
+        pending: list[tuple[int, str, str | None, ComponentResult, Any]] = []
 
         def settle() -> None:
             nonlocal consecutive_errors
-            cid, code, result, future = pending.pop(0)  # the oldest measured unit
+            cid, code, serial, result, future = pending.pop(0)  # the oldest measured unit
             evaluation = self._unc.settle(result, future) if self._unc is not None else None
             try:
                 self._store(cid, run_id, result, evaluation)
@@ -388,6 +421,7 @@ class BatchRunner:
             summary.measured += 1
             tallies[result.verdict] += 1
             advance(tallies)
+            self._unit_done(code, serial, result.verdict, result, tallies)
             if result.verdict == "error":
                 consecutive_errors += 1
                 self.echo(f"{code}: error: {result.error_message}")
@@ -411,6 +445,7 @@ class BatchRunner:
                     summary.skipped += 1
                     tallies[status] += 1
                     advance(tallies)
+                    self._unit_done(code, ext, status, None, tallies)
                     continue
                 if self.calibration.valid_until < self._now():
                     raise CalibrationError(
@@ -418,9 +453,10 @@ class BatchRunner:
                         f"{self.calibration.valid_until:%Y-%m-%d %H:%M} UTC during the "
                         "batch: recalibrate the station"
                     )
+                self._unit = code
                 result = self.measure_with_retries(ext or code)
                 future = self._unc.submit(result) if self._unc is not None else None
-                pending.append((cid, code, result, future))
+                pending.append((cid, code, ext, result, future))
                 # the previous unit's Monte Carlo ran during this measurement: store it
                 while len(pending) > 1 or (pending and future is None):
                     settle()
@@ -439,6 +475,34 @@ class BatchRunner:
             if stop is not None and completed:  # else the first error is on its way
                 raise stop
 
+    def _step(self, serial: str, step: str) -> None:
+        """Tell the monitor the unit being measured reached ``step``."""
+        if self.monitor is not None:
+            self.monitor.step(self._unit or serial, step)
+
+    def _unit_done(
+        self,
+        code: str,
+        serial: str | None,
+        verdict: str,
+        result: ComponentResult | None,
+        tallies: dict[str, int],
+    ) -> None:
+        if self.monitor is None:
+            return
+        self.monitor.unit_done(
+            UnitOutcome(
+                code,
+                serial,
+                verdict,
+                list(result.failed_limits) if result is not None else [],
+                dict(result.verdicts) if result is not None else {},
+                result.error_message if result is not None else None,
+                skipped=result is None,
+                tallies=dict(tallies),
+            )
+        )
+
     # -- one component -------------------------------------------------------------
     def measure_with_retries(self, serial: str) -> ComponentResult:
         """Measure one unit; retry after instrument faults; ``error`` result when retries run out."""
@@ -453,6 +517,7 @@ class BatchRunner:
                 if isinstance(exc, BatchStopped):
                     raise
                 last = exc
+                self._step(serial, f"instrument fault, retry {attempt + 1} of {retries}: {exc}")
                 self.instruments.safe_all()
                 self.instruments.recover()  # raises BatchStopped for a dead instrument
             except NotStableError as exc:
@@ -491,25 +556,31 @@ class BatchRunner:
         cal = self.calibration
         steps = self.plan.measurement
         spectro, fixture = inst["spectro"], inst["fixture"]
+        self._step(serial, "loading")
         fixture.load(serial, self.lot, self._family_name)
         self._identify(fixture, serial)
         try:
             darks = DarkCache(spectro, steps.dark)
             alpha: Any = 1.0
             if steps.self_absorption != "none":
+                self._step(serial, "self-absorption (auxiliary lamp)")
                 fixture.set_aux_lamp(True)
                 try:
                     aux = spectro.measure()
                 finally:
                     fixture.set_aux_lamp(False)
                 alpha = cal.alpha(aux, darks.for_reading(aux), steps.self_absorption)
+            self._step(serial, "power on")
             self._power_on()
             last: dict[str, Any] = {}
+            readings = [0]
             try:
 
                 def read() -> dict[str, float]:
                     # Each stabilisation reading is a full reading; the one that
                     # shows stability is the measurement (LM-79: measure once stable).
+                    readings[0] += 1
+                    self._step(serial, f"stabilising (reading {readings[0]})")
                     last["raw"] = spectro.measure()
                     last["dark"] = darks.for_reading(last["raw"])
                     last["elec"] = self._read_electrical()
@@ -525,6 +596,7 @@ class BatchRunner:
                 raw, elec, dark = last["raw"], last["elec"], last["dark"]
                 temps: dict[str, float] = {}
                 if steps.temperature and inst.get("thermo") is not None:
+                    self._step(serial, "temperatures")
                     th = inst["thermo"]
                     temps = {
                         "tc_c": th.read_c(steps.tc_channel),
@@ -542,6 +614,7 @@ class BatchRunner:
                 fixture.unload()
             except Exception:  # noqa: BLE001 - the next load replaces the unit anyway
                 pass
+        self._step(serial, "computing")
         spectrum = cal.spectral_flux(raw, dark, alpha)
         result = self._evaluate(raw, dark, spectrum, elec, temps, history, alpha)
         if modulation is not None:
@@ -555,6 +628,7 @@ class BatchRunner:
             return None
         from lightcomp.station.modulation import measure_modulation
 
+        self._step(self._unit or "", "modulation")
         inst = self.instruments
         if inst.get("generator") is None or inst.get("scope") is None:
             raise PlanError(
