@@ -69,6 +69,7 @@ def test_bar_shows_unit_step_and_last_failure(lab, strict_plan):
     assert failure[-1].startswith(f"  last failure: {codes[-1]} fail: Ra ")
     assert re.search(r"fail: Ra \d+\.\d < 99\.0$", failure[-1]), failure[-1]
     assert "  last failure: none" in lines  # before the first unit was stored
+    assert any(ln.startswith(f"  now: {codes[0]} — fail: Ra ") for ln in lines)  # stored
 
 
 def test_station_message_is_on_its_own_line_above_the_bar():

@@ -149,8 +149,11 @@ class ProgressBar:
     def unit_done(self, outcome) -> None:
         """A unit stored (or skipped): the last failure, or one log line."""
         self.done += 1
+        self.current = f"{_unit(outcome)} — {outcome_text(outcome)}"  # until the next step
         if outcome.verdict in ("fail", "error") and not outcome.skipped:
             self.last_failure = f"{_unit(outcome)} {outcome_text(outcome)}"
+        if self._p is not None:
+            self._p.refresh()
         if self.mode == "lines":
             of = f"/{self.total}" if self.total else ""
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
