@@ -203,6 +203,10 @@ def test_chinese_certificate_uses_the_catalogue_labels(units, tmp_path):
     flux = catalogue.lookup("luminous_flux")
     assert f"{flux.label_zh} / {flux.label_en}" in both
     assert "5. 符合性声明 / Statement of conformity" in both
+    # sentences: wholly Chinese, then wholly English (no "中 / En" labels nested inside)
+    r9 = catalogue.lookup("r9")
+    assert f"样品不符合：{r9.label_zh}。<br>The item does NOT conform: {r9.label_en}." in both
+    assert both.count("Decision rule:") == 1 and both.count("判定规则：") == 1
 
 
 def test_every_fixed_text_has_chinese():

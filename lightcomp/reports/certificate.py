@@ -653,18 +653,20 @@ def _uncertainty(m: dict, col: str | None, keys: tuple[str, ...]) -> tuple[float
 
 def _mc_method(ev: dict, w: Words) -> str:
     """The sentence naming how the uncertainties were evaluated (JCGM 101)."""
-    conv = w("stable to two significant digits" if ev.get("converged") else "at the trial limit")
-    return w.para(
-        "Uncertainties are evaluated by propagation of distributions, Monte Carlo method (JCGM "
-        "101:2008, GUM Supplement 1): M = {trials} trials of the whole measurement model (standard "
-        "lamp, wavelength scale, bandwidth and stray light, spectroradiometer noise and "
-        "nonlinearity, self-absorption, sphere non-uniformity, electrical meters, temperature "
-        "probe) through the same analysis as the results (model {model}, seed {seed}; U "
-        "{convergence}). U = 2u, coverage probability about 95 %.",
-        trials=ev.get("trials"),
-        model=ev.get("model"),
-        seed=ev.get("seed"),
-        convergence=conv,
+    conv = "stable to two significant digits" if ev.get("converged") else "at the trial limit"
+    return w.each(
+        lambda x: x.para(
+            "Uncertainties are evaluated by propagation of distributions, Monte Carlo method (JCGM "
+            "101:2008, GUM Supplement 1): M = {trials} trials of the whole measurement model "
+            "(standard lamp, wavelength scale, bandwidth and stray light, spectroradiometer noise "
+            "and nonlinearity, self-absorption, sphere non-uniformity, electrical meters, "
+            "temperature probe) through the same analysis as the results (model {model}, seed "
+            "{seed}; U {convergence}). U = 2u, coverage probability about 95 %.",
+            trials=ev.get("trials"),
+            model=ev.get("model"),
+            seed=ev.get("seed"),
+            convergence=x(conv),
+        )
     )
 
 
@@ -722,7 +724,8 @@ def _limit_label(name: str, q: catalogue.Quantity | None, w: Words, dc: bool) ->
 
 def _conformity_table(m: dict, rule: str, w: Words, *, dc: bool = False) -> tuple[Table, str]:
     rows, styles = [], []
-    outcome = []
+    outcome: list[str] = []
+    limited: list[tuple[str, catalogue.Quantity | None]] = []
     for name, e in (m.get("verdicts") or {}).items():
         if not isinstance(e, dict):
             continue
@@ -761,6 +764,7 @@ def _conformity_table(m: dict, rule: str, w: Words, *, dc: bool = False) -> tupl
             applied = w("simple")
         outcome.append(statement)
         label = _limit_label(name, q, w, dc)
+        limited.append((name, q))
         rows.append(
             [
                 label,
@@ -781,8 +785,13 @@ def _conformity_table(m: dict, rule: str, w: Words, *, dc: bool = False) -> tupl
     elif all(s == "conforms" for s in outcome):
         overall = w.para("The item conforms to every limit listed.")
     elif any(s.startswith("does") for s in outcome):
-        bad = [r[0] for r, s in zip(rows, outcome, strict=True) if s.startswith("does")]
-        overall = w.para("The item does NOT conform: {limits}.", limits=", ".join(bad))
+        bad = [nq for nq, s in zip(limited, outcome, strict=True) if s.startswith("does")]
+        overall = w.each(  # the labels in the sentence's own language
+            lambda x: x.para(
+                "The item does NOT conform: {limits}.",
+                limits=", ".join(_limit_label(n, q, x, dc) for n, q in bad),
+            )
+        )
     else:
         overall = w.para("Conformity cannot be stated for every limit (indeterminate results).")
     return (
@@ -1123,20 +1132,25 @@ def build_certificate(
         language=language,
     )
     if replaces:
-        text = w.para(
-            "This report replaces report {old}, which is withdrawn. Reason for the reissue: "
-            "{reason}.",
-            old=replaces,
-            reason=reason,
-        )
-        if replaces_version != m.get("analysis_version"):
-            text += w.para(
-                " Report {old} gave values of analysis version {old_version}; this report gives "
-                "them on analysis version {version}.",
+
+        def replaced(x: Words) -> str:
+            text = x.para(
+                "This report replaces report {old}, which is withdrawn. Reason for the reissue: "
+                "{reason}.",
                 old=replaces,
-                old_version=replaces_version or w("– (recorded before analysis versions)"),
-                version=m.get("analysis_version"),
+                reason=reason,
             )
+            if replaces_version != m.get("analysis_version"):
+                text += x.para(
+                    " Report {old} gave values of analysis version {old_version}; this report "
+                    "gives them on analysis version {version}.",
+                    old=replaces,
+                    old_version=replaces_version or x("– (recorded before analysis versions)"),
+                    version=m.get("analysis_version"),
+                )
+            return text
+
+        text = w.each(replaced)
         doc.add(Paragraph(text, "warn"))
     doc.add(Heading(f"1. {w('Report and laboratory')}"))
     kv = [
@@ -1288,7 +1302,12 @@ def build_certificate(
     table, overall = _conformity_table(m, decision_rule, w, dc=dc)
     doc.add(
         Paragraph(
-            w.para("Decision rule: {rule}", rule=w.para(DECISION_RULES[decision_rule])), "note"
+            w.each(
+                lambda x: x.para(
+                    "Decision rule: {rule}", rule=x.para(DECISION_RULES[decision_rule])
+                )
+            ),
+            "note",
         )
     )
     doc.add(table)

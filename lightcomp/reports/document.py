@@ -298,7 +298,6 @@ def render_pdf(doc: Document) -> bytes:
     )
     from reportlab.platypus import PageBreak as RLPageBreak
     from reportlab.platypus import Paragraph as RLParagraph
-    from reportlab.platypus import Table as RLTable
 
     keep_rows_table = _keep_rows_table_class()
     buf = io.BytesIO()
@@ -385,7 +384,7 @@ def render_pdf(doc: Document) -> bytes:
             story.append(RLParagraph(esc(b.text), styles.get(b.style, body)))
         elif isinstance(b, KeyValues):
             data = [[RLParagraph(esc(k), cell_b), RLParagraph(esc(v), cell)] for k, v in b.rows]
-            t = RLTable(data, colWidths=[0.3 * text_w, 0.7 * text_w])
+            t = keep_rows_table(data, colWidths=[0.3 * text_w, 0.7 * text_w])
             t.setStyle(
                 TableStyle(
                     [
