@@ -508,7 +508,7 @@ def render_pdf(doc: Document) -> bytes:
             bottom = 8 * mm
             right = doc.page_label.format(n=self._pageNumber, total=total)
             if rid:
-                right = f"{rid_text} · {right}"
+                right = f"{rid} · {right}"  # the header names it "Report …"
             self.drawRightString(page_w - margin, bottom, right)
             left_w = text_w - stringWidth(right, regular, 7.5) - 12
             self.drawString(margin, bottom, fit(footer or "", left_w))
