@@ -175,21 +175,97 @@ def test_bad_input_is_one_line_and_writes_nothing(lab, bad):
     assert _rows(lab.store) == before
 
 
-def test_local_and_dask_engines_agree_bit_for_bit(lab, monkeypatch):
-    got = {}
-    real = rerun._changes
-    for engine in ("local", "dask"):
-        captured = []
+def _new_results(store, after: int):
+    """(component, verdict, quantities, key columns) of the re-analysis rows above ``after``."""
+    with store.session() as s:
+        return sorted(
+            s.execute(
+                select(
+                    Measurement.component_id,
+                    Measurement.verdict,
+                    Measurement.quantities,
+                    Measurement.verdicts,
+                    Measurement.cct_k,
+                    Measurement.ra,
+                    Measurement.photometric_code,
+                ).where(Measurement.id > after, Measurement.kind == "reanalysis")
+            ).all()
+        )
 
-        def keep(diff, old, new, row, compared=None, captured=captured, real=real):
-            captured.append((new.source_id, new.verdict, new.quantities))
-            return real(diff, old, new, row, compared)
 
-        monkeypatch.setattr(rerun, "_changes", keep)
-        reanalyze(lab.store, Selection(lot="LOT-RA"), engine=engine, dry_run=True, chunk=4)
-        got[engine] = captured
-    assert len(got["local"]) == N
-    assert got["local"] == got["dask"]  # exact equality of every float
+def _again_as_old_version(store) -> int:
+    """Every component's current row superseded by one on the old version (nothing
+    edited); returns the highest id so far."""
+    for comp in sorted({r.component_id for r in _rows(store) if r.is_current}):
+        _forge_old_version(store, comp, cct_shift=0.0)
+    return max(r.id for r in _rows(store))
+
+
+def test_local_and_dask_engines_agree_bit_for_bit(lab):
+    # Dask workers read their key ranges from the store and write themselves: compare
+    # what each engine stored, on the same spectra (the second run reads them through
+    # the first run's links).
+    start = max(r.id for r in _rows(lab.store))
+    reanalyze(lab.store, Selection(lot="LOT-RA"), engine="local", chunk=4)
+    local = _new_results(lab.store, start)
+    start = _again_as_old_version(lab.store)
+    diff = reanalyze(lab.store, Selection(lot="LOT-RA"), engine="dask", chunk=4)
+    assert diff.written == N
+    dask = _new_results(lab.store, start)
+    assert len(local) == N
+    assert local == dask  # exact equality of every float
+
+
+def test_copy_and_executemany_store_identical_rows(lab, monkeypatch):
+    # PostgreSQL loads a chunk's new values with COPY, SQLite with executemany: both
+    # loaders must give the same stored rows (on SQLite both runs use executemany).
+    start = max(r.id for r in _rows(lab.store))
+    reanalyze(lab.store, Selection(lot="LOT-RA"))
+    copied = _new_results(lab.store, start)
+    start = _again_as_old_version(lab.store)
+    monkeypatch.setattr(rerun, "USE_COPY", False)
+    reanalyze(lab.store, Selection(lot="LOT-RA"))
+    assert _new_results(lab.store, start) == copied
+
+
+def test_reanalysed_row_serves_the_spectrum_it_links(lab):
+    from fastapi.testclient import TestClient
+
+    from lightcomp.api import create_app
+    from lightcomp.api.keys import create_api_key
+    from lightcomp.store import queries as sq
+
+    with lab.store.session() as s:
+        code = s.scalars(select(Component.product_code).order_by(Component.id)).first()
+        before = sq.component_spectrum(s, code)
+    reanalyze(lab.store, Selection(lot="LOT-RA"))
+    with lab.store.session() as s:
+        cur = s.scalars(
+            select(Measurement)
+            .join(Component, Component.id == Measurement.component_id)
+            .where(Component.product_code == code, Measurement.is_current.is_(True))
+        ).one()
+        # The new row holds no copy of the arrays: it links the stored measurement.
+        assert cur.kind == "reanalysis" and cur.spectrum is None and cur.wavelengths is None
+        assert cur.source_measurement_id is not None
+        after = sq.component_spectrum(s, code)
+        record = sq.component_record(s, code)
+        codes, _, specs = sq.records_spectra(s, lot="LOT-RA")
+    assert record["measurement"]["has_spectrum"]
+    assert after is not None
+    assert (after[0] == before[0]).all() and (after[1] == before[1]).all()
+    assert code in codes and (specs[codes.index(code)] == before[1]).all()
+    # The API serves it too, calibrated and raw (the lab's key).
+    with lab.store.transaction() as s:
+        _, key = create_api_key(s, "lab", name="t")
+    with TestClient(create_app(lab.store)) as client:
+        auth = {"Authorization": f"Bearer {key}"}
+        r = client.get(f"/components/{code}/spectrum", params={"format": "csv"}, headers=auth)
+        assert r.status_code == 200, r.text
+        flux = [float(line.split(",")[1]) for line in r.text.splitlines()[1:]]
+        assert flux == before[1].tolist()
+        r = client.get(f"/components/{code}/spectrum", params={"data": "raw"}, headers=auth)
+        assert r.status_code == 200, r.text
 
 
 def test_cli(lab):

@@ -133,6 +133,25 @@ def test_unique_code_enforced(store):
         assert s.scalars(sa.select(Component.item_serial)).all() == [1]
 
 
+def test_codec_decodes_a_chunk_in_one_copy_bit_exact():
+    from lightcomp.store.codec import decode_stack
+
+    rows = np.stack(
+        [_weird_spectrum(), -_weird_spectrum(), np.arange(401.0)[: _weird_spectrum().size]]
+    )
+    got = decode_stack([encode_array(r) for r in rows])
+    assert got.shape == rows.shape and got.tobytes() == rows.tobytes()
+    # A blob of another shape, or a damaged header, is named as decode_array names it.
+    with pytest.raises(StoreError, match="differ in shape"):
+        decode_stack([encode_array(rows[0]), encode_array(rows[0][:-1])])
+    bad = bytearray(encode_array(rows[1]))
+    bad[4:5] = b"f"
+    with pytest.raises(StoreError, match="differ in dtype or shape"):
+        decode_stack([encode_array(rows[0]), bytes(bad)])
+    with pytest.raises(StoreError, match="corrupt"):
+        decode_stack([encode_array(rows[0])[:-3]])
+
+
 def test_migrations_from_empty_match_models(db_url):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext

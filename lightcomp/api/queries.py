@@ -29,12 +29,14 @@ from sqlalchemy.orm import Session
 from lightcomp import quantities as catalogue
 from lightcomp.api.keys import Principal
 from lightcomp.store.models import (
+    ArraySource,
     Component,
     Family,
     Lot,
     Manufacturer,
     Measurement,
     TestRun,
+    array_source_on,
 )
 
 MAX_PAGE = 200
@@ -155,18 +157,21 @@ def component_row(session: Session, product_code: str, *, detail: bool = False):
 
 def component_spectrum_row(session: Session, component_id: int):
     """Arrays of the current measurement of one component (or None), with the plan of its
-    run (``plan``: why a raw reading may have no dark) and its ``instruments``."""
+    run (``plan``: why a raw reading may have no dark) and its ``instruments``; a
+    re-analysed row serves the arrays of the stored measurement it links
+    (``ArraySource``)."""
     return session.execute(
         select(
             Measurement.id,
-            Measurement.wavelengths,
-            Measurement.spectrum,
-            Measurement.raw_spectrum,
-            Measurement.dark_spectrum,
+            ArraySource.wavelengths,
+            ArraySource.spectrum,
+            ArraySource.raw_spectrum,
+            ArraySource.dark_spectrum,
             Measurement.measured_at,
             Measurement.instruments,
             TestRun.plan,
         )
+        .join(ArraySource, array_source_on())
         .outerjoin(TestRun, Measurement.test_run_id == TestRun.id)
         .where(Measurement.component_id == component_id, Measurement.is_current.is_(True))
         .order_by(Measurement.id.desc())

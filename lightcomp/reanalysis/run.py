@@ -4,11 +4,19 @@
 core and stores each result as a NEW measurement row (``kind = 'reanalysis'``) that
 links the row it supersedes, names its analysis version, who recorded it and why; the
 original rows are never changed (only their current pointer moves, which the
-append-only triggers allow).  The archive is read in chunks by measurement id (bounded
-memory whatever its size); each chunk is computed by the engine and written in one
-transaction together with its audit entry, so a run killed at any moment leaves whole
-chunks only, and a second run skips what the first one finished (a component whose
-current row already has the target version is not selected again).
+append-only triggers allow).  A new row holds no copy of the arrays: its
+``source_measurement_id`` names the stored measurement that holds them, and every
+reader follows that link (:data:`lightcomp.store.models.ArraySource`).
+
+The driver cuts the archive into chunks of measurement ids (a key range each: bounded
+memory whatever its size) and hands the RANGES to the engine; one task
+(:func:`run_chunk`) reads its range from the store, decodes the spectra in one copy,
+runs the vectorised core and the judge, compares with the stored values and writes the
+new rows in one transaction together with its audit entry.  The ``local`` engine runs
+the tasks in this process, the ``dask`` engine on workers that open the store
+themselves, so only ids and small reports cross the network.  A run killed at any
+moment leaves whole chunks only, and a second run skips what the first one finished (a
+component whose current row already has the target version is not selected again).
 
 Published lots keep showing the version they were published on: their components are
 re-analysed only when the lab asks for it explicitly (``--publish``), which records a
@@ -17,6 +25,7 @@ publication of the new version in the audit trail.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -25,7 +34,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.schema import CreateTable
 
 from lightcomp.errors import LightcompError
 from lightcomp.reanalysis.compute import Chunk, NewResult, reanalyse_chunk
@@ -61,7 +87,10 @@ class Selection:
 
 @dataclass
 class Diff:
-    """What a re-analysis changes, per quantity and per verdict/bin/code (the report)."""
+    """What a re-analysis changes, per quantity and per verdict/bin/code (the report).
+
+    Each chunk task returns its own; the driver adds them up (:meth:`merge`).
+    """
 
     version: str
     selection: str
@@ -78,6 +107,26 @@ class Diff:
     code_flips: int = 0
     flips_by_maker: dict = field(default_factory=lambda: defaultdict(list))
     seconds: float = 0.0
+
+    def merge(self, other: Diff) -> None:
+        """Add the counts of another chunk's diff to this one."""
+        for name in (
+            "components",
+            "written",
+            "skipped_published",
+            "skipped_no_plan",
+            "skipped_moved",
+            "bin_flips",
+            "code_flips",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.changed.update(other.changed)
+        self.verdict_flips.update(other.verdict_flips)
+        for k, v in other.max_abs.items():
+            mine = self.max_abs.get(k)
+            self.max_abs[k] = v if mine is None else (mine if v is None else max(mine, v))
+        for maker, items in other.flips_by_maker.items():
+            self.flips_by_maker[maker].extend(items)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -103,90 +152,146 @@ class Diff:
         }
 
 
-# -- reading ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Job:
+    """What every chunk task needs to know (plain data: Dask ships it to workers)."""
+
+    version: str
+    selection: str
+    lot_id: int | None
+    family_ids: tuple[int, ...] | None
+    since: datetime | None
+    published: frozenset[int]
+    publish: bool
+    dry_run: bool
+    who: str
+    why: str
+    db_url: str | None = None  # where a worker opens the store (Dask engine)
 
 
-def _selection_filters(session, sel: Selection) -> list:
-    from lightcomp.store.models import Component, Family, Lot, Measurement
+# -- selecting -------------------------------------------------------------------------
 
-    where: list = []
+
+def _resolve(session, sel: Selection) -> tuple[int | None, tuple[int, ...] | None]:
+    """Lot id and family ids of the selection; an unknown name is a one-line error."""
+    from lightcomp.store.models import Family, Lot
+
+    lot_id = family_ids = None
     if sel.lot is not None:
         lot_id = session.scalar(select(Lot.id).where(Lot.name == sel.lot))
         if lot_id is None:
             raise ReanalysisError(f"no lot named {sel.lot!r}")
-        where.append(Component.lot_id == lot_id)
     if sel.family is not None:
-        ids = session.scalars(
-            select(Family.id).where(or_(Family.name == sel.family, Family.type_code == sel.family))
-        ).all()
-        if not ids:
+        family_ids = tuple(
+            session.scalars(
+                select(Family.id).where(
+                    or_(Family.name == sel.family, Family.type_code == sel.family)
+                )
+            ).all()
+        )
+        if not family_ids:
             raise ReanalysisError(f"no family named {sel.family!r}")
-        where.append(Component.family_id.in_(ids))
-    if sel.since is not None:
-        where.append(Measurement.measured_at >= sel.since)
+    return lot_id, family_ids
+
+
+def _where(job: Job) -> list:
+    """Current measurements of the selection not yet at the job's version."""
+    from lightcomp.store.models import Component, Measurement
+
+    where: list = [
+        Measurement.is_current.is_(True),
+        or_(Measurement.analysis_version.is_(None), Measurement.analysis_version != job.version),
+    ]
+    if job.lot_id is not None:
+        where.append(Component.lot_id == job.lot_id)
+    if job.family_ids is not None:
+        where.append(Component.family_id.in_(job.family_ids))
+    if job.since is not None:
+        where.append(Measurement.measured_at >= job.since)
     return where
 
 
-def _published_lot_ids(session) -> set[int]:
+def _published_lot_ids(session) -> frozenset[int]:
     from lightcomp.store.models import Lot
 
-    return set(
+    return frozenset(
         session.scalars(
             select(Lot.id).where(Lot.published_at.is_not(None), Lot.withdrawn_at.is_(None))
         )
     )
 
 
-def _chunks(store, sel: Selection, version: str, size: int) -> Iterator[tuple[list, dict]]:
-    """Current measurements of the selection not yet at ``version``, ``size`` at a time
-    (keyset by id: constant memory, and a re-run starts where the data says)."""
-    from lightcomp.store.models import Component, Family, Manufacturer, Measurement, TestRun
+def _ranges(store, job: Job, size: int) -> Iterator[tuple[int, int]]:
+    """Key ranges ``(first id, last id)`` of at most ``size`` measurements to do (keyset by
+    id: constant memory, and a re-run starts where the data says).  Only ids are read."""
+    from lightcomp.store.models import Component, Measurement
 
-    with store.session() as s:
-        where = _selection_filters(s, sel)
     last = 0
     while True:
         with store.session() as s:
-            rows = s.execute(
-                select(
-                    Measurement.id,
-                    Measurement.component_id,
-                    Measurement.test_run_id,
-                    Measurement.wavelengths,
-                    Measurement.spectrum,
-                    Measurement.power_w,
-                    Measurement.quantities,
-                    Measurement.verdict,
-                    Measurement.photometric_code,
-                    Component.lot_id,
-                    Component.family_id,
-                    Component.product_code,
-                    Manufacturer.name.label("maker"),
-                )
+            ids = s.scalars(
+                select(Measurement.id)
                 .join(Component, Component.id == Measurement.component_id)
-                .join(Family, Family.id == Component.family_id)
-                .join(Manufacturer, Manufacturer.id == Family.manufacturer_id)
-                .where(
-                    Measurement.is_current.is_(True),
-                    Measurement.id > last,
-                    Measurement.spectrum.is_not(None),
-                    or_(
-                        Measurement.analysis_version.is_(None),
-                        Measurement.analysis_version != version,
-                    ),
-                    *where,
-                )
+                .where(Measurement.id > last, *_where(job))
                 .order_by(Measurement.id)
                 .limit(size)
             ).all()
-            if not rows:
-                return
-            last = rows[-1].id
-            run_ids = {r.test_run_id for r in rows if r.test_run_id is not None}
-            plans = dict(
-                s.execute(select(TestRun.id, TestRun.plan).where(TestRun.id.in_(run_ids))).all()
+        if not ids:
+            return
+        last = ids[-1]
+        yield ids[0], ids[-1]
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def _read(store, job: Job, lo: int, hi: int) -> tuple[list, dict]:
+    """The rows of one key range (with the arrays they link) and their test plans."""
+    from lightcomp.store.models import (
+        ArraySource,
+        Component,
+        Family,
+        Manufacturer,
+        Measurement,
+        TestRun,
+        array_source_on,
+    )
+
+    with store.session() as s:
+        rows = s.execute(
+            select(
+                Measurement.id,
+                Measurement.component_id,
+                Measurement.test_run_id,
+                ArraySource.wavelengths,
+                ArraySource.spectrum,
+                Measurement.power_w,
+                Measurement.quantities,
+                Measurement.verdict,
+                Measurement.photometric_code,
+                Component.lot_id,
+                Component.family_id,
+                Component.product_code,
+                Manufacturer.name.label("maker"),
             )
-        yield rows, plans
+            .join(Component, Component.id == Measurement.component_id)
+            .join(Family, Family.id == Component.family_id)
+            .join(Manufacturer, Manufacturer.id == Family.manufacturer_id)
+            .join(ArraySource, array_source_on())
+            .where(
+                Measurement.id.between(lo, hi),
+                ArraySource.spectrum.is_not(None),
+                *_where(job),
+            )
+            .order_by(Measurement.id)
+        ).all()
+        run_ids = {r.test_run_id for r in rows if r.test_run_id is not None}
+        plans = (
+            dict(s.execute(select(TestRun.id, TestRun.plan).where(TestRun.id.in_(run_ids))).all())
+            if run_ids
+            else {}
+        )
+    return rows, plans
 
 
 def _maintenance(store, family_ids: set[int], cache: dict) -> None:
@@ -207,18 +312,14 @@ def _maintenance(store, family_ids: set[int], cache: dict) -> None:
 
 
 def _build_chunk(rows, plans, maint: dict) -> Chunk:
-    from lightcomp.store.codec import decode_array
+    from lightcomp.store.codec import decode_array, decode_stack
 
-    wl = decode_array(rows[0].wavelengths)
-    spectra = np.empty((len(rows), wl.size))
-    for i, r in enumerate(rows):
-        spectra[i] = decode_array(r.spectrum)
     return Chunk(
         ids=np.array([r.id for r in rows]),
-        wavelengths=wl,
-        spectra=spectra,
+        wavelengths=decode_array(rows[0].wavelengths),
+        spectra=decode_stack([r.spectrum for r in rows]),
         power_w=np.array([np.nan if r.power_w is None else r.power_w for r in rows]),
-        stored=[dict(r.quantities or {}) for r in rows],
+        stored=[r.quantities or {} for r in rows],
         plan_keys=[r.test_run_id for r in rows],
         plans={k: plans[k] for k in {r.test_run_id for r in rows}},
         maintenance=[maint.get(r.family_id, (np.nan, np.nan)) for r in rows],
@@ -233,27 +334,86 @@ def _split_by_grid(rows) -> list[list]:
     return list(groups.values())
 
 
+# -- one chunk (what an engine runs) ---------------------------------------------------
+
+
+_STORES: dict[str, Any] = {}
+
+
+def _worker_store(url: str):
+    """The store of a Dask worker process (opened once per process and URL)."""
+    from lightcomp.store import Store
+
+    store = _STORES.get(url)
+    if store is None:
+        store = _STORES[url] = Store.open(url, create=False)
+    return store
+
+
+def run_chunk(job: Job, lo: int, hi: int, store=None) -> Diff:
+    """Read, re-analyse, compare and (unless a dry run) write one key range.
+
+    The same function for both engines: in-process with the driver's ``store``, or on
+    a Dask worker that opens ``job.db_url`` itself.  Returns the chunk's diff.
+    """
+    if store is None:
+        store = _worker_store(job.db_url)
+    diff = Diff(version=job.version, selection=job.selection, dry_run=job.dry_run)
+    rows, plans = _read(store, job, lo, hi)
+    todo = []
+    for r in rows:
+        if r.lot_id in job.published and not job.publish:
+            if not job.dry_run:
+                diff.skipped_published += 1
+                continue
+        if r.test_run_id not in plans:
+            diff.skipped_no_plan += 1
+            continue
+        todo.append(r)
+    maint: dict = {}
+    _maintenance(store, {r.family_id for r in todo}, maint)
+    compared = _compared()
+    for group in _split_by_grid(todo):
+        results = reanalyse_chunk(_build_chunk(group, plans, maint))
+        olds = {r.id: r for r in group}
+        for res in results:
+            diff.components += 1
+            row = olds[res.source_id]
+            _changes(diff, row.quantities or {}, res, row, compared)
+        if not job.dry_run:
+            n = _write(store, group, results, job.version, job.who, job.why)
+            diff.written += n
+            diff.skipped_moved += len(results) - n
+    return diff
+
+
 # -- engines ---------------------------------------------------------------------------
 
 
 class LocalEngine:
-    """Chunks computed in this process (the core's own threads)."""
+    """Chunks run in this process, one after the other (the core's own threads).
+
+    The next range is read while the current one is computed and written: its rows are
+    other measurements (ids above the current range), so the order of the writes, and
+    what a killed run leaves, are those of a plain loop.
+    """
 
     name = "local"
 
-    def map(self, chunks: Iterator[Chunk]) -> Iterator[list[NewResult]]:
-        for c in chunks:
-            yield reanalyse_chunk(c)
+    def run(self, job: Job, ranges: Iterator[tuple[int, int]], store) -> Iterator[Diff]:
+        for lo, hi in ranges:
+            yield run_chunk(job, lo, hi, store)
 
     def close(self) -> None:
         pass
 
 
 class DaskEngine:
-    """Chunks computed on Dask workers: a LocalCluster, or a scheduler's cluster.
+    """Chunks run on Dask workers: a LocalCluster, or a scheduler's cluster.
 
-    A bounded number of chunks is in flight (two per worker thread); results come back
-    in submission order, so the writes are the same as the local engine's.
+    Workers get key ranges, not arrays: each reads its range from the store, computes,
+    writes its transaction and returns the chunk's diff.  A bounded number of ranges is
+    in flight (two per worker thread).
     """
 
     name = "dask"
@@ -283,14 +443,20 @@ class DaskEngine:
         n = sum(self.client.nthreads().values()) or 1
         self.window = 2 * n
 
-    def map(self, chunks: Iterator[Chunk]) -> Iterator[list[NewResult]]:
-        pending = []
-        for c in chunks:
-            pending.append(self.client.submit(reanalyse_chunk, c, pure=False))
+    def run(self, job: Job, ranges: Iterator[tuple[int, int]], store) -> Iterator[Diff]:
+        from dask.distributed import wait
+
+        if job.db_url is None:
+            raise ReanalysisError("the dask engine needs a store that workers can open")
+        pending: set = set()
+        for lo, hi in ranges:
+            pending.add(self.client.submit(run_chunk, job, lo, hi, pure=False))
             if len(pending) >= self.window:
-                yield pending.pop(0).result()
-        while pending:
-            yield pending.pop(0).result()
+                done, pending = wait(pending, return_when="FIRST_COMPLETED")
+                for f in done:
+                    yield f.result()
+        for f in pending:
+            yield f.result()
 
     def close(self) -> None:
         self.client.close()
@@ -308,7 +474,7 @@ def make_engine(name: str, scheduler: str | None = None):
     raise ReanalysisError(f"unknown engine {name!r} (local or dask)")
 
 
-# -- writing ---------------------------------------------------------------------------
+# -- comparing -------------------------------------------------------------------------
 
 
 def _compared() -> list[tuple[str, str, float, float]]:
@@ -349,95 +515,179 @@ def _changes(diff: Diff, old: dict, new: NewResult, row, compared=None) -> None:
         diff.code_flips += 1
 
 
+# -- writing ---------------------------------------------------------------------------
+
+#: Columns of a new row computed by the re-analysis; every other column of the
+#: superseded row is kept as stored (copied by the database), except the arrays, which
+#: the new row links through ``source_measurement_id``, and the row's own history.
+_COMPUTED = ("verdict", "error_message", "failed_limits", "verdicts", "quantities")
+_JSON = ("failed_limits", "verdicts", "quantities")
+_ARRAYS = ("wavelengths", "raw_spectrum", "dark_spectrum", "spectrum")
+_HISTORY = (
+    "id",
+    "is_current",
+    "analysis_version",
+    "kind",
+    "supersedes_id",
+    "source_measurement_id",
+    "recorded_by",
+    "recorded_at",
+    "reason",
+)
+_NEW_TABLE = "lc_reanalysis_new"
+_new_tables: dict[str, tuple[Table, list[str]]] = {}
+
+
+def _key_columns() -> list[str]:
+    from lightcomp.station.run_records import measurement_columns
+
+    return list(measurement_columns({}))
+
+
+def _new_table() -> tuple[Table, list[str]]:
+    """The temporary table a chunk's new values are loaded into (one per process)."""
+    if "t" not in _new_tables:
+        from lightcomp.store.models import Measurement
+
+        m_t = Measurement.__table__
+        keys = _key_columns()
+        cols = [
+            Column("source_id", Integer, primary_key=True),
+            Column("component_id", Integer),
+            Column("verdict", String(8)),
+            Column("error_message", Text),
+            *(Column(k, Text) for k in _JSON),  # JSON text, cast on insert
+            *(Column(k, m_t.c[k].type) for k in keys),
+        ]
+        t = Table(
+            _NEW_TABLE,
+            MetaData(),
+            *cols,
+            prefixes=["TEMPORARY"],
+            postgresql_on_commit="DELETE ROWS",
+        )
+        _new_tables["t"] = (t, keys)
+    return _new_tables["t"]
+
+
+def _new_values(rows, results: list[NewResult]) -> list[tuple]:
+    """One tuple per new row, in the temporary table's column order (the one rule for
+    both loaders: JSON serialised here, key columns by ``measurement_columns``)."""
+    from lightcomp.station.run_records import measurement_columns
+
+    comp = {r.id: r.component_id for r in rows}
+    dumps = json.dumps
+    out = []
+    for res in results:
+        out.append(
+            (
+                res.source_id,
+                comp[res.source_id],
+                res.verdict,
+                res.error_message,
+                dumps(list(res.failed_limits)),
+                dumps(res.verdicts),
+                dumps(res.quantities),
+                *measurement_columns(res.quantities).values(),
+            )
+        )
+    return out
+
+
+#: Load the new values with PostgreSQL ``COPY`` (else, and on SQLite: ``executemany``).
+USE_COPY = True
+
+
+def _load(session, table: Table, values: list[tuple]) -> None:
+    names = [c.name for c in table.columns]
+    conn = session.connection()
+    if USE_COPY and conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            with cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as cp:
+                for v in values:
+                    cp.write_row(v)
+    else:
+        session.execute(insert(table), [dict(zip(names, v, strict=True)) for v in values])
+
+
 def _write(store, rows, results: list[NewResult], version: str, who: str, why: str) -> int:
     """One transaction: new rows, old pointers cleared, component status, audit entry.
 
-    Core statements with executemany (no ORM objects per row): the write is most of a
-    re-analysis's cost on a shared store.
+    The new values go into a temporary table in bulk (``COPY`` on PostgreSQL,
+    ``executemany`` on SQLite); the database then keeps the results whose source is still
+    current, clears those pointers and inserts the new rows with ``INSERT ... SELECT``,
+    copying the stored readings from the superseded rows without a round trip.
     """
-    from sqlalchemy import bindparam
+    from sqlalchemy.dialects.postgresql import JSONB
 
-    from lightcomp.station.run_records import measurement_columns
     from lightcomp.store.audit import record
     from lightcomp.store.models import Component, Measurement
 
     m_t, c_t = Measurement.__table__, Component.__table__
-    by_id = {r.id: r for r in rows}
-    ids = [res.source_id for res in results]
+    n_t, keys = _new_table()
+    computed = set(_COMPUTED) | set(keys) | set(_ARRAYS) | set(_HISTORY)
+    kept_cols = [c.name for c in m_t.columns if c.name not in computed]
+    values = _new_values(rows, results)
     now = datetime.now(UTC)
-    copied = (
-        "component_id",
-        "family_id",
-        "test_run_id",
-        "calibration_id",
-        "measured_at",
-        "wavelengths",
-        "raw_spectrum",
-        "dark_spectrum",
-        "spectrum",
-        "electrical",
-        "temperatures",
-        "stabilisation",
-        "instruments",
-        "uncertainty",
-    )
     with store.transaction() as s:
-        comp_ids = [by_id[i].component_id for i in ids]
-        # Serialise with a station storing a retest of the same unit (row locks).
-        s.execute(select(c_t.c.id).where(c_t.c.id.in_(comp_ids)).with_for_update())
-        src = {
-            r.id: r
-            for r in s.execute(
-                select(m_t.c.id, m_t.c.source_measurement_id, *(m_t.c[k] for k in copied)).where(
-                    m_t.c.id.in_(ids), m_t.c.is_current.is_(True)
-                )
+        pg = s.connection().dialect.name == "postgresql"
+        s.execute(CreateTable(n_t, if_not_exists=True))
+        s.execute(delete(n_t))
+        _load(s, n_t, values)
+        if pg:  # serialise with a station storing a retest of the same unit (row locks)
+            s.execute(
+                select(c_t.c.id).where(c_t.c.id.in_(select(n_t.c.component_id))).with_for_update()
             )
-        }
-        keep = [res for res in results if res.source_id in src]
-        if not keep:
-            return 0
-        s.execute(
+        # Clear the pointers of the sources still current (a retest may have moved one);
+        # on SQLite this write is the transaction's first statement on the store, so it
+        # waits for the write lock instead of failing on a stale read snapshot.
+        kept = s.scalars(
             update(m_t)
-            .where(m_t.c.id.in_(list(src)), m_t.c.is_current.is_(True))
+            .where(m_t.c.id.in_(select(n_t.c.source_id)), m_t.c.is_current.is_(True))
             .values(is_current=False)
-        )
-        new_rows = []
-        for res in keep:
-            m = src[res.source_id]
-            new_rows.append(
-                {
-                    **{k: getattr(m, k) for k in copied},
-                    "is_current": True,
-                    "verdict": res.verdict,
-                    "error_message": res.error_message,
-                    "failed_limits": list(res.failed_limits),
-                    "verdicts": res.verdicts,
-                    "quantities": res.quantities,
-                    **measurement_columns(res.quantities),
-                    "analysis_version": version,
-                    "kind": "reanalysis",
-                    "supersedes_id": m.id,
-                    "source_measurement_id": m.source_measurement_id or m.id,
-                    "recorded_by": who,
-                    "recorded_at": now,
-                    "reason": why,
-                }
+            .returning(m_t.c.id)
+        ).all()
+        if not kept:
+            return 0
+        if len(kept) < len(values):
+            s.execute(delete(n_t).where(n_t.c.source_id.not_in(kept)))
+
+        def js(c):
+            return cast(c, JSONB) if pg else c
+
+        m = m_t
+        s.execute(
+            insert(m_t).from_select(
+                [*kept_cols, "is_current", *_COMPUTED, *keys, *_HISTORY[2:]],
+                select(
+                    *(m.c[k] for k in kept_cols),
+                    literal(True),
+                    n_t.c.verdict,
+                    n_t.c.error_message,
+                    *(js(n_t.c[k]) for k in _JSON),
+                    *(n_t.c[k] for k in keys),
+                    literal(version, m_t.c.analysis_version.type),
+                    literal("reanalysis", m_t.c.kind.type),
+                    m.c.id,
+                    func.coalesce(m.c.source_measurement_id, m.c.id),
+                    literal(who, m_t.c.recorded_by.type),
+                    literal(now, m_t.c.recorded_at.type),
+                    literal(why, m_t.c.reason.type),
+                )
+                .join_from(n_t, m, m.c.id == n_t.c.source_id)
+                .order_by(n_t.c.source_id),
             )
-        s.execute(insert(m_t), new_rows)
+        )
         s.execute(
             update(c_t)
-            .where(c_t.c.id == bindparam("cid"))
-            .values(status=bindparam("st"), photometric_code=bindparam("pc")),
-            [
-                {
-                    "cid": src[res.source_id].component_id,
-                    "st": res.verdict,
-                    "pc": res.quantities.get("photometric_code")
-                    if res.verdict != "error"
-                    else None,
-                }
-                for res in keep
-            ],
+            .where(c_t.c.id == n_t.c.component_id)
+            .values(
+                status=n_t.c.verdict,
+                photometric_code=case(
+                    (n_t.c.verdict != "error", n_t.c.photometric_code), else_=None
+                ),
+            )
         )
         record(
             s,
@@ -445,11 +695,11 @@ def _write(store, rows, results: list[NewResult], version: str, who: str, why: s
             actor=who,
             subject=version,
             reason=why,
-            measurements=len(keep),
-            first_source=min(src),
-            last_source=max(src),
+            measurements=len(kept),
+            first_source=min(kept),
+            last_source=max(kept),
         )
-    return len(keep)
+    return len(kept)
 
 
 # -- the run ---------------------------------------------------------------------------
@@ -475,46 +725,28 @@ def reanalyze(
     v = computable_version(version)
     if chunk < 1:
         raise ReanalysisError("--chunk must be at least 1")
-    reason = why or f"re-analysis on {v.id}"
     diff = Diff(version=v.id, selection=sel.describe(), dry_run=dry_run)
     with store.session() as s:
-        _selection_filters(s, sel)  # unknown lot/family: refuse before any work
+        lot_id, family_ids = _resolve(s, sel)  # unknown lot/family: refuse before any work
         published = _published_lot_ids(s)
+    job = Job(
+        version=v.id,
+        selection=diff.selection,
+        lot_id=lot_id,
+        family_ids=family_ids,
+        since=sel.since,
+        published=published,
+        publish=publish,
+        dry_run=dry_run,
+        who=who,
+        why=why or f"re-analysis on {v.id}",
+        db_url=store.engine.url.render_as_string(hide_password=False),
+    )
     eng = make_engine(engine, scheduler)
     t0 = time.perf_counter()
-    maint: dict = {}
-    compared = _compared()
     try:
-        pending: list = []
-
-        def inputs() -> Iterator[Chunk]:
-            for rows, plans in _chunks(store, sel, v.id, chunk):
-                todo = []
-                for r in rows:
-                    if r.lot_id in published and not publish:
-                        diff.skipped_published += 1 if not dry_run else 0
-                        if not dry_run:
-                            continue
-                    if r.test_run_id not in plans:
-                        diff.skipped_no_plan += 1
-                        continue
-                    todo.append(r)
-                _maintenance(store, {r.family_id for r in todo}, maint)
-                for group in _split_by_grid(todo):
-                    pending.append(group)
-                    yield _build_chunk(group, plans, maint)
-
-        for results in eng.map(inputs()):
-            rows = pending.pop(0)
-            olds = {r.id: r for r in rows}
-            for res in results:
-                diff.components += 1
-                row = olds[res.source_id]
-                _changes(diff, row.quantities or {}, res, row, compared)
-            if not dry_run:
-                n = _write(store, rows, results, v.id, who, reason)
-                diff.written += n
-                diff.skipped_moved += len(results) - n
+        for part in eng.run(job, _ranges(store, job, chunk), store):
+            diff.merge(part)
             if progress is not None:
                 progress(diff)
     finally:

@@ -56,3 +56,26 @@ def decode_array(blob: bytes | memoryview | None) -> np.ndarray | None:
     if len(b) - start != expected:
         raise StoreError(f"stored array is corrupt: {len(b) - start} data bytes for shape {shape}")
     return np.frombuffer(b, dtype=dtype, offset=start).reshape(shape).copy()
+
+
+def decode_stack(blobs: list[bytes | memoryview]) -> np.ndarray:
+    """Decode ``n`` arrays of one shape and dtype (a chunk of stored spectra) into one
+    ``(n, *shape)`` array with a single copy, instead of ``n`` :func:`decode_array` calls.
+
+    Every blob must carry the same header as the first (same dtype and shape); a blob
+    that does not is reported as :func:`decode_array` would report it.
+    """
+    if not blobs:
+        raise StoreError("no stored arrays to decode")
+    first = decode_array(blobs[0])  # validates the header and length of the first
+    head = len(blobs[0]) - first.nbytes
+    whole = b"".join(blobs)
+    if len(whole) != len(blobs) * len(blobs[0]):
+        bad = next(b for b in blobs if len(b) != len(blobs[0]))
+        decode_array(bad)  # raises with the reason
+        raise StoreError("stored arrays of one chunk differ in shape")
+    table = np.frombuffer(whole, dtype=np.uint8).reshape(len(blobs), len(blobs[0]))
+    if not (table[:, :head] == table[0, :head]).all():
+        raise StoreError("stored arrays of one chunk differ in dtype or shape")
+    data = np.ascontiguousarray(table[:, head:]).view(first.dtype)
+    return data.reshape((len(blobs), *first.shape))

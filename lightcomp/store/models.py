@@ -28,11 +28,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    func,
     select,
     text,
 )
 from sqlalchemy.dialects.postgresql import BYTEA, JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, aliased, mapped_column, relationship
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 Blob = LargeBinary().with_variant(BYTEA(), "postgresql")
@@ -318,6 +319,24 @@ class Measurement(Base):
     component: Mapped[Component] = relationship()
     test_run: Mapped[TestRun | None] = relationship()
     calibration: Mapped[Calibration | None] = relationship()
+
+    @property
+    def has_spectrum(self) -> bool:
+        """A calibrated spectrum is stored for this row: its own, or (a re-analysis) the
+        one of the stored measurement it links through ``source_measurement_id``."""
+        return self.spectrum is not None or self.source_measurement_id is not None
+
+
+#: The row that holds a measurement's arrays (wavelengths, spectrum, raw reading, dark):
+#: the row itself, or the stored measurement a re-analysis links through
+#: ``source_measurement_id`` (a re-analysis stores no copy of the arrays).  Every reader
+#: of arrays selects them from here, joined with :func:`array_source_on`.
+ArraySource = aliased(Measurement, name="array_source")
+
+
+def array_source_on():
+    """Join condition of :data:`ArraySource` for the ``Measurement`` rows of a query."""
+    return ArraySource.id == func.coalesce(Measurement.source_measurement_id, Measurement.id)
 
 
 class Certificate(Base):

@@ -37,6 +37,7 @@ from lightcomp.errors import ReportError
 from lightcomp.jsonvalues import finite
 from lightcomp.store.codec import decode_array
 from lightcomp.store.models import (
+    ArraySource,
     Calibration,
     Certificate,
     Component,
@@ -45,6 +46,7 @@ from lightcomp.store.models import (
     Manufacturer,
     Measurement,
     TestRun,
+    array_source_on,
 )
 
 __all__ = [
@@ -572,7 +574,7 @@ def _measurement_dict(m: Measurement) -> dict[str, Any]:
         "stabilisation": list(m.stabilisation or []),
         "instruments": dict(m.instruments or {}),
         "uncertainty": dict(m.uncertainty or {}),
-        "has_spectrum": m.spectrum is not None,
+        "has_spectrum": m.has_spectrum,
         "modulation": m.modulation,
     }
     for c in KEY_COLUMNS:
@@ -691,8 +693,10 @@ def component_spectrum(session: Session, code: str) -> tuple[np.ndarray, np.ndar
     """
     canon = normalise_code(code)
     row = session.execute(
-        select(Measurement.wavelengths, Measurement.spectrum)
+        select(ArraySource.wavelengths, ArraySource.spectrum)
+        .select_from(Measurement)
         .join(Component, Component.id == Measurement.component_id)
+        .join(ArraySource, array_source_on())
         .where(
             Component.product_code.in_({canon, code.strip()}),
             Measurement.is_current.is_(True),
@@ -722,11 +726,12 @@ def records_spectra(
         session, lot=lot, family=family, manufacturer=manufacturer, since=since, until=until
     )
     rows = session.execute(
-        select(Component.product_code, Measurement.wavelengths, Measurement.spectrum)
+        select(Component.product_code, ArraySource.wavelengths, ArraySource.spectrum)
         .select_from(Measurement)
         .join(Component, Component.id == Measurement.component_id)
         .join(Family, Family.id == Component.family_id)
-        .where(*where, Measurement.spectrum.is_not(None))
+        .join(ArraySource, array_source_on())
+        .where(*where, ArraySource.spectrum.is_not(None))
         .order_by(Component.product_code)
     ).all()
     if not rows:
