@@ -36,6 +36,7 @@ __all__ = [
     "by_plan_name",
     "column_quantities",
     "export_column",
+    "format_spread",
     "format_value",
     "limit_label",
     "lookup",
@@ -83,6 +84,8 @@ class Quantity:
     ``number``, ``text`` or ``flag`` (text and flags have no unit or format).
     ``summary``: a column quantity shown among a record's key quantities (API ``measured``);
     ``nominal``: the ``families`` column holding its nominal (rated) value, if any.
+    ``label_dc``: the (English, Chinese) label under DC drive, where the usual one says
+    "rms" (voltage, current).
     """
 
     name: str
@@ -104,6 +107,7 @@ class Quantity:
     kind: str = "number"
     summary: bool = True
     nominal: str | None = None
+    label_dc: tuple[str, str] | None = None
 
     @property
     def shown_unit(self) -> str:
@@ -115,9 +119,11 @@ class Quantity:
         """Records-export column name, ``<name>_<unit token>`` (see :func:`export_column`)."""
         return export_column(self)
 
-    def label(self, lang: str = "en", *, unit: bool = True) -> str:
-        """``Luminous flux (lm)`` / ``光通量 (lm)``; ``unit=False`` without the unit."""
-        text = self.label_zh if lang == "zh" else self.label_en
+    def label(self, lang: str = "en", *, unit: bool = True, dc: bool = False) -> str:
+        """``Luminous flux (lm)`` / ``光通量 (lm)``; ``unit=False`` without the unit;
+        ``dc=True`` for a DC-driven item (``Voltage (DC)``, never "rms")."""
+        en, zh = self.label_dc if dc and self.label_dc else (self.label_en, self.label_zh)
+        text = zh if lang == "zh" else en
         return f"{text} ({self.shown_unit})" if unit and self.shown_unit else text
 
     def to_display(self, value: Any) -> float | None:
@@ -214,9 +220,9 @@ QUANTITIES: tuple[Quantity, ...] = (
              decimals=1, lo=0.0),
     # -- electrical -------------------------------------------------------------------
     Quantity("voltage", "voltage_v", "voltage_v", "voltage", "Voltage (rms)", "电压（有效值）",
-             "U", "V", decimals=2, lo=0.0),
+             "U", "V", decimals=2, lo=0.0, label_dc=("Voltage (DC)", "电压（直流）")),
     Quantity("current", "current_a", "current_a", "current", "Current (rms)", "电流（有效值）",
-             "I", "A", decimals=4, lo=0.0),
+             "I", "A", decimals=4, lo=0.0, label_dc=("Current (DC)", "电流（直流）")),
     Quantity("power", "power_w", "power_w", "power", "Active power", "有功功率", "P", "W",
              decimals=2, limit="upper", lo=0.0),
     Quantity("power_factor", "power_factor", "power_factor", "pf", "Power factor", "功率因数",
@@ -373,6 +379,19 @@ def format_value(q: Quantity | str, value: Any, *, unit: bool = False, missing: 
         if text.startswith("-") and float(text) == 0.0:
             text = text[1:]
     return f"{text} {q.shown_unit}" if unit and q.shown_unit else text
+
+
+def format_spread(q: Quantity | str, value: Any, *, like: Any, missing: str = "–") -> str:
+    """A spread or difference of ``q`` (standard deviation, moving range, uncertainty; stored
+    unit) to the decimals :func:`format_value` gives ``like`` (a typical value of ``q``):
+    ``1204.7`` lm spreads by ``37.3`` lm, never ``37.305``: one resolution per quantity."""
+    q = lookup(q) if isinstance(q, str) else q
+    v = None if q is None else q.to_display(value)
+    if v is None:
+        return missing
+    decimals = len(format_value(q, like).partition(".")[2])
+    text = f"{v:.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0.0 else text
 
 
 def _sig(v: float, sig: int) -> str:

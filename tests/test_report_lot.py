@@ -247,3 +247,45 @@ def test_single_family_report_has_no_family_sections(lots):
     with store.session() as s:
         html = render(build_lot_report(s, family="LM1-AC-4000"), "html").decode()
     assert "Family LM1-AC-4000</h2>" not in html and "<h2>Chromaticity</h2>" in html
+
+
+def test_cpk_table_one_resolution_per_quantity():
+    from lightcomp.quantities import format_spread
+    from lightcomp.reports.lot_report import _cpk_table
+
+    assert format_spread("luminous_flux_lm", 37.30512, like=1204.66) == "37.3"
+    assert format_spread("thd_current", 0.01234, like=0.12) == "1.2"  # display unit %
+    assert format_spread("duv", -0.00001, like=0.001) == "0.0000"  # never "-0.0000"
+    rng = np.random.default_rng(2)
+    data = {"luminous_flux_lm": 1200 + 37 * rng.standard_normal(50), "duv": 0.001 + 0.0018 * rng.standard_normal(50)}  # fmt: skip
+    t = _cpk_table(data, {"luminous_flux_lm": (1080.0, None), "duv": (-0.005, 0.007)})
+    for row in t.rows:  # mean, std dev, LSL, USL: the same decimals
+        decimals = {len(c.partition(".")[2]) for c in row[2:6] if c != "–"}
+        assert len(decimals) == 1, row
+        assert all(len(c.partition(".")[2]) == 2 for c in row[6:8] if c != "–"), row  # Cp, Cpk
+
+
+def test_dc_items_never_labelled_rms(lots):
+    import pandas as pd
+
+    from lightcomp import quantities as catalogue
+    from lightcomp.reports.lot_report import _cpk_table, dc_driven
+    from lightcomp.reports.plots import _panel_title
+    from lightcomp.store import Family
+
+    assert catalogue.lookup("voltage_v").label(dc=True) == "Voltage (DC) (V)"
+    assert catalogue.lookup("voltage_v").label("zh", dc=True) == "电压（直流） (V)"
+    assert catalogue.lookup("luminous_flux_lm").label(dc=True) == "Luminous flux (lm)"
+    v = np.array([35.8, 35.9, 36.0])
+    assert _cpk_table({"voltage_v": v}, {}, dc=True).rows[0][0] == "Voltage (DC) (V)"
+    assert "rms" in _cpk_table({"voltage_v": v}, {}).rows[0][0]
+    assert _panel_title("current_a", dc=True) == "Current (DC) (A)"
+    _, store, _, _ = lots
+    with store.session() as s:
+        frame = pd.DataFrame({"family": ["LM1-AC-4000"]})
+        assert not dc_driven(s, frame)  # the fixture's family is AC
+        fam = s.query(Family).filter_by(name="LM1-AC-4000").one()
+        fam.input_class = "CC-DC"
+        s.flush()
+        assert dc_driven(s, frame)
+        s.rollback()

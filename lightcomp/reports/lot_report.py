@@ -115,14 +115,9 @@ def limits_by_column(
     return out
 
 
-def _fmt(v: Any, digits: int = 4) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float | np.floating):
-        if not np.isfinite(v):
-            return "–"
-        return f"{v:.{digits}g}"
-    return str(v)
+def _index(v: float) -> str:
+    """A capability index (Cp, Cpk): two decimals, as capability requirements are written."""
+    return "–" if v is None or not np.isfinite(v) else f"{v:.2f}"
 
 
 def _pct(v: float) -> str:
@@ -343,6 +338,20 @@ def withdrawn_lots(session, lots: list[str]) -> dict[str, tuple[datetime, str | 
     return {n: out[n] for n in lots if n in out}
 
 
+def dc_driven(session, df: pd.DataFrame) -> bool:
+    """Whether every family of ``df`` is DC-driven (its registry input class, ``CC-DC``,
+    ``CV-DC``): then voltage and current are DC values, not rms."""
+    from sqlalchemy import select
+
+    from lightcomp.store.models import Family
+
+    names = sorted(set(df["family"].dropna()))
+    if not names:
+        return False
+    classes = session.scalars(select(Family.input_class).where(Family.name.in_(names))).all()
+    return bool(classes) and all("DC" in str(c or "").upper() for c in classes)
+
+
 def lot_name(name: str, withdrawn: dict[str, Any]) -> str:
     """A lot as the report names it: ``LOT-7 (withdrawn)`` when it was withdrawn."""
     return f"{name} (withdrawn)" if name in withdrawn else str(name)
@@ -434,9 +443,10 @@ def _family_body(
     measured = df["verdict"] != "error"
     data = histogram_data(df.loc[measured], col_limits)
     passed = (df.loc[measured, "verdict"] == "pass").to_numpy()
+    dc = dc_driven(session, df)
     doc.add(
         _figure(
-            plots.histograms_png(data, col_limits, passed=passed),
+            plots.histograms_png(data, col_limits, passed=passed, dc=dc),
             caption="Histograms of the measured components (blue pass, red fail); "
             "dashed red lines: limits of the plan." + (f" {limits_note}" if limits_note else ""),
         )
@@ -444,7 +454,7 @@ def _family_body(
     from lightcomp.uncertainty.report import typical_u
 
     typical = typical_u(df.loc[measured, "uncertainty"], [catalogue.by_column(q).key for q in data])
-    doc.add(_cpk_table(data, col_limits, typical))
+    doc.add(_cpk_table(data, col_limits, typical, dc=dc))
     vlc, vlc_limits = modulation_report.bandwidth_data(df, raw_limits, measured)
     if vlc:  # lots tested with the VLC modulation test
         doc.add(Paragraph("Modulation bandwidth (visible light communication)", "strong"))
@@ -640,7 +650,11 @@ def _format_code(code: str) -> str:
 
 
 def _cpk_table(
-    data: dict[str, np.ndarray], limits: dict, typical_u: dict[str, float] | None = None
+    data: dict[str, np.ndarray],
+    limits: dict,
+    typical_u: dict[str, float] | None = None,
+    *,
+    dc: bool = False,
 ) -> Table:
     """Capability per quantity; with ``typical_u`` (median expanded uncertainty by
     catalogue key, from the stored Monte Carlo results) a "typical U" column."""
@@ -659,19 +673,19 @@ def _cpk_table(
         quantity = catalogue.by_column(q)
         rows.append(
             [
-                quantity.label(),
+                quantity.label(dc=dc),
                 str(v.size),
                 catalogue.format_value(quantity, mean),
-                _fmt(sd * quantity.scale, 3),
+                catalogue.format_spread(quantity, sd, like=mean),
                 catalogue.format_value(quantity, lo),
                 catalogue.format_value(quantity, hi),
-                _fmt(cp, 3),
-                _fmt(cpk, 3),
+                _index(cp),
+                _index(cpk),
             ]
         )
         if typical_u:
             u = typical_u.get(quantity.key)
-            rows[-1].append(_fmt(u * quantity.scale, 2) if u is not None else "–")
+            rows[-1].append(catalogue.format_spread(quantity, u, like=mean))
         styles.append(None if not np.isfinite(cpk) else ("pass" if cpk >= 1.33 else "warn"))
     header = ["quantity", "n", "mean", "std dev", "LSL", "USL", "Cp", "Cpk"]
     caption = (
@@ -684,8 +698,14 @@ def _cpk_table(
             " Typical U: median expanded measurement uncertainty of the components "
             "(GUM S1 Monte Carlo, stored with each measurement)."
         )
+    widths = [34, 5, 8, 8, 8, 8, 5, 5, 12][: len(header)]  # n never wraps in the PDF
     return Table(
-        header, rows, row_styles=styles, align=["l"] + ["r"] * (len(header) - 1), caption=caption
+        header,
+        rows,
+        row_styles=styles,
+        align=["l"] + ["r"] * (len(header) - 1),
+        caption=caption,
+        widths=widths,
     )
 
 

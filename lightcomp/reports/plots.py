@@ -105,13 +105,13 @@ def pareto_png(causes: Sequence[str], counts: Sequence[int], *, n_components: in
     return _png(fig)
 
 
-def _panel_title(column: str) -> str:
+def _panel_title(column: str, dc: bool = False) -> str:
     """The catalogue label, or its short form when the long one would run into the next panel."""
-    label = QUANTITY_LABELS.get(column, column)
-    if len(label) <= 34:
-        return label
     q = catalogue.by_column(column)
-    return q.label_short if q is not None else label
+    label = q.label(dc=dc) if q is not None else QUANTITY_LABELS.get(column, column)
+    if len(label) <= 34 or q is None:
+        return label
+    return q.label_short
 
 
 def histograms_png(
@@ -120,11 +120,13 @@ def histograms_png(
     *,
     passed: np.ndarray | None = None,
     ncols: int = 4,
+    dc: bool = False,
 ) -> bytes:
     """Histograms of several quantities with their limits drawn (red dashed lines).
 
     ``data`` maps a quantity name (see :data:`QUANTITY_LABELS`) to its values;
-    ``limits`` maps it to ``(min, max)`` (either may be None).
+    ``limits`` maps it to ``(min, max)`` (either may be None); ``dc``: the items were
+    DC-driven (catalogue labels without "rms").
     """
     from matplotlib.ticker import MaxNLocator
 
@@ -159,7 +161,7 @@ def histograms_png(
                 if lim is not None:
                     ax.axvline(lim, color=LIMIT_COLOUR, ls="--", lw=1.2)
             ax.set_title(
-                f"{_panel_title(name)}  (n={vals.size})",
+                f"{_panel_title(name, dc)}  (n={vals.size})",
                 fontsize=8.5,
             )
         ax.tick_params(labelsize=7)
@@ -492,16 +494,14 @@ def control_chart_figure(chart: Mapping, *, quantity: str) -> Figure:
     axm.plot(idx, mr, "-", color="#777777", lw=0.6, rasterized=True)
     axm.plot(idx[mr_out], mr[mr_out], **circle)
 
-    # the chart's values in the quantity's catalogue format; moving ranges (differences) to
-    # the same decimals as the centre line
-    dec = len(catalogue.format_value(quantity, chart["centre"]).partition(".")[2])
+    # the chart's values in the quantity's catalogue format (moving ranges: its resolution)
     q = catalogue.lookup(quantity)
 
     def limits(a, lines):
         for val, name, colour, ls in lines:
             a.axhline(val, color=colour, ls=ls, lw=1)
             a.annotate(
-                f"{name} {q.to_display(val):.{dec}f}",
+                f"{name} {catalogue.format_spread(q, val, like=chart['centre'])}",
                 (1.0, val),
                 xycoords=("axes fraction", "data"),
                 xytext=(4, 0),
