@@ -29,6 +29,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -350,14 +351,16 @@ def _worker_store(url: str):
     return store
 
 
-def run_chunk(job: Job, lo: int, hi: int, store=None) -> Diff:
-    """Read, re-analyse, compare and (unless a dry run) write one key range.
+@dataclass
+class _Read:
+    """A key range read and decoded: its diff so far and its chunks (one per grid)."""
 
-    The same function for both engines: in-process with the driver's ``store``, or on
-    a Dask worker that opens ``job.db_url`` itself.  Returns the chunk's diff.
-    """
-    if store is None:
-        store = _worker_store(job.db_url)
+    diff: Diff
+    chunks: list[tuple[list, Chunk]]
+
+
+def _prepare(job: Job, lo: int, hi: int, store) -> _Read:
+    """Read one key range, leave out what is not to be done, decode its spectra."""
     diff = Diff(version=job.version, selection=job.selection, dry_run=job.dry_run)
     rows, plans = _read(store, job, lo, hi)
     todo = []
@@ -372,40 +375,95 @@ def run_chunk(job: Job, lo: int, hi: int, store=None) -> Diff:
         todo.append(r)
     maint: dict = {}
     _maintenance(store, {r.family_id for r in todo}, maint)
+    return _Read(diff, [(g, _build_chunk(g, plans, maint)) for g in _split_by_grid(todo)])
+
+
+def _compute(read: _Read) -> list[tuple[list, list[NewResult]]]:
+    """Re-analyse the chunks of a range and count what changes (in ``read.diff``)."""
     compared = _compared()
-    for group in _split_by_grid(todo):
-        results = reanalyse_chunk(_build_chunk(group, plans, maint))
+    out = []
+    for group, chunk in read.chunks:
+        results = reanalyse_chunk(chunk)
         olds = {r.id: r for r in group}
         for res in results:
-            diff.components += 1
+            read.diff.components += 1
             row = olds[res.source_id]
-            _changes(diff, row.quantities or {}, res, row, compared)
-        if not job.dry_run:
-            n = _write(store, group, results, job.version, job.who, job.why)
-            diff.written += n
-            diff.skipped_moved += len(results) - n
-    return diff
+            _changes(read.diff, row.quantities or {}, res, row, compared)
+        out.append((group, results))
+    return out
+
+
+def _store_results(job: Job, store, batches: list, diff: Diff) -> None:
+    """Write a range's results (one transaction per chunk), unless a dry run."""
+    if job.dry_run:
+        return
+    for group, results in batches:
+        n = _write(store, group, results, job.version, job.who, job.why)
+        diff.written += n
+        diff.skipped_moved += len(results) - n
+
+
+def run_chunk(job: Job, lo: int, hi: int, store=None) -> Diff:
+    """Read, re-analyse, compare and (unless a dry run) write one key range.
+
+    What a Dask worker runs (it opens ``job.db_url`` itself); the local engine runs the
+    same three steps, overlapped across ranges.  Returns the range's diff.
+    """
+    if store is None:
+        store = _worker_store(job.db_url)
+    read = _prepare(job, lo, hi, store)
+    _store_results(job, store, _compute(read), read.diff)
+    return read.diff
 
 
 # -- engines ---------------------------------------------------------------------------
 
 
 class LocalEngine:
-    """Chunks run in this process, one after the other (the core's own threads).
+    """Ranges run in this process, in order (the core's own threads compute).
 
-    The next range is read while the current one is computed and written: its rows are
-    other measurements (ids above the current range), so the order of the writes, and
-    what a killed run leaves, are those of a plain loop.
+    While one range is computed, the next is read and the previous one written, each
+    in a helper thread (the database works meanwhile).  Writes stay one at a time and
+    in range order: a write starts only when the one before it has committed, so a run
+    killed at any moment leaves the same whole chunks as a plain loop would.
     """
 
     name = "local"
 
     def run(self, job: Job, ranges: Iterator[tuple[int, int]], store) -> Iterator[Diff]:
-        for lo, hi in ranges:
-            yield run_chunk(job, lo, hi, store)
+        it = iter(ranges)
+        first = next(it, None)
+        if first is None:
+            return
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="reanalysis") as pool:
+            reading = pool.submit(_prepare, job, *first, store)
+            writing = None
+            while reading is not None:
+                read = reading.result()
+                nxt = next(it, None)
+                reading = None if nxt is None else pool.submit(_prepare, job, *nxt, store)
+                batches = _compute(read)
+                if writing is not None:
+                    writing[0].result()
+                    yield writing[1]
+                writing = (pool.submit(_store_results, job, store, batches, read.diff), read.diff)
+            if writing is not None:
+                writing[0].result()
+                yield writing[1]
 
     def close(self) -> None:
         pass
+
+
+def _warm_up() -> None:
+    """Import what a chunk needs and fill the core's tables (run on every Dask worker
+    when the engine starts, so the first chunk costs what the others cost)."""
+    import lightcomp.station.judge  # noqa: F401
+    import lightcomp.store.audit  # noqa: F401
+    from lightcomp.analysis import analyze_arrays
+
+    wl = np.arange(380.0, 781.0)
+    analyze_arrays(wl, np.exp(-0.5 * ((wl - 560.0) / 80.0) ** 2)[None, :], absolute=True)
 
 
 class DaskEngine:
@@ -442,6 +500,7 @@ class DaskEngine:
             ) from exc
         n = sum(self.client.nthreads().values()) or 1
         self.window = 2 * n
+        self.client.run(_warm_up)  # workers import the core now, not in the first chunk
 
     def run(self, job: Job, ranges: Iterator[tuple[int, int]], store) -> Iterator[Diff]:
         from dask.distributed import wait
@@ -464,7 +523,11 @@ class DaskEngine:
             self._cluster.close()
 
 
-def make_engine(name: str, scheduler: str | None = None):
+def make_engine(name, scheduler: str | None = None):
+    """The engine called ``name`` (``local`` or ``dask``); an engine object is used as
+    given (a benchmark starts its cluster once, outside the timed runs)."""
+    if not isinstance(name, str):
+        return name
     if name == "local":
         if scheduler:
             raise ReanalysisError("--scheduler needs --engine dask")
@@ -710,7 +773,7 @@ def reanalyze(
     sel: Selection,
     *,
     version: str | None = None,
-    engine: str = "local",
+    engine: str | LocalEngine | DaskEngine = "local",
     scheduler: str | None = None,
     dry_run: bool = False,
     publish: bool = False,
@@ -750,7 +813,8 @@ def reanalyze(
             if progress is not None:
                 progress(diff)
     finally:
-        eng.close()
+        if eng is not engine:  # an engine passed in is the caller's to close
+            eng.close()
     diff.seconds = time.perf_counter() - t0
     if publish and not dry_run and diff.written:
         from lightcomp.store.audit import record
