@@ -41,6 +41,7 @@ def sqlite_lab(_shared_lab):
         server.sim.faults = FaultQueue()
     w = _shared_lab.simlab.world
     w.update_source(output=False)
+    w.update_mains(output=False)
     w.set_aux(False)
 
 
@@ -54,7 +55,7 @@ def _assert_one_current_each(comps, meas):
 
 def _assert_safe(lab):
     w = lab.simlab.world
-    assert w.source.output is False and w.aux_on is False
+    assert w.source.output is False and w.mains.output is False and w.aux_on is False
 
 
 def test_full_batch_is_stored_completely(lab):

@@ -11,6 +11,7 @@ name                     class                                          interfac
 ``keithley2400``         :class:`~.keithley.Keithley2400Source`         DCSource
 ``e36312a``              :class:`~.keysight.KeysightE36312ASupply`      DCSource
 ``wt310e``               :class:`~.yokogawa.YokogawaWT310E`             PowerAnalyzer
+``chroma61600``          :class:`~.chroma.Chroma61600Source`            ACSource
 ``cs2000``               :class:`~.konicaminolta.KonicaMinoltaCS2000`   Spectroradiometer
 ``array-spectrometer``   :class:`~.array_spectrometer.ArraySpectrometer` Spectroradiometer
 ``ls218``                :class:`~.lakeshore.LakeShore218`              TemperatureLogger
@@ -35,6 +36,7 @@ DRIVERS: dict[str, str] = {
     "keithley2400": "lightcomp.drivers.keithley:Keithley2400Source",
     "e36312a": "lightcomp.drivers.keysight:KeysightE36312ASupply",
     "wt310e": "lightcomp.drivers.yokogawa:YokogawaWT310E",
+    "chroma61600": "lightcomp.drivers.chroma:Chroma61600Source",
     "cs2000": "lightcomp.drivers.konicaminolta:KonicaMinoltaCS2000",
     "array-spectrometer": "lightcomp.drivers.array_spectrometer:ArraySpectrometer",
     "ls218": "lightcomp.drivers.lakeshore:LakeShore218",

@@ -118,6 +118,29 @@ class DCSource(Instrument):
             pass
 
 
+class ACSource(Instrument):
+    """Programmable AC source supplying an AC-mains component (instead of the laboratory
+    mains), so the supply voltage and frequency are the plan's and not the grid's."""
+
+    @abc.abstractmethod
+    def set_ac(self, voltage_v: float, frequency_hz: float) -> None:
+        """Output ``voltage_v`` (V rms, sine) at ``frequency_hz``."""
+
+    @abc.abstractmethod
+    def output(self, on: bool) -> None:
+        """Switch the output."""
+
+    @abc.abstractmethod
+    def measure(self) -> ElectricalReading:
+        """The source's own read-back of its output (V, A rms, W, Hz)."""
+
+    def safe_state(self) -> None:
+        try:
+            self.output(False)
+        except Exception:  # noqa: BLE001 - safe_state never raises
+            pass
+
+
 class PowerAnalyzer(Instrument):
     """AC (or DC) power analyzer at the component's input."""
 

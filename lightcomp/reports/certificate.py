@@ -78,7 +78,7 @@ from lightcomp.reports.document import (
     Table,
 )
 from lightcomp.store import queries
-from lightcomp.store.models import Certificate, Component, Measurement
+from lightcomp.store.models import LIGHT_WAVEFORM_KEY, Certificate, Component, Measurement
 
 __all__ = [
     "DECISION_RULES",
@@ -950,11 +950,6 @@ def _harmonics_blocks(m: dict, w: Words) -> list:
         )
     )
     return out
-
-
-#: Where a measurement keeps the light waveform its flicker figures come from:
-#: ``electrical["light_waveform"] = {"sample_rate_hz": fs, "values": [...]}``.
-LIGHT_WAVEFORM_KEY = "light_waveform"
 
 
 def _flicker_blocks(m: dict, w: Words) -> list:

@@ -10,6 +10,7 @@ Protocols served (see the driver modules for the client side):
 * ``Keithley2400Sim``: SCPI subset of the Keithley 2400 SourceMeter.
 * ``E36312ASim``: SCPI subset of the Keysight E36312A (channel 1 feeds the DUT).
 * ``WT310ESim``: Yokogawa WT310E numeric/harmonic/status subset.
+* ``Chroma61600Sim``: SCPI subset of the Chroma 61600-series AC source.
 * ``CS2000Sim``: Konica Minolta CS-2000 ASCII protocol (``OK00``/``ERxx``).
 * ``ArraySpectrometerSim``: the LCAS-1 line protocol of
   :mod:`lightcomp.drivers.array_spectrometer`.
@@ -1069,6 +1070,108 @@ class WT310ESim(ScpiSim):
         return "G5"
 
 
+# -- Chroma 61600 AC source ----------------------------------------------------------------
+CHROMA_VOLTAGE_MAX_V = 300.0  # 61604 *(verify the model's range)*
+CHROMA_FREQUENCY_HZ = (15.0, 1000.0)
+CHROMA_CURRENT_MAX_A = 16.0
+
+
+class Chroma61600Sim(ScpiSim):
+    """Chroma 61604 programmable AC source (61600 series) feeding an AC module.
+
+    Command subset of the 61600 user's manual, chapter "Remote Operation" *(verify)*:
+    ``[:SOURce]:VOLTage:AC``, ``[:SOURce]:VOLTage:LIMit:AC`` (a voltage setting above
+    the limit is refused with -222 and leaves the voltage as it was),
+    ``[:SOURce]:FREQuency``, ``[:SOURce]:CURRent:LIMit``, ``:OUTPut[:STATe] ON|OFF``
+    and the read-back queries ``:FETCh|:MEASure[:SCALar]:VOLTage:ACDC?``,
+    ``...:CURRent:AC?``, ``...:POWer:AC[:REAL]?``, ``...:FREQuency?``; error queue
+    ``:SYSTem:ERRor?``, ``:SYSTem:REMote|LOCal``.  The output's voltage and frequency
+    reach the module in the sphere (:meth:`World.update_mains`).
+    """
+
+    idn = "Chroma ATE,61604,616040001234,1.10"
+    NUMBER_FORMAT = "{:.4f}"
+    SETTINGS = (
+        scpi.Setting(
+            "[:SOURce]:VOLTage:LIMit:AC",
+            scpi.Num(0.0, CHROMA_VOLTAGE_MAX_V, CHROMA_VOLTAGE_MAX_V),
+            CHROMA_VOLTAGE_MAX_V,
+        ),
+        scpi.Setting(
+            "[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]:AC",
+            scpi.Num(0.0, CHROMA_VOLTAGE_MAX_V, 0.0),
+            0.0,
+            on_set="_set_voltage",
+        ),
+        scpi.Setting(
+            "[:SOURce]:FREQuency[:IMMediate]",
+            scpi.Num(*CHROMA_FREQUENCY_HZ, 60.0),
+            60.0,
+            on_set="_push",
+        ),
+        scpi.Setting(
+            "[:SOURce]:CURRent:LIMit",
+            scpi.Num(0.0, CHROMA_CURRENT_MAX_A, CHROMA_CURRENT_MAX_A),
+            CHROMA_CURRENT_MAX_A,
+            on_set="_push",
+        ),
+        scpi.Setting(":OUTPut[:STATe]", scpi.Bool(), False, on_set="_push"),
+    )
+
+    def _set_voltage(self, value: object) -> None:
+        limit = self.values.get("[:SOURce]:VOLTage:LIMit:AC", CHROMA_VOLTAGE_MAX_V)
+        if float(value) > limit:
+            raise scpi.ScpiError(-222, f"voltage above the limit {limit:g} V")
+        self._push()
+
+    def _push(self, _value: object = None) -> None:
+        if not hasattr(self, "world"):  # settings are restored before the world is wired
+            return
+        v = self.values
+        self.world.update_mains(
+            output=bool(v[":OUTPut[:STATe]"]),
+            voltage_v=float(v["[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]:AC"]),
+            frequency_hz=float(v["[:SOURce]:FREQuency[:IMMediate]"]),
+            current_limit_a=float(v["[:SOURce]:CURRent:LIMit"]),
+        )
+
+    def _readback(self) -> dict[str, float]:
+        if not self.values[":OUTPut[:STATe]"]:
+            return {"U": 0.0, "I": 0.0, "P": 0.0, "F": 0.0}
+        ac = self.world.ac_input() or {"I": 0.0, "P": 0.0}
+        return {
+            "U": self.noisy(self.world.mains.voltage_v, 2e-4),
+            "I": self.noisy(ac["I"], 1e-3),
+            "P": self.noisy(ac["P"], 1e-3),
+            "F": self.world.mains.frequency_hz,
+        }
+
+    @scpi.command(":FETCh[:SCALar]:VOLTage:ACDC?")
+    @scpi.command(":MEASure[:SCALar]:VOLTage:ACDC?")
+    def _fetch_volt(self, call: scpi.Call) -> str:
+        return self.format_number(self._readback()["U"])
+
+    @scpi.command(":FETCh[:SCALar]:CURRent:AC?")
+    @scpi.command(":MEASure[:SCALar]:CURRent:AC?")
+    def _fetch_curr(self, call: scpi.Call) -> str:
+        return self.format_number(self._readback()["I"])
+
+    @scpi.command(":FETCh[:SCALar]:POWer:AC[:REAL]?")
+    @scpi.command(":MEASure[:SCALar]:POWer:AC[:REAL]?")
+    def _fetch_pow(self, call: scpi.Call) -> str:
+        return self.format_number(self._readback()["P"])
+
+    @scpi.command(":FETCh[:SCALar]:FREQuency?")
+    @scpi.command(":MEASure[:SCALar]:FREQuency?")
+    def _fetch_freq(self, call: scpi.Call) -> str:
+        return self.format_number(self._readback()["F"])
+
+    @scpi.command(":SYSTem:REMote")
+    @scpi.command(":SYSTem:LOCal")
+    def _remote(self, call: scpi.Call) -> None:
+        call.no_args()
+
+
 def _hex_f32(values: np.ndarray) -> str:
     return ",".join(struct.pack(">f", float(v)).hex().upper() for v in values)
 
@@ -1354,6 +1457,7 @@ SIMULATORS: dict[str, type[SimInstrument]] = {
     "keithley2400": Keithley2400Sim,
     "e36312a": E36312ASim,
     "wt310e": WT310ESim,
+    "chroma61600": Chroma61600Sim,
     "cs2000": CS2000Sim,
     "array-spectrometer": ArraySpectrometerSim,
     "ls218": LS218Sim,

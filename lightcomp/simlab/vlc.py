@@ -25,6 +25,13 @@ typical of published InGaN pc-LED measurements, *(verify)* against a real part):
 * unit-to-unit spread: ``<key>_spread_rel`` (1 sigma) of tau0 (5 %), the phosphor
   decay (4 %) and the RC pole (5 %), deterministic in (family, lot, serial).
 
+Light of an AC-mains module (flicker): its built-in driver passes part of the
+rectified mains power through to the LED string, so the light ripples at twice the
+mains frequency (the AC source's, :meth:`World._mains`) with the percent flicker
+``flicker_depth`` of the family (default 5 %, unit spread ``flicker_depth_spread_rel``,
+doubled by a lossy driver: defect ``high_vf``), a second harmonic of a quarter of the
+ripple; the photoreceiver sees it DC-coupled on channel 2 (:func:`mains_light_period`).
+
 Receiver: silicon PIN (responsivity ``0.7 x lambda / 1240 nm`` A/W) behind a
 transimpedance of ``RECEIVER_GAIN_V_PER_A``, first-order bandwidth
 ``RECEIVER_BANDWIDTH_HZ``, white noise ``RECEIVER_NOISE_V`` rms; the blue filter
@@ -76,6 +83,9 @@ DEFAULTS = {
     "vlc_tau0_ns_spread_rel": 0.05,
     "vlc_phosphor_tau_ns_spread_rel": 0.04,
     "vlc_rc_mhz_spread_rel": 0.05,
+    # light ripple of an AC module (percent flicker / 100) *(verify against measured drivers)*
+    "flicker_depth": 0.05,
+    "flicker_depth_spread_rel": 0.20,
 }
 
 
@@ -212,7 +222,8 @@ def _generator_period(g: GeneratorState) -> np.ndarray:
 
 
 def bench_signals(world: World) -> tuple[float, np.ndarray, np.ndarray]:
-    """(period s, generator volts, receiver volts) over one period of the generator.
+    """(period s, generator volts, receiver volts) over one period of the generator
+    (of the light's mains ripple, for a powered AC module with the generator off).
 
     The receiver output is DC-coupled (its mean is the average light); without
     a unit, or with the source off and no modulation, it is zero.
@@ -221,6 +232,9 @@ def bench_signals(world: World) -> tuple[float, np.ndarray, np.ndarray]:
     with b.lock:
         g = GeneratorState(**{k: v for k, v in vars(b.generator[1]).items()})
         blue = b.blue_filter
+    mains = mains_light_period(world, blue)
+    if mains is not None and not g.output:  # an AC module's own light: no stimulus
+        return mains[0], np.zeros_like(mains[1]), mains[1]
     period = 1.0 / g.frequency_hz
     v_gen = _generator_period(g)
     with world.lock:
@@ -243,6 +257,40 @@ def bench_signals(world: World) -> tuple[float, np.ndarray, np.ndarray]:
 
     v_rx = RECEIVER_GAIN_V_PER_A * _filtered(light, period, optical)
     return period, v_gen, v_rx
+
+
+def flicker_depth(unit: dev.Unit) -> float:
+    """Light ripple of an AC module (percent flicker / 100): the family's value with the
+    unit's spread (deterministic in family, lot, serial); a lossy driver ripples twice as much."""
+    p = unit.family.params
+    depth = float(p.get("flicker_depth", DEFAULTS["flicker_depth"]))
+    spread = float(p.get("flicker_depth_spread_rel", DEFAULTS["flicker_depth_spread_rel"]))
+    z = float(dev._rng("flicker", unit.family.name, unit.lot, unit.serial).standard_normal())
+    depth *= max(1.0 + spread * z, 0.2)
+    if unit.defect == "high_vf":
+        depth *= 2.0
+    return min(depth, 0.95)
+
+
+def mains_light_period(world: World, blue_filter: bool = False) -> tuple[float, np.ndarray] | None:
+    """(ripple period s, receiver volts over one period) of a powered AC module; None
+    when no AC module is powered.  Mean: the operating point's radiant flux through the
+    photoreceiver; ripple at twice the mains frequency (:func:`flicker_depth`)."""
+    with world.lock:
+        unit, op, mains = world.unit, world.operating_point(), world._mains()
+    if unit is None or op is None or mains is None or op.led_current_a <= 0:
+        return None
+    wl = dev.WAVELENGTHS_NM
+    if blue_filter:
+        trans = 0.005 + (0.90 - 0.005) / (1.0 + np.exp((wl - BLUE_FILTER_EDGE_NM) / 2.0))
+    else:
+        trans = np.ones_like(wl)
+    mean_a = float((op.spectral_flux_w_nm * 0.7 * wl / 1240.0 * trans).sum()) * RECEIVER_COUPLING
+    ph = np.arange(_PERIOD_SAMPLES) / _PERIOD_SAMPLES
+    shape = np.cos(2 * np.pi * ph) + 0.25 * np.cos(4 * np.pi * ph + 0.6)
+    shape /= (shape.max() - shape.min()) / 2.0  # peak-to-peak 2: percent flicker = depth
+    light = 1.0 + flicker_depth(unit) * shape
+    return 1.0 / (2.0 * mains[1]), RECEIVER_GAIN_V_PER_A * mean_a * light
 
 
 # -- generator ---------------------------------------------------------------------------

@@ -8,7 +8,10 @@ the thermocouple reads are consistent.
 
 The standard lamp (fixture serial ``SIM-STD-001``) has its own supply, switched by
 the source role's output (its settings are ignored; the source sees an open
-circuit); AC modules likewise take the source's output as their mains relay.
+circuit).  AC modules are supplied by the programmable AC source (``mains``: its
+voltage and frequency reach the module's input) or, on a station without one, by the
+laboratory mains through a relay switched by the source's output.  The module's
+built-in driver runs from ``UVLO_FRACTION`` of its rated voltage up.
 
 Sphere model (what reaches the spectroradiometer, W/nm before its responsivity):
 ``spectral_flux(DUT) * alpha(loaded) + aux_lamp * alpha(loaded)`` where ``alpha`` is
@@ -90,6 +93,20 @@ class SourceState:
     current_limit_a: float = 1.05e-4
 
 
+@dataclass
+class MainsState:
+    """Output of the programmable AC source (Chroma 61600 simulator) feeding an AC module."""
+
+    output: bool = False
+    voltage_v: float = 0.0
+    frequency_hz: float = 60.0  # the 61600's *RST frequency *(verify)*
+    current_limit_a: float = 16.0
+
+
+UVLO_FRACTION = 0.70
+"""An AC module's built-in driver starts from this fraction of its rated mains voltage."""
+
+
 class World:
     """Virtual time, loaded unit, source, aux lamp and thermal state (thread-safe)."""
 
@@ -111,6 +128,7 @@ class World:
         self._virtual_s = 0.0
         self._real0 = time.monotonic()
         self.source = SourceState()
+        self.mains = MainsState()
         self.aux_on = False
         self.unit: dev.Unit | None = None
         # Unit -> Unit applied at load (the LM-80 rig ages its samples: simlab/lm80rig.py)
@@ -180,14 +198,36 @@ class World:
             for key, value in changes.items():
                 setattr(self.source, key, value)
 
+    def update_mains(self, **changes) -> None:
+        """Change the AC source's output; the thermal state is re-based first."""
+        with self.lock:
+            self._rebase()
+            for key, value in changes.items():
+                setattr(self.mains, key, value)
+
+    def _mains(self) -> tuple[float, float] | None:
+        """(voltage V rms, frequency Hz) at an AC module's input, None when unpowered:
+        the AC source's output, else the laboratory mains through the source's relay."""
+        u = self.unit
+        if u is None or not u.family.is_ac:
+            return None
+        p = u.family.params
+        if self.mains.output:
+            v, f = self.mains.voltage_v, self.mains.frequency_hz
+        elif self.source.output:
+            v, f = p["mains_voltage_v"], p["mains_frequency_hz"]
+        else:
+            return None
+        return (v, f) if v >= UVLO_FRACTION * p["mains_voltage_v"] else None
+
     def _drive_current_a(self) -> float:
         """LED current from the source settings and the loaded unit's I-V curve."""
         u, s = self.unit, self.source
+        if u is not None and u.family.is_ac:  # the built-in driver sets the string current
+            return u.family.params["nominal_current_a"] if self._mains() else 0.0
         if u is None or not s.output:
             return 0.0
         p = u.family.params
-        if u.family.is_ac:  # the built-in driver sets the string current; OUTP = mains relay
-            return p["nominal_current_a"]
         slope = p["vf_log_slope_v"]
         dt = self._temperatures()[0] - 25.0
         v0 = u.vf_v + p["vf_tempco_v_per_k"] * dt  # Vf at nominal current
@@ -208,10 +248,10 @@ class World:
 
     def _drive_current_nominal(self) -> float:
         u, s = self.unit, self.source
+        if u is not None and u.family.is_ac:
+            return u.family.params["nominal_current_a"] if self._mains() else 0.0
         if u is None or not s.output:
             return 0.0
-        if u.family.is_ac:
-            return u.family.params["nominal_current_a"]
         return (
             s.current_a
             if s.mode == "current"
@@ -259,20 +299,19 @@ class World:
             return (op.led_voltage_v if comp else s.voltage_v), op.led_current_a, comp
 
     def ac_input(self) -> dict[str, float] | None:
-        """Mains-side quantities of an AC module (None unless an AC unit is powered)."""
+        """Mains-side quantities of an AC module (None unless an AC unit is powered).
+
+        The built-in driver draws constant power whatever the voltage (above its
+        under-voltage lock-out), so the input current is P / (U PF)."""
         with self.lock:
             op = self.operating_point()
-            if (
-                op is None
-                or self.unit is None
-                or not self.unit.family.is_ac
-                or op.led_current_a <= 0
-            ):
+            mains = self._mains()
+            if op is None or mains is None or op.led_current_a <= 0:
                 return None
             p = self.unit.family.params
             extra = 1.12 if self.unit.defect == "high_vf" else 1.0
             power = op.led_voltage_v * op.led_current_a / p["driver_efficiency"] * extra
-            u = p["mains_voltage_v"]
+            u, f_mains = mains
             pf = p["power_factor"]
             s = power / pf
             i = s / u
@@ -289,8 +328,8 @@ class World:
                 "S": s,
                 "Q": math.sqrt(max(s * s - power * power, 0.0)),
                 "LAMB": pf,
-                "FU": p["mains_frequency_hz"],
-                "FI": p["mains_frequency_hz"],
+                "FU": f_mains,
+                "FI": f_mains,
                 "ITHD": 100.0 * thd,
                 "UTHD": 0.4,
                 "harmonics": i1 * np.where(orders == 1, 1.0, h),

@@ -17,8 +17,9 @@ their owners and passed through in :attr:`StationConfig.raw`)::
     kind = "simlab"
     resource = "TCPIP0::..."       # simlab: the control channel (default: the fixture's resource)
 
-    [instruments.<role>]           # role: source, power_analyzer, spectro, thermo, fixture,
-                                   #       generator, scope (VLC modulation test)
+    [instruments.<role>]           # role: source, ac_source (AC plans), power_analyzer, spectro,
+                                   #       thermo, fixture, generator, scope (VLC modulation
+                                   #       test, flicker)
     driver = "keithley2400"        # lightcomp.drivers registry name
     resource = "TCPIP0::127.0.0.1::5025::SOCKET"
     identity = "MODEL 2400"        # expected substring of the identity reply
@@ -42,7 +43,16 @@ from lightcomp.drivers.base import InstrumentConfig
 from lightcomp.errors import ConfigError, PlanError
 from lightcomp.station.plan import _Ctx, read_toml
 
-ROLES = ("source", "power_analyzer", "spectro", "thermo", "fixture", "generator", "scope")
+ROLES = (
+    "source",
+    "ac_source",
+    "power_analyzer",
+    "spectro",
+    "thermo",
+    "fixture",
+    "generator",
+    "scope",
+)
 """Instrument roles a station knows."""
 
 REQUIRED_ROLES = ("source", "spectro", "fixture")
@@ -154,6 +164,7 @@ DRIVER_OPTIONS: dict[str, dict[str, tuple]] = {
     "keithley2400": {},
     "e36312a": {"channel": (lambda v: _whole(v) and 1 <= v <= 3, "1, 2 or 3")},
     "wt310e": {"element": _OPT_INT_POS, "harmonics": _OPT_BOOL},
+    "chroma61600": {"current_limit_a": _OPT_POS},
     "cs2000": {"poll_interval_s": _OPT_POS},
     "array-spectrometer": {
         "integration_time_s": _OPT_POS,

@@ -38,6 +38,11 @@ Layout (every table but ``[plan]``, ``[drive]`` and ``[limits]`` is optional)::
     ambient_channel = 2
     retries = 2                    # re-measure a component after an instrument fault
 
+    [flicker]                      # light waveform for flicker (IEEE 1789-2015), scope ch 2
+    enabled = true
+    sample_rate_hz = 20000.0       # >= 6 kHz: IEEE 1789 judges modulation up to 3 kHz
+    duration_s = 0.2               # >= 0.1 s; at most 62 500 samples (one scope record)
+
     [limits]                       # <quantity>_min / <quantity>_max, plus:
     flux_min = 1080.0              # lm
     ansi_quadrangle = 4000         # chromaticity inside this ANSI C78.377 7-step quadrangle
@@ -118,6 +123,7 @@ _SECTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "ambient_channel": int,
         "retries": int,
     },
+    "flicker": {"enabled": bool, "sample_rate_hz": (int, float), "duration_s": (int, float)},
     "limits": {},  # checked against QUANTITIES
     "modulation": {},  # VLC test, checked by lightcomp.station.modulation.modulation_settings
 }
@@ -161,6 +167,27 @@ class MeasurementSteps:
     retries: int = 2
 
 
+FLICKER_MAX_MODULATION_HZ = 3000.0
+"""IEEE 1789-2015 exempts modulation above 3 kHz; a flicker record must resolve up to it."""
+FLICKER_MIN_DURATION_S = 0.1
+"""Shortest light record: ten ripple periods of 50 Hz mains (100 Hz ripple)."""
+FLICKER_MAX_SAMPLES = 62_500
+"""Longest record: one acquisition of the station's scope (DSOX1102G, RAW points)."""
+
+
+@dataclass(frozen=True)
+class FlickerSettings:
+    """``[flicker]``: record the light waveform (photoreceiver on the scope) once the unit
+    is stable, for percent flicker, flicker index and the IEEE 1789-2015 verdict."""
+
+    sample_rate_hz: float = 20_000.0
+    duration_s: float = 0.2
+
+    @property
+    def points(self) -> int:
+        return round(self.sample_rate_hz * self.duration_s)
+
+
 @dataclass(frozen=True)
 class Limit:
     """Limit on one quantity: ``min <= value <= max`` (either side optional)."""
@@ -192,6 +219,7 @@ class TestPlan:
     sha256: str | None = None
     raw: dict = field(default_factory=dict)
     modulation: Any = None  # ModulationSettings of a [modulation] table (VLC test)
+    flicker: FlickerSettings | None = None  # [flicker] enabled: light waveform recorded
 
     def snapshot(self) -> dict:
         """The plan as stored with a test run (the parsed TOML plus its origin)."""
@@ -438,6 +466,42 @@ def _parse_measurement(ctx: _Ctx, t: dict) -> MeasurementSteps:
     return MeasurementSteps(**t)
 
 
+def _parse_flicker(ctx: _Ctx, t: dict) -> FlickerSettings | None:
+    """``[flicker]`` checked: positive numbers, a record that resolves IEEE 1789's range
+    (sample rate >= 2 x 3 kHz), lasts >= 0.1 s and fits one scope record."""
+    if not _positive(ctx, "flicker", t, "sample_rate_hz", "duration_s"):
+        return None
+    kw = {k: float(v) for k, v in t.items() if k != "enabled"}
+    f = FlickerSettings(**kw)
+    ok = True
+    if f.sample_rate_hz < 2 * FLICKER_MAX_MODULATION_HZ:
+        ctx.report(
+            "flicker",
+            "sample_rate_hz",
+            f"'sample_rate_hz' in [flicker] must be >= {2 * FLICKER_MAX_MODULATION_HZ:g} Hz "
+            f"(IEEE 1789-2015 judges modulation up to {FLICKER_MAX_MODULATION_HZ:g} Hz), "
+            f"not {f.sample_rate_hz:g}",
+        )
+        ok = False
+    if f.duration_s < FLICKER_MIN_DURATION_S:
+        ctx.report(
+            "flicker",
+            "duration_s",
+            f"'duration_s' in [flicker] must be >= {FLICKER_MIN_DURATION_S:g} s, "
+            f"not {f.duration_s:g}",
+        )
+        ok = False
+    if ok and f.points > FLICKER_MAX_SAMPLES:
+        ctx.report(
+            "flicker",
+            "duration_s",
+            f"[flicker] asks for {f.points} samples (sample_rate_hz x duration_s); one scope "
+            f"record holds at most {FLICKER_MAX_SAMPLES}",
+        )
+        ok = False
+    return f if ok and t.get("enabled", True) else None
+
+
 def _parse_limits(ctx: _Ctx, t: Any) -> tuple[tuple[Limit, ...], int | None]:
     if not isinstance(t, dict):
         ctx.report(None, "limits", "'limits' must be a table [limits]")
@@ -544,7 +608,7 @@ def parse_plan(data: dict, text: str, path: str, *, feasibility: bool = True) ->
             ctx.errors.append(f"{path}:1: missing table [{section}]")
     tables = {
         section: _check_types(ctx, section, data[section])
-        for section in ("plan", "drive", "stabilisation", "measurement", "uncertainty")
+        for section in ("plan", "drive", "stabilisation", "measurement", "uncertainty", "flicker")
         if section in data
     }
     rule = tables.get("uncertainty", {}).get("decision_rule", "simple")
@@ -573,6 +637,7 @@ def parse_plan(data: dict, text: str, path: str, *, feasibility: bool = True) ->
             modulation = modulation_settings(data["modulation"])
         except PlanError as exc:
             ctx.report("modulation", None, str(exc))
+    flicker = _parse_flicker(ctx, tables["flicker"]) if "flicker" in tables else None
     ctx.raise_if_any()
     return TestPlan(
         name=p["name"],
@@ -589,4 +654,5 @@ def parse_plan(data: dict, text: str, path: str, *, feasibility: bool = True) ->
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         raw=data,
         modulation=modulation,
+        flicker=flicker,
     )

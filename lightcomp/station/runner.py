@@ -189,11 +189,7 @@ class BatchRunner:
     # -- set-up --------------------------------------------------------------------
     def _prepare(self, params: dict) -> tuple[int, int, int]:
         """Check calibration, family and lot; create the test run. Returns (run id, lot id, family id)."""
-        if self.plan.drive.mode == "ac" and "power_analyzer" not in self.station.instruments:
-            raise PlanError(
-                f"plan {self.plan.name!r} drives AC mains: station {self.station.name!r} "
-                "needs an [instruments.power_analyzer]"
-            )
+        self._check_station_for_plan()
         opened = run_records.open_run(
             self.store,
             self.station,
@@ -216,6 +212,27 @@ class BatchRunner:
         for note in opened.interrupted:
             self.echo(note)
         return opened.run_id, opened.lot_id, opened.family_id
+
+    def _check_station_for_plan(self) -> None:
+        """The station has what the plan needs (checked before the store is touched): an AC
+        plan is supplied by a programmable AC source at the plan's voltage and frequency
+        and measured by a power analyser; a flicker record needs the scope."""
+        have = self.station.instruments
+        need = []
+        if self.plan.drive.mode == "ac":
+            need += [
+                ("ac_source", "a programmable AC source"),
+                ("power_analyzer", "a power analyser"),
+            ]
+        if self.plan.flicker is not None:
+            need.append(("scope", "an oscilloscope with the photoreceiver on channel 2"))
+        missing = [f"[instruments.{role}] ({what})" for role, what in need if role not in have]
+        if missing:
+            why = "drives AC mains" if self.plan.drive.mode == "ac" else "records flicker"
+            raise PlanError(
+                f"plan {self.plan.name!r} {why}: station {self.station.name!r} "
+                f"needs {' and '.join(missing)}"
+            )
 
     def _record_instruments(self) -> None:
         run_records.record_instruments(
@@ -540,15 +557,29 @@ class BatchRunner:
             return pa.read()
         return self.instruments["source"].measure()
 
+    def _supply(self):
+        """The instrument powering the unit: the AC source for an AC plan, else the source."""
+        return self.instruments["ac_source" if self.plan.drive.mode == "ac" else "source"]
+
     def _power_on(self) -> None:
-        src = self.instruments["source"]
+        src = self._supply()
         d = self.plan.drive
         if d.mode == "dc-current":
             src.set_current(d.current_a, d.voltage_limit_v)
         elif d.mode == "dc-voltage":
             src.set_voltage(d.voltage_v, d.current_limit_a)
-        # AC: the source's output switches the mains relay of the module under test
+        else:  # AC: the plan's voltage and frequency from the programmable AC source
+            src.set_ac(d.voltage_v, d.frequency_hz)
         src.output(True)
+
+    def _measure_flicker(self) -> dict | None:
+        """The light waveform of the powered, stable unit (plans with ``[flicker]``)."""
+        if self.plan.flicker is None:
+            return None
+        from lightcomp.station.flicker import capture_light_waveform
+
+        self._step(self._unit or "", "flicker (light waveform)")
+        return capture_light_waveform(self.instruments["scope"], self.plan.flicker)
 
     def measure_component(self, serial: str) -> ComponentResult:
         """One attempt at one unit (instrument errors propagate; nothing is stored here)."""
@@ -602,12 +633,14 @@ class BatchRunner:
                         "tc_c": th.read_c(steps.tc_channel),
                         "ambient_c": th.read_c(steps.ambient_channel),
                     }
+                light = self._measure_flicker()
                 modulation = self._measure_modulation()
             finally:
+                supply = self._supply()
                 try:
-                    inst["source"].output(False)
+                    supply.output(False)
                 except InstrumentError:
-                    inst["source"].safe_state()
+                    supply.safe_state()
                     raise
         finally:
             try:
@@ -617,6 +650,10 @@ class BatchRunner:
         self._step(serial, "computing")
         spectrum = cal.spectral_flux(raw, dark, alpha)
         result = self._evaluate(raw, dark, spectrum, elec, temps, history, alpha)
+        if light is not None:
+            from lightcomp.store.models import LIGHT_WAVEFORM_KEY
+
+            result.electrical[LIGHT_WAVEFORM_KEY] = light
         if modulation is not None:
             add_modulation(result, modulation, self.plan.modulation)
         return result

@@ -58,6 +58,11 @@ class Base(DeclarativeBase):
 
 TS = DateTime(timezone=True)
 
+LIGHT_WAVEFORM_KEY = "light_waveform"
+"""Key of the light waveform in a measurement's ``electrical`` JSON (the station writes it
+for plans with ``[flicker]``; the certificate's flicker figures come from it):
+``{"sample_rate_hz": fs, "values": [...]}``, photoreceiver volts, DC level kept."""
+
 
 class Manufacturer(Base):
     """A manufacturer registered with the alliance."""
@@ -292,7 +297,7 @@ class Measurement(Base):
     dark_spectrum: Mapped[bytes | None] = mapped_column(Blob)
     spectrum: Mapped[bytes | None] = mapped_column(Blob)  # calibrated spectral flux, W/nm
     # Structured readings.
-    electrical: Mapped[dict] = mapped_column(JSONType, default=dict)
+    electrical: Mapped[dict] = mapped_column(JSONType, default=dict)  # + LIGHT_WAVEFORM_KEY
     temperatures: Mapped[dict] = mapped_column(JSONType, default=dict)
     stabilisation: Mapped[list] = mapped_column(JSONType, default=list)
     instruments: Mapped[dict] = mapped_column(JSONType, default=dict)  # role -> identity
