@@ -338,13 +338,17 @@ def lookup(name: str) -> Quantity | None:
     return _BY_NAME.get(name) or _BY_NAME.get(name.lower())
 
 
-def limit_label(name: str) -> str:
+def limit_label(name: str, *, full: bool = False) -> str:
     """What people read for a plan limit name (``r9`` -> ``R9``, ``ansi_quadrangle`` ->
-    ``ANSI C78.377 quadrangle``); an unknown name is shown as it is."""
+    ``ANSI C78.377 quadrangle``); an unknown name is shown as it is. ``full``: the
+    quantity's label rather than its symbol (``efficacy`` -> ``Luminous efficacy``, not
+    ``ηv``), where there is room (a Pareto chart's causes)."""
     if name == "ansi_quadrangle":  # the limit on ansi_category: inside the nominal quadrangle
         return "ANSI C78.377 quadrangle"
     q = lookup(name)
-    return name if q is None else (q.symbol or q.label_en)
+    if q is None:
+        return name
+    return q.label(unit=False) if full else (q.symbol or q.label_en)
 
 
 def column_quantities(kind: str | None = "number") -> tuple[Quantity, ...]:

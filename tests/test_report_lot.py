@@ -289,3 +289,17 @@ def test_dc_items_never_labelled_rms(lots):
         s.flush()
         assert dc_driven(s, frame)
         s.rollback()
+
+
+def test_pareto_names_causes_by_their_catalogue_label(lots):
+    from lightcomp.quantities import limit_label
+    from lightcomp.store.queries import lot_records
+
+    _, store, _, _ = lots
+    with store.session() as s:
+        html = render(build_lot_report(s, lot="LOT-A"), "html").decode()
+        causes = {c for fl in lot_records(s, lot="LOT-A")["failed_limits"] for c in fl}
+    assert limit_label("efficacy", full=True) == "Luminous efficacy"
+    assert limit_label("efficacy") == "ηv"  # the compact form of the failed-components table
+    for c in causes:
+        assert f'<td class="l">{limit_label(c, full=True)}</td>' in html, c

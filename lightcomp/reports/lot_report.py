@@ -377,6 +377,7 @@ def _family_table(df, families, withdrawn, target, confidence) -> Table:
         rows,
         row_styles=styles,
         align=["l", "l", "r", "r", "r", "r", "r", "r", "l"],
+        widths=[67, 100, 42, 28, 28, 28, 40, 77, 70],
         caption="Yield per family; each family has its own section below (limits, "
         "distributions and control charts are never pooled across families).",
     )  # fmt: skip
@@ -405,7 +406,7 @@ def _family_body(
 
     fails = df.loc[df["verdict"] == "fail", "failed_limits"].tolist()
     par = pareto_failure_causes(df["failed_limits"].tolist())
-    causes = [catalogue.limit_label(c) for c in par["cause"].tolist()]
+    causes = [catalogue.limit_label(c, full=True) for c in par["cause"].tolist()]
     counts = par["count"].astype(int).tolist()
     if n_error:
         causes.append("(measurement error)")
@@ -550,7 +551,9 @@ def _family_body(
                                                          "ra")),
               "measured (UTC)"]  # fmt: skip
     align = ["l", "l", "l", "l", "r", "r", "r", "r", "l"]
-    widths = [36, 6, 8, 18, 7, 6, 7, 6, 10]
+    # PDF widths in points (A4 text width about 504 pt, 7.5 pt type): the code on two lines
+    # broken at a hyphen, "(withdrawn)" and "-0.0053" whole, the time under its date
+    widths = [114, 54, 37, 119, 35, 29, 38, 27, 51]
     if one_lot:
         header, align, widths = (x[:1] + x[2:] for x in (header, align, widths))
     doc.add(
