@@ -321,6 +321,8 @@ def test_certificate_of_the_ac_run_names_the_ac_source_and_shows_flicker(ac_lab,
     html = out.read_text(encoding="utf-8")
     assert "AC source: Chroma ATE,61604" in html
     assert "not recorded by the station" not in html
+    assert "Oscilloscope: KEYSIGHT TECHNOLOGIES,DSO-X 1102G" in html  # it recorded the light
+    assert "Source meter" not in html  # the DC source meter did not supply this item
     assert "Percent flicker" in html and "Flicker index" in html
     assert "IEEE 1789-2015 verdict" in html
     assert "Flicker is not measured" not in html

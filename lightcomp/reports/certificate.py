@@ -490,7 +490,8 @@ def instruments_used(instruments: dict[str, str], plan: dict) -> list[tuple[str,
     DC plan is supplied and measured by the source meter; the certificate names
     only what measured this item. The AC source row has identity None when the
     station recorded none (supplied from the mains). Temperature only when the plan
-    measured it, generator and scope only for a VLC test. Without a stored plan
+    measured it, generator and scope only for a VLC test (the scope also when it recorded
+    the light waveform of a ``[flicker]`` plan). Without a stored plan
     (older runs) every recorded instrument is named.
     """
     mode = _drive_mode(plan)
@@ -502,8 +503,11 @@ def instruments_used(instruments: dict[str, str], plan: dict) -> list[tuple[str,
     if steps.get("temperature", True):
         roles.append("thermo")
     roles.append("fixture")
+    flicker = plan.get("flicker") if isinstance(plan.get("flicker"), dict) else {}
     if plan.get("modulation"):
         roles += ["generator", "scope"]
+    elif flicker and flicker.get("enabled", True):  # the scope recorded the light waveform
+        roles.append("scope")
     out: list[tuple[str, str | None]] = []
     for role in roles:
         if role in instruments:
