@@ -163,6 +163,7 @@ def for_blocks(n: int, work: Callable[[slice], None]) -> None:
 
 #: Segment limits of the reference table in mired (10^6/T): 25000, 7000, 5000, 4000, 1000 K.
 _SEGMENTS_MIRED = (40.0, 1e6 / 7000.0, 200.0, 250.0, 1000.0)
+_INNER_MIRED = np.array(_SEGMENTS_MIRED[1:-1])  # the segment limits searched per call
 #: Maximum node spacing of the reference table (mired).
 _STEP_MIRED = 0.5
 
@@ -319,15 +320,15 @@ class ReferenceTable:
         lo_k, hi_k = illuminants.REFERENCE_T_RANGE
         valid = np.isfinite(T) & (T >= lo_k) & (T <= hi_k)
         m = 1e6 / np.where(valid, T, 5000.0)
-        m = np.clip(m, _SEGMENTS_MIRED[0], _SEGMENTS_MIRED[-1])
+        m = np.minimum(np.maximum(m, _SEGMENTS_MIRED[0]), _SEGMENTS_MIRED[-1])
         # A value on an inner limit belongs to the segment on its higher-T side (so that
         # T = 5000 K is daylight in CIE 13.3), except 7000 K, which the daylight
         # formula puts in its 4000-7000 K branch.
-        seg = np.searchsorted(np.asarray(_SEGMENTS_MIRED[1:-1]), m, side="left")
+        seg = np.searchsorted(_INNER_MIRED, m, side="left")
         seg[m == _SEGMENTS_MIRED[1]] = 1
         x = (m - self._seg_lo[seg]) / self._seg_step[seg]
         n_nodes = self._seg_n[seg]
-        first = np.clip(np.floor(x).astype(np.int64) - 1, 0, n_nodes - 4)
+        first = np.minimum(np.maximum(np.floor(x).astype(np.int64) - 1, 0), n_nodes - 4)
         u = x - first  # local coordinate, nodes at 0, 1, 2, 3
         w = np.stack(
             [

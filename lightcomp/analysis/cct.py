@@ -151,12 +151,12 @@ def CCT_Duv_Ohno2013(uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # 2. nearest point within one coarse step on either side, every 8th point, then
         #    within 8 points of that (the distance is unimodal there): 2 x 17 points.
         for w in window:
-            idx = np.clip(i[:, None] + w, 0, n_t - 1)
+            idx = np.minimum(np.maximum(i[:, None] + w, 0), n_t - 1)
             d = table_uv[idx] - p[:, None, :]
             k = np.argmin(np.einsum("nkc,nkc->nk", d, d), axis=1)
             i = idx[np.arange(idx.shape[0]), k]
         inside = (i > 0) & (i < n_t - 1)
-        i = np.clip(i, 1, n_t - 2)
+        i = np.minimum(np.maximum(i, 1), n_t - 2)
         t_p, t_i, t_n = table_t[i - 1], table_t[i], table_t[i + 1]
         uv_p, uv_n = table_uv[i - 1], table_uv[i + 1]
         e_p = p - uv_p

@@ -176,7 +176,7 @@ def _segment_hit(
         u = np.where(degenerate, 0.0, _cross(q, direction) / np.where(degenerate, 1.0, den))
     # Degenerate (coincident 1 nm points, far red end): project p0 on the ray.
     t_proj = np.sum(q * direction, axis=1) / np.sum(direction * direction, axis=1)
-    return np.clip(u, 0.0, 1.0), np.where(degenerate, t_proj, t)
+    return np.minimum(np.maximum(u, 0.0), 1.0), np.where(degenerate, t_proj, t)
 
 
 @lru_cache(maxsize=8)
@@ -210,14 +210,15 @@ def _locus_lookup(
     theta = theta - 2.0 * np.pi * np.ceil((theta - a[0]) / (2.0 * np.pi))  # in (a0 - 2pi, a0]
     purple = theta < env[-1]
     # k with env[k] >= theta >= env[k + 1]
-    k = np.clip(np.searchsorted(-env, -theta, side="left") - 1, 0, locus.shape[0] - 2)
+    k = np.searchsorted(-env, -theta, side="left") - 1
+    k = np.minimum(np.maximum(k, 0), locus.shape[0] - 2)
     o = np.broadcast_to(white, direction.shape)
     u, t = _segment_hit(o, direction, locus[k], locus[k + 1])
     wl = WL[k] + u * (WL[k + 1] - WL[k])
     # Far-red tail, where the tabulated locus folds on itself: take the 1 nm locus
     # point nearest to the ray (exact for monochromatic stimuli).
     in_tail = (k >= tail - 1) & ~purple
-    if np.any(in_tail) and tail < a.size - 1:
+    if tail < a.size - 1 and in_tail.any():
         dt = direction[in_tail]
         pts = locus[tail - 1 :] - white  # (T, 2)
         dist = (
@@ -226,11 +227,15 @@ def _locus_lookup(
         j = tail - 1 + np.argmin(dist, axis=1)
         wl[in_tail] = WL[j]
         t[in_tail] = np.hypot(*(locus[j] - white).T) / np.hypot(dt[:, 0], dt[:, 1])
-    # Purple line from 780 nm to 380 nm.
-    p0 = np.broadcast_to(locus[-1], direction.shape)
-    p1 = np.broadcast_to(locus[0], direction.shape)
-    _, t_p = _segment_hit(o, direction, p0, p1)
-    return np.where(purple, np.nan, wl), np.where(purple, t_p, t), purple
+    # Purple line from 780 nm to 380 nm (only for the rays that meet it).
+    if purple.any():
+        dp = direction[purple]
+        o = o[: dp.shape[0]]
+        p0 = np.broadcast_to(locus[-1], dp.shape)
+        p1 = np.broadcast_to(locus[0], dp.shape)
+        wl[purple] = np.nan
+        t[purple] = _segment_hit(o, dp, p0, p1)[1]
+    return wl, t, purple
 
 
 def dominant_wavelength_purity(
@@ -271,7 +276,7 @@ def dominant_wavelength_purity(
     valid = np.isfinite(dist) & (dist > 0)
     d = np.where(valid[:, None], d, 1.0)
     wl, t, purple = _locus_lookup(white, d, locus)
-    if np.any(purple):  # complementary wavelength, only for the (few) purple samples
+    if purple.any():  # complementary wavelength, only for the (few) purple samples
         wl[purple] = -_locus_lookup(white, -d[purple], locus)[0]
     with np.errstate(divide="ignore", invalid="ignore"):
         purity = 1.0 / t  # |xy - xy_n| = |d|, |xy_b - xy_n| = t |d|

@@ -104,7 +104,7 @@ def native_5nm_columns(wavelengths: np.ndarray) -> np.ndarray | None:
     Such input is evaluated natively at 5 nm (CIE 13.3); see the module docstring.
     """
     wl = np.asarray(wavelengths, dtype=float)
-    if wl.ndim != 1 or wl.size < WL_5NM.size:
+    if wl is WL_ANALYSIS or wl.ndim != 1 or wl.size < WL_5NM.size:
         return None
     d = np.diff(wl)
     if not np.all(np.abs(d - 5.0) <= 1e-6):

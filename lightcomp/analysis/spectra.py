@@ -36,6 +36,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from lightcomp.analysis.illuminants import WL_ANALYSIS
 from lightcomp.errors import AnalysisInputError
 
 __all__ = [
@@ -55,8 +56,7 @@ __all__ = [
 ]
 
 #: The analysis grid (nm): 380-780 nm at 1 nm, 401 points, float64.
-WL: np.ndarray = np.arange(380.0, 781.0)
-WL.setflags(write=False)
+WL: np.ndarray = WL_ANALYSIS
 
 #: Largest accepted wavelength step (nm) inside 380-780 nm.
 MAX_STEP_NM = 5.0
@@ -92,6 +92,8 @@ def validate_wavelengths(wavelengths: np.ndarray) -> np.ndarray:
     if wavelengths is WL:  # the analysis grid itself (checked once, read-only)
         return WL
     wl = np.asarray(wavelengths, dtype=float)
+    if _is_analysis_grid(wl):  # the usual 1 nm grid as another array: WL itself (cheap)
+        return WL
     if wl.ndim != 1:
         raise AnalysisInputError(f"wavelengths must be a 1-D array, got shape {wl.shape}")
     if wl.size < 2:
@@ -145,7 +147,8 @@ def _is_uniform(wl: np.ndarray) -> bool:
 
 
 def _is_analysis_grid(wl: np.ndarray) -> bool:
-    return wl.shape == WL.shape and bool(np.all(np.abs(wl - WL) <= 1e-9))
+    """``wl`` is :data:`WL` to 1e-9 nm (NaN compares unequal: such a grid is checked in full)."""
+    return wl.shape == WL.shape and bool((np.abs(wl - WL) <= 1e-9).all())
 
 
 #: Grids up to this many points in 380-780 nm get a dense resampling matrix (fast
@@ -388,12 +391,12 @@ def peak_wavelength_grid(spectra_grid: np.ndarray) -> np.ndarray:
     s = np.atleast_2d(np.asarray(spectra_grid, dtype=float))
     rows = np.arange(s.shape[0])
     k = np.argmax(s, axis=1)
-    kc = np.clip(k, 1, s.shape[1] - 2)
+    kc = np.minimum(np.maximum(k, 1), s.shape[1] - 2)
     y0, y1, y2 = s[rows, kc - 1], s[rows, kc], s[rows, kc + 1]
     den = y0 - 2.0 * y1 + y2
     with np.errstate(divide="ignore", invalid="ignore"):
         delta = np.where(den < 0, 0.5 * (y0 - y2) / den, 0.0)
-    delta = np.where(k == kc, np.clip(delta, -0.5, 0.5), 0.0)
+    delta = np.where(k == kc, np.minimum(np.maximum(delta, -0.5), 0.5), 0.0)
     return WL[k] + delta
 
 
@@ -422,8 +425,8 @@ def fwhm_grid(spectra_grid: np.ndarray) -> np.ndarray:
     left = w - 1 - np.argmax(mask[:, ::-1], axis=1)
     left = np.where(mask[rows, left], left, -1)
     ok = (left >= 0) & (right < w) & (half > 0)
-    lc = np.clip(left, 0, w - 2)
-    rc = np.clip(right, 1, w - 1)
+    lc = np.minimum(np.maximum(left, 0), w - 2)
+    rc = np.minimum(np.maximum(right, 1), w - 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         # crossing between lc (below) and lc+1 (>= half); between rc-1 (>= half) and rc (below)
         xl = WL[lc] + (half - s[rows, lc]) / (s[rows, lc + 1] - s[rows, lc])

@@ -320,7 +320,10 @@ def _bins_block(
 
 def _polygon_area(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Shoelace area of the polygons through the rows of (a, b), each (n, k)."""
-    return 0.5 * np.sum(a * np.roll(b, -1, axis=1) - b * np.roll(a, -1, axis=1), axis=1)
+    # sum over k of a_k b_(k+1) - b_k a_(k+1), the last vertex closing on the first
+    # (slices rather than np.roll: the small batches of a station call this per unit)
+    inner = np.einsum("nk,nk->n", a[:, :-1], b[:, 1:]) - np.einsum("nk,nk->n", b[:, :-1], a[:, 1:])
+    return 0.5 * (inner + a[:, -1] * b[:, 0] - b[:, -1] * a[:, 0])
 
 
 def Rf_Rg_from_products(
