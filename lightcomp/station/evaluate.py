@@ -123,15 +123,14 @@ def evaluate(
         (maintained MacAdam steps, maintained flux fraction) from the family's LM-80
         data (:func:`family_maintenance`); NaN when unknown.
     """
-    from lightcomp.analysis import analyze
+    from lightcomp.analysis import analyze_arrays
 
     temps = dict(temperatures or {})
     hist = [h if isinstance(h, dict) else h.as_dict() for h in history]
-    frame = analyze(GRID_NM, spectrum[None, :], absolute=True, power_w=elec.power_w)
-    row = frame.iloc[0].to_dict()
-    err = row.pop("error", None)
-    row.pop("name", None)
-    q: dict[str, Any] = {k: json_safe(v) for k, v in row.items()}
+    # The array path of the core (no DataFrame for one spectrum: issue 20).
+    arrays = analyze_arrays(GRID_NM, spectrum[None, :], absolute=True, power_w=elec.power_w)
+    err = arrays.pop("error")[0]
+    q: dict[str, Any] = {k: json_safe(v[0]) for k, v in arrays.items()}
     q.update(electrical_dict(elec))
     q.pop("harmonics_a", None)
     q.update(temps)
