@@ -139,11 +139,13 @@ def CCT_Duv_Ohno2013(uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     table_t, table_uv = _planck_table()
     n_t = table_t.size
     valid = np.isfinite(c).all(axis=1)
-    cv = c if valid.all() else np.where(valid[:, None], c, table_uv[n_t // 2])
+    all_valid = bool(valid.all())
+    cv = c if all_valid else np.where(valid[:, None], c, table_uv[n_t // 2])
     n = cv.shape[0]
     cct = np.empty(n)
     duv = np.empty(n)
     coarse_uv, coarse_sq, window = _coarse_table()
+    coef = _ohno_coefficients()
     for start in range(0, n, _CHUNK):  # bounds memory; vectorised within a chunk
         p = cv[start : start + _CHUNK]
         # 1. global nearest point of the coarse table (|p - c|^2 up to the |p|^2 term)
@@ -157,46 +159,69 @@ def CCT_Duv_Ohno2013(uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             i = idx[np.arange(idx.shape[0]), k]
         inside = (i > 0) & (i < n_t - 1)
         i = np.minimum(np.maximum(i, 1), n_t - 2)
-        t_p, t_i, t_n = table_t[i - 1], table_t[i], table_t[i + 1]
-        uv_p, uv_n = table_uv[i - 1], table_uv[i + 1]
-        e_p = p - uv_p
-        e_i = p - table_uv[i]
-        e_n = p - uv_n
-        d_p2 = np.einsum("nc,nc->n", e_p, e_p)
-        d_n2 = np.einsum("nc,nc->n", e_n, e_n)
-        d_p = np.sqrt(d_p2)
-        d_i = np.sqrt(np.einsum("nc,nc->n", e_i, e_i))
-        d_n = np.sqrt(d_n2)
+        # 3. distances to the table points i-1, i, i+1 (one gather, one product).
+        e = p[:, None, :] - table_uv[i[:, None] + _NEIGHBOURS]
+        d2 = np.einsum("nkc,nkc->nk", e, e)
+        d = np.sqrt(d2)
+        k3 = coef[i]  # (n, 14): the node-only parts of both solutions
+        t_p, seg, g_v, uv_pv = k3[:, 0], k3[:, 1], k3[:, 2], k3[:, 3]
         # Triangular solution.
-        g = uv_n - uv_p
-        seg = np.sqrt(np.einsum("nc,nc->n", g, g))
-        x = (d_p2 - d_n2 + seg * seg) / (2.0 * seg)
-        t_tri = t_p + (t_n - t_p) * x / seg
-        v_tx = uv_p[:, 1] + g[:, 1] * x / seg
-        sign = np.where(p[:, 1] - v_tx >= 0, 1.0, -1.0)
-        duv_tri = sign * np.sqrt(np.maximum(d_p2 - x * x, 0.0))
-        # Parabolic solution.
-        big_x = (t_n - t_i) * (t_p - t_n) * (t_i - t_p)
-        a = (t_p * (d_n - d_i) + t_i * (d_p - d_n) + t_n * (d_i - d_p)) / big_x
-        b = -(t_p**2 * (d_n - d_i) + t_i**2 * (d_p - d_n) + t_n**2 * (d_i - d_p)) / big_x
-        cc = (
-            -(
-                d_p * (t_n - t_i) * t_i * t_n
-                + d_i * (t_p - t_n) * t_p * t_n
-                + d_n * (t_i - t_p) * t_p * t_i
-            )
-            / big_x
-        )
-        t_par = -b / (2.0 * a)
-        duv_par = sign * (a * t_par**2 + b * t_par + cc)
+        x = (d2[:, 0] - d2[:, 2] + seg * seg) / (2.0 * seg)
+        sign = np.where(p[:, 1] - (uv_pv + g_v * (x / seg)) >= 0, 1.0, -1.0)
+        t_tri = t_p + k3[:, 4] * x
+        duv_tri = sign * np.sqrt(np.maximum(d2[:, 0] - x * x, 0.0))
+        # Parabolic solution: the parabola through the three distances, in T - T_i
+        # (well conditioned, unlike the powers of T itself), and its vertex.
+        a = np.einsum("nk,nk->n", d, k3[:, 6:9])
+        b = np.einsum("nk,nk->n", d, k3[:, 9:12])
+        x_v = -b / (2.0 * a)
+        t_par = k3[:, 5] + x_v
+        duv_par = sign * (d[:, 1] + 0.5 * b * x_v)
         use_par = np.abs(duv_tri) >= 0.002
-        ok = inside & valid[start : start + _CHUNK]
+        ok = inside if all_valid else inside & valid[start : start + _CHUNK]
         cct[start : start + _CHUNK] = np.where(ok, np.where(use_par, t_par, t_tri), np.nan)
         duv[start : start + _CHUNK] = np.where(ok, np.where(use_par, duv_par, duv_tri), np.nan)
     return cct, duv
 
 
 _CHUNK = 4096
+_NEIGHBOURS = np.array([-1, 0, 1])
+
+
+@lru_cache(maxsize=1)
+def _ohno_coefficients() -> np.ndarray:
+    """Per fine-table point i, what Ohno's two solutions need of the nodes i-1, i, i+1.
+
+    Columns: 0 T_(i-1); 1 |uv_(i+1) - uv_(i-1)| (the triangle's base); 2 its v
+    component; 3 v_(i-1); 4 (T_(i+1) - T_(i-1)) / base (triangular CCT per unit of
+    x); 5 T_i; 6-8 and 9-11 the weights of the distances (d_(i-1), d_i, d_(i+1)) in
+    the quadratic and the linear coefficient of the parabola through them (Ohno 2013,
+    eq. 6) written in X = T - T_i, whose constant term is d_i: Lagrange's basis
+    polynomials at the nodes X = T_(i-1) - T_i, 0, T_(i+1) - T_i. The same parabola
+    as the paper's a T^2 + b T + c, without the cancellation of its T^2 terms (10^10
+    at 100 000 K). Row 0 and the last row are unused.
+    """
+    t, uv = _planck_table()
+    out = np.full((t.size, 12), np.nan)
+    tp, ti, tn = t[:-2], t[1:-1], t[2:]
+    g = uv[2:] - uv[:-2]
+    base = np.hypot(g[:, 0], g[:, 1])
+    xp, xn = tp - ti, tn - ti
+    inner = out[1:-1]
+    inner[:, 0] = tp
+    inner[:, 1] = base
+    inner[:, 2] = g[:, 1]
+    inner[:, 3] = uv[:-2, 1]
+    inner[:, 4] = (tn - tp) / base
+    inner[:, 5] = ti
+    # quadratic coefficient: sum of d_k / prod(x_k - x_j)
+    inner[:, 6:9] = np.stack([1.0 / (xp * (xp - xn)), 1.0 / (xp * xn), 1.0 / (xn * (xn - xp))], 1)
+    # linear coefficient: sum of d_k times -(sum of the other nodes) / prod(x_k - x_j)
+    inner[:, 9:12] = np.stack(
+        [-xn / (xp * (xp - xn)), -(xp + xn) / (xp * xn), -xp / (xn * (xn - xp))], 1
+    )
+    out.setflags(write=False)
+    return out
 
 
 @lru_cache(maxsize=1)
