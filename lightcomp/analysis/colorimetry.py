@@ -87,6 +87,10 @@ def XYZ(wavelengths: np.ndarray, spectra: np.ndarray, observer: str = "1931_2") 
     return XYZ_grid(to_analysis_grid(wavelengths, spectra), observer)
 
 
+_UV_1960 = np.array([4.0, 6.0])  # numerators' factors of u, v (CIE 1960)
+_UV_1976 = np.array([4.0, 9.0])  # and of u', v' (CIE 1976)
+
+
 def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(b != 0, a / np.where(b != 0, b, 1.0), np.nan)
@@ -98,8 +102,7 @@ def XYZ_to_xy(XYZ: np.ndarray) -> np.ndarray:
     ``x = X / (X + Y + Z)``, ``y = Y / (X + Y + Z)``; NaN where the sum is zero.
     """
     t = np.asarray(XYZ, dtype=float)
-    s = t.sum(axis=-1)
-    return np.stack([_safe_div(t[..., 0], s), _safe_div(t[..., 1], s)], axis=-1)
+    return _safe_div(t[..., :2], t.sum(axis=-1)[..., None])  # both columns at once
 
 
 def XYZ_to_uv(XYZ: np.ndarray) -> np.ndarray:
@@ -110,7 +113,7 @@ def XYZ_to_uv(XYZ: np.ndarray) -> np.ndarray:
     """
     t = np.asarray(XYZ, dtype=float)
     d = t[..., 0] + 15.0 * t[..., 1] + 3.0 * t[..., 2]
-    return np.stack([_safe_div(4.0 * t[..., 0], d), _safe_div(6.0 * t[..., 1], d)], axis=-1)
+    return _safe_div(t[..., :2] * _UV_1960, d[..., None])
 
 
 def XYZ_to_uv_prime(XYZ: np.ndarray) -> np.ndarray:
@@ -120,7 +123,7 @@ def XYZ_to_uv_prime(XYZ: np.ndarray) -> np.ndarray:
     """
     t = np.asarray(XYZ, dtype=float)
     d = t[..., 0] + 15.0 * t[..., 1] + 3.0 * t[..., 2]
-    return np.stack([_safe_div(4.0 * t[..., 0], d), _safe_div(9.0 * t[..., 1], d)], axis=-1)
+    return _safe_div(t[..., :2] * _UV_1976, d[..., None])
 
 
 def xy_to_uv(xy: np.ndarray) -> np.ndarray:
@@ -180,10 +183,10 @@ def _segment_hit(
 
 
 @lru_cache(maxsize=8)
-def _locus_angles(white: tuple, locus: bytes) -> tuple[np.ndarray, np.ndarray, int]:
+def _locus_angles(white: tuple, observer: str) -> tuple[np.ndarray, np.ndarray, int]:
     """Angles of the locus seen from ``white`` (unwrapped), their non-increasing envelope
     and the index where the far-red tail folds back (cached: the same for every call)."""
-    rel = np.frombuffer(locus).reshape(-1, 2) - np.asarray(white)
+    rel = _spectral_locus_xy(observer) - np.asarray(white)
     a = np.unwrap(np.arctan2(rel[:, 1], rel[:, 0]))
     if a[-1] > a[0]:  # orientation (always clockwise for an interior white point)
         raise AnalysisInputError("achromatic point is outside the spectral locus")
@@ -194,7 +197,7 @@ def _locus_angles(white: tuple, locus: bytes) -> tuple[np.ndarray, np.ndarray, i
 
 
 def _locus_lookup(
-    white: np.ndarray, direction: np.ndarray, locus: np.ndarray
+    white: np.ndarray, direction: np.ndarray, observer: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where rays from one ``white`` point leave the horseshoe (vectorised, O(N log S)).
 
@@ -205,7 +208,8 @@ def _locus_lookup(
     (wavelength of the locus hit (NaN for purples), ray parameter t of the exit
     point (locus or purple line), purple mask).
     """
-    a, env, tail = _locus_angles(tuple(white.tolist()), locus.tobytes())
+    locus = _spectral_locus_xy(observer)
+    a, env, tail = _locus_angles(tuple(white.tolist()), observer)
     theta = np.arctan2(direction[:, 1], direction[:, 0])
     theta = theta - 2.0 * np.pi * np.ceil((theta - a[0]) / (2.0 * np.pi))  # in (a0 - 2pi, a0]
     purple = theta < env[-1]
@@ -270,14 +274,13 @@ def dominant_wavelength_purity(
     white = XY_E if xy_n is None else np.asarray(xy_n, dtype=float)
     if white.shape != (2,):
         raise ValueError(f"xy_n must have shape (2,), got {white.shape}")
-    locus = _spectral_locus_xy(observer)
     d = c - white
     dist = np.hypot(d[:, 0], d[:, 1])
     valid = np.isfinite(dist) & (dist > 0)
     d = np.where(valid[:, None], d, 1.0)
-    wl, t, purple = _locus_lookup(white, d, locus)
+    wl, t, purple = _locus_lookup(white, d, observer)
     if purple.any():  # complementary wavelength, only for the (few) purple samples
-        wl[purple] = -_locus_lookup(white, -d[purple], locus)[0]
+        wl[purple] = -_locus_lookup(white, -d[purple], observer)[0]
     with np.errstate(divide="ignore", invalid="ignore"):
         purity = 1.0 / t  # |xy - xy_n| = |d|, |xy_b - xy_n| = t |d|
     return np.where(valid, wl, np.nan), np.where(valid, purity, np.nan)
