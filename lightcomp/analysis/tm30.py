@@ -193,12 +193,9 @@ def _jab_block(V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     n = V.shape[0]
     rgb = V[:, 6:].reshape(n, 3, N_CES)
-    # Python floats as constants: the arithmetic stays in V's dtype (float32 or 64).
-    F_L, n_, N_bb, z = (float(v) for v in _cam_constants(100.0, 20.0, 100.0))
-    _, c, N_c = SURROUNDS["average"]
+    F_L, N_bb, c, z, H, A_w, k_t, k_M = _jab_constants()
     # HPE responses times F_L / 100 (the argument of the post-adaptation power).
     g = (F_L / 100.0 * 100.0) / V[:, 3:6]  # (n, 3)
-    H = _M_HPE_CAT02_INV.tolist()
     post = []
     for row in range(3):  # three HPE channels (not a loop over spectra)
         x = (H[row][0] * g[:, 0:1]) * rgb[:, 0]
@@ -215,8 +212,6 @@ def _jab_block(V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         p += 0.1
         post.append(p)
     R, G, B = post
-    Raw = _post_adaptation(100.0 * _M_HPE_CAT02_INV.sum(axis=1), F_L)
-    A_w = float((2.0 * Raw[0] + Raw[1] + Raw[2] / 20.0 - 0.305) * N_bb)
     a = R - (12.0 / 11.0) * G + B / 11.0
     b = (R + G - 2.0 * B) / 9.0
     r = np.sqrt(a * a + b * b)
@@ -225,8 +220,6 @@ def _jab_block(V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # e_t * |ab| with cos(h + 2) = (a cos 2 - b sin 2) / |ab| (no trigonometry needed).
     e_r = 0.25 * (a * _COS2 - b * _SIN2 + 3.8 * r)
     t = e_r / (R + G + 1.05 * B)
-    k_t = 50000.0 / 13.0 * N_c * N_bb
-    k_M = (1.64 - 0.29**n_) ** 0.73 * F_L**0.25
     # M = k_M t^0.9 (J/100)^0.5
     M = k_M * np.exp(0.9 * np.log(k_t * t) + (0.5 * c * z) * lA)
     M_p = np.log1p(0.0228 * M) / 0.0228
@@ -236,6 +229,20 @@ def _jab_block(V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 _COS2, _SIN2 = math.cos(2.0), math.sin(2.0)
+
+
+@lru_cache(maxsize=1)
+def _jab_constants() -> tuple:
+    """The viewing-condition constants of :func:`_jab_block` (CIE 224: L_A = 100 cd/m²,
+    Y_b = 20, average surround; adapted white (100, 100, 100)), as Python floats so that
+    the arithmetic stays in the products' dtype (float32 or 64)."""
+    F_L, n_, N_bb, z = (float(v) for v in _cam_constants(100.0, 20.0, 100.0))
+    _, c, N_c = SURROUNDS["average"]
+    Raw = _post_adaptation(100.0 * _M_HPE_CAT02_INV.sum(axis=1), F_L)
+    A_w = float((2.0 * Raw[0] + Raw[1] + Raw[2] / 20.0 - 0.305) * N_bb)
+    k_t = 50000.0 / 13.0 * N_c * N_bb
+    k_M = float((1.64 - 0.29**n_) ** 0.73 * F_L**0.25)
+    return F_L, N_bb, float(c), z, _M_HPE_CAT02_INV.tolist(), A_w, k_t, k_M
 
 
 def _reference_features(T: np.ndarray) -> np.ndarray:
