@@ -340,14 +340,12 @@ class ReferenceTable:
         x = (m - self._seg_lo[seg]) / self._seg_step[seg]
         n_nodes = self._seg_n[seg]
         first = np.minimum(np.maximum(np.floor(x).astype(np.int64) - 1, 0), n_nodes - 4)
-        u = x - first  # local coordinate, nodes at 0, 1, 2, 3
-        w = np.stack(
-            [
-                -(u - 1.0) * (u - 2.0) * (u - 3.0) / 6.0,
-                u * (u - 2.0) * (u - 3.0) / 2.0,
-                -u * (u - 1.0) * (u - 3.0) / 2.0,
-                u * (u - 1.0) * (u - 2.0) / 6.0,
-            ],
-            axis=1,
-        )
+        # Cubic Lagrange weights at the local coordinate u (nodes at 0, 1, 2, 3):
+        # w_j = prod over k != j of (u - k) / (j - k), from the columns u - k at once.
+        d = (x - first)[:, None] - _NODES4  # (n, 4): u, u - 1, u - 2, u - 3
+        w = np.empty_like(d)
+        w[:, 0] = d[:, 1] * d[:, 2] * d[:, 3] / -6.0
+        w[:, 1] = d[:, 0] * d[:, 2] * d[:, 3] / 2.0
+        w[:, 2] = d[:, 0] * d[:, 1] * d[:, 3] / -2.0
+        w[:, 3] = d[:, 0] * d[:, 1] * d[:, 2] / 6.0
         return valid, self._seg_start[seg] + first, w
