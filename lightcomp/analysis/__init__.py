@@ -39,8 +39,7 @@ from lightcomp.analysis.spectra import (
     WL,
     _as_batch,
     check_spectra,
-    fwhm_grid,
-    peak_wavelength_grid,
+    peak_and_fwhm_grid,
     resampler,
     spectrum_names,
     to_analysis_grid,
@@ -295,8 +294,9 @@ def _analyze_table(wavelengths, spectra, names, absolute, power_w, strict, *, la
         out["u_prime"][sl], out["v_prime"][sl] = uvp.T
         out["CCT"][sl], out["Duv"][sl] = cct, duv
         out["dominant_wavelength"][sl], out["purity"][sl] = dwl, purity
-        out["peak_wavelength"][sl] = np.where(good, peak_wavelength_grid(sg), np.nan)
-        out["fwhm"][sl] = np.where(good, fwhm_grid(sg), np.nan)
+        peak, fwhm = peak_and_fwhm_grid(sg)
+        out["peak_wavelength"][sl] = np.where(good, peak, np.nan)
+        out["fwhm"][sl] = np.where(good, fwhm, np.nan)
         with np.errstate(divide="ignore", invalid="ignore"):
             # LER = 683 sum(S V) / sum(S); S/P = 1700 sum(S V') / (683 sum(S V))
             out["LER"][sl] = KM_LM_PER_W * xyz[:, 1] / V[:, batch.COL_RADIANT]

@@ -47,6 +47,7 @@ __all__ = [
     "WL",
     "check_spectra",
     "fwhm_grid",
+    "peak_and_fwhm_grid",
     "peak_wavelength_grid",
     "resampler",
     "resampling_matrix",
@@ -388,16 +389,7 @@ def peak_wavelength_grid(spectra_grid: np.ndarray) -> np.ndarray:
     parabola through it and its two neighbours (sub-nanometre; the plain
     sample wavelength at the grid ends).
     """
-    s = np.atleast_2d(np.asarray(spectra_grid, dtype=float))
-    rows = np.arange(s.shape[0])
-    k = np.argmax(s, axis=1)
-    kc = np.minimum(np.maximum(k, 1), s.shape[1] - 2)
-    y0, y1, y2 = s[rows, kc - 1], s[rows, kc], s[rows, kc + 1]
-    den = y0 - 2.0 * y1 + y2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        delta = np.where(den < 0, 0.5 * (y0 - y2) / den, 0.0)
-    delta = np.where(k == kc, np.minimum(np.maximum(delta, -0.5), 0.5), 0.0)
-    return WL[k] + delta
+    return peak_and_fwhm_grid(spectra_grid, fwhm=False)[0]
 
 
 def fwhm_grid(spectra_grid: np.ndarray) -> np.ndarray:
@@ -409,10 +401,26 @@ def fwhm_grid(spectra_grid: np.ndarray) -> np.ndarray:
     below half maximum on both sides within 380-780 nm. For a multi-peak
     spectrum (e.g. an RGB mix) the width is that of the main peak only.
     """
+    return peak_and_fwhm_grid(spectra_grid)[1]
+
+
+def peak_and_fwhm_grid(
+    spectra_grid: np.ndarray, *, fwhm: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(:func:`peak_wavelength_grid`, :func:`fwhm_grid`) from one search of the peak."""
     s = np.atleast_2d(np.asarray(spectra_grid, dtype=float))
     n, w = s.shape
     rows = np.arange(n)
     k = np.argmax(s, axis=1)
+    kc = np.minimum(np.maximum(k, 1), w - 2)
+    y0, y1, y2 = s[rows, kc - 1], s[rows, kc], s[rows, kc + 1]
+    den = y0 - 2.0 * y1 + y2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.where(den < 0, 0.5 * (y0 - y2) / den, 0.0)
+    delta = np.where(k == kc, np.minimum(np.maximum(delta, -0.5), 0.5), 0.0)
+    peak = WL[k] + delta
+    if not fwhm:
+        return peak, None
     half = 0.5 * s[rows, k]
     below = s < half[:, None]
     after = np.arange(w)[None, :] > k[:, None]
@@ -431,4 +439,4 @@ def fwhm_grid(spectra_grid: np.ndarray) -> np.ndarray:
         # crossing between lc (below) and lc+1 (>= half); between rc-1 (>= half) and rc (below)
         xl = WL[lc] + (half - s[rows, lc]) / (s[rows, lc + 1] - s[rows, lc])
         xr = WL[rc - 1] + (s[rows, rc - 1] - half) / (s[rows, rc - 1] - s[rows, rc])
-    return np.where(ok, xr - xl, np.nan)
+    return peak, np.where(ok, xr - xl, np.nan)
