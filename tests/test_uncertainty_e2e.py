@@ -159,14 +159,16 @@ def test_certificate_states_u_budget_and_plan_rule(lab, tmp_path):
     assert "Annex A. Uncertainty budget" in html and "JCGM 101:2008" in html
     assert "Guarded acceptance" in html  # the plan's rule, not the default
     assert "standard lamp (certificate)" in html
-    # every photometric/colorimetric result with a value carries a U
+    # every photometric/colorimetric result with a value carries a U (the rows of the
+    # results section, labelled from the catalogue; a DC plan's voltage is "(DC)")
+    results = html.split("Results</h2>", 1)[1]
     for label in (
         "Luminous flux",
         "Chromaticity x",
         "Correlated colour temperature",
         "Duv (Ohno 2013)",
         "Fidelity index Rf",
-        "Voltage (rms)",
+        "Voltage (DC)",
     ):
-        row = html.split(label, 1)[1].split("</tr>", 1)[0]
+        row = results.split(f'<td class="l">{label}', 1)[1].split("</tr>", 1)[0]
         assert "(k = 2)" in row, label
