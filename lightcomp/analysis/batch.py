@@ -68,11 +68,10 @@ def colour_rendering(
     """
     table = cri._reference_table()
     where = table.locate(T)  # the same nodes in every reference table
+    # (Ri_from_products and Rf_Rg_from_products set their own floating-point state.)
     if S5 is None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ri = cri.Ri_from_products(V[:, COL_CRI], T, table(T, where))
+        ri = cri.Ri_from_products(V[:, COL_CRI], T, table(T, where))
     else:
         ri = cri.Ri_from_5nm(S5, T)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rf, rg = tm30.Rf_Rg_from_products(V32, T, tm30._reference_table32()(T, where))
+    rf, rg = tm30.Rf_Rg_from_products(V32, T, tm30._reference_table32()(T, where))
     return ri, rf, rg
