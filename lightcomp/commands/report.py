@@ -44,7 +44,8 @@ def register(app: typer.Typer) -> None:
         db: str | None = DB_OPTION,
     ) -> None:
         """Write the yield report (headline yield vs target, Pareto, histograms, Cpk,
-        chromaticity, trend, control chart, failed components) of a lot or a selection."""
+        chromaticity, trend, control chart, failed components) of a lot or a selection; a
+        selection of several families gets a section per family, withdrawn lots are marked."""
         from lightcomp.errors import ReportError
         from lightcomp.reports.lot_report import write_lot_report
 

@@ -445,17 +445,22 @@ def _family_body(
     data = histogram_data(df.loc[measured], col_limits)
     passed = (df.loc[measured, "verdict"] == "pass").to_numpy()
     dc = dc_driven(session, df)
-    doc.add(
-        _figure(
-            plots.histograms_png(data, col_limits, passed=passed, dc=dc),
-            caption="Histograms of the measured components (blue pass, red fail); "
-            "dashed red lines: limits of the plan." + (f" {limits_note}" if limits_note else ""),
+    if data:
+        doc.add(
+            _figure(
+                plots.histograms_png(data, col_limits, passed=passed, dc=dc),
+                caption="Histograms of the measured components (blue pass, red fail); "
+                "dashed red lines: limits of the plan."
+                + (f" {limits_note}" if limits_note else ""),
+            )
         )
-    )
-    from lightcomp.uncertainty.report import typical_u
+        from lightcomp.uncertainty.report import typical_u
 
-    typical = typical_u(df.loc[measured, "uncertainty"], [catalogue.by_column(q).key for q in data])
-    doc.add(_cpk_table(data, col_limits, typical, dc=dc))
+        keys = [catalogue.by_column(q).key for q in data]
+        typical = typical_u(df.loc[measured, "uncertainty"], keys)
+        doc.add(_cpk_table(data, col_limits, typical, dc=dc))
+    else:
+        doc.add(Paragraph("No measured values: every component had a measurement error.", "note"))
     vlc, vlc_limits = modulation_report.bandwidth_data(df, raw_limits, measured)
     if vlc:  # lots tested with the VLC modulation test
         doc.add(Paragraph("Modulation bandwidth (visible light communication)", "strong"))
