@@ -92,8 +92,28 @@ class Instrument(abc.ABC):
         """Release the connection."""
 
 
-class DCSource(Instrument):
-    """DC supply or source-meter driving the component."""
+class Supply(Instrument):
+    """A source that powers the component: an output to switch and a read-back; its
+    safe state is the output off."""
+
+    @abc.abstractmethod
+    def output(self, on: bool) -> None:
+        """Switch the output."""
+
+    @abc.abstractmethod
+    def measure(self) -> ElectricalReading:
+        """The source's own measurement of its output."""
+
+    def safe_state(self) -> None:
+        try:
+            self.output(False)
+        except Exception:  # noqa: BLE001 - safe_state never raises
+            pass
+
+
+class DCSource(Supply):
+    """DC supply or source-meter driving the component (``measure``: V and I at the
+    output, power = V * I)."""
 
     @abc.abstractmethod
     def set_current(self, current_a: float, voltage_limit_v: float) -> None:
@@ -103,42 +123,15 @@ class DCSource(Instrument):
     def set_voltage(self, voltage_v: float, current_limit_a: float) -> None:
         """Constant-voltage mode at ``voltage_v`` with a current limit."""
 
-    @abc.abstractmethod
-    def output(self, on: bool) -> None:
-        """Switch the output."""
 
-    @abc.abstractmethod
-    def measure(self) -> ElectricalReading:
-        """Measure V and I at the output (power = V * I)."""
-
-    def safe_state(self) -> None:
-        try:
-            self.output(False)
-        except Exception:  # noqa: BLE001 - safe_state never raises
-            pass
-
-
-class ACSource(Instrument):
+class ACSource(Supply):
     """Programmable AC source supplying an AC-mains component (instead of the laboratory
-    mains), so the supply voltage and frequency are the plan's and not the grid's."""
+    mains), so the supply voltage and frequency are the plan's and not the grid's
+    (``measure``: the read-back of its output, V, A rms, W, Hz)."""
 
     @abc.abstractmethod
     def set_ac(self, voltage_v: float, frequency_hz: float) -> None:
         """Output ``voltage_v`` (V rms, sine) at ``frequency_hz``."""
-
-    @abc.abstractmethod
-    def output(self, on: bool) -> None:
-        """Switch the output."""
-
-    @abc.abstractmethod
-    def measure(self) -> ElectricalReading:
-        """The source's own read-back of its output (V, A rms, W, Hz)."""
-
-    def safe_state(self) -> None:
-        try:
-            self.output(False)
-        except Exception:  # noqa: BLE001 - safe_state never raises
-            pass
 
 
 class PowerAnalyzer(Instrument):

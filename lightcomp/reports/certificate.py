@@ -862,19 +862,11 @@ def _harmonics_blocks(m: dict, w: Words) -> list:
     ih = elec.get("harmonics_a")
     power = finite(_value(m, "power_w", ("power_w",)))
     pf = finite(_value(m, "power_factor", ("power_factor",)))
-    if not ih or len(ih) != N_HARMONICS or power is None or pf is None:
-        out.append(
-            Paragraph(
-                w.para(
-                    "The power analyser recorded no harmonic currents; no IEC 61000-3-2 "
-                    "statement is made."
-                ),
-                "note",
-            )
-        )
-        return out
-    ih_a = np.asarray([finite(x) if finite(x) is not None else np.nan for x in ih], float)
-    if not np.isfinite(ih_a).all() or ih_a[0] <= 0:
+    usable = bool(ih) and len(ih) == N_HARMONICS and power is not None and pf is not None
+    if usable:
+        ih_a = np.asarray([finite(x) if finite(x) is not None else np.nan for x in ih], float)
+        usable = bool(np.isfinite(ih_a).all() and ih_a[0] > 0)
+    if not usable:
         out.append(
             Paragraph(
                 w.para(
