@@ -19,11 +19,13 @@ pc-LED of 1200 lm, 36 V / 0.35 A, plate at 25 °C):
 The load average before and after is printed: the machine may be shared.
 
 ``--station N``: the time the Monte Carlo adds per component on the simulated lab.
-Two batches of N units on the same lab and calibration, the plan without and with
-``[uncertainty]`` (``station/uncertainty/sim.toml``: M = 10 000 per batch, adaptive
-to 2 significant digits, at most 100 000, budget 9 x 2000): wall time per unit, the
-worker's computing time, the time the station waited for it, against the units'
-simulated instrument time (LM-79 stabilisation on the virtual clock).
+Two batches of N units of the shipped demo plan (no ``[uncertainty]`` section: the
+default model, M = 10 000 per batch, adaptive to 2 significant digits, budget
+9 x 2000) on the same lab and calibration: first with the plan's own trial counts,
+then with the quick ones of the simulated clock (QUICK_MC). Per unit: wall time, the
+worker's computing time, the time the station waited for it (what the Monte Carlo
+adds), the trials, against the units' simulated instrument time (LM-79 stabilisation
+on the virtual clock).
 
 Usage::
 
@@ -206,52 +208,64 @@ def main() -> None:
 
 
 def station_timing(n: int) -> None:
-    """Wall time per unit on the simulated lab without and with the Monte Carlo."""
+    """Time per unit on the simulated lab: the shipped demo plan (no [uncertainty]
+    section: the default model, adaptive M to two digits), then the same plan with the
+    quick trial counts of the simulated clock (QUICK_MC)."""
     import tempfile
     from pathlib import Path
 
     sys.path.insert(0, os.path.join(ROOT, "tests"))
     from _station_helpers import PLAN_DC, Lab
 
+    from lightcomp.uncertainty.station import QUICK_MC
+
     load0 = os.getloadavg()
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         lab = Lab(Path(tmp), f"sqlite:///{tmp}/bench.db")
         try:
-            plan_u = Path(tmp) / "plan-u.toml"
-            plan_u.write_text(
-                PLAN_DC.read_text(encoding="utf-8")
-                + '\n[uncertainty]\nmodel = "station/uncertainty/sim.toml"\nrequired = true\n',
-                encoding="utf-8",
-            )
-            msgs: list[str] = []
-            t0 = time.perf_counter()
-            lab.runner(PLAN_DC, lot="BENCH-PLAIN").run(count=n)
-            plain = (time.perf_counter() - t0) / n
-            t0 = time.perf_counter()
-            runner = lab.runner(plan_u, lot="BENCH-U", echo=msgs.append)
-            runner.run(count=n)
-            with_u = (time.perf_counter() - t0) / n
-            w = runner._unc.worker
-            virtual = _virtual_seconds_per_unit(lab.store, "BENCH-U")
+            for label, lot, over in (
+                ("plan default (adaptive)", "BENCH-DEFAULT", None),
+                ("quick (simulated clock)", "BENCH-QUICK", QUICK_MC),
+            ):
+                t0 = time.perf_counter()
+                runner = lab.runner(PLAN_DC, lot=lot, uncertainty=over)
+                runner.run(count=n)
+                wall = (time.perf_counter() - t0) / n
+                w = runner._unc.worker
+                trials = _trials_per_unit(lab.store, lot)
+                rows.append((label, wall, w.busy_s / n, w.waited_s / n, trials))
+            virtual = _virtual_seconds_per_unit(lab.store, "BENCH-DEFAULT")
         finally:
             lab.close()
     load1 = os.getloadavg()
-    print(f"simulated lab, {n} units per batch (LS0-COB-4000, sim model)")
-    print(f"  wall per unit without MC   {plain:7.2f} s")
-    print(f"  wall per unit with MC      {with_u:7.2f} s   (+{with_u - plain:.2f} s)")
+    print(f"simulated lab, {n} units per batch (LS0-COB-4000, default model)")
+    print("  Monte Carlo              wall/unit  MC on worker/unit  station waited/unit  trials")
+    for label, wall, busy, waited, trials in rows:
+        print(f"  {label:24s} {wall:7.2f} s  {busy:10.2f} s  {waited:14.2f} s  {trials:12.0f}")
     print(
-        f"  MC on the worker per unit  {w.busy_s / n:7.2f} s   station waited "
-        f"{w.waited_s / n:.2f} s per unit"
-    )
-    print(
-        f"  simulated instrument time  {virtual:7.0f} s per unit (LM-79 stabilisation, "
+        f"  simulated instrument time {virtual:6.0f} s per unit (LM-79 stabilisation, "
         "virtual clock)"
     )
-    print("  " + (msgs[-1] if msgs else ""))
     print(
         f"load average before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
         f"after {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} (2 cores)"
     )
+
+
+def _trials_per_unit(store, lot: str) -> float:
+    from lightcomp.store.models import Component, Lot, Measurement, UncertaintyEvaluation
+
+    with store.session() as s:
+        rows = (
+            s.query(UncertaintyEvaluation.trials)
+            .join(Measurement, Measurement.id == UncertaintyEvaluation.measurement_id)
+            .join(Component, Component.id == Measurement.component_id)
+            .join(Lot, Lot.id == Component.lot_id)
+            .filter(Lot.name == lot)
+            .all()
+        )
+    return float(np.mean([r[0] for r in rows])) if rows else float("nan")
 
 
 def _virtual_seconds_per_unit(store, lot: str) -> float:

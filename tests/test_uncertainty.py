@@ -299,3 +299,26 @@ def test_box_muller_noise_is_independent_normal():
     a, b = pairs[:, 0].ravel(), pairs[:, 1].ravel()
     assert abs(np.corrcoef(a, b)[0, 1]) < 0.02
     assert abs(np.corrcoef(a * a, b * b)[0, 1]) < 0.02
+
+
+def test_ac_default_model_uses_mains_figures_and_propagates_power_factor():
+    """AC plans: WT310E at 45-66 Hz, ±(0.1 % of reading + 0.05 % of range) for V, I and
+    P (IM WT310E-02EN §7.3); λ = P/(V·I) as the analyser computes it carries all three."""
+    from lightcomp.uncertainty.model import default_model
+
+    model = default_model("ac", {"power_analyzer": "wt310e"}).with_(trials=40_000, adaptive=False)
+    v0, i0, p0, pf0 = 230.0, 0.1, 22.0, 0.95
+    readings = {"voltage_v": v0, "current_a": i0, "power_w": p0, "power_factor": pf0}
+    r = monte_carlo(_inputs(readings=readings), model, budget=False, groups=("electrical",))
+
+    def rel(a: float, value: float, scatter: float) -> float:
+        return math.hypot(a / math.sqrt(3) / value, scatter)
+
+    ur_v = rel(0.001 * v0 + 0.0005 * 300.0, v0, model.voltage_scatter_rel)  # 300 V range
+    ur_i = rel(0.001 * i0 + 0.0005 * 0.1, i0, model.current_scatter_rel)  # 0.1 A range
+    ur_p = rel(0.001 * p0 + 0.0005 * 300.0 * 0.1, p0, model.power_scatter_rel)  # 30 W range
+    assert r.stats["voltage_v"].u == pytest.approx(v0 * ur_v, rel=0.02)
+    assert r.stats["power_w"].u == pytest.approx(p0 * ur_p, rel=0.02)
+    u_pf = pf0 * math.sqrt(ur_p**2 + ur_v**2 + ur_i**2)
+    assert r.stats["power_factor"].u == pytest.approx(u_pf, rel=0.03)
+    assert r.stats["power_factor"].value == pf0

@@ -110,37 +110,80 @@ def test_batch_stores_u_for_every_reported_quantity(lab, tmp_path):
     assert "typical U (k = 2)" in html
 
 
-def test_required_u_without_calibration_uncertainty_is_refused(lab, tmp_path):
+def _replace_calibration(lab, uncertainty) -> object:
+    """Supersede the station's valid calibration by a copy with ``uncertainty``
+    (calibrations are append-only); returns the old one's uncertainty."""
     from sqlalchemy import update
 
     from lightcomp.store.models import Calibration
 
-    plan = _plan(tmp_path, "[uncertainty]\nrequired = true\n")
+    with lab.store.transaction() as s:
+        cur = s.query(Calibration).filter(Calibration.status == "valid").one()
+        cols = {
+            c.key: getattr(cur, c.key)
+            for c in Calibration.__table__.columns
+            if c.key not in ("id", "calib_id", "status")
+        }
+        old = cols["uncertainty"]
+        s.execute(update(Calibration).where(Calibration.id == cur.id).values(status="superseded"))
+        cols["uncertainty"] = uncertainty
+        s.add(Calibration(calib_id=f"{cur.calib_id}-b{cur.id}", status="valid", **cols))
+    return old
 
-    def replace_calibration(uncertainty_from_old: bool) -> None:
-        # Calibrations are append-only: a new valid one supersedes the current one.
-        with lab.store.transaction() as s:
-            cur = s.query(Calibration).filter(Calibration.status == "valid").one()
-            cols = {
-                c.key: getattr(cur, c.key)
-                for c in Calibration.__table__.columns
-                if c.key not in ("id", "calib_id", "status")
-            }
-            s.execute(
-                update(Calibration).where(Calibration.id == cur.id).values(status="superseded")
-            )
-            cols["uncertainty"] = saved if uncertainty_from_old else None
-            s.add(Calibration(calib_id=f"{cur.calib_id}-b{cur.id}", status="valid", **cols))
 
-    with lab.store.session() as s:
-        saved = s.query(Calibration).filter(Calibration.status == "valid").one().uncertainty
-    replace_calibration(False)
+def test_required_u_without_calibration_uncertainty_is_refused(lab, tmp_path):
+    saved = _replace_calibration(lab, None)
     try:
-        with pytest.raises(UncertaintyModelError, match="requires U"):
-            lab.runner(plan, lot="LOT-U2").run(count=1)
+        # required is the default: the shipped plan, with no [uncertainty] section, too
+        for name, plan in (("LOT-U2", _plan(tmp_path, "[uncertainty]\nrequired = true\n")),
+                           ("LOT-U2B", PLAN_DC)):  # fmt: skip
+            with pytest.raises(UncertaintyModelError, match="requires U"):
+                lab.runner(plan, lot=name).run(count=1)
+            assert lot_rows(lab.store, name)[1] == []
     finally:
-        replace_calibration(True)
-    assert lot_rows(lab.store, "LOT-U2")[1] == []
+        _replace_calibration(lab, saved)
+
+
+def test_not_required_without_calibration_uncertainty_says_so(lab, tmp_path):
+    """A plan with required = false runs on a calibration without uncertainty data,
+    says that no U will be reported, and stores none (the certificate then states that
+    no uncertainty is given, rather than a silent "–")."""
+    from lightcomp.store.models import Measurement
+
+    saved = _replace_calibration(lab, None)
+    messages: list[str] = []
+    try:
+        plan = _plan(tmp_path, "[uncertainty]\nrequired = false\n")
+        lab.runner(plan, lot="LOT-U4", echo=messages.append).run(count=1)
+    finally:
+        _replace_calibration(lab, saved)
+    assert any("no U will be reported" in msg for msg in messages), messages
+    _comps, meas = lot_rows(lab.store, "LOT-U4")
+    with lab.store.session() as s:
+        m = s.get(Measurement, meas[0][0])
+        assert m.verdict in ("pass", "fail") and not m.uncertainty
+
+
+def test_plan_without_section_reports_u_with_the_default_model(lab):
+    """The shipped demo plan has no [uncertainty] section: every unit still gets the
+    full Monte Carlo (default model, the station's meters) — U for every quantity, and
+    flux U never below the standard lamp's own 1.0 % (k = 2)."""
+    from lightcomp.store.models import Measurement, UncertaintyEvaluation
+
+    messages: list[str] = []
+    lab.runner(PLAN_DC, lot="LOT-U5", echo=messages.append).run(count=1)
+    # the simulated clock: the quick trial counts, and the batch says so
+    assert any("not the plan's (simulated clock): M = 2000" in msg for msg in messages)
+    _comps, meas = lot_rows(lab.store, "LOT-U5")
+    with lab.store.session() as s:
+        m = s.get(Measurement, meas[0][0])
+        for key in ("luminous_flux", "x", "y", "CCT", "Duv", "Ra", "R9", "Rf", "Rg",
+                    "efficacy", "voltage_v", "current_a", "power_w", "tc_c"):  # fmt: skip
+            assert m.uncertainty[key]["U"] > 0, key
+        assert m.uncertainty["luminous_flux"]["U"] / m.luminous_flux_lm >= 0.010
+        ev = s.query(UncertaintyEvaluation).filter_by(measurement_id=m.id).one()
+        assert ev.model == "default (DC)" and ev.decision_rule == "simple"
+        assert 2000 <= ev.trials <= 4000
 
 
 def test_certificate_states_u_budget_and_plan_rule(lab, tmp_path):

@@ -60,8 +60,25 @@ def test_guarded_acceptance_fails_inside_the_guard_band():
     assert VERDICTS["flux_min"]["pass"] is True  # input left alone
 
 
+def test_plan_without_section_gets_the_default_model():
+    """Every plan gets the Monte Carlo: no [uncertainty] section means the documented
+    default model with the station's meters, U required, simple acceptance."""
+    dc = plan_uncertainty(None, drive_mode="dc-current", drivers={"source": "e36312a"})
+    assert dc.required and dc.decision_rule == "simple"
+    assert dc.model.name == "default (DC)" and dc.model.voltage_meter == "e36312a"
+    assert dc.model.power_meter is None and dc.model.electrical_mode == "dc"
+    ac = plan_uncertainty({}, drive_mode="ac", drivers={"power_analyzer": "wt310e"})
+    assert ac.model.electrical_mode == "ac" and ac.model.power_meter == "wt310e"
+    # AC figures, not DC: WT310E at 45-66 Hz ±(0.1 % of reading + 0.05 % of range)
+    assert ac.model.meter("power").range_gain == 0.0005
+    assert dc.model.with_(power_meter="wt310e").meter("power").range_gain == 0.002
+    # a meter without a data sheet is refused, not given a made-up accuracy
+    with pytest.raises(UncertaintyModelError, match="no data-sheet figure.*'e36312a'"):
+        plan_uncertainty(None, drive_mode="ac", drivers={"power_analyzer": "e36312a"})
+    assert plan_uncertainty({"required": False}).required is False
+
+
 def test_plan_section(tmp_path):
-    assert plan_uncertainty(None) is None
     p = plan_uncertainty(
         {
             "model": "station/uncertainty/sim.toml",
@@ -142,3 +159,38 @@ def test_budget_rows_and_typical_u():
         ["luminous_flux", "x", "CCT"],
     )
     assert t == {"luminous_flux": 13.5, "x": 0.0007}
+
+
+@pytest.mark.parametrize(
+    "old, new, words",
+    [
+        ("u_nm = 0.1", "u_nm = -0.1", "negative"),
+        ("u_nm = 0.1", 'u_nm = ""', "missing"),
+        ("noise_rel = 0.002", "nois_rel = 0.002", "unknown input 'nois_rel'"),
+        ("voltage_current_correlation = 0.0", "voltage_current_correlation = 1.5", "outside"),
+    ],
+)
+def test_station_check_checks_the_plans_model_file(tmp_path, capsys, old, new, words):
+    """`lightcomp station check PLAN` reads the plan's [uncertainty] model file as the
+    station would and names the plan's line and the model file's line."""
+    from _station_helpers import PLAN_DC, REPO
+
+    from lightcomp.cli import main
+
+    text = (REPO / "station" / "uncertainty" / "sim.toml").read_text(encoding="utf-8")
+    assert old in text
+    model = tmp_path / "model.toml"
+    model.write_text(text.replace(old, new, 1), encoding="utf-8")
+    bad_line = text.splitlines().index(next(ln for ln in text.splitlines() if old in ln)) + 1
+    plan = tmp_path / "plan.toml"
+    plan_text = PLAN_DC.read_text(encoding="utf-8") + f'\n[uncertainty]\nmodel = "{model}"\n'
+    plan.write_text(plan_text, encoding="utf-8")
+    plan_line = plan_text.splitlines().index(f'model = "{model}"') + 1
+    capsys.readouterr()
+    rc = main(["station", "check", str(plan), str(PLAN_DC)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    lines = [ln for ln in err.splitlines() if ln.startswith("error: ")]
+    assert len(lines) == 1, err
+    assert f"{plan}:{plan_line}: {model}:{bad_line}:" in lines[0] and words in lines[0]
+    assert "1 of 2 file(s) have errors" in err

@@ -4,8 +4,9 @@
 temperatures and stabilisation history into a :class:`ComponentResult`: the
 quantities (:func:`lightcomp.analysis.analyze`, a batch of one), the chromaticity
 bins and photometric code, the verdict of every plan limit
-(:mod:`lightcomp.station.verdict`) and the flux uncertainty from the calibration.
-No instrument, clock or store is touched, so it is tested with plain arrays.
+(:mod:`lightcomp.station.verdict`). The uncertainty of every quantity is the GUM S1
+Monte Carlo's (:mod:`lightcomp.uncertainty.station`, run beside the station for every
+plan), added to the result before it is stored. No instrument, clock or store is touched, so it is tested with plain arrays.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from lightcomp.drivers.base import ElectricalReading, SpectralReading
 from lightcomp.errors import LightcompError, PlanError
-from lightcomp.jsonvalues import finite, json_safe
+from lightcomp.jsonvalues import json_safe
 from lightcomp.station.plan import TestPlan
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "electrical_dict",
     "evaluate",
     "family_maintenance",
-    "flux_uncertainty",
 ]
 
 #: The calibrated spectra's grid (nm), 380-780 nm at 1 nm (the analysis grid).
@@ -62,30 +62,6 @@ def electrical_dict(e: ElectricalReading) -> dict:
     return json_safe(d)
 
 
-def flux_uncertainty(
-    spectrum: np.ndarray, relative_u: np.ndarray | None, flux_lm: Any
-) -> dict[str, Any]:
-    """Expanded (k = 2) uncertainty of the luminous flux from the calibration's relative
-    spectral uncertainty, V(lambda)-weighted over the spectrum; {} without one."""
-    if relative_u is None:
-        return {}
-    from lightcomp.analysis.data import load_photopic
-
-    w = np.asarray(spectrum, float) * load_photopic()
-    if not np.sum(w) > 0:
-        return {}
-    rel = float(np.sum(np.asarray(relative_u, float) * w) / np.sum(w))
-    out: dict[str, Any] = {"luminous_flux_rel_k2": rel}
-    flux = finite(flux_lm)
-    if flux is not None:  # the form reports read: {"U": expanded, "k": 2}
-        out["luminous_flux"] = {
-            "U": rel * flux,
-            "k": 2,
-            "source": "standard-lamp certificate, V(lambda)-weighted",
-        }
-    return out
-
-
 def evaluate(
     plan: TestPlan,
     spectrum: np.ndarray,
@@ -96,7 +72,6 @@ def evaluate(
     alpha: Any = 1.0,
     raw: SpectralReading | None = None,
     dark: SpectralReading | None = None,
-    relative_u: np.ndarray | None = None,
     maintenance: tuple[float, float] = (np.nan, np.nan),
 ) -> ComponentResult:
     """The result of one component from its readings and the plan (pure).
@@ -117,8 +92,6 @@ def evaluate(
         Self-absorption factor applied (stored as its mean).
     raw, dark : SpectralReading, optional
         Kept in the result for the store (raw pixel data).
-    relative_u : array (401,), optional
-        Relative expanded (k = 2) spectral uncertainty of the calibration.
     maintenance : (float, float)
         (maintained MacAdam steps, maintained flux fraction) from the family's LM-80
         data (:func:`family_maintenance`); NaN when unknown.
@@ -135,14 +108,13 @@ def evaluate(
     q.pop("harmonics_a", None)
     q.update(temps)
     q["self_absorption"] = float(np.mean(alpha))
-    unc = flux_uncertainty(spectrum, relative_u, q.get("luminous_flux"))
     common = {
         "electrical": electrical_dict(elec),
         "stabilisation": [json_safe(h) for h in hist],
         "raw": raw,
         "dark": dark,
         "spectrum": spectrum,
-        "uncertainty": unc,
+        "uncertainty": {},  # filled by the Monte Carlo (lightcomp.uncertainty.station)
     }
     if err is not None:
         return ComponentResult(

@@ -114,6 +114,7 @@ _SECTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "decision_rule": str,
         "trials": int,
         "max_trials": int,
+        "budget_trials": int,
     },
     "measurement": {
         "dark": bool,
@@ -597,6 +598,23 @@ def plan_from_snapshot(snapshot: dict) -> TestPlan:
     return dataclasses.replace(plan, sha256=snapshot.get("sha256"))
 
 
+def _check_uncertainty(ctx: _Ctx, section: dict, drive) -> None:
+    """The plan's ``[uncertainty]`` section and its model file, read as the station
+    reads them (:func:`lightcomp.uncertainty.station.plan_uncertainty`): a bad model
+    file (missing or negative uncertainty, unknown input, correlation outside
+    [−1, 1]) is reported at the plan's ``model`` line with the model file's line."""
+    from lightcomp.labpaths import lab_root
+    from lightcomp.uncertainty.model import UncertaintyModelError
+    from lightcomp.uncertainty.station import plan_uncertainty
+
+    try:
+        plan_uncertainty(
+            section, lab_root(), drive_mode=drive.mode if drive is not None else "dc-current"
+        )
+    except UncertaintyModelError as exc:
+        ctx.report("uncertainty", getattr(exc, "key", None), str(exc))
+
+
 def parse_plan(data: dict, text: str, path: str, *, feasibility: bool = True) -> TestPlan:
     """Validate a plan's parsed TOML ``data`` (``text`` for line numbers in errors)."""
     ctx = _Ctx(str(path), text)
@@ -611,14 +629,13 @@ def parse_plan(data: dict, text: str, path: str, *, feasibility: bool = True) ->
         for section in ("plan", "drive", "stabilisation", "measurement", "uncertainty", "flicker")
         if section in data
     }
-    rule = tables.get("uncertainty", {}).get("decision_rule", "simple")
-    if rule not in ("simple", "guarded"):
-        ctx.report("uncertainty", "decision_rule", f"decision_rule {rule!r}: use simple or guarded")
     p = tables.get("plan", {})
     raw_drive = data.get("drive")
     drive = _parse_drive(
         ctx, tables.get("drive", {}), raw_drive if isinstance(raw_drive, dict) else ()
     )
+    if feasibility and isinstance(data.get("uncertainty", {}), dict):
+        _check_uncertainty(ctx, tables.get("uncertainty", {}), drive)
     stab = _parse_stabilisation(ctx, tables.get("stabilisation", {}))
     steps = _parse_measurement(ctx, tables.get("measurement", {}))
     limits, quadrangle = (

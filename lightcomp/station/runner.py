@@ -88,6 +88,9 @@ __all__ = [
     "measurement_columns",
 ]
 
+CLOCK_DEFAULT = object()
+"""``BatchRunner(uncertainty=)`` default: the trial counts follow the station's clock."""
+
 MAX_CONSECUTIVE_ERRORS = 3
 """This many components in error in a row stop the batch (something is wrong with the station)."""
 
@@ -147,6 +150,11 @@ class BatchRunner:
     (``{"pass", "fail", "error"}``); ``monitor`` (a :class:`BatchMonitor`) hears each
     unit's steps and outcome: the command line shows the unit, its step and the last
     failure with it.
+    ``uncertainty``: keys replacing the plan's ``[uncertainty]`` ones (trial counts);
+    None: the plan's own. By default a station on the simulated lab's clock uses
+    :data:`~lightcomp.uncertainty.station.QUICK_MC` — there the instruments answer at
+    once and the full adaptive Monte Carlo, not the instruments, would set the pace —
+    and a station on real time the plan's; the batch says which when it starts.
     """
 
     def __init__(
@@ -164,6 +172,7 @@ class BatchRunner:
         echo: Callable[[str], None] | None = None,
         interrupts: InterruptControl | None = None,
         now: Callable[[], datetime] | None = None,
+        uncertainty: dict | None | object = CLOCK_DEFAULT,
     ) -> None:
         from lightcomp.station.serials import check_run_lot
 
@@ -184,7 +193,12 @@ class BatchRunner:
         self.calibration: CalibrationSet | None = None
         self._family_name: str | None = None
         self._maintenance: tuple[float, float] = (np.nan, np.nan)
-        self._unc = None  # the batch's uncertainty Monte Carlo (plan [uncertainty])
+        self._unc = None  # the batch's uncertainty Monte Carlo (every plan; [uncertainty])
+        if uncertainty is CLOCK_DEFAULT:
+            from lightcomp.uncertainty.station import QUICK_MC
+
+            uncertainty = QUICK_MC if station.clock.get("kind") == "simlab" else None
+        self._unc_overrides: dict | None = uncertainty  # type: ignore[assignment]
 
     # -- set-up --------------------------------------------------------------------
     def _prepare(self, params: dict) -> tuple[int, int, int]:
@@ -203,7 +217,22 @@ class BatchRunner:
         from lightcomp.uncertainty.station import for_batch
 
         with self.store.transaction() as s:
-            self._unc = for_batch(s, self.plan.raw.get("uncertainty"), self.calibration)
+            self._unc = for_batch(
+                s,
+                self.plan.raw.get("uncertainty"),
+                self.calibration,
+                drive_mode=self.plan.drive.mode,
+                drivers={role: c.driver for role, c in self.station.instruments.items()},
+                overrides=self._unc_overrides,
+                echo=self.echo,
+            )
+        if self._unc is not None and self._unc_overrides:
+            m = self._unc.plan.model
+            self.echo(
+                f"uncertainty: Monte Carlo of every unit with the run's trial counts, not the "
+                f"plan's (simulated clock): M = {m.trials}, at most {m.max_trials}, budget "
+                f"{m.budget_trials} per input group"
+            )
         self._family_name = opened.family_name
         self._maintenance = opened.maintenance
         self.run_uid = opened.run_uid
@@ -317,7 +346,7 @@ class BatchRunner:
                 except BatchAbandoned as exc:
                     status = "interrupted"
                     message = (
-                        "stopped by the operator: the current component was stored first"
+                        "stopped by the operator: the components already measured were stored first"
                         if getattr(exc, "stored", False)
                         else "stopped by the operator: the current component was abandoned"
                     )
@@ -705,7 +734,6 @@ class BatchRunner:
             alpha=alpha,
             raw=raw,
             dark=dark,
-            relative_u=self.calibration.uncertainty,
             maintenance=self._maintenance,
         )
 

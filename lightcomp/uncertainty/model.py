@@ -97,6 +97,13 @@ _WT = (
     "(confirmed); DC voltage and current taken alike (verify)"
 )
 
+_WT_AC = (
+    "Yokogawa IM WT310E-02EN §7.3.2: active power 45 Hz <= f <= 66 Hz ±(0.1 % of reading + "
+    "0.05 % of range) (confirmed); voltage and current at 45-66 Hz taken alike, §7.3.1 (verify)"
+)
+_WT_RANGES_V = (15.0, 30.0, 60.0, 150.0, 300.0, 600.0)
+_WT_RANGES_A = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
+
 METERS: dict[str, dict[str, MeterSpec]] = {
     "keithley2400": {
         "voltage": MeterSpec(
@@ -118,22 +125,20 @@ METERS: dict[str, dict[str, MeterSpec]] = {
         "current": MeterSpec(_E363, ((1.0, 0.001, 4e-3),)),
     },
     "wt310e": {
-        "voltage": MeterSpec(
-            _WT, tuple((v, 0.001, 0.0) for v in (15.0, 30.0, 60.0, 150.0, 300.0, 600.0)), 0.002
-        ),
-        "current": MeterSpec(
-            _WT,
-            tuple(
-                (a, 0.001, 0.0)
-                for a in (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
-            ),
-            0.002,
-        ),
+        "voltage": MeterSpec(_WT, tuple((v, 0.001, 0.0) for v in _WT_RANGES_V), 0.002),
+        "current": MeterSpec(_WT, tuple((a, 0.001, 0.0) for a in _WT_RANGES_A), 0.002),
         # power range = voltage range x current range (see _draw_electrical)
         "power": MeterSpec(_WT, ((math.inf, 0.001, 0.0),), 0.002),
+        # mains frequency (AC plans, electrical mode "ac")
+        "voltage_ac": MeterSpec(_WT_AC, tuple((v, 0.001, 0.0) for v in _WT_RANGES_V), 0.0005),
+        "current_ac": MeterSpec(_WT_AC, tuple((a, 0.001, 0.0) for a in _WT_RANGES_A), 0.0005),
+        "power_ac": MeterSpec(_WT_AC, ((math.inf, 0.001, 0.0),), 0.0005),
     },
 }
-"""Specified accuracies by driver name (the station config's ``driver``)."""
+"""Specified accuracies by driver name (the station config's ``driver``); functions
+``voltage``, ``current``, ``power`` (DC) and ``*_ac`` (45-66 Hz mains)."""
+
+ELECTRICAL_MODES = ("dc", "ac")
 
 
 # ----------------------------------------------------------------------------------------
@@ -182,6 +187,7 @@ class UncertaintyModel:
     voltage_meter: str = "keithley2400"
     current_meter: str = "keithley2400"
     power_meter: str | None = None  #: a power analyser; None: P = V·I from the source
+    electrical_mode: str = "dc"  #: "ac": the meters' mains-frequency (45-66 Hz) figures
     voltage_scatter_rel: float = 2e-4
     current_scatter_rel: float = 2e-4
     power_scatter_rel: float = 3e-4
@@ -195,9 +201,13 @@ class UncertaintyModel:
         name = {"voltage": self.voltage_meter, "current": self.current_meter}.get(
             quantity, self.power_meter
         )
-        if name is None or name not in METERS or quantity not in METERS[name]:
-            raise UncertaintyModelError(f"no data-sheet figure for {quantity} of meter {name!r}")
-        return METERS[name][quantity]
+        function = quantity if self.electrical_mode == "dc" else f"{quantity}_ac"
+        if name is None or name not in METERS or function not in METERS[name]:
+            mode = "" if self.electrical_mode == "dc" else " at mains frequency (AC)"
+            raise UncertaintyModelError(
+                f"no data-sheet figure for {quantity}{mode} of meter {name!r}"
+            )
+        return METERS[name][function]
 
     def with_(self, **changes: Any) -> UncertaintyModel:
         """A copy with ``changes``."""
@@ -246,6 +256,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
         "voltage_meter": ("voltage_meter", "m"),
         "current_meter": ("current_meter", "m"),
         "power_meter": ("power_meter", "m"),
+        "mode": ("electrical_mode", "e"),
         "voltage_scatter_rel": ("voltage_scatter_rel", "u"),
         "current_scatter_rel": ("current_scatter_rel", "u"),
         "power_scatter_rel": ("power_scatter_rel", "u"),
@@ -359,6 +370,10 @@ def _check_value(value: Any, kind: str, label: str) -> Any:
                 f"{label}: unknown meter {value!r} (known: {', '.join(METERS)})"
             )
         return value.lower()
+    if kind == "e":
+        if value not in ELECTRICAL_MODES:
+            raise UncertaintyModelError(f'{label} must be "dc" or "ac", got {value!r}')
+        return value
     if kind == "c":
         if value not in ("u", "all"):
             raise UncertaintyModelError(f'{label} must be "u" or "all", got {value!r}')
@@ -388,3 +403,38 @@ def _check_value(value: Any, kind: str, label: str) -> Any:
             raise UncertaintyModelError(f"{label} must be a positive integer, got {value!r}")
         return int(v)
     return v
+
+
+def default_model(
+    drive_mode: str = "dc-current", drivers: dict[str, str] | None = None
+) -> UncertaintyModel:
+    """The model of a plan whose ``[uncertainty]`` names no model file: every input at
+    the :class:`UncertaintyModel` defaults (documented with their sources in
+    ``docs/uncertainty.md``), the electrical meters those of the station.
+
+    ``drive_mode``: the plan's ``[drive] mode``; ``drivers``: role -> driver name of
+    the station's instruments. DC plans read voltage and current on the source
+    (``source``) and take P = V·I; AC plans read voltage, current and power on the
+    power analyser (``power_analyzer``) at mains frequency. A station whose meter has
+    no data-sheet figure in :data:`METERS` is refused (give a model file that names
+    one) rather than reported with a made-up accuracy.
+    """
+    drivers = drivers or {}
+    base = UncertaintyModel()
+    if drive_mode == "ac":
+        name = drivers.get("power_analyzer", "wt310e")
+        model = base.with_(
+            name="default (AC)",
+            voltage_meter=name,
+            current_meter=name,
+            power_meter=name,
+            electrical_mode="ac",
+        )
+        quantities: tuple[str, ...] = ("voltage", "current", "power")
+    else:
+        name = drivers.get("source", base.voltage_meter)
+        model = base.with_(name="default (DC)", voltage_meter=name, current_meter=name)
+        quantities = ("voltage", "current")
+    for q in quantities:
+        model.meter(q)  # raises naming the meter without a data sheet
+    return model

@@ -42,7 +42,14 @@ import numpy as np
 from lightcomp.uncertainty.model import GROUPS, UncertaintyModel, UncertaintyModelError
 
 #: Readings propagated beside the spectrum (the station's quantity keys).
-READINGS: tuple[str, ...] = ("voltage_v", "current_a", "power_w", "tc_c", "ambient_c")
+READINGS: tuple[str, ...] = (
+    "voltage_v",
+    "current_a",
+    "power_w",
+    "power_factor",
+    "tc_c",
+    "ambient_c",
+)
 
 _GROUP_INDEX = {g: i for i, g in enumerate(GROUPS)}
 
@@ -459,6 +466,7 @@ def _draw_electrical(
     if "voltage_v" not in readings or "current_a" not in readings:
         return
     v0, i0 = float(readings["voltage_v"][0]), float(readings["current_a"][0])
+    p_nominal = float(readings["power_w"][0]) if "power_w" in readings else None
     r = model.voltage_current_correlation
     z = rng.standard_normal((2, m))
     z2 = r * z[0] + math.sqrt(max(1.0 - r * r, 0.0)) * z[1]
@@ -481,6 +489,11 @@ def _draw_electrical(
         a = spec.ranges[0][1] * abs(p0) + spec.range_gain * full
         p = p0 + rng.uniform(-1.0, 1.0, m) * a
         readings["power_w"] = p * (1.0 + rng.normal(0.0, model.power_scatter_rel, m))
+    if "power_factor" in readings and p_nominal and v0 and i0:
+        # λ = P/S, S = V·I: the power analyser computes it from its own readings
+        # (IM WT310E-02EN §7.4.3), so it carries their errors.
+        pf0 = float(readings["power_factor"][0])
+        readings["power_factor"] = pf0 * (readings["power_w"] / p_nominal) / ((v / v0) * (i / i0))
 
 
 # ----------------------------------------------------------------------------------------

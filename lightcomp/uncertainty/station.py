@@ -8,14 +8,24 @@ component N is stored, with its uncertainties and its verdict, once its Monte Ca
 is done. :class:`MCWorker` records how long the station had to wait for it (the
 time the uncertainty adds per component).
 
-Plan section (``[uncertainty]`` of a test plan)::
+Every plan gets the Monte Carlo. Plan section (``[uncertainty]`` of a test plan; the
+section and every key are optional)::
 
     [uncertainty]
-    model = "station/uncertainty/sim.toml"   # model file, relative to the lab folder
-    required = true          # refuse to report without uncertainty data
-    decision_rule = "guarded"  # ILAC-G8:09/2019 "simple" (§4.2.1) or "guarded" (§4.2.2)
+    model = "station/uncertainty/sim.toml"   # model file, relative to the lab folder;
+                             # default: lightcomp.uncertainty.model.default_model (the
+                             # documented defaults, the station's meters)
+    required = true          # default true: refuse to run without the calibration's
+                             # uncertainty data; false: run, say so, report no U
+    decision_rule = "guarded"  # ILAC-G8:09/2019 "simple" (§4.2.1, default) or "guarded"
+                             # (§4.2.2)
     trials = 10000           # batch size M (default: the model's)
     max_trials = 100000      # adaptive procedure's cap (default: the model's)
+    budget_trials = 2000     # trials per input group for the budget (default: the model's)
+
+A run on the simulated lab's clock (the demo, the tests) uses :data:`QUICK_MC` unless
+told otherwise (``BatchRunner(uncertainty=...)``); the evaluation record stores the
+trials used.
 """
 
 from __future__ import annotations
@@ -31,10 +41,22 @@ from typing import Any
 import numpy as np
 
 from lightcomp.jsonvalues import finite
-from lightcomp.uncertainty.model import UncertaintyModel, UncertaintyModelError, load_model
+from lightcomp.uncertainty.model import (
+    UncertaintyModel,
+    UncertaintyModelError,
+    default_model,
+    load_model,
+)
 from lightcomp.uncertainty.montecarlo import READINGS, ComponentInputs, MCResult, monte_carlo
 
 DECISION_RULES = ("simple", "guarded")
+
+#: Trial counts of a quick run on the simulated lab's accelerated clock (the demo, the
+#: tests), where the Monte Carlo and not the instruments would set the pace: batches of
+#: M = 2000 (JCGM 101 §7.9.2: at least 100/(1 − p) = 2000 for a 95 % interval), two at
+#: most, 300 trials per budget group. U is then stable to about one significant digit,
+#: not two; a real station keeps the plan's (adaptive, two digits).
+QUICK_MC: dict[str, int] = {"trials": 2000, "max_trials": 4000, "budget_trials": 300}
 
 #: Quantities whose U the adaptive procedure stabilises (the reported ones): analysis
 #: keys and readings. Every other quantity still gets its U from the same trials.
@@ -54,15 +76,16 @@ REPORTED: tuple[str, ...] = (
     "voltage_v",
     "current_a",
     "power_w",
+    "power_factor",
 )
 
 
 @dataclass(frozen=True)
 class UncertaintyPlan:
-    """A plan's ``[uncertainty]`` section."""
+    """A plan's ``[uncertainty]`` section (its defaults when it has none)."""
 
     model: UncertaintyModel
-    required: bool = False
+    required: bool = True
     decision_rule: str = "simple"
 
     @property
@@ -70,41 +93,79 @@ class UncertaintyPlan:
         return self.model.name
 
 
-def plan_uncertainty(section: dict | None, base: Path | None = None) -> UncertaintyPlan | None:
-    """The plan's ``[uncertainty]`` section as an :class:`UncertaintyPlan` (None: none).
+def _section_error(key: str | None, message: str) -> UncertaintyModelError:
+    """An error in the plan's ``[uncertainty]`` section; ``key`` (the offending key)
+    lets ``lightcomp station check`` name its line."""
+    exc = UncertaintyModelError(message)
+    exc.key = key  # type: ignore[attr-defined]
+    return exc
+
+
+def plan_uncertainty(
+    section: dict | None,
+    base: Path | None = None,
+    *,
+    drive_mode: str = "dc-current",
+    drivers: dict[str, str] | None = None,
+    overrides: dict | None = None,
+) -> UncertaintyPlan:
+    """The plan's ``[uncertainty]`` section as an :class:`UncertaintyPlan`; a plan
+    without one gets the defaults (the documented default model for its drive mode
+    and the station's meters, :func:`~lightcomp.uncertainty.model.default_model`;
+    U required; simple acceptance).
 
     ``model`` is resolved against ``base`` (the lab folder) when relative; a bad
     model file, an unknown decision rule or a non-positive trial count raise
-    :class:`UncertaintyModelError`.
+    :class:`UncertaintyModelError` (with ``key``, the section's key at fault).
+    ``overrides``: keys that replace the section's (trial counts of a quick simulated
+    run).
     """
-    if not section:
-        return None
+    section = {**(section or {}), **(overrides or {})}
     rule = section.get("decision_rule", "simple")
     if rule not in DECISION_RULES:
-        raise UncertaintyModelError(
-            f"[uncertainty] decision_rule {rule!r}: use {' or '.join(DECISION_RULES)}"
+        raise _section_error(
+            "decision_rule",
+            f"[uncertainty] decision_rule {rule!r}: use {' or '.join(DECISION_RULES)}",
         )
     if "model" in section:
         path = Path(section["model"])
         if not path.is_absolute() and base is not None:
             path = base / path
-        model = load_model(path)
+        try:
+            model = load_model(path)
+        except UncertaintyModelError as exc:
+            raise _section_error("model", str(exc)) from exc
     else:
-        model = UncertaintyModel()
+        try:
+            model = default_model(drive_mode, drivers)
+        except UncertaintyModelError as exc:
+            raise _section_error(
+                None, f"{exc}: give [uncertainty] model = a model file naming the meters"
+            ) from exc
     changes = {}
-    for key in ("trials", "max_trials"):
+    for key in ("trials", "max_trials", "budget_trials"):
         if key in section:
             v = section[key]
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise UncertaintyModelError(f"[uncertainty] {key} must be a positive integer")
+                raise _section_error(key, f"[uncertainty] {key} must be a positive integer")
             changes[key] = v
     if changes:
         model = model.with_(**changes)
         if model.max_trials < model.trials:
             model = model.with_(max_trials=model.trials)
-    return UncertaintyPlan(
-        model=model, required=bool(section.get("required", False)), decision_rule=rule
-    )
+    required = section.get("required", True)
+    if not isinstance(required, bool):
+        raise _section_error("required", "[uncertainty] required must be true or false")
+    return UncertaintyPlan(model=model, required=required, decision_rule=rule)
+
+
+def calibration_has_uncertainty(calibration_u_rel_k2: np.ndarray | None) -> bool:
+    """Whether a calibration carries its standard lamp's spectral uncertainty (some
+    finite value > 0): the one test of "uncertainty data" for the station."""
+    if calibration_u_rel_k2 is None:
+        return False
+    u = np.asarray(calibration_u_rel_k2, dtype=float)
+    return bool(u.size and np.all(np.isfinite(u)) and np.any(u > 0))
 
 
 def component_inputs(
@@ -128,10 +189,8 @@ def component_inputs(
     than reported without U.
     """
     u = None
-    if calibration_u_rel_k2 is not None:
+    if calibration_has_uncertainty(calibration_u_rel_k2):
         u = np.asarray(calibration_u_rel_k2, dtype=float)
-        if u.size == 0 or not np.all(np.isfinite(u)) or np.all(u == 0):
-            u = None
     if u is None and required:
         raise UncertaintyModelError(
             "the calibration carries no spectral uncertainty of its standard lamp: the plan "
@@ -275,9 +334,7 @@ class StationUncertainty:
         wavelength_lines: dict | None = None,
         grid: np.ndarray | None = None,
     ) -> None:
-        if plan.required and (
-            calibration_u_rel_k2 is None or not np.any(np.asarray(calibration_u_rel_k2) > 0)
-        ):
+        if plan.required and not calibration_has_uncertainty(calibration_u_rel_k2):
             raise UncertaintyModelError(
                 "the plan requires U but the station's calibration carries no standard-lamp "
                 "uncertainty: recalibrate with a certificate that states it"
@@ -345,17 +402,39 @@ class StationUncertainty:
         self.worker.close()
 
 
-def for_batch(session, plan_section: dict | None, calibration) -> StationUncertainty | None:
+def for_batch(
+    session,
+    plan_section: dict | None,
+    calibration,
+    *,
+    drive_mode: str = "dc-current",
+    drivers: dict[str, str] | None = None,
+    overrides: dict | None = None,
+    echo=None,
+) -> StationUncertainty | None:
     """The batch's :class:`StationUncertainty` from the plan's ``[uncertainty]``
-    section and the station's current calibration (its certificate's total-flux
-    figure and Hg-Ar line check come from the stored calibration row); None when
-    the plan has no such section. Raises :class:`UncertaintyModelError` when the
-    plan requires U and the calibration has no uncertainty data."""
+    section (its defaults when it has none) and the station's current calibration
+    (its certificate's total-flux figure and Hg-Ar line check come from the stored
+    calibration row).
+
+    A calibration without uncertainty data: the plan requires U (the default) →
+    :class:`UncertaintyModelError`, nothing measured; the plan says ``required =
+    false`` → None, and ``echo`` says that no U will be reported (never a silent
+    "–").
+    """
     from lightcomp.labpaths import lab_root
     from lightcomp.store.models import Calibration
 
-    plan = plan_uncertainty(plan_section, lab_root())
-    if plan is None:
+    plan = plan_uncertainty(
+        plan_section, lab_root(), drive_mode=drive_mode, drivers=drivers, overrides=overrides
+    )
+    if not plan.required and not calibration_has_uncertainty(calibration.uncertainty):
+        if echo is not None:
+            echo(
+                f"uncertainty: calibration {getattr(calibration, 'calib_id', '')} carries no "
+                "standard-lamp uncertainty; no U will be reported for this batch (the plan "
+                "says required = false)"
+            )
         return None
     row = session.get(Calibration, calibration.id)
     certificate = ((row.inputs or {}).get("certificate") or {}) if row is not None else {}
