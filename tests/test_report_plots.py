@@ -98,6 +98,7 @@ def test_trend_labels_every_point_and_legend_shows_the_plotted_markers():
     )  # fmt: skip
     ax = fig.axes[0]
     fig.draw_without_rendering()
+    assert max(ax.get_yticks()) <= 100 < ax.get_ylim()[1]  # no "102 %", no point on the frame
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert ticks == labels  # one distinct label a point, horizontal while they fit
     assert all(t.get_rotation() == 0 for t in ax.get_xticklabels())

@@ -458,7 +458,10 @@ def yield_trend_figure(
     ax.set_ylabel("yield (%)")
     ax.set_xlabel(xlabel)
     low = np.nanmin(np.r_[lo, 100 * target]) if n else 100 * target
-    ax.set_ylim(max(0.0, low - 3), 102.5)  # a 100 % point clear of the frame
+    bottom = max(0.0, low - 3)
+    ax.set_ylim(bottom, 102.5)  # a 100 % point clear of the frame; no tick above 100 %
+    ticks = ax.yaxis.get_major_locator().tick_values(bottom, 100.0)
+    ax.set_yticks([t for t in ticks if bottom <= t <= 100.0])
     from matplotlib.legend_handler import HandlerTuple
 
     ax.legend(handles, names, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0),
