@@ -31,6 +31,7 @@ threads. Chunks of trials are drawn and analysed on the analysis worker threads.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -337,8 +338,8 @@ class Trials:
             var += (model.lamp_noise_rel * phi) ** 2
         #: (K, W) basis of the trials' deterministic part
         self.rows = np.stack(rows)
-        #: −2σ² per point (float32) of the Box–Muller radius, None without noise
-        self.neg2var = (-2.0 * var).astype(np.float32) if np.any(var > 0) else None
+        #: σ per point of the combined per-point noise (float32), None without noise
+        self.sigma = np.sqrt(var).astype(np.float32) if np.any(var > 0) else None
 
     def coefficients(self, m: int, rng: np.random.Generator) -> np.ndarray:
         """(m, K) coefficients of :attr:`rows`, in the order of the rows."""
@@ -371,12 +372,12 @@ class Trials:
         given) and the readings' trials (M,)."""
         spectra = out if out is not None else np.empty((m, self.rows.shape[1]))
         coef = self.coefficients(m, rng)
-        step = 2 * NOISE_BLOCK  # block by block: the noise is added while the block is hot
+        step = NOISE_BLOCK  # block by block: the noise is added while the block is hot
         for start in range(0, m, step):
             block = spectra[start : start + step]
             np.matmul(coef[start : start + step], self.rows, out=block)
-            if self.neg2var is not None:
-                add_normal_noise(block, self.neg2var, rng)
+            if self.sigma is not None:
+                add_normal_noise(block, self.sigma, rng)
         readings = {
             k: np.full(m, float(v)) for k, v in self.inputs.readings.items() if v is not None
         }
@@ -392,49 +393,53 @@ class Trials:
         return spectra, readings
 
 
-#: Trial pairs per block of :func:`add_normal_noise`: the block's float32 temporaries
-#: (4 × 64 × W) stay in the core's cache, where whole-chunk passes would not.
-NOISE_BLOCK = 64
+#: Trials per block of :func:`add_normal_noise`: the block's float32 temporary
+#: (128 × W) stays in the core's cache, where whole-chunk passes would not.
+NOISE_BLOCK = 128
+
+#: Index bits of the normal quantile table (:func:`normal_table`).
+NORMAL_TABLE_BITS = 16
 
 
-def add_normal_noise(spectra: np.ndarray, neg2var: np.ndarray, rng: np.random.Generator) -> None:
-    """Add independent normal noise of variance −neg2var/2 per column to ``spectra``
-    (M, W), in place.
+@functools.lru_cache(maxsize=1)
+def normal_table() -> np.ndarray:
+    """The 2¹⁶ equiprobable quantiles of N(0, 1), z_j = Φ⁻¹((j + ½)/2¹⁶), float32,
+    scaled to unit variance exactly (the midpoints lose 0.002 % of it in the tails).
 
-    Box–Muller (Box & Muller, Ann. Math. Stat. 29 (1958) 610) in float32 on the
-    generator's raw 64-bit output: two trials share one radius r = σ·√(−2 ln u₁)
-    and one angle θ = 2π·u₂ and get r·cos θ and r·sin θ — two independent
-    N(0, σ²) values (exact, not an approximation). About twice as fast as numpy's
-    float32 ziggurat, which draws one value at a time; float32's 23-bit u₁ bounds
-    |ε| at 5.8 σ (probability beyond it 8·10⁻⁹), and 7 digits are plenty for a
-    noise term.
+    A standard normal drawn as z_J with J uniform on 0 … 2¹⁶ − 1 has a CDF within
+    2⁻¹⁷ ≈ 8·10⁻⁶ of Φ everywhere — 400 times finer than a Monte Carlo of 10⁶
+    trials resolves (1/√M) — and tails cut at 4.3 σ (probability beyond 1.5·10⁻⁵).
+    """
+    from scipy.special import ndtri
+
+    n = 1 << NORMAL_TABLE_BITS
+    z = ndtri((np.arange(n) + 0.5) / n)
+    z /= math.sqrt(float(np.mean(z * z)))
+    return z.astype(np.float32)
+
+
+def add_normal_noise(spectra: np.ndarray, sigma: np.ndarray, rng: np.random.Generator) -> None:
+    """Add independent N(0, σ²) noise, σ per column (float32), to ``spectra`` (M, W), in
+    place.
+
+    Each value is a quantile of :func:`normal_table` picked by 16 bits of the
+    generator's raw 64-bit output (four values per word): one table look-up instead
+    of numpy's ziggurat, which draws one value at a time, or Box–Muller's logarithm
+    and two trigonometric functions — 4× cheaper than the first, 2× than the second,
+    and the per-point noise was half of the drawing time. Float32: 7 digits are
+    plenty for a noise term.
     """
     m, w = spectra.shape
-    radius = scratch("radius", (NOISE_BLOCK, w), np.float32)
-    angle = scratch("angle", (NOISE_BLOCK, w), np.float32)
-    part = scratch("part", (NOISE_BLOCK, w), np.float32)
-    for start in range(0, m, 2 * NOISE_BLOCK):
-        rows = min(2 * NOISE_BLOCK, m - start)
-        half = -(-rows // 2)
-        n = half * w
-        bits = rng.bit_generator.random_raw(n).view(np.uint32)  # 2n uniform words
-        k = bits[:n].reshape(half, w)
-        k >>= 9  # 23 bits: u₁ = (k + ½)/2²³ is exact in float32, strictly inside (0, 1)
-        r, a, p = radius[:half], angle[:half], part[:half]
-        np.multiply(k, np.float32(2.0**-23), out=r, dtype=np.float32)
-        r += np.float32(2.0**-24)
-        np.log(r, out=r)
-        r *= neg2var  # −2σ² ln u₁ ≥ 0
-        np.sqrt(r, out=r)
-        np.multiply(
-            bits[n:].reshape(half, w), np.float32(2.0 * math.pi / 2.0**32), out=a, dtype=np.float32
-        )
-        np.cos(a, out=p)
-        p *= r
-        spectra[start : start + half] += p
-        np.sin(a, out=p)
-        p *= r
-        spectra[start + half : start + rows] += p[: rows - half]
+    table = normal_table()
+    buf = scratch("noise", (NOISE_BLOCK, w), np.float32)
+    for start in range(0, m, NOISE_BLOCK):
+        rows = min(NOISE_BLOCK, m - start)
+        n = rows * w
+        index = rng.bit_generator.random_raw(-(-n // 4)).view(np.uint16)[:n]
+        z = buf[:rows]
+        np.take(table, index.reshape(rows, w), out=z)
+        z *= sigma
+        spectra[start : start + rows] += z
 
 
 def draw(
