@@ -377,7 +377,7 @@ def _family_table(df, families, withdrawn, target, confidence) -> Table:
         rows,
         row_styles=styles,
         align=["l", "l", "r", "r", "r", "r", "r", "r", "l"],
-        widths=[67, 100, 42, 28, 28, 28, 40, 77, 70],
+        widths=[80, 84, 52, 30, 26, 32, 40, 78, 80],
         caption="Yield per family; each family has its own section below (limits, "
         "distributions and control charts are never pooled across families).",
     )  # fmt: skip
