@@ -131,6 +131,9 @@ def fill(url: str, n: int, lots: tuple[str, ...] = ("BENCH-A", "BENCH-B")) -> No
                     for i in range(a, b)
                 ],
             )
+        if c.dialect.name == "postgresql":  # an archive in service has planner statistics
+            c.execute(text("ANALYZE measurements"))
+            c.execute(text("ANALYZE components"))
     store.dispose()
 
 
@@ -208,6 +211,8 @@ def main() -> None:
             assert d.components == args.n, (label, d.components)
             rates[label] = rate
             print(f"{label:36s} {rate:9.0f} spectra/s   x{rate / core:.2f} of the core")
+            busy = ", ".join(f"{k} {1e6 * v / d.components:.0f}" for k, v in d.stages.items())
+            print(f"{'':38s}busy us/spectrum: {busy}")
 
         timed("reanalyze local --dry-run", "BENCH-A", engine="local", dry_run=True)
         worker_rss: list[float] = []

@@ -21,6 +21,7 @@ as measured); ``display_unit`` is what people read (THD and flicker in %),
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -351,8 +352,11 @@ def limit_label(name: str, *, full: bool = False) -> str:
     return q.label(unit=False) if full else (q.symbol or q.label_en)
 
 
+@functools.cache
 def column_quantities(kind: str | None = "number") -> tuple[Quantity, ...]:
-    """Quantities with a ``measurements`` column (of ``kind``; None: every kind)."""
+    """Quantities with a ``measurements`` column (of ``kind``; None: every kind).
+
+    Cached: the catalogue is constant, and writers ask once per stored row."""
     return tuple(q for q in QUANTITIES if q.column and (kind is None or q.kind == kind))
 
 

@@ -10,6 +10,7 @@ are not spectral (electrical, temperatures, self-absorption) are kept as stored.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,8 +50,12 @@ class NewResult:
     failed_limits: list
 
 
-def reanalyse_chunk(chunk: Chunk) -> list[NewResult]:
-    """Re-analyse one chunk with the current core; results in the chunk's row order."""
+def reanalyse_chunk(chunk: Chunk, stages: dict | None = None) -> list[NewResult]:
+    """Re-analyse one chunk with the current core; results in the chunk's row order.
+
+    ``stages``, when given, gets the seconds spent analysing and judging added to its
+    ``analyse`` and ``judge`` entries (the run's stage report).
+    """
     from lightcomp.analysis import ANALYZE_COLUMNS, analyze_arrays
     from lightcomp.station.judge import judge_rows
     from lightcomp.station.plan import plan_from_snapshot
@@ -58,6 +63,7 @@ def reanalyse_chunk(chunk: Chunk) -> list[NewResult]:
     n = len(chunk.ids)
     if n == 0:
         return []
+    t0 = time.perf_counter()
     power = np.asarray(chunk.power_w, float)
     arrays = analyze_arrays(
         chunk.wavelengths,
@@ -72,6 +78,7 @@ def reanalyse_chunk(chunk: Chunk) -> list[NewResult]:
     table = np.stack([arrays[k] for k in keys], axis=1)
     table = np.where(np.isfinite(table), table, np.nan).tolist()
     errors = [None if e is None else str(e) for e in arrays["error"]]
+    t1 = time.perf_counter()
     derived = ("ansi_category", "ansi_inside", "sdcm_steps", "photometric_code", "binning_error")
     rows: list[dict] = []
     for i in range(n):
@@ -102,4 +109,7 @@ def reanalyse_chunk(chunk: Chunk) -> list[NewResult]:
                     j.verdicts,
                     j.failed_limits,
                 )
+    if stages is not None:
+        stages["analyse"] = stages.get("analyse", 0.0) + t1 - t0
+        stages["judge"] = stages.get("judge", 0.0) + time.perf_counter() - t1
     return out  # type: ignore[return-value]

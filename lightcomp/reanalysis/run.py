@@ -8,9 +8,9 @@ append-only triggers allow).  A new row holds no copy of the arrays: its
 ``source_measurement_id`` names the stored measurement that holds them, and every
 reader follows that link (:data:`lightcomp.store.models.ArraySource`).
 
-The driver cuts the archive into chunks of measurement ids (a key range each: bounded
-memory whatever its size) and hands the RANGES to the engine; one task
-(:func:`run_chunk`) reads its range from the store, decodes the spectra in one copy,
+The driver cuts the archive into chunks of measurement ids (keyset by id: bounded
+memory whatever its size) and hands the IDS to the engine; one task
+(:func:`run_chunk`) reads its rows from the store, decodes the spectra in one copy,
 runs the vectorised core and the judge, compares with the stored values and writes the
 new rows in one transaction together with its audit entry.  The ``local`` engine runs
 the tasks in this process, the ``dask`` engine on workers that open the store
@@ -108,9 +108,14 @@ class Diff:
     code_flips: int = 0
     flips_by_maker: dict = field(default_factory=lambda: defaultdict(list))
     seconds: float = 0.0
+    # Busy seconds per stage, summed over chunks (read, decode, analyse, judge, compare,
+    # write): where a run's time goes; stages overlap in time, so they may sum to more
+    # than ``seconds``.
+    stages: Counter = field(default_factory=Counter)
 
     def merge(self, other: Diff) -> None:
         """Add the counts of another chunk's diff to this one."""
+        self.stages.update(other.stages)
         for name in (
             "components",
             "written",
@@ -150,6 +155,7 @@ class Diff:
             "photometric_code_flips": self.code_flips,
             "verdict_flips_by_manufacturer": {k: v for k, v in self.flips_by_maker.items()},
             "seconds": round(self.seconds, 3),
+            "stage_seconds": {k: round(v, 3) for k, v in self.stages.items()},
         }
 
 
@@ -222,9 +228,10 @@ def _published_lot_ids(session) -> frozenset[int]:
     )
 
 
-def _ranges(store, job: Job, size: int) -> Iterator[tuple[int, int]]:
-    """Key ranges ``(first id, last id)`` of at most ``size`` measurements to do (keyset by
-    id: constant memory, and a re-run starts where the data says).  Only ids are read."""
+def _id_chunks(store, job: Job, size: int) -> Iterator[tuple[int, ...]]:
+    """The ids of at most ``size`` measurements to do at a time, ascending (keyset by id:
+    constant memory, and a re-run starts where the data says).  Only ids are read; a
+    chunk task reads its rows by primary key, whatever the planner's statistics."""
     from lightcomp.store.models import Component, Measurement
 
     last = 0
@@ -240,14 +247,15 @@ def _ranges(store, job: Job, size: int) -> Iterator[tuple[int, int]]:
         if not ids:
             return
         last = ids[-1]
-        yield ids[0], ids[-1]
+        yield tuple(ids)
 
 
 # -- reading ---------------------------------------------------------------------------
 
 
-def _read(store, job: Job, lo: int, hi: int) -> tuple[list, dict]:
-    """The rows of one key range (with the arrays they link) and their test plans."""
+def _read(store, job: Job, ids: tuple[int, ...]) -> tuple[list, dict]:
+    """The rows of one chunk of ids still to do (with the arrays they link) and their
+    test plans."""
     from lightcomp.store.models import (
         ArraySource,
         Component,
@@ -280,7 +288,7 @@ def _read(store, job: Job, lo: int, hi: int) -> tuple[list, dict]:
             .join(Manufacturer, Manufacturer.id == Family.manufacturer_id)
             .join(ArraySource, array_source_on())
             .where(
-                Measurement.id.between(lo, hi),
+                Measurement.id.in_(ids),
                 ArraySource.spectrum.is_not(None),
                 *_where(job),
             )
@@ -353,16 +361,17 @@ def _worker_store(url: str):
 
 @dataclass
 class _Read:
-    """A key range read and decoded: its diff so far and its chunks (one per grid)."""
+    """A chunk of ids read and decoded: its diff so far and its batches (one per grid)."""
 
     diff: Diff
     chunks: list[tuple[list, Chunk]]
 
 
-def _prepare(job: Job, lo: int, hi: int, store) -> _Read:
-    """Read one key range, leave out what is not to be done, decode its spectra."""
+def _prepare(job: Job, ids: tuple[int, ...], store) -> _Read:
+    """Read one chunk, leave out what is not to be done, decode its spectra."""
     diff = Diff(version=job.version, selection=job.selection, dry_run=job.dry_run)
-    rows, plans = _read(store, job, lo, hi)
+    t0 = time.perf_counter()
+    rows, plans = _read(store, job, ids)
     todo = []
     for r in rows:
         if r.lot_id in job.published and not job.publish:
@@ -375,43 +384,51 @@ def _prepare(job: Job, lo: int, hi: int, store) -> _Read:
         todo.append(r)
     maint: dict = {}
     _maintenance(store, {r.family_id for r in todo}, maint)
-    return _Read(diff, [(g, _build_chunk(g, plans, maint)) for g in _split_by_grid(todo)])
+    t1 = time.perf_counter()
+    chunks = [(g, _build_chunk(g, plans, maint)) for g in _split_by_grid(todo)]
+    diff.stages["read"] += t1 - t0
+    diff.stages["decode"] += time.perf_counter() - t1
+    return _Read(diff, chunks)
 
 
 def _compute(read: _Read) -> list[tuple[list, list[NewResult]]]:
-    """Re-analyse the chunks of a range and count what changes (in ``read.diff``)."""
+    """Re-analyse the batches of a chunk and count what changes (in ``read.diff``)."""
     compared = _compared()
     out = []
     for group, chunk in read.chunks:
-        results = reanalyse_chunk(chunk)
+        results = reanalyse_chunk(chunk, read.diff.stages)
+        t = time.perf_counter()
         olds = {r.id: r for r in group}
         for res in results:
             read.diff.components += 1
             row = olds[res.source_id]
             _changes(read.diff, row.quantities or {}, res, row, compared)
         out.append((group, results))
+        read.diff.stages["compare"] += time.perf_counter() - t
     return out
 
 
 def _store_results(job: Job, store, batches: list, diff: Diff) -> None:
-    """Write a range's results (one transaction per chunk), unless a dry run."""
+    """Write a chunk's results (one transaction per batch), unless a dry run."""
     if job.dry_run:
         return
     for group, results in batches:
+        t = time.perf_counter()
         n = _write(store, group, results, job.version, job.who, job.why)
+        diff.stages["write"] += time.perf_counter() - t
         diff.written += n
         diff.skipped_moved += len(results) - n
 
 
-def run_chunk(job: Job, lo: int, hi: int, store=None) -> Diff:
-    """Read, re-analyse, compare and (unless a dry run) write one key range.
+def run_chunk(job: Job, ids: tuple[int, ...], store=None) -> Diff:
+    """Read, re-analyse, compare and (unless a dry run) write one chunk of ids.
 
     What a Dask worker runs (it opens ``job.db_url`` itself); the local engine runs the
-    same three steps, overlapped across ranges.  Returns the range's diff.
+    same three steps, overlapped across chunks.  Returns the chunk's diff.
     """
     if store is None:
         store = _worker_store(job.db_url)
-    read = _prepare(job, lo, hi, store)
+    read = _prepare(job, ids, store)
     _store_results(job, store, _compute(read), read.diff)
     return read.diff
 
@@ -420,28 +437,28 @@ def run_chunk(job: Job, lo: int, hi: int, store=None) -> Diff:
 
 
 class LocalEngine:
-    """Ranges run in this process, in order (the core's own threads compute).
+    """Chunks run in this process, in order (the core's own threads compute).
 
-    While one range is computed, the next is read and the previous one written, each
+    While one chunk is computed, the next is read and the previous one written, each
     in a helper thread (the database works meanwhile).  Writes stay one at a time and
-    in range order: a write starts only when the one before it has committed, so a run
+    in chunk order: a write starts only when the one before it has committed, so a run
     killed at any moment leaves the same whole chunks as a plain loop would.
     """
 
     name = "local"
 
-    def run(self, job: Job, ranges: Iterator[tuple[int, int]], store) -> Iterator[Diff]:
-        it = iter(ranges)
+    def run(self, job: Job, chunks: Iterator[tuple[int, ...]], store) -> Iterator[Diff]:
+        it = iter(chunks)
         first = next(it, None)
         if first is None:
             return
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="reanalysis") as pool:
-            reading = pool.submit(_prepare, job, *first, store)
+            reading = pool.submit(_prepare, job, first, store)
             writing = None
             while reading is not None:
                 read = reading.result()
                 nxt = next(it, None)
-                reading = None if nxt is None else pool.submit(_prepare, job, *nxt, store)
+                reading = None if nxt is None else pool.submit(_prepare, job, nxt, store)
                 batches = _compute(read)
                 if writing is not None:
                     writing[0].result()
@@ -469,8 +486,8 @@ def _warm_up() -> None:
 class DaskEngine:
     """Chunks run on Dask workers: a LocalCluster, or a scheduler's cluster.
 
-    Workers get key ranges, not arrays: each reads its range from the store, computes,
-    writes its transaction and returns the chunk's diff.  A bounded number of ranges is
+    Workers get chunks of ids, not arrays: each reads its rows from the store, computes,
+    writes its transaction and returns the chunk's diff.  A bounded number of chunks is
     in flight (two per worker thread).
     """
 
@@ -502,14 +519,14 @@ class DaskEngine:
         self.window = 2 * n
         self.client.run(_warm_up)  # workers import the core now, not in the first chunk
 
-    def run(self, job: Job, ranges: Iterator[tuple[int, int]], store) -> Iterator[Diff]:
+    def run(self, job: Job, chunks: Iterator[tuple[int, ...]], store) -> Iterator[Diff]:
         from dask.distributed import wait
 
         if job.db_url is None:
             raise ReanalysisError("the dask engine needs a store that workers can open")
         pending: set = set()
-        for lo, hi in ranges:
-            pending.add(self.client.submit(run_chunk, job, lo, hi, pure=False))
+        for ids in chunks:
+            pending.add(self.client.submit(run_chunk, job, ids, pure=False))
             if len(pending) >= self.window:
                 done, pending = wait(pending, return_when="FIRST_COMPLETED")
                 for f in done:
@@ -808,7 +825,7 @@ def reanalyze(
     eng = make_engine(engine, scheduler)
     t0 = time.perf_counter()
     try:
-        for part in eng.run(job, _ranges(store, job, chunk), store):
+        for part in eng.run(job, _id_chunks(store, job, chunk), store):
             diff.merge(part)
             if progress is not None:
                 progress(diff)
