@@ -332,3 +332,15 @@ def test_supply_is_a_sentence_with_units(lot, tmp_path):
     )
     html = out.read_text(encoding="utf-8")
     assert "current_a" not in html and "mode =" not in html and "spectro:" not in html
+
+
+def test_api_names_the_laboratory_by_the_certificates_rule(monkeypatch):
+    """One rule (lightcomp.laboratory): a lab named by LIGHTCOMP_LAB_NAME is the name the
+    certificates print and the name the API's records carry."""
+    from lightcomp.api import create_app
+
+    monkeypatch.setenv("LIGHTCOMP_LAB_NAME", "Shenzhen Joint LED Lab")
+    assert lab_identity({})["name"] == "Shenzhen Joint LED Lab"
+    app = create_app("sqlite://")
+    assert app.state.lab_name == "Shenzhen Joint LED Lab"
+    assert create_app("sqlite://", lab_name="Given").state.lab_name == "Given"

@@ -13,10 +13,7 @@ if TYPE_CHECKING:
 
     from lightcomp.store import Store
 
-__all__ = ["DEFAULT_LAB_NAME", "create_app"]
-
-#: Laboratory name shown in records when ``create_app`` / ``lightcomp serve`` are given none.
-DEFAULT_LAB_NAME = "lightcomp test laboratory"
+__all__ = ["create_app"]
 
 
 def create_app(store_or_url: Store | str | None = None, **options: Any) -> FastAPI:

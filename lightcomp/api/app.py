@@ -17,12 +17,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 
-from lightcomp.api import DEFAULT_LAB_NAME
 from lightcomp.api.deps import AUTH_CACHE_S, Reader
 from lightcomp.api.errors import HttpError, document_every_answer, install_error_handlers
 from lightcomp.api.middleware import AccessLogMiddleware, RequestLimitMiddleware
 from lightcomp.api.portal import mount_portal
 from lightcomp.api.routes import ROUTERS
+from lightcomp.laboratory import lab_identity
 from lightcomp.store import Store
 
 __all__ = ["HttpError", "create_app"]
@@ -58,7 +58,7 @@ def reject_unknown_query_parameters(request: Request) -> None:
 def create_app(
     store_or_url: Store | str | None = None,
     *,
-    lab_name: str = DEFAULT_LAB_NAME,
+    lab_name: str | None = None,
     auth_cache_s: float = AUTH_CACHE_S,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_url_chars: int = MAX_URL_CHARS,
@@ -94,7 +94,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.store = store
-    app.state.lab_name = lab_name
+    # The certificates' rule when not given (lightcomp.laboratory): one name everywhere.
+    app.state.lab_name = lab_name or lab_identity()["name"]
     document_every_answer(app)
     app.add_middleware(
         RequestLimitMiddleware, max_body_bytes=max_body_bytes, max_url_chars=max_url_chars

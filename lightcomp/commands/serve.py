@@ -13,7 +13,6 @@ import time
 
 import typer
 
-from lightcomp.api import DEFAULT_LAB_NAME
 from lightcomp.commands.common import DB_OPTION
 
 
@@ -21,8 +20,11 @@ def serve(
     db: str | None = DB_OPTION,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
-    lab_name: str = typer.Option(
-        DEFAULT_LAB_NAME, "--lab-name", help="Laboratory name shown in records."
+    lab_name: str | None = typer.Option(
+        None,
+        "--lab-name",
+        help="Laboratory name shown in records (default: the certificates' rule: "
+        "LIGHTCOMP_LAB_CONFIG, LIGHTCOMP_LAB_NAME, else 'lightcomp test laboratory').",
     ),
     access_log: str = typer.Option(
         "-",

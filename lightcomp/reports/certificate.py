@@ -52,9 +52,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import re
-import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +64,7 @@ from sqlalchemy import func, select
 from lightcomp import quantities as catalogue
 from lightcomp.errors import CodeError, ReportError
 from lightcomp.jsonvalues import finite
+from lightcomp.laboratory import DEFAULT_LAB, lab_identity
 from lightcomp.reports import modulation as modulation_report
 from lightcomp.reports import plots
 from lightcomp.reports.conformity import DECISION_RULES, conformity
@@ -93,7 +92,6 @@ __all__ = [
     "next_report_id",
 ]
 
-DEFAULT_LAB = {"name": "lightcomp test laboratory", "address": "(address not configured)"}
 
 DEFAULT_METHOD = "ANSI/IES LM-79-19; CIE S 025/E:2015 (LED lamps, LED luminaires and LED modules)"
 
@@ -114,65 +112,6 @@ _ELECTRICAL = tuple(
 # ---------------------------------------------------------------------------------------------
 # Laboratory identity and report ids
 # ---------------------------------------------------------------------------------------------
-_LAB_KEYS = frozenset({"name", "address", "accreditation"})
-
-
-def _lab_from_toml(path: str | Path) -> dict[str, str]:
-    p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReportError(f"lab config {p} does not exist") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ReportError(f"lab config {p} is not readable TOML: {exc}") from None
-    unknown = sorted(set(data) - {"lab", "station"})
-    if unknown:
-        raise ReportError(
-            f"lab config {p}: unknown table or key {', '.join(map(repr, unknown))} "
-            "(expected [lab] name, address, accreditation)"
-        )
-    lab = data.get("lab") if isinstance(data.get("lab"), dict) else {}
-    bad = sorted(set(lab) - _LAB_KEYS)
-    if bad:
-        raise ReportError(
-            f"lab config {p}: unknown key {', '.join('lab.' + k for k in bad)} "
-            f"(allowed: {', '.join(sorted(_LAB_KEYS))})"
-        )
-    st = data.get("station") if isinstance(data.get("station"), dict) else {}
-    name = lab.get("name") or st.get("lab")
-    address = lab.get("address") or st.get("lab_address")
-    if not name:
-        raise ReportError(f'lab config {p} names no laboratory: add [lab] name = "..."')
-    out = {"name": str(name), "address": str(address or DEFAULT_LAB["address"])}
-    if lab.get("accreditation"):
-        out["accreditation"] = str(lab["accreditation"])
-    return out
-
-
-def lab_identity(
-    run_params: dict | None = None, lab_config: str | Path | None = None
-) -> dict[str, str]:
-    """Laboratory name and address (and accreditation) by the order in the module docstring."""
-    if lab_config:
-        return _lab_from_toml(lab_config)
-    env_cfg = os.environ.get("LIGHTCOMP_LAB_CONFIG")
-    if env_cfg:
-        return _lab_from_toml(env_cfg)
-    if os.environ.get("LIGHTCOMP_LAB_NAME"):
-        return {
-            "name": os.environ["LIGHTCOMP_LAB_NAME"],
-            "address": os.environ.get("LIGHTCOMP_LAB_ADDRESS") or DEFAULT_LAB["address"],
-        }
-    params = run_params or {}
-    for src in (params, params.get("station") if isinstance(params.get("station"), dict) else {}):
-        if src.get("lab"):
-            return {
-                "name": str(src["lab"]),
-                "address": str(src.get("lab_address") or DEFAULT_LAB["address"]),
-            }
-    return dict(DEFAULT_LAB)
-
-
 _ID_RE = re.compile(r"^LCR-(\d{4})-(\d{6})$")
 
 

@@ -480,7 +480,8 @@ def _rebuild_certificate(session: Session, row, cert) -> bytes | None:
     """The issued certificate's PDF, rebuilt from the stored record with its recorded id, date
     and signatory; None unless it hashes to the recorded ``content_sha256`` (the PDF is
     rendered with ReportLab's invariant mode, so the same data give the same bytes)."""
-    from lightcomp.reports.certificate import DECISION_RULES, build_certificate, lab_identity
+    from lightcomp.laboratory import lab_identity
+    from lightcomp.reports.certificate import DECISION_RULES, build_certificate
     from lightcomp.reports.lot_report import render
     from lightcomp.store import queries as sq
     from lightcomp.store.models import Certificate
