@@ -319,3 +319,28 @@ def test_ac_default_model_uses_mains_figures_and_propagates_power_factor():
     u_pf = pf0 * math.sqrt(ur_p**2 + ur_v**2 + ur_i**2)
     assert r.stats["power_factor"].u == pytest.approx(u_pf, rel=0.03)
     assert r.stats["power_factor"].value == pf0
+
+
+def test_chunks_run_with_one_blas_thread_in_their_own_thread():
+    """The station calls the Monte Carlo from a worker thread, where OpenBLAS ignored
+    the process-wide one-thread limit: each chunk sets the thread-local one and puts
+    the previous one back."""
+    import threading
+
+    from lightcomp.uncertainty.montecarlo import _openblas_local_threads, one_blas_thread_here
+
+    f = _openblas_local_threads()
+    if f is None:
+        pytest.skip("BLAS without a thread-local thread count")
+    seen: list[int] = []
+
+    def in_thread() -> None:
+        previous = f(3)
+        with one_blas_thread_here():
+            seen.append(f(1))  # the value set inside
+        seen.append(f(previous))  # restored on leaving
+
+    th = threading.Thread(target=in_thread)
+    th.start()
+    th.join()
+    assert seen == [1, 3]
