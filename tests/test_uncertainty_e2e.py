@@ -215,3 +215,23 @@ def test_certificate_states_u_budget_and_plan_rule(lab, tmp_path):
     ):
         row = results.split(f'<td class="l">{label}', 1)[1].split("</tr>", 1)[0]
         assert "(k = 2)" in row, label
+
+
+def test_ac_plan_gets_the_mains_model_and_u_of_the_power_factor(lab):
+    """The AC plan (no [uncertainty] section): the default AC model, the power
+    analyser's mains figures, U of the power factor propagated from V, I and P."""
+    from _station_helpers import PLAN_AC
+
+    from lightcomp.store.models import Measurement, UncertaintyEvaluation
+
+    lab.runner(PLAN_AC, lot="LOT-U6").run(count=1)
+    _comps, meas = lot_rows(lab.store, "LOT-U6")
+    with lab.store.session() as s:
+        m = s.get(Measurement, meas[0][0])
+        assert m.verdict != "error", m.error_message
+        for key in ("luminous_flux", "x", "CCT", "Ra", "voltage_v", "current_a", "power_w"):
+            assert m.uncertainty[key]["U"] > 0, key
+        assert 0 < m.uncertainty["power_factor"]["U"] < 0.05
+        ev = s.query(UncertaintyEvaluation).filter_by(measurement_id=m.id).one()
+        assert ev.model == "default (AC)"
+        assert ev.budget["electrical"]["power_factor"] > 0
