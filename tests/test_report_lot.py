@@ -223,13 +223,16 @@ def test_two_family_report_has_a_section_per_family_and_never_pools_them(tmp_pat
         monkeypatch.setattr(lot_report.plots, "control_chart_png", spy_chart)
         with store.session() as s:
             html = render(build_lot_report(s, since="2026-03-01"), "html").decode()
+            period_seen = list(seen)  # the period report's figures only
+            one = build_lot_report(s, lot="F1-L2")
+            title_of_lot_report, footer_of_lot_report = one.title, one.footer
     finally:
         store.dispose()
     assert re.findall(r"<h2>Family ([^<]+)</h2>", html) == ["FAM-ONE", "FAM-TWO"]
     for h in ("Distributions and capability", "Control chart", "Chromaticity"):
         assert html.count(f"<h3>{h}</h3>") == 2 and f"<h2>{h}</h2>" not in html
-    assert len([k for k, _ in seen if k == "histograms"]) == 2
-    for kind, sizes in seen:  # each figure holds one family's components, never both
+    assert len([k for k, _ in period_seen if k == "histograms"]) == 2
+    for kind, sizes in period_seen:  # each figure holds one family's components, never both
         assert max(sizes) in measured.values(), (kind, sizes)
     # the Cpk tables count one family each
     ns = set(
@@ -240,6 +243,7 @@ def test_two_family_report_has_a_section_per_family_and_never_pools_them(tmp_pat
     assert "F1-L2 (withdrawn)" in _kv(html, "Lots")
     assert "Lot F1-L2 was withdrawn on 2026-03-06 (wrong phosphor batch)" in html
     assert "F1-L2</td>" not in html and html.count("F1-L2 (withdrawn)") >= 3
+    assert "(withdrawn)" in title_of_lot_report and "(withdrawn)" in footer_of_lot_report
 
 
 def test_single_family_report_has_no_family_sections(lots):

@@ -215,12 +215,14 @@ def build_lot_report(
 
     withdrawn = withdrawn_lots(session, lots)
     families = sorted(set(df["family"].dropna()))
-    title = f"Yield report — {_describe(filters)}"
+    # a withdrawn lot says so in the title and on every page
+    what = _describe(filters) + (" (withdrawn)" if lot in withdrawn else "")
+    title = f"Yield report — {what}"
     doc = Document(
         title=title,
         subtitle=f"As of {_when(filters_as_of)} (measurements up to this time), by lightcomp "
         f"from the store; selection: {_describe(filters)}.",
-        footer=f"lightcomp yield report · {_describe(filters)}",
+        footer=f"lightcomp yield report · {what}",
     )
 
     # -- headline -------------------------------------------------------------------------------
