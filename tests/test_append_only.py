@@ -102,3 +102,34 @@ def test_orm_edit_of_a_stored_measurement_is_refused(store):
     with pytest.raises(StoreError, match="append-only"):
         with store.transaction() as s:
             s.get(Measurement, mid).ra = 99.0
+
+
+def test_revision_0009_down_and_up_keeps_records_append_only(store):
+    # 0009 replaces PostgreSQL's to_jsonb comparison by a binary-image one; either way
+    # only the pointer moves, and going back and forth between the two keeps the rule.
+    from alembic import command
+
+    from lightcomp.store.engine import _alembic_config
+
+    with store.transaction() as s:
+        mid = _measurement(s, _component(s)).id
+    for target in ("0008_record_history", "0009_append_only_image"):
+        with store.engine.begin() as conn:
+            if target.startswith("0008"):
+                command.downgrade(_alembic_config(conn), target)
+            else:
+                command.upgrade(_alembic_config(conn), target)
+            if conn.dialect.name == "postgresql":
+                body = conn.scalar(
+                    text(
+                        "SELECT prosrc FROM pg_proc WHERE proname = 'lc_measurements_append_only'"
+                        " AND pronamespace = current_schema()::regnamespace"
+                    )
+                )
+                assert ("to_jsonb" in body) == target.startswith("0008")
+        assert store.current_revision() == target
+        _refused(store, "UPDATE measurements SET cct_k = 2700 WHERE id = :i", i=mid)
+        _refused(store, "UPDATE measurements SET is_current = false, ra = 1 WHERE id = :i", i=mid)
+    with store.engine.begin() as c:
+        c.execute(text("UPDATE measurements SET is_current = false WHERE id = :i"), {"i": mid})
+    _refused(store, "UPDATE measurements SET is_current = true WHERE id = :i", i=mid)

@@ -92,6 +92,10 @@ def test_reanalysis_adds_rows_linking_what_they_supersede(lab):
     first = _rows(lab.store)
     diff = reanalyze(lab.store, Selection(lot="LOT-RA"), who="tester", why="new locus")
     assert diff.written == N
+    # The report says where the time went, stage by stage.
+    stages = diff.as_dict()["stage_seconds"]
+    assert set(stages) == {"read", "decode", "analyse", "judge", "compare", "write"}
+    assert all(v >= 0 for v in stages.values())
     rows = _rows(lab.store)
     old = {r.id: r for r in first}
     new = [r for r in rows if r.id not in old]

@@ -253,6 +253,22 @@ def _id_chunks(store, job: Job, size: int) -> Iterator[tuple[int, ...]]:
 # -- reading ---------------------------------------------------------------------------
 
 
+def _fetch(session, stmt) -> list:
+    """All rows of ``stmt`` (attribute access by column name).  On PostgreSQL through a
+    binary psycopg cursor: BYTEA spectra and JSONB arrive as they are stored, without
+    the text protocol's hex and JSON text round trip on both sides."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return session.execute(stmt).all()
+    from psycopg.rows import namedtuple_row
+
+    sql = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    raw = conn.connection.driver_connection
+    with raw.cursor(binary=True, row_factory=namedtuple_row) as cur:
+        cur.execute(str(sql), sql.params)
+        return cur.fetchall()
+
+
 def _read(store, job: Job, ids: tuple[int, ...]) -> tuple[list, dict]:
     """The rows of one chunk of ids still to do (with the arrays they link) and their
     test plans."""
@@ -267,7 +283,8 @@ def _read(store, job: Job, ids: tuple[int, ...]) -> tuple[list, dict]:
     )
 
     with store.session() as s:
-        rows = s.execute(
+        rows = _fetch(
+            s,
             select(
                 Measurement.id,
                 Measurement.component_id,
@@ -292,8 +309,8 @@ def _read(store, job: Job, ids: tuple[int, ...]) -> tuple[list, dict]:
                 ArraySource.spectrum.is_not(None),
                 *_where(job),
             )
-            .order_by(Measurement.id)
-        ).all()
+            .order_by(Measurement.id),
+        )
         run_ids = {r.test_run_id for r in rows if r.test_run_id is not None}
         plans = (
             dict(s.execute(select(TestRun.id, TestRun.plan).where(TestRun.id.in_(run_ids))).all())
