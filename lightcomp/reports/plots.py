@@ -556,7 +556,8 @@ def control_chart_figure(chart: Mapping, *, quantity: str) -> Figure:
     ax.set_ylabel(q.label(), fontsize=8)
     axm.set_ylabel(f"moving range ({q.shown_unit})" if q.shown_unit else "moving range", fontsize=8)
     axm.set_xlabel("component, in order of measurement")
-    axm.set_xlim(0, x.size + 1)
+    pad = max(1.0, 0.02 * x.size)  # a circled first or last point clear of the frame
+    axm.set_xlim(1 - pad, x.size + pad)
     for a in (ax, axm):
         a.tick_params(labelsize=7)
     return fig
