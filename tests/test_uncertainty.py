@@ -327,16 +327,16 @@ def test_chunks_run_with_one_blas_thread_in_their_own_thread():
     the previous one back."""
     import threading
 
-    from lightcomp.uncertainty.montecarlo import _openblas_local_threads, one_blas_thread_here
+    from lightcomp.analysis._cr_common import openblas_local_threads, single_threaded_blas
 
-    f = _openblas_local_threads()
+    f = openblas_local_threads()
     if f is None:
         pytest.skip("BLAS without a thread-local thread count")
     seen: list[int] = []
 
     def in_thread() -> None:
         previous = f(3)
-        with one_blas_thread_here():
+        with single_threaded_blas():
             seen.append(f(1))  # the value set inside
         seen.append(f(previous))  # restored on leaving
 

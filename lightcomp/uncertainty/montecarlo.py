@@ -35,8 +35,6 @@ import functools
 import math
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -618,42 +616,6 @@ def tolerance(u: np.ndarray, digits: int) -> np.ndarray:
 # ----------------------------------------------------------------------------------------
 # The Monte Carlo
 # ----------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
-def _openblas_local_threads() -> Any:
-    """OpenBLAS's ``openblas_set_num_threads_local`` (0.3.27+), or None."""
-    import ctypes
-
-    from lightcomp.analysis._cr_common import _blas_libraries
-
-    for lib in _blas_libraries():
-        f = getattr(getattr(lib, "dynlib", None), "openblas_set_num_threads_local", None)
-        if f is not None:
-            f.restype, f.argtypes = ctypes.c_int, [ctypes.c_int]
-            return f
-    return None
-
-
-@contextmanager
-def one_blas_thread_here() -> Iterator[None]:
-    """BLAS on one thread in the calling thread, whatever the process-wide setting.
-
-    Why: the station runs the Monte Carlo from its worker thread, not the main one;
-    there OpenBLAS (0.3.31 measured) ignored the process-wide one-thread limit the
-    analysis core sets around its worker threads, and each chunk's small products
-    woke its own threads — 4× the CPU time of the same Monte Carlo called from the
-    main thread. The thread-local limit holds in either case.
-    """
-    f = _openblas_local_threads()
-    if f is None:  # pragma: no cover - another BLAS, or an older OpenBLAS
-        yield
-        return
-    previous = f(1)
-    try:
-        yield
-    finally:
-        f(previous)
-
-
 #: Most trials per chunk (the analysis core's chunk size). The chunking depends on M
 #: only (an even number of equal chunks, not one per thread) so that the draws, seeded
 #: per chunk, and therefore the results do not depend on the number of threads.
@@ -679,7 +641,9 @@ def _run(
     results: list[dict[str, np.ndarray] | None] = [None] * len(chunks)
 
     def work(sl: slice) -> None:
-        with one_blas_thread_here():
+        # BLAS on one thread in this thread (the core's limiter: the station calls the
+        # Monte Carlo from its worker thread).
+        with _cr_common.single_threaded_blas():
             chunk(sl)
 
     def chunk(sl: slice) -> None:
