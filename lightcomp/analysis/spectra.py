@@ -295,7 +295,6 @@ def check_spectra(
         tot = sv.sum(axis=1)
         if np.isfinite(tot).all() and (tot > 0).all() and sv.min() >= 0:
             return [None] * n
-    labels = spectrum_names(n, names)
     n_nonfinite = np.zeros(n, dtype=int)
     all_zero = np.zeros(n, dtype=bool)
     neg_fraction = np.zeros(n)
@@ -317,6 +316,9 @@ def check_spectra(
     bad = np.flatnonzero(
         (n_nonfinite > 0) | all_zero | (neg_fraction > max_negative_fraction) | (total <= 0)
     )
+    # Names only for those rows too (measured spectra with a little negative noise in the
+    # dark-subtracted tails take this path: no list of N default names for them).
+    labels = spectrum_names(n, names) if bad.size else ()
     for i in bad:
         name = labels[i]
         if n_nonfinite[i]:
