@@ -223,8 +223,6 @@ TEXTS: dict[str, str] = {
     "Value": "测量值",
     "Unit": "单位",
     "Expanded uncertainty U": "扩展不确定度 U",
-    "Voltage (DC)": "直流电压",
-    "Current (DC)": "直流电流",
     "Spectral radiant flux of the item (calibrated, after self-absorption correction).": (
         "样品的光谱辐射通量（已校准，已作自吸收修正）。"
     ),
@@ -389,15 +387,9 @@ class Words:
 
     def quantity(self, q: catalogue.Quantity, *, unit: bool = False, dc: bool = False) -> str:
         """The catalogue's label of ``q`` (DC voltage and current are not "rms")."""
-        if dc and q.name in _DC_LABELS:
-            text = self(_DC_LABELS[q.name])
-        else:
-            text = self.both(q.label_en, q.label_zh)
+        en, zh = q.label_dc if dc and q.label_dc else (q.label_en, q.label_zh)
+        text = self.both(en, zh)
         return f"{text} ({q.shown_unit})" if unit and q.shown_unit else text
-
-
-#: Labels of the quantities whose catalogue label says "rms", under DC drive.
-_DC_LABELS = {"voltage": "Voltage (DC)", "current": "Current (DC)"}
 
 
 # ---------------------------------------------------------------------------------------------
