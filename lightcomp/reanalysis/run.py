@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import (
@@ -42,6 +42,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    any_,
+    bindparam,
     case,
     cast,
     delete,
@@ -201,14 +203,22 @@ def _resolve(session, sel: Selection) -> tuple[int | None, tuple[int, ...] | Non
     return lot_id, family_ids
 
 
+def _still_to_do(job: Job) -> list:
+    """Current measurements not yet at the job's version (what may change during a run:
+    a chunk task checks it again when it reads its ids)."""
+    from lightcomp.store.models import Measurement
+
+    return [
+        Measurement.is_current.is_(True),
+        or_(Measurement.analysis_version.is_(None), Measurement.analysis_version != job.version),
+    ]
+
+
 def _where(job: Job) -> list:
     """Current measurements of the selection not yet at the job's version."""
     from lightcomp.store.models import Component, Measurement
 
-    where: list = [
-        Measurement.is_current.is_(True),
-        or_(Measurement.analysis_version.is_(None), Measurement.analysis_version != job.version),
-    ]
+    where: list = _still_to_do(job)
     if job.lot_id is not None:
         where.append(Component.lot_id == job.lot_id)
     if job.family_ids is not None:
@@ -269,9 +279,42 @@ def _fetch(session, stmt) -> list:
         return cur.fetchall()
 
 
-def _read(store, job: Job, ids: tuple[int, ...]) -> tuple[list, dict]:
+class _Row(NamedTuple):
+    """One stored measurement to re-analyse, with its component and manufacturer."""
+
+    id: int
+    component_id: int
+    test_run_id: int | None
+    wavelengths: bytes
+    spectrum: bytes
+    power_w: float | None
+    quantities: dict | None
+    verdict: str
+    photometric_code: str | None
+    lot_id: int | None
+    family_id: int
+    product_code: str
+    maker: str
+
+
+def _id_in(session, column, ids):
+    """``column IN ids``; on PostgreSQL one array parameter (``= ANY(:ids)``) instead of
+    thousands of bound values to render and convert."""
+    if session.connection().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return column.in_(ids)
+
+
+def _read(store, job: Job, ids: tuple[int, ...]) -> tuple[list[_Row], dict]:
     """The rows of one chunk of ids still to do (with the arrays they link) and their
-    test plans."""
+    test plans.
+
+    Every query goes by primary key (the ids, then their components, families and
+    plans), so reading a chunk costs the same whatever the size of the archive or the
+    selected lot, and whatever the planner's statistics say.
+    """
     from lightcomp.store.models import (
         ArraySource,
         Component,
@@ -283,7 +326,7 @@ def _read(store, job: Job, ids: tuple[int, ...]) -> tuple[list, dict]:
     )
 
     with store.session() as s:
-        rows = _fetch(
+        found = _fetch(
             s,
             select(
                 Measurement.id,
@@ -295,28 +338,42 @@ def _read(store, job: Job, ids: tuple[int, ...]) -> tuple[list, dict]:
                 Measurement.quantities,
                 Measurement.verdict,
                 Measurement.photometric_code,
-                Component.lot_id,
-                Component.family_id,
-                Component.product_code,
-                Manufacturer.name.label("maker"),
             )
-            .join(Component, Component.id == Measurement.component_id)
-            .join(Family, Family.id == Component.family_id)
-            .join(Manufacturer, Manufacturer.id == Family.manufacturer_id)
             .join(ArraySource, array_source_on())
             .where(
-                Measurement.id.in_(ids),
+                _id_in(s, Measurement.id, ids),
                 ArraySource.spectrum.is_not(None),
-                *_where(job),
+                *_still_to_do(job),
             )
             .order_by(Measurement.id),
         )
-        run_ids = {r.test_run_id for r in rows if r.test_run_id is not None}
+        if not found:
+            return [], {}
+        comps = {
+            c.id: c
+            for c in s.execute(
+                select(
+                    Component.id, Component.lot_id, Component.family_id, Component.product_code
+                ).where(_id_in(s, Component.id, {m.component_id for m in found}))
+            )
+        }
+        makers = dict(
+            s.execute(
+                select(Family.id, Manufacturer.name)
+                .join(Manufacturer, Manufacturer.id == Family.manufacturer_id)
+                .where(Family.id.in_({c.family_id for c in comps.values()}))
+            ).all()
+        )
+        run_ids = {m.test_run_id for m in found if m.test_run_id is not None}
         plans = (
             dict(s.execute(select(TestRun.id, TestRun.plan).where(TestRun.id.in_(run_ids))).all())
             if run_ids
             else {}
         )
+    rows = []
+    for m in found:
+        c = comps[m.component_id]
+        rows.append(_Row(*m, c.lot_id, c.family_id, c.product_code, makers[c.family_id]))
     return rows, plans
 
 
