@@ -194,6 +194,7 @@ class BatchRunner:
         self._family_name: str | None = None
         self._maintenance: tuple[float, float] = (np.nan, np.nan)
         self._unc = None  # the batch's uncertainty Monte Carlo (every plan; [uncertainty])
+        self._settle_pending: Callable[[], None] | None = None  # set while a batch runs
         if uncertainty is CLOCK_DEFAULT:
             from lightcomp.uncertainty.station import QUICK_MC
 
@@ -400,8 +401,13 @@ class BatchRunner:
         from lightcomp.station.serials import check_run_serial
 
         seen: set[str] = set()
+        live = not isinstance(serials, list | tuple)  # a scanner (stdin): may wait minutes
         it = iter(serials)
         while True:
+            if live and self._settle_pending is not None:
+                # Store the unit measured last before waiting for the next scan: its Monte
+                # Carlo would otherwise keep it unstored for as long as nobody scans.
+                self._settle_pending()
             try:
                 with self.interrupts.waiting_for_input():
                     raw = next(it)
@@ -453,6 +459,12 @@ class BatchRunner:
         # Measured components whose uncertainty Monte Carlo is still running: stored once
         # it is done, while the next unit is loaded, stabilised and measured (issue 19).
         pending: list[tuple[int, str, str | None, ComponentResult, Any]] = []
+
+        def settle_all() -> None:
+            while pending:
+                settle()
+
+        self._settle_pending = settle_all  # (for _serial_work, before a scanner waits)
 
         def settle() -> None:
             nonlocal consecutive_errors
@@ -516,6 +528,7 @@ class BatchRunner:
                     settle()
                 except BaseException as exc:  # noqa: BLE001 - re-raised below
                     stop = stop or exc
+            self._settle_pending = None
             if self._unc is not None and self._unc.worker.done:
                 self.echo(self._unc.summary())
             if stop is not None and completed:  # else the first error is on its way
