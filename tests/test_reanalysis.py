@@ -318,3 +318,24 @@ def test_certificate_and_api_name_the_version_and_a_reissue_names_both(lab, tmp_
         f"analysis version LC-2026.11; this report gives them on analysis version {CURRENT.id}"
         in html
     )
+
+
+def test_unit_measured_again_meanwhile_is_skipped_not_superseded(lab, monkeypatch):
+    # Between reading a chunk and writing it, a station stores a retest of one unit:
+    # the write keeps the retest current and stores no re-analysis of the older row.
+    real = rerun._write
+    moved = {}
+
+    def retest_first(store, rows, results, *a, **kw):
+        if not moved:
+            moved["component"] = rows[0].component_id
+            moved["row"] = _forge_old_version(store, rows[0].component_id, cct_shift=1.0)
+        return real(store, rows, results, *a, **kw)
+
+    monkeypatch.setattr(rerun, "_write", retest_first)
+    diff = reanalyze(lab.store, Selection(lot="LOT-RA"))
+    assert diff.written == N - 1 and diff.skipped_moved == 1
+    current = {r.component_id: r for r in _rows(lab.store) if r.is_current}
+    assert len(current) == N
+    assert current[moved["component"]].id == moved["row"]
+    assert sum(r.kind == "reanalysis" for r in current.values()) == N - 1
