@@ -339,17 +339,18 @@ def lookup(name: str) -> Quantity | None:
     return _BY_NAME.get(name) or _BY_NAME.get(name.lower())
 
 
-def limit_label(name: str, *, full: bool = False) -> str:
+def limit_label(name: str, *, full: bool = False, dc: bool = False) -> str:
     """What people read for a plan limit name (``r9`` -> ``R9``, ``ansi_quadrangle`` ->
     ``ANSI C78.377 quadrangle``); an unknown name is shown as it is. ``full``: the
     quantity's label rather than its symbol (``efficacy`` -> ``Luminous efficacy``, not
-    ``ηv``), where there is room (a Pareto chart's causes)."""
+    ``ηv``), where there is room (a Pareto chart's causes); ``dc``: a DC-driven item's
+    label (``Voltage (DC)``, never "rms")."""
     if name == "ansi_quadrangle":  # the limit on ansi_category: inside the nominal quadrangle
         return "ANSI C78.377 quadrangle"
     q = lookup(name)
     if q is None:
         return name
-    return q.label(unit=False) if full else (q.symbol or q.label_en)
+    return q.label(unit=False, dc=dc) if full else (q.symbol or q.label_en)
 
 
 @functools.cache

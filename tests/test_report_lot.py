@@ -284,6 +284,9 @@ def test_dc_items_never_labelled_rms(lots):
     assert _cpk_table({"voltage_v": v}, {}, dc=True).rows[0][0] == "Voltage (DC) (V)"
     assert "rms" in _cpk_table({"voltage_v": v}, {}).rows[0][0]
     assert _panel_title("current_a", dc=True) == "Current (DC) (A)"
+    # the Pareto's causes too (a DC plan's voltage limit is not "Voltage (rms)")
+    assert catalogue.limit_label("voltage", full=True, dc=True) == "Voltage (DC)"
+    assert catalogue.limit_label("voltage", full=True) == "Voltage (rms)"
     _, store, _, _ = lots
     with store.session() as s:
         frame = pd.DataFrame({"family": ["LM1-AC-4000"]})

@@ -408,7 +408,8 @@ def _family_body(
 
     fails = df.loc[df["verdict"] == "fail", "failed_limits"].tolist()
     par = pareto_failure_causes(df["failed_limits"].tolist())
-    causes = [catalogue.limit_label(c, full=True) for c in par["cause"].tolist()]
+    dc = dc_driven(session, df)
+    causes = [catalogue.limit_label(c, full=True, dc=dc) for c in par["cause"].tolist()]
     counts = par["count"].astype(int).tolist()
     if n_error:
         causes.append("(measurement error)")
@@ -446,7 +447,6 @@ def _family_body(
     measured = df["verdict"] != "error"
     data = histogram_data(df.loc[measured], col_limits)
     passed = (df.loc[measured, "verdict"] == "pass").to_numpy()
-    dc = dc_driven(session, df)
     if data:
         doc.add(
             _figure(
