@@ -339,3 +339,20 @@ def test_unit_measured_again_meanwhile_is_skipped_not_superseded(lab, monkeypatc
     assert len(current) == N
     assert current[moved["component"]].id == moved["row"]
     assert sum(r.kind == "reanalysis" for r in current.values()) == N - 1
+
+
+def test_in_memory_store_runs_locally_and_refuses_dask(tmp_path):
+    # The local engine's helper threads and Dask's workers would each open an empty
+    # in-memory SQLite: the local engine then works without them, Dask is refused.
+    lab = Lab(tmp_path, "sqlite://")
+    try:
+        lab.runner(lot="LOT-RA").run(count=2)
+        for comp in sorted({r.component_id for r in _rows(lab.store)}):
+            _forge_old_version(lab.store, comp, cct_shift=0.0)
+        with pytest.raises(LightcompError, match="in-memory SQLite") as err:
+            reanalyze(lab.store, Selection(lot="LOT-RA"), engine="dask")
+        assert "\n" not in str(err.value)
+        diff = reanalyze(lab.store, Selection(lot="LOT-RA"), chunk=1)
+        assert diff.written == 2
+    finally:
+        lab.close()

@@ -510,6 +510,11 @@ def run_chunk(job: Job, ids: tuple[int, ...], store=None) -> Diff:
 # -- engines ---------------------------------------------------------------------------
 
 
+def _in_memory(url) -> bool:
+    """An in-memory SQLite store: one connection per thread sees its own empty database."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
 class LocalEngine:
     """Chunks run in this process, in order (the core's own threads compute).
 
@@ -523,6 +528,10 @@ class LocalEngine:
 
     def run(self, job: Job, chunks: Iterator[tuple[int, ...]], store) -> Iterator[Diff]:
         it = iter(chunks)
+        if _in_memory(store.engine.url):  # no helper threads: they would see no store
+            for ids in it:
+                yield run_chunk(job, ids, store)
+            return
         first = next(it, None)
         if first is None:
             return
@@ -880,6 +889,7 @@ def reanalyze(
     if chunk < 1:
         raise ReanalysisError("--chunk must be at least 1")
     diff = Diff(version=v.id, selection=sel.describe(), dry_run=dry_run)
+    url = store.engine.url
     with store.session() as s:
         lot_id, family_ids = _resolve(s, sel)  # unknown lot/family: refuse before any work
         published = _published_lot_ids(s)
@@ -894,8 +904,12 @@ def reanalyze(
         dry_run=dry_run,
         who=who,
         why=why or f"re-analysis on {v.id}",
-        db_url=store.engine.url.render_as_string(hide_password=False),
+        db_url=url.render_as_string(hide_password=False),
     )
+    if (engine == "dask" or isinstance(engine, DaskEngine)) and _in_memory(url):
+        raise ReanalysisError(
+            "the dask engine needs a store its workers can open, not an in-memory SQLite"
+        )
     eng = make_engine(engine, scheduler)
     t0 = time.perf_counter()
     try:
