@@ -204,6 +204,9 @@ def test_certificate_states_u_budget_and_plan_rule(lab, tmp_path):
     assert "standard lamp (certificate)" in html
     # every photometric/colorimetric result with a value carries a U (the rows of the
     # results section, labelled from the catalogue; a DC plan's voltage is "(DC)")
+    # the measured conditions too (the probe's U from the same Monte Carlo)
+    tc_row = html.split("Case temperature", 1)[1].split("</tr>", 1)[0]
+    assert "(U = " in tc_row and "k = 2)" in tc_row, tc_row
     results = html.split("Results</h2>", 1)[1]
     for label in (
         "Luminous flux",

@@ -635,6 +635,17 @@ def _results_table(
     )
 
 
+def _condition(m: dict, name: str, value: Any) -> str:
+    """A measured test condition (ambient, case temperature) with its unit and, where the
+    Monte Carlo gave one, its expanded uncertainty: ``25.0 °C (U = 0.62 °C, k = 2)``."""
+    q = catalogue.lookup(name)
+    text = catalogue.format_value(q, value, unit=True)
+    u = _uncertainty(m, q.column, (q.key, *q.names)) if finite(value) is not None else None
+    if u is None:
+        return text
+    return f"{text} (U = {_fmt_u(u[0] * q.scale)} {q.shown_unit}, k = {u[1]:g})"
+
+
 def _uv_prime(m: dict) -> tuple[float | None, float | None]:
     x, y = finite(m.get("x")), finite(m.get("y"))
     if x is None or y is None:
@@ -1147,14 +1158,8 @@ def build_certificate(
                 (w("Date of test"), _when(m.get("measured_at"))),
                 (w("Analysis version"), _analysis_version(m.get("analysis_version"), w)),
                 (w("Operator"), str(run.get("operator") or "–")),
-                (
-                    w.quantity(catalogue.lookup("ambient")),
-                    catalogue.format_value("ambient", ambient, unit=True),
-                ),
-                (
-                    w.quantity(catalogue.lookup("tc")),
-                    catalogue.format_value("tc", m.get("tc_c"), unit=True),
-                ),
+                (w.quantity(catalogue.lookup("ambient")), _condition(m, "ambient", ambient)),
+                (w.quantity(catalogue.lookup("tc")), _condition(m, "tc", m.get("tc_c"))),
                 (w("Supply"), supply or "–"),
                 (w("Instruments"), instruments or "–"),
             ]
