@@ -339,8 +339,18 @@ def test_api_names_the_laboratory_by_the_certificates_rule(monkeypatch):
     certificates print and the name the API's records carry."""
     from lightcomp.api import create_app
 
+    from types import SimpleNamespace
+
+    from lightcomp.api.records import lab_name_for
+
+    station_run = SimpleNamespace(run_params={"lab": "Station Lab"})
+    # not configured: a record names the laboratory of its own run, as its certificate
+    assert lab_name_for(station_run, None) == lab_identity(station_run.run_params)["name"]
+    assert lab_name_for(station_run, None) == "Station Lab"
     monkeypatch.setenv("LIGHTCOMP_LAB_NAME", "Shenzhen Joint LED Lab")
-    assert lab_identity({})["name"] == "Shenzhen Joint LED Lab"
-    app = create_app("sqlite://")
-    assert app.state.lab_name == "Shenzhen Joint LED Lab"
-    assert create_app("sqlite://", lab_name="Given").state.lab_name == "Given"
+    assert lab_identity({"lab": "Station Lab"})["name"] == "Shenzhen Joint LED Lab"
+    assert lab_name_for(station_run, None) == "Shenzhen Joint LED Lab"
+    assert create_app("sqlite://").state.lab_name is None  # per record, by the rule
+    # a name given to the server is every record's
+    given = create_app("sqlite://", lab_name="Given").state.lab_name
+    assert lab_name_for(station_run, given) == "Given"

@@ -22,7 +22,6 @@ from lightcomp.api.errors import HttpError, document_every_answer, install_error
 from lightcomp.api.middleware import AccessLogMiddleware, RequestLimitMiddleware
 from lightcomp.api.portal import mount_portal
 from lightcomp.api.routes import ROUTERS
-from lightcomp.laboratory import lab_identity
 from lightcomp.store import Store
 
 __all__ = ["HttpError", "create_app"]
@@ -94,8 +93,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.store = store
-    # The certificates' rule when not given (lightcomp.laboratory): one name everywhere.
-    app.state.lab_name = lab_name or lab_identity()["name"]
+    # Given: every record names it. Not given: each record names the laboratory by the
+    # certificates' rule for its own run (lightcomp.laboratory), so a component's record
+    # and its certificate agree.
+    app.state.lab_name = lab_name
     document_every_answer(app)
     app.add_middleware(
         RequestLimitMiddleware, max_body_bytes=max_body_bytes, max_url_chars=max_url_chars

@@ -134,7 +134,12 @@ def component_row(session: Session, product_code: str, *, detail: bool = False):
     (``quantities``, ``failed_limits``, ``electrical``, ``temperatures``,
     ``instruments``, ``external_serial``, ``run_uid``).
     """
-    extra: tuple = (Family.rated, Measurement.verdicts, Measurement.uncertainty)
+    extra: tuple = (
+        Family.rated,
+        Measurement.verdicts,
+        Measurement.uncertainty,
+        TestRun.params.label("run_params"),  # the laboratory's name, as the certificate
+    )
     if detail:
         extra += (
             Measurement.quantities,

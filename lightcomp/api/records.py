@@ -18,6 +18,7 @@ from lightcomp.api.publication import publication_status
 from lightcomp.api.queries import KEY_QUANTITIES
 from lightcomp.errors import CodeError
 from lightcomp.jsonvalues import finite, json_safe
+from lightcomp.laboratory import lab_identity
 
 MAX_CODE_CHARS = 64
 
@@ -139,8 +140,15 @@ def _limit(limits: dict[str, dict[str, Any]], column: str, bound: str) -> float 
     return None
 
 
-def record(row, *, full: bool, lab_name: str) -> dict[str, Any]:
-    """Full record of one component; ``full`` adds the raw-data-level detail."""
+def lab_name_for(row, given: str | None) -> str:
+    """The laboratory named with a component: the server's ``--lab-name`` when given, else
+    the certificates' rule for the component's own run (:func:`lab_identity`)."""
+    return given or lab_identity(getattr(row, "run_params", None))["name"]
+
+
+def record(row, *, full: bool, lab_name: str | None) -> dict[str, Any]:
+    """Full record of one component; ``full`` adds the raw-data-level detail;
+    ``lab_name``: the server's given name, or None (see :func:`lab_name_for`)."""
     out = summary(row)
     rated = row.rated if isinstance(row.rated, dict) else {}
     unc = getattr(row, "uncertainty", None)
@@ -183,7 +191,7 @@ def record(row, *, full: bool, lab_name: str) -> dict[str, Any]:
             "spec_version": row.spec_version,
             "limits": limits,
         },
-        lab={"name": lab_name, "station": row.station},
+        lab={"name": lab_name_for(row, lab_name), "station": row.station},
         component_status=row.component_status,
     )
     if full:

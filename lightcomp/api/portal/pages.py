@@ -30,7 +30,7 @@ from lightcomp.api.portal import queries as pq
 from lightcomp.api.portal.i18n import _
 from lightcomp.api.portal.web import Ctx, Page, Portal, PortalError
 from lightcomp.api.publication import publication_status
-from lightcomp.api.records import canonical_code, lot_yield, printed_code, record, utc
+from lightcomp.api.records import canonical_code, lab_name_for, lot_yield, printed_code, record, utc
 from lightcomp.errors import CodeError, LightcompError
 from lightcomp.store import decode_array
 
@@ -373,7 +373,7 @@ def register(router: APIRouter, portal: Portal) -> None:
 
             name = printed_code(row.product_code)
             if fmt == "xml":
-                body = tm27_bytes(row, wl, spd, portal.lab_name)
+                body = tm27_bytes(row, wl, spd, lab_name_for(row, portal.lab_name))
                 media = "application/xml"
             else:
                 body = csv_bytes({"wavelength_nm": wl, "spectral_flux_w_per_nm": spd})

@@ -41,6 +41,7 @@ from lightcomp.api.portal import i18n
 from lightcomp.api.portal.accounts import SessionUser, session_user, token_hash
 from lightcomp.api.portal.i18n import _
 from lightcomp.errors import LightcompError
+from lightcomp.laboratory import lab_identity
 
 SESSION_COOKIE = "lc_session"
 LOGIN_CSRF_COOKIE = "lc_login_csrf"
@@ -238,7 +239,7 @@ class Portal:
             flash=ctx.flash,
             path=ctx.request.url.path,
             query=ctx.request.url.query,
-            lab_name=self.lab_name,
+            lab_name=self.lab_name or lab_identity()["name"],
         )
         resp = HTMLResponse(html, status_code=page.status)
         self.finish(ctx, resp)

@@ -13,7 +13,7 @@ from lightcomp.api.deps import TEXT, CodePath, PrincipalDep, SessionDep
 from lightcomp.api.errors import ERRORS, HttpError
 from lightcomp.api.formats import csv_bytes, format_from_accept, raw_csv_response, tm27_bytes
 from lightcomp.api.keys import Principal
-from lightcomp.api.records import canonical_code, record, summary
+from lightcomp.api.records import canonical_code, lab_name_for, record, summary
 from lightcomp.api.schemas import ComponentPage, ComponentRecord, ErrorMessage
 from lightcomp.store import decode_array
 
@@ -88,7 +88,8 @@ def get_spectrum(
     spd = decode_array(arrays.spectrum)
     if fmt == "tm27":
         return Response(
-            tm27_bytes(row, wl, spd, request.app.state.lab_name), media_type="application/xml"
+            tm27_bytes(row, wl, spd, lab_name_for(row, request.app.state.lab_name)),
+            media_type="application/xml",
         )
     cols = {"wavelength_nm": wl, "spectral_flux_w_per_nm": spd}
     for name, blob in (
