@@ -337,10 +337,9 @@ def test_supply_is_a_sentence_with_units(lot, tmp_path):
 def test_api_names_the_laboratory_by_the_certificates_rule(monkeypatch):
     """One rule (lightcomp.laboratory): a lab named by LIGHTCOMP_LAB_NAME is the name the
     certificates print and the name the API's records carry."""
-    from lightcomp.api import create_app
-
     from types import SimpleNamespace
 
+    from lightcomp.api import create_app
     from lightcomp.api.records import lab_name_for
 
     station_run = SimpleNamespace(run_params={"lab": "Station Lab"})

@@ -178,8 +178,14 @@ def test_plan_without_section_reports_u_with_the_default_model(lab):
     with lab.store.session() as s:
         m = s.get(Measurement, meas[0][0])
         for key in ("luminous_flux", "x", "y", "CCT", "Duv", "Ra", "R9", "Rf", "Rg",
-                    "efficacy", "voltage_v", "current_a", "power_w", "tc_c"):  # fmt: skip
+                    "efficacy", "voltage_v", "current_a", "power_w", "tc_c",
+                    "sdcm_steps"):  # fmt: skip
             assert m.uncertainty[key]["U"] > 0, key
+        # the MacAdam steps' U comes from the same trials through the judging rule: a few
+        # 0.1 steps, and the 95 % interval holds the stored value
+        st = m.uncertainty["sdcm_steps"]
+        assert 0.01 < st["U"] < 2.0
+        assert st["low"] <= m.sdcm_steps <= st["high"]
         assert m.uncertainty["luminous_flux"]["U"] / m.luminous_flux_lm >= 0.010
         ev = s.query(UncertaintyEvaluation).filter_by(measurement_id=m.id).one()
         assert ev.model == "default (DC)" and ev.decision_rule == "simple"
@@ -215,6 +221,7 @@ def test_certificate_states_u_budget_and_plan_rule(lab, tmp_path):
         "Duv (Ohno 2013)",
         "Fidelity index Rf",
         "Voltage (DC)",
+        "MacAdam steps from nominal centre",
     ):
         row = results.split(f'<td class="l">{label}', 1)[1].split("</tr>", 1)[0]
         assert "(k = 2)" in row, label

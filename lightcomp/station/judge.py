@@ -32,6 +32,22 @@ class Judged:
     failed_limits: list = field(default_factory=list)
 
 
+def trial_sdcm_steps(plan: TestPlan, q: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """MacAdam steps from the plan's nominal quadrangle for Monte Carlo trials (arrays of
+    CCT, Duv, x, y): the judging rule's own binning, so that the steps get a U
+    (``ComponentInputs.derived``). NaN for trials that cannot be binned."""
+    cct, duv, x, y = (np.asarray(q[k], dtype=float) for k in ("CCT", "Duv", "x", "y"))
+    steps = np.full(cct.shape, np.nan)
+    ok = np.isfinite(cct + duv + x + y)
+    if plan.ansi_quadrangle and ok.any():
+        try:
+            b = chromaticity_bins(cct[ok], duv[ok], x[ok], y[ok], plan.ansi_quadrangle)
+            steps[ok] = b["sdcm_steps"]
+        except LightcompError:  # a trial outside every quadrangle: no steps, no U
+            pass
+    return {"sdcm_steps": steps}
+
+
 def _column(rows: list[dict], key: str) -> np.ndarray:
     out = np.full(len(rows), np.nan)
     for i, q in enumerate(rows):

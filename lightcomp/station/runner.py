@@ -40,6 +40,7 @@ down, stop.  Instruments are always left safe (outputs off).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -215,6 +216,7 @@ class BatchRunner:
             now=self._now(),
         )
         self.calibration = opened.calibration
+        from lightcomp.station.judge import trial_sdcm_steps
         from lightcomp.uncertainty.station import for_batch
 
         with self.store.transaction() as s:
@@ -226,6 +228,8 @@ class BatchRunner:
                 drivers={role: c.driver for role, c in self.station.instruments.items()},
                 overrides=self._unc_overrides,
                 echo=self.echo,
+                # the MacAdam steps by the judging rule, per trial: they get a U too
+                derived=functools.partial(trial_sdcm_steps, self.plan),
             )
         if self._unc is not None and self._unc_overrides:
             m = self._unc.plan.model

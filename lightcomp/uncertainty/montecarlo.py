@@ -35,6 +35,7 @@ import functools
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,10 @@ class ComponentInputs:
     wavelength_lines_nm: np.ndarray | None = None
     alpha: float = 1.0
     readings: dict[str, float] = field(default_factory=dict)
+    #: Quantities derived from each trial's core quantities (a dict of arrays in, a dict
+    #: of arrays out), e.g. the MacAdam steps from the plan's nominal quadrangle
+    #: (:func:`lightcomp.station.judge.trial_sdcm_steps`): they get a U like the rest.
+    derived: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None
 
 
 @dataclass
@@ -661,6 +666,8 @@ def _run(
             }
         out = evaluate(wl, spectra, drawn.get("power_w"), sl.start)
         out.update(drawn)
+        if inputs.derived is not None:
+            out.update(inputs.derived(out))
         results[k] = out
 
     _cr_common.run_parallel(chunks, work)

@@ -333,6 +333,7 @@ class StationUncertainty:
         certificate: dict | None = None,
         wavelength_lines: dict | None = None,
         grid: np.ndarray | None = None,
+        derived: Any = None,
     ) -> None:
         if plan.required and not calibration_has_uncertainty(calibration_u_rel_k2):
             raise UncertaintyModelError(
@@ -344,6 +345,7 @@ class StationUncertainty:
         self.certificate = certificate or {}
         self.wavelength_lines = wavelength_lines
         self.grid = grid
+        self.derived = derived  # quantities derived per trial (ComponentInputs.derived)
         self.worker = MCWorker(plan)
 
     def submit(self, result: Any) -> Future | None:
@@ -365,6 +367,7 @@ class StationUncertainty:
             readings=readings,
             required=self.plan.required,
         )
+        inputs.derived = self.derived
         return self.worker.submit(inputs)
 
     def settle(self, result: Any, future: Future | None) -> dict | None:
@@ -411,6 +414,7 @@ def for_batch(
     drivers: dict[str, str] | None = None,
     overrides: dict | None = None,
     echo=None,
+    derived: Any = None,
 ) -> StationUncertainty | None:
     """The batch's :class:`StationUncertainty` from the plan's ``[uncertainty]``
     section (its defaults when it has none) and the station's current calibration
@@ -445,6 +449,7 @@ def for_batch(
         certificate=certificate,
         wavelength_lines=lines,
         grid=getattr(calibration, "grid", None),
+        derived=derived,
     )
 
 
