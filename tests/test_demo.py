@@ -116,11 +116,19 @@ def test_demo_runs_from_an_empty_folder_on_files_the_wheel_ships(tmp_path, monke
     assert {p.name for p in lab_files} >= {"sim.toml", "LS0-COB-4000.toml", "demo.toml",
                                            "devices.toml", "SIM-STD-001.toml",
                                            "SIM-STD-001.csv"}  # fmt: skip
-    source_tree = [p for p in opened if p.is_relative_to(REPO) and p.is_file()]
-    outside = [p for p in source_tree if not p.is_relative_to(REPO / "lightcomp")]
-    assert not outside, f"the demo read files the package does not hold: {outside}"
-    missing = [p for p in source_tree if not _shipped(p, packages, rules)]
-    assert not missing, f"files the demo reads that the wheel would not ship: {missing}"
+    # The package as imported: the source tree's lightcomp/ (editable install, PYTHONPATH)
+    # or the installed copy in site-packages (`pip install .`, as .ci/run does).
+    import lightcomp
+
+    package = Path(lightcomp.__file__).resolve().parent
+    read = [p for p in opened if p.is_file() and "__pycache__" not in p.parts]
+    checkout = [p for p in read if p.is_relative_to(REPO) and not p.is_relative_to(package)]
+    assert not checkout, f"the demo read files the package does not hold: {checkout}"
+    if package == REPO / "lightcomp":  # source layout: would the wheel ship them?
+        missing = [
+            p for p in read if p.is_relative_to(package) and not _shipped(p, packages, rules)
+        ]
+        assert not missing, f"files the demo reads that the wheel would not ship: {missing}"
 
 
 def test_every_file_of_the_packaged_lab_is_package_data():
@@ -128,6 +136,16 @@ def test_every_file_of_the_packaged_lab_is_package_data():
     file added later for the demo cannot be forgotten in pyproject.toml."""
     from lightcomp.labpaths import LAB_FOLDERS, PACKAGED_LAB
 
+    if not (PACKAGED_LAB / LAB_FOLDERS[0]).is_symlink():
+        # An installed copy (`pip install .`, as .ci/run does): the wheel resolved the
+        # links; it must hold every file of the repository's lab folders, byte for byte.
+        for name in LAB_FOLDERS:
+            src, dst = REPO / name, PACKAGED_LAB / name
+            want = {p.relative_to(src) for p in src.rglob("*") if p.is_file()}
+            have = {p.relative_to(dst) for p in dst.rglob("*") if p.is_file()}
+            assert want <= have, f"lab files the wheel did not ship: {sorted(want - have)}"
+            assert all((src / f).read_bytes() == (dst / f).read_bytes() for f in want)
+        return
     packages, rules = _package_data_rules()
     for name in LAB_FOLDERS:
         link = PACKAGED_LAB / name
