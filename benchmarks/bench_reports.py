@@ -132,6 +132,10 @@ def bench(url: str, n: int, label: str, out_dir: Path) -> None:
         print(f"[{label}] render HTML: {t_h:.2f} s ({len(html) / 1e6:.2f} MB)")
         print(f"[{label}] render PDF: {t_p:.2f} s ({len(pdf) / 1e6:.2f} MB)")
         print(f"[{label}] full HTML report: {t_b + t_h:.2f} s; full PDF report: {t_b + t_p:.2f} s")
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(
+            f"[{label}] load average (1, 5, 15 min) after the run: {load} on {os.cpu_count()} cores"
+        )
     finally:
         store.dispose()
 
