@@ -513,41 +513,16 @@ def evaluate(
     wavelengths: np.ndarray,
     spectra: np.ndarray,
     power_w: np.ndarray | float | None = None,
-    first: int = 0,
 ) -> dict[str, np.ndarray]:
     """Every quantity of the analysis core for a batch of absolute spectra (W/nm):
     the measurement's own :func:`lightcomp.analysis.analyze_arrays`. Unusable
-    trials are NaN (the core's ``error`` column is left out).
-
-    The rows are named ``trial <first + 1>`` …: trials with noise have negative
-    values in the dark tails, which take the core's per-row validation path, and
-    a list of names costs that path one list copy where the core's lazily built
-    default names cost a Python call per row (~5 µs, 10 % of the analysis).
-    """
+    trials are NaN (the core's ``error`` column is left out; the core names only the
+    rows it reports, so trials with negative noise in the dark tails cost no names)."""
     from lightcomp.analysis import analyze_arrays
 
-    out = analyze_arrays(
-        wavelengths,
-        spectra,
-        names=_trial_names(first, len(spectra)),
-        absolute=True,
-        power_w=power_w,
-    )
+    out = analyze_arrays(wavelengths, spectra, absolute=True, power_w=power_w)
     del out["error"]  # every other entry is a float64 array
     return out
-
-
-_TRIAL_NAMES: list[str] = []
-_TRIAL_NAMES_LOCK = threading.Lock()
-
-
-def _trial_names(first: int, n: int) -> list[str]:
-    """``trial first+1`` … ``trial first+n`` (built once, shared by the threads)."""
-    with _TRIAL_NAMES_LOCK:
-        if len(_TRIAL_NAMES) < first + n:
-            start = len(_TRIAL_NAMES)
-            _TRIAL_NAMES.extend(f"trial {i + 1}" for i in range(start, first + n))
-        return _TRIAL_NAMES[first : first + n]
 
 
 # ----------------------------------------------------------------------------------------
@@ -664,7 +639,7 @@ def _run(
             drawn = {
                 key: np.concatenate([[float(inputs.readings[key])], v]) for key, v in drawn.items()
             }
-        out = evaluate(wl, spectra, drawn.get("power_w"), sl.start)
+        out = evaluate(wl, spectra, drawn.get("power_w"))
         out.update(drawn)
         if inputs.derived is not None:
             out.update(inputs.derived(out))
