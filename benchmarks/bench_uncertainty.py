@@ -29,7 +29,7 @@ on the virtual clock).
 
 Usage::
 
-    python benchmarks/bench_uncertainty.py [--trials 10000] [--repeats 3] \\
+    python benchmarks/bench_uncertainty.py [--trials 10000] [--repeats 5] \\
         [--peer-python /work/peervenv/bin/python] [--luxpy-trials 60]
 """
 
@@ -131,7 +131,7 @@ def run_luxpy(python: str, trials: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=10_000)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--peer-python", default="/work/peervenv/bin/python")
     ap.add_argument("--luxpy-trials", type=int, default=60)
     ap.add_argument("--luxpy-worker", type=int, default=None, help=argparse.SUPPRESS)
@@ -168,6 +168,8 @@ def main() -> None:
         t_an.append(time.perf_counter() - t0)
         c_an.append(time.process_time() - c0)
     mc, an = min(t_mc), min(t_an)
+    pairs = sorted(a / b for a, b in zip(t_mc, t_an, strict=True))
+    draw_s = drawing_time(inp, model, args.repeats)
     lux = run_luxpy(args.peer_python, args.luxpy_trials)
     load1 = os.getloadavg()
 
@@ -179,6 +181,14 @@ def main() -> None:
     r1 = mc / an
     print(
         f"  MC / analyze            {r1:8.2f} x   (target <= 1.2: {'met' if r1 <= 1.2 else 'NOT met'})"
+    )
+    print(
+        f"  per repeat (paired)     {pairs[len(pairs) // 2]:8.2f} x median, "
+        f"{pairs[0]:.2f}-{pairs[-1]:.2f} x range"
+    )
+    print(
+        f"  of which drawing        {draw_s:8.3f} s   ({draw_s / an:.0%} of analyze: the "
+        "model's trials, on the same threads and chunks)"
     )
     # CPU time of all threads: the same comparison, less disturbed by other processes
     print(
@@ -205,6 +215,32 @@ def main() -> None:
         f"load average before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
         f"after {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} (2 cores)"
     )
+
+
+def drawing_time(inp, model, repeats: int) -> float:
+    """Best wall time of drawing the M trials alone (no analysis): the Monte Carlo's
+    own work beyond the core, on the core's worker threads and the MC's chunks."""
+    from lightcomp.analysis import _cr_common
+    from lightcomp.uncertainty import montecarlo as mcm
+
+    trials = mcm.Trials(inp, model)
+    m, w = model.trials, np.asarray(inp.wavelengths).size
+    n_chunks = -(-m // mcm.MC_CHUNK)
+    n_chunks += n_chunks % 2
+    size = -(-m // n_chunks)
+
+    def work(sl: slice) -> None:
+        with _cr_common.single_threaded_blas():
+            n = sl.stop - sl.start
+            out = mcm.scratch("spectra", (n, w), np.float64)
+            trials.sample(n, np.random.default_rng(sl.start), out=out)
+
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        _cr_common.run_parallel([slice(i, min(i + size, m)) for i in range(0, m, size)], work)
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def station_timing(n: int) -> None:
