@@ -109,3 +109,28 @@ def test_limits_are_inclusive():
 
     _, failed = evaluate_limits(_plan(**LIMITS), {**GOOD, "luminous_flux": 1080.0, "power_w": 13.6})
     assert failed == []
+
+
+def test_a_chunk_is_judged_row_by_row_alike():
+    """The batch form (a re-analysis chunk) gives each row what the rule says, whatever
+    the value's type: numpy and plain floats, ints, infinities, NaN, None, booleans and
+    numeric strings (read as numbers by the sanitiser), and one row alone the same."""
+    import numpy as np
+
+    from lightcomp.station.verdict import evaluate_limits, evaluate_limits_rows
+
+    plan = _plan(**LIMITS, ansi_quadrangle=4000)
+    odd = [
+        1200.0, np.float64(1079.0), 1080, float("inf"), -float("inf"), float("nan"),
+        None, True, "1100", "x", np.float32(1500.5),
+    ]  # fmt: skip
+    rows = [{**GOOD, "luminous_flux": v} for v in odd]
+    rows += [{**GOOD, "ansi_inside": None}, {k: v for k, v in GOOD.items() if k != "Ra"}]
+    batch = evaluate_limits_rows(plan, rows)
+    flux_ok = [True, False, True, False, False, False, False, False, True, False, True]
+    expected = [[] if ok else ["flux"] for ok in flux_ok] + [["ansi_quadrangle"], ["ra"]]
+    assert [failed for _, failed in batch] == expected
+    values = [v["flux"]["value"] for v, _ in batch[: len(odd)]]
+    assert values == [1200.0, 1079.0, 1080.0, None, None, None, None, None, 1100.0, None, 1500.5]
+    assert all(type(v) is float for v in values if v is not None)  # plain JSON floats
+    assert batch == [evaluate_limits(plan, r) for r in rows]

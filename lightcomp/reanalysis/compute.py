@@ -97,8 +97,14 @@ def reanalyse_chunk(chunk: Chunk, stages: dict | None = None) -> list[NewResult]
         for i in idx:
             groups.setdefault(tuple(-1.0 if v != v else v for v in maint[i]), []).append(i)
         for gidx in groups.values():
+            sel = np.asarray(gidx)
             judged = judge_rows(
-                plan, [rows[i] for i in gidx], [errors[i] for i in gidx], maint[gidx[0]]
+                plan,
+                [rows[i] for i in gidx],
+                [errors[i] for i in gidx],
+                maint[gidx[0]],
+                columns={k: arrays[k][sel] for k in ("CCT", "Duv", "x", "y", "Ra")},
+                copy=False,  # the rows were made above for this call
             )
             for i, j in zip(gidx, judged, strict=True):
                 out[i] = NewResult(

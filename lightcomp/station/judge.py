@@ -16,7 +16,7 @@ import numpy as np
 
 from lightcomp.errors import LightcompError
 from lightcomp.station.plan import TestPlan
-from lightcomp.station.verdict import chromaticity_bins, evaluate_limits
+from lightcomp.station.verdict import chromaticity_bins, evaluate_limits_rows
 
 __all__ = ["Judged", "judge_rows"]
 
@@ -48,7 +48,11 @@ def trial_sdcm_steps(plan: TestPlan, q: dict[str, np.ndarray]) -> dict[str, np.n
     return {"sdcm_steps": steps}
 
 
-def _column(rows: list[dict], key: str) -> np.ndarray:
+def _column(rows: list[dict], key: str, columns: dict[str, np.ndarray] | None) -> np.ndarray:
+    """``key`` of every row as floats (NaN where missing or not a number); taken from
+    ``columns`` when the caller has the array already (a re-analysis chunk)."""
+    if columns is not None and key in columns:
+        return np.asarray(columns[key], dtype=float)
     out = np.full(len(rows), np.nan)
     for i, q in enumerate(rows):
         v = q.get(key)
@@ -62,6 +66,8 @@ def judge_rows(
     rows: list[dict[str, Any]],
     errors: list[str | None] | None = None,
     maintenance: tuple[float, float] = (np.nan, np.nan),
+    columns: dict[str, np.ndarray] | None = None,
+    copy: bool = True,
 ) -> list[Judged]:
     """Bins, photometric code, limits and verdict of each row of quantities.
 
@@ -70,13 +76,16 @@ def judge_rows(
     for a missing value), and so are the results; ``errors[i]`` the analysis error of
     that row (its verdict is then ``error``).  ``maintenance`` is the family's
     (maintained MacAdam steps, maintained flux fraction) for the photometric code.
+    ``columns``: the same values as arrays where the caller has them (the core's
+    output; NaN for None), so they are not gathered from the rows again.  ``copy=False``
+    lets the bins and code be added to the caller's own dicts (made for this call).
     """
     from lightcomp.analysis.photometric_code import photometric_code
 
     n = len(rows)
     errors = list(errors) if errors is not None else [None] * n
-    q = [dict(r) for r in rows]
-    cct, duv, x, y = (_column(q, k) for k in ("CCT", "Duv", "x", "y"))
+    q = [dict(r) for r in rows] if copy else list(rows)
+    cct, duv, x, y = (_column(q, k, columns) for k in ("CCT", "Duv", "x", "y"))
     ok = np.array([e is None for e in errors]) & np.isfinite(cct + duv + x + y)
     cat = np.full(n, None, dtype=object)
     inside = np.zeros(n, dtype=bool)
@@ -106,7 +115,7 @@ def judge_rows(
                 except LightcompError as exc:
                     bin_error[i] = str(exc)
     # Photometric code: the rated (plan) CCT when the plan names one, else the measured.
-    ra = _column(q, "Ra")
+    ra = _column(q, "Ra", columns)
     nominal = np.full(n, float(plan.ansi_quadrangle)) if plan.ansi_quadrangle else cct
     codes = np.full(n, None, dtype=object)
     good = ok & np.isfinite(ra) & np.isfinite(steps) & np.isfinite(nominal)
@@ -124,12 +133,11 @@ def judge_rows(
             )
         except (LightcompError, TypeError, ValueError):
             pass
-    out: list[Judged] = []
+    todo: list[int] = []
     for i in range(n):
-        qi = q[i]
         if errors[i] is not None:
-            out.append(Judged("error", f"analysis: {errors[i]}", qi))
             continue
+        qi = q[i]
         if ok[i] and i not in bin_error:
             qi["ansi_category"] = None if cat[i] is None else str(cat[i])
             qi["ansi_inside"] = bool(inside[i])
@@ -139,7 +147,14 @@ def judge_rows(
             if i in bin_error:
                 qi["binning_error"] = bin_error[i]
         qi["photometric_code"] = None if codes[i] is None else str(codes[i])
-        verdicts, failed = evaluate_limits(plan, qi)
+        todo.append(i)
+    limits = iter(evaluate_limits_rows(plan, [q[i] for i in todo]))
+    out: list[Judged] = []
+    for i in range(n):
+        if errors[i] is not None:
+            out.append(Judged("error", f"analysis: {errors[i]}", q[i]))
+            continue
+        verdicts, failed = next(limits)
         # A limit with no valid measured value is a measurement problem (an instrument
         # gave no data), not a product failure: the unit is an error, to be re-measured.
         missing = [k for k, v in verdicts.items() if k != "ansi_quadrangle" and v["value"] is None]
@@ -147,7 +162,7 @@ def judge_rows(
             Judged(
                 "error" if missing else ("fail" if failed else "pass"),
                 f"no valid measured value for limit(s) {', '.join(missing)}" if missing else None,
-                qi,
+                q[i],
                 verdicts,
                 failed,
             )

@@ -16,6 +16,8 @@ distance from the nominal quadrangle's centre (IEC 60081 ellipses,
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,36 +54,58 @@ def evaluate_limits(plan: TestPlan, quantities: dict[str, Any]) -> tuple[dict, l
     Returns ``(verdicts, failed_limits)``: ``verdicts[name] = {"quantity", "value",
     "min", "max", "unit", "pass"}`` for each limit (and ``"ansi_quadrangle"``
     when the plan sets one), ``failed_limits`` the names that did not hold, in
-    plan order.
+    plan order.  One row of :func:`evaluate_limits_rows` (the one rule).
     """
-    verdicts: dict[str, dict] = {}
-    failed: list[str] = []
+    return evaluate_limits_rows(plan, [quantities])[0]
+
+
+def evaluate_limits_rows(
+    plan: TestPlan, rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[dict, list[str]]]:
+    """:func:`evaluate_limits` of many rows at once (a re-analysis chunk: thousands).
+
+    The rule: a limit holds when the value is a finite number and ``min <= value <=
+    max`` (either side optional); a missing, non-numeric or non-finite value fails.
+    The quadrangle holds when ``ansi_inside`` is true.  Limit by limit over the rows
+    (the limit's fields looked up once), so a chunk costs a comparison and a small
+    dict per row and limit, not a function call per value.
+    """
+    n = len(rows)
+    verdicts: list[dict[str, dict]] = [{} for _ in range(n)]
+    failed: list[list[str]] = [[] for _ in range(n)]
     for lim in plan.limits:
-        value = finite(quantities.get(lim.quantity))
-        ok = value is not None
-        if ok and lim.min is not None and value < lim.min:
-            ok = False
-        if ok and lim.max is not None and value > lim.max:
-            ok = False
-        verdicts[lim.name] = {
-            "quantity": lim.quantity,
-            "value": value,
-            "min": lim.min,
-            "max": lim.max,
-            "unit": lim.unit,
-            "pass": ok,
-        }
-        if not ok:
-            failed.append(lim.name)
+        key, name, lmin, lmax, unit = lim.quantity, lim.name, lim.min, lim.max, lim.unit
+        lo = -math.inf if lmin is None else lmin
+        hi = math.inf if lmax is None else lmax
+        for i, q in enumerate(rows):
+            value = q.get(key)
+            if type(value) is not float:  # the usual case is a plain float: no call
+                value = finite(value)
+            elif value != value or value in (math.inf, -math.inf):
+                value = None
+            ok = value is not None and lo <= value <= hi
+            # (key order as the stored JSON has always had it)
+            verdicts[i][name] = {
+                "quantity": key,
+                "value": value,
+                "min": lmin,
+                "max": lmax,
+                "unit": unit,
+                "pass": ok,
+            }
+            if not ok:
+                failed[i].append(name)
     if plan.ansi_quadrangle is not None:
-        inside = quantities.get("ansi_inside")
-        ok = bool(inside) if inside is not None else False
-        verdicts["ansi_quadrangle"] = {
-            "quantity": "ansi_category",
-            "value": quantities.get("ansi_category"),
-            "expected": str(plan.ansi_quadrangle),
-            "pass": ok,
-        }
-        if not ok:
-            failed.append("ansi_quadrangle")
-    return verdicts, failed
+        expected = str(plan.ansi_quadrangle)
+        for i, q in enumerate(rows):
+            inside = q.get("ansi_inside")
+            ok = bool(inside) if inside is not None else False
+            verdicts[i]["ansi_quadrangle"] = {
+                "quantity": "ansi_category",
+                "value": q.get("ansi_category"),
+                "expected": expected,
+                "pass": ok,
+            }
+            if not ok:
+                failed[i].append("ansi_quadrangle")
+    return list(zip(verdicts, failed, strict=True))
