@@ -78,6 +78,7 @@ from lightcomp.reports.document import (
 )
 from lightcomp.store import queries
 from lightcomp.store.models import LIGHT_WAVEFORM_KEY, Certificate, Component, Measurement
+from lightcomp.uncertainty.modulation import MODULATION_KEYS as _MODULATION_KEYS
 
 __all__ = [
     "DECISION_RULES",
@@ -314,6 +315,13 @@ TEXTS: dict[str, str] = {
     "nonlinearity, self-absorption, sphere non-uniformity, electrical meters, temperature "
     "probe) through the same analysis as the results (model {model}, seed {seed}; U "
     "{convergence}). U = 2u, coverage probability about 95 %.": "不确定度采用分布传播的蒙特卡洛法评定（JCGM 101:2008，GUM 补充文件 1）：对完整测量模型（标准灯、波长标尺、带宽与杂散光、光谱辐射计噪声与非线性、自吸收、积分球不均匀性、电参数仪表、温度探头）进行 M = {trials} 次试验，并采用与结果相同的分析（模型 {model}，随机种子 {seed}；U {convergence}）。U = 2u，包含概率约 95 %。",
+    "The modulation results (section 4): M = {trials} trials of the recorded scope records "
+    "(record noise, vertical gain per setting, generator frequency and time base, receiver and "
+    "instrument response not de-embedded, DC bias current, modulation amplitude) through the "
+    "same modulation analysis as the results; U {convergence}.": "调制结果（第 4 节）：对记录的示波器波形（波形噪声、各档位垂直增益、信号发生器频率与时基、未去嵌入的接收器与仪器响应、直流偏置电流、调制幅度）进行 M = {trials} 次试验，并采用与结果相同的调制分析；U {convergence}。",
+    "No uncertainty is reported for {what} of this unit: {reason}. The plan does not require "
+    "it (required = false).": "本样品的{what}未给出不确定度：{reason}。检测计划未要求给出（required = false）。",
+    "the results": "结果",
     "stable to two significant digits": "已稳定至两位有效数字",
     "at the trial limit": "达到试验次数上限",
     "Spectral responsivity calibration": "光谱响应度校准",
@@ -584,6 +592,14 @@ def _uncertainty(m: dict, col: str | None, keys: tuple[str, ...]) -> tuple[float
             if val is not None:
                 return val, kk
     return None
+
+
+def _modulation_trials(m: dict) -> int | None:
+    """Trials of the modulation results' Monte Carlo (stored with each U), or None."""
+    u = m.get("uncertainty") or {}
+    n = [u[k].get("trials") for k in _MODULATION_KEYS if isinstance(u.get(k), dict)]
+    n = [int(x) for x in n if isinstance(x, int | float)]
+    return max(n) if n else None
 
 
 def _mc_method(ev: dict, w: Words) -> str:
@@ -1222,7 +1238,16 @@ def build_certificate(
                 w.para("TM-30 colour vector graphic not available (no usable spectrum)."), "note"
             )
         )
-    for block in modulation_report.certificate_blocks(m):  # VLC test, when the plan had one
+
+    def vlc_u(key: str) -> str | None:
+        q = catalogue.lookup(key)
+        u = _uncertainty(m, q.column, (q.key, *q.names)) if q is not None else None
+        if u is None:
+            return None
+        return f"U = {_fmt_u(u[0] * q.scale)} {q.shown_unit}, k = {u[1]:g}".replace("  ", " ")
+
+    # VLC test, when the plan had one; its U from the Monte Carlo of its records
+    for block in modulation_report.certificate_blocks(m, uncertainty=vlc_u):
         doc.add(block)
 
     doc.add(Heading(f"5. {w('Statement of conformity')}"))
@@ -1243,7 +1268,9 @@ def build_certificate(
     doc.add(Paragraph(overall, "pass" if conforms else ("fail" if does_not else "warn")))
 
     doc.add(Heading(f"6. {w('Measurement uncertainty and traceability')}"))
-    has_u = bool(m.get("uncertainty"))
+    from lightcomp.uncertainty.station import has_reported_u, not_reported
+
+    has_u = has_reported_u(m.get("uncertainty"))
     doc.add(
         Paragraph(
             w.para(
@@ -1259,9 +1286,60 @@ def build_certificate(
             "normal",
         )
     )
+    note = not_reported(m.get("uncertainty"))
+    if note is not None:  # a Monte Carlo that failed under required = false: said, with why
+        keys = note.get("quantities")
+        if isinstance(keys, list):
+            what = ", ".join(
+                w.quantity(q) if (q := catalogue.lookup(str(k))) is not None else str(k)
+                for k in keys
+            )
+        else:
+            what = w("the results")
+        doc.add(
+            Paragraph(
+                w.each(
+                    lambda x: x.para(
+                        "No uncertainty is reported for {what} of this unit: {reason}. The "
+                        "plan does not require it (required = false).",
+                        what=what,
+                        reason=str(note.get("reason") or "–"),
+                    )
+                ),
+                "warn",
+            )
+        )
     ev = m.get("uncertainty_evaluation")
     if ev:
         doc.add(Paragraph(_mc_method(ev, w), "normal"))
+        mod_trials = _modulation_trials(m)
+        if mod_trials:
+            conv = (
+                "stable to two significant digits"
+                if all(
+                    (m.get("uncertainty") or {}).get(k, {}).get("converged", True)
+                    for k in _MODULATION_KEYS
+                    if isinstance((m.get("uncertainty") or {}).get(k), dict)
+                )
+                else "at the trial limit"
+            )
+            doc.add(
+                Paragraph(
+                    w.each(
+                        lambda x: x.para(
+                            "The modulation results (section 4): M = {trials} trials of the "
+                            "recorded scope records (record noise, vertical gain per setting, "
+                            "generator frequency and time base, receiver and instrument "
+                            "response not de-embedded, DC bias current, modulation amplitude) "
+                            "through the same modulation analysis as the results; U "
+                            "{convergence}.",
+                            trials=mod_trials,
+                            convergence=x(conv),
+                        )
+                    ),
+                    "normal",
+                )
+            )
     if cal is not None:
         doc.add(
             KeyValues(
@@ -1318,7 +1396,10 @@ def build_certificate(
     if ev and ev.get("budget"):
         from lightcomp.uncertainty.report import budget_rows
 
-        shown = {q.key: q for q in (*_ELECTRICAL, *_PHOTOMETRIC)}
+        shown = {
+            q.key: q
+            for q in (*_ELECTRICAL, *_PHOTOMETRIC, *(catalogue.lookup(k) for k in _MODULATION_KEYS))
+        }
         rows = budget_rows(
             ev["budget"],
             m.get("uncertainty") or {},

@@ -9,7 +9,7 @@ for the report's histogram and Cpk table, with the plan's limits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -67,14 +67,25 @@ def response_png(curves: Mapping[str, Any]) -> bytes:
     return _png(fig)
 
 
-def certificate_blocks(m: Mapping[str, Any]) -> list[Block]:
-    """The certificate's modulation results (none when the measurement has no VLC test)."""
+def certificate_blocks(
+    m: Mapping[str, Any], uncertainty: Callable[[str], str | None] | None = None
+) -> list[Block]:
+    """The certificate's modulation results (none when the measurement has no VLC test).
+
+    ``uncertainty(key)``: the text of a result's expanded uncertainty
+    (``U = 0.52 MHz, k = 2``), or None when it has none; shown after the value."""
     curves = m.get("modulation")
     if not curves and m.get("modulation_bandwidth_mhz") is None:
         return []
     bias = np.asarray((curves or {}).get("bias_a", []), dtype=float) * 1e3
+
+    def value(key: str, v: Any) -> str:
+        text = catalogue.format_value(key, v)
+        u = uncertainty(key) if uncertainty is not None else None
+        return f"{text} ({u})" if u else text
+
     rows = [
-        (catalogue.lookup(col).label(), catalogue.format_value(col, m.get(col)))
+        (catalogue.lookup(col).label(), value(col, m.get(col)))
         for col in _RESULT_COLUMNS
         if m.get(col) is not None
     ]
@@ -83,7 +94,7 @@ def certificate_blocks(m: Mapping[str, Any]) -> list[Block]:
         rows.append(
             (
                 catalogue.lookup("modulation_depth_usable").label(),
-                catalogue.format_value("modulation_depth_usable", usable),
+                value("modulation_depth_usable", usable),
             )
         )
     if bias.size:

@@ -52,6 +52,8 @@ class ComponentResult:
     uncertainty: dict = field(default_factory=dict)
     attempts: int = 1
     modulation: dict | None = None  # VLC test curves (plans with [modulation])
+    # the VLC test's records for the Monte Carlo of its results (not stored)
+    modulation_inputs: Any = None
 
 
 def electrical_dict(e: ElectricalReading) -> dict:
@@ -146,6 +148,7 @@ def add_modulation(result: ComponentResult, modulation, settings) -> None:
     q = modulation.quantities()
     result.quantities.update(json_safe(q))
     result.modulation = json_safe({k: v.tolist() for k, v in modulation.arrays().items()})
+    result.modulation_inputs = getattr(modulation, "inputs", None)
     if result.verdict == "error":
         return
     verdicts, failed = modulation_verdicts(settings, q)

@@ -29,6 +29,7 @@ from lightcomp import quantities as catalogue
 from lightcomp.analysis import modulation as mod
 from lightcomp.drivers.base import FunctionGenerator, Oscilloscope, Waveform
 from lightcomp.errors import InstrumentError, PlanError
+from lightcomp.uncertainty.modulation import ModulationInputs, Sweep
 
 MODULATION_OHM = 50.0
 """Series resistance of the bias-T's RF path: modulation current = generator volts / 50 ohm."""
@@ -190,11 +191,24 @@ def response_sweep(
     ranger: _Ranger | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(frequencies Hz, complex H normalised to the lowest frequency) of one sine sweep."""
+    f, h, _ = _sweep(gen, scope, s, vpp, ranger)
+    return f, h
+
+
+def _sweep(
+    gen: FunctionGenerator,
+    scope: Oscilloscope,
+    s: ModulationSettings,
+    vpp: float,
+    ranger: _Ranger | None = None,
+) -> tuple[np.ndarray, np.ndarray, Sweep]:
+    """:func:`response_sweep` and its records (for the Monte Carlo of the results)."""
     ranger = ranger or _Ranger()
     f = np.asarray(s.frequencies_hz)
     stim = np.empty((f.size, s.points))
     resp = np.empty_like(stim)
     times = np.empty_like(stim)
+    scales = np.empty(f.size)
     gen.output(True)
     for k, fk in enumerate(f):
         gen.sine(fk, vpp)
@@ -203,8 +217,9 @@ def response_sweep(
         )
         w = ranger.acquire(scope, vpp, s.points)
         times[k], stim[k], resp[k] = w[1].times_s, w[1].volts, w[2].volts
+        scales[k] = ranger.scale  # the response channel's V/div of this record
     h = mod.transfer_function(times, stim, resp, f)  # one vectorised call for the sweep
-    return f, mod.normalise(f, h)
+    return f, mod.normalise(f, h), Sweep(f, times, stim, resp, scales)
 
 
 def step_response(
@@ -224,20 +239,28 @@ def thd_sweep(
     gen: FunctionGenerator, scope: Oscilloscope, s: ModulationSettings, bias_a: float
 ) -> np.ndarray:
     """THD of the light at the lowest sweep frequency for each depth of ``depth_sweep``."""
+    return _thd_records(gen, scope, s, bias_a)[0]
+
+
+def _thd_records(
+    gen: FunctionGenerator, scope: Oscilloscope, s: ModulationSettings, bias_a: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(THD, times, records, generator Vpp) of the depth sweep."""
     f0 = s.frequencies_hz[0]
     ranger = _Ranger()
     rec = np.empty((len(s.depth_sweep), s.points))
     times = np.empty_like(rec)
+    vpps = np.empty(len(s.depth_sweep))
     gen.output(True)
     for k, d in enumerate(s.depth_sweep):
-        vpp = amplitude_vpp(d, bias_a)
+        vpp = vpps[k] = amplitude_vpp(d, bias_a)
         gen.sine(f0, vpp)
         scope.configure(
             s.periods / f0, {1: (vpp / 6.0, 0.0, "DC"), 2: (ranger.scale, 0.0, "AC")}, s.averages
         )
         w = ranger.acquire(scope, vpp, s.points)
         times[k], rec[k] = w[2].times_s, w[2].volts
-    return mod.total_harmonic_distortion(times, rec, f0)
+    return mod.total_harmonic_distortion(times, rec, f0), times, rec, vpps
 
 
 @dataclass
@@ -255,6 +278,8 @@ class ModulationResult:
     depth_sweep: np.ndarray
     thd: np.ndarray
     usable_depth: float | None
+    #: the reported bias point's records, for the Monte Carlo of the results (not stored)
+    inputs: ModulationInputs | None = None
 
     def quantities(self) -> dict[str, float | None]:
         """Scalar quantities at the first (reported) bias point, in catalogue units."""
@@ -307,44 +332,68 @@ def measure_modulation(
     bias = np.asarray(s.bias_a)
     filters: Sequence[str] = s.filters
     white, filt = [], {name: [] for name in filters}
+    records: dict[str, Sweep] = {}  # the reported (first) bias point's sweeps
     ranger = _Ranger()
     try:
         for b in bias:
             set_bias(float(b))
             vpp = amplitude_vpp(s.depth, float(b))
             set_filter(None)
-            f, h = response_sweep(gen, scope, s, vpp, ranger)
+            f, h, rec = _sweep(gen, scope, s, vpp, ranger)
+            records.setdefault("white", rec)
             white.append(h)
             for name in filters:
                 set_filter(name)
-                filt[name].append(response_sweep(gen, scope, s, vpp, _Ranger(ranger.scale))[1])
+                _, hf, rec = _sweep(gen, scope, s, vpp, _Ranger(ranger.scale))
+                records.setdefault(name, rec)
+                filt[name].append(hf)
         set_filter(None)
         set_bias(float(bias[0]))
         step = step_response(gen, scope, s, float(bias[0]))
         edges = mod.edge_times(step.times_s, step.volts)
         thd = np.array([])
         usable = None
+        thd_rec = None
         if s.depth_sweep:
             set_bias(s.depth_bias_a)
-            thd = thd_sweep(gen, scope, s, s.depth_bias_a)
+            thd, *thd_rec = _thd_records(gen, scope, s, s.depth_bias_a)
             usable = float(mod.usable_modulation_depth(s.depth_sweep, thd, thd_max=s.thd_max))
     finally:
         gen.safe_state()
     f = np.asarray(s.frequencies_hz)
     response = np.array(white)
     response_filtered = {k: np.array(v) for k, v in filt.items()}
+    bandwidth = mod.bandwidth_3db(f, response)
+    bandwidth_filtered = {k: mod.bandwidth_3db(f, v) for k, v in response_filtered.items()}
+    for name, rec in records.items():  # bandwidth against bias: d ln fc / d ln I
+        rec.bias_a = bias
+        rec.bandwidth_hz = bandwidth if name == "white" else bandwidth_filtered[name]
+    inputs = ModulationInputs(
+        bias_a=float(bias[0]),
+        white=records["white"],
+        filtered={k: v for k, v in records.items() if k != "white"},
+        step_times_s=np.asarray(step.times_s, dtype=float),
+        step_volts=np.asarray(step.volts, dtype=float),
+        thd_max=s.thd_max,
+    )
+    if thd_rec is not None:
+        inputs.depth_sweep = np.asarray(s.depth_sweep, dtype=float)
+        inputs.depth_bias_a = s.depth_bias_a
+        inputs.thd_times_s, inputs.thd_records, inputs.thd_vpp = thd_rec
+        inputs.thd_frequency_hz = float(f[0])
     return ModulationResult(
         bias_a=bias,
         frequencies_hz=f,
         response=response,
         response_filtered=response_filtered,
-        bandwidth_hz=mod.bandwidth_3db(f, response),
-        bandwidth_filtered_hz={k: mod.bandwidth_3db(f, v) for k, v in response_filtered.items()},
+        bandwidth_hz=bandwidth,
+        bandwidth_filtered_hz=bandwidth_filtered,
         rise_s=float(edges["rise_s"]),
         fall_s=float(edges["fall_s"]),
         depth_sweep=np.asarray(s.depth_sweep, dtype=float),
         thd=thd,
         usable_depth=usable,
+        inputs=inputs,
     )
 
 

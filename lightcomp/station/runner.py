@@ -230,6 +230,8 @@ class BatchRunner:
                 echo=self.echo,
                 # the MacAdam steps by the judging rule, per trial: they get a U too
                 derived=functools.partial(trial_sdcm_steps, self.plan),
+                # the VLC test's results get U from their own records (issue 19)
+                modulation=self.plan.modulation is not None,
             )
         if self._unc is not None and self._unc_overrides:
             m = self._unc.plan.model
@@ -473,7 +475,9 @@ class BatchRunner:
         def settle() -> None:
             nonlocal consecutive_errors
             cid, code, serial, result, future = pending.pop(0)  # the oldest measured unit
-            evaluation = self._unc.settle(result, future) if self._unc is not None else None
+            evaluation = (
+                self._unc.settle(result, future, unit=code) if self._unc is not None else None
+            )
             try:
                 self._store(cid, run_id, result, evaluation)
             except BatchAbandoned as exc:  # 2nd Ctrl-C during the commit: it is stored

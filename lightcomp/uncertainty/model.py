@@ -194,6 +194,13 @@ class UncertaintyModel:
     voltage_current_correlation: float = 0.0
     temperature_class_b: bool = True  #: Pt100 class B, IEC 60751:2022 ±(0.30 + 0.005|t|) °C
     temperature_u_k: float = 0.0  #: added standard uncertainty of the probe mounting
+    # VLC modulation test (lightcomp.uncertainty.modulation): the instruments whose data
+    # sheets give the figures, and what no data sheet of the station gives
+    modulation_scope: str = "dsox1102g"
+    modulation_generator: str = "keysight33500"
+    modulation_bias_source: str = "keithley2400"
+    receiver_rise_ns: float = 1.0  #: photoreceiver 10-90 % rise (simulated: 350 MHz)
+    bias_tee_resistance_rel: float = 0.01  #: half-width, the bias-T's 50 ohm (default)
     path: str | None = field(default=None, compare=False)
 
     def meter(self, quantity: str) -> MeterSpec:
@@ -265,6 +272,13 @@ _SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
     "temperature": {
         "class_b": ("temperature_class_b", "b"),
         "u_k": ("temperature_u_k", "u"),
+    },
+    "modulation": {
+        "scope": ("modulation_scope", "s"),
+        "generator": ("modulation_generator", "s"),
+        "bias_source": ("modulation_bias_source", "s"),
+        "receiver_rise_ns": ("receiver_rise_ns", "u"),
+        "bias_tee_resistance_rel": ("bias_tee_resistance_rel", "u"),
     },
 }
 
@@ -352,6 +366,13 @@ def load_model(path: str | Path) -> UncertaintyModel:
             model.meter(q)
         except UncertaintyModelError as exc:
             raise UncertaintyModelError(f"{where('electrical', q + '_meter')}: {exc}") from exc
+    if "modulation" in data:
+        from lightcomp.uncertainty.modulation import instruments
+
+        try:
+            instruments(model)
+        except UncertaintyModelError as exc:
+            raise UncertaintyModelError(f"{where('modulation')}: {exc}") from exc
     if model.max_trials < model.trials:
         raise UncertaintyModelError(
             f"{where('model', 'max_trials')}: max_trials {model.max_trials} < trials {model.trials}"
@@ -421,6 +442,12 @@ def default_model(
     """
     drivers = drivers or {}
     base = UncertaintyModel()
+    # the VLC bench's instruments (checked when a plan with [modulation] starts a batch)
+    base = base.with_(
+        modulation_scope=drivers.get("scope", base.modulation_scope),
+        modulation_generator=drivers.get("generator", base.modulation_generator),
+        modulation_bias_source=drivers.get("source", base.modulation_bias_source),
+    )
     if drive_mode == "ac":
         name = drivers.get("power_analyzer", "wt310e")
         model = base.with_(

@@ -21,20 +21,24 @@ def budget_rows(
     """One row per quantity: label, U (k = 2) and the input groups that dominate its
     variance (share u_g² / Σ u_g², largest first, those ≥ 1 %; one group varied at a
     time, so for nearly linear quantities the shares add up to about 100 %)."""
+    from lightcomp.uncertainty.modulation import MODULATION_GROUP_LABELS, MODULATION_GROUPS
+
+    groups = (*GROUPS, *MODULATION_GROUPS)
+    labels = {**GROUP_LABELS, **MODULATION_GROUP_LABELS}
     rows = []
     for key in keys:
         entry = uncertainty.get(key)
         if not isinstance(entry, dict) or entry.get("U") is None:
             continue
         shares = {
-            g: (budget.get(g) or {}).get(key) for g in GROUPS if (budget.get(g) or {}).get(key)
+            g: (budget.get(g) or {}).get(key) for g in groups if (budget.get(g) or {}).get(key)
         }
         total = sum(float(v) ** 2 for v in shares.values() if v and math.isfinite(v))
         parts = sorted(
             ((float(v) ** 2 / total, g) for g, v in shares.items() if total > 0),
             reverse=True,
         )
-        text = ", ".join(f"{GROUP_LABELS[g]} {100 * s:.0f} %" for s, g in parts[:top] if s >= 0.01)
+        text = ", ".join(f"{labels[g]} {100 * s:.0f} %" for s, g in parts[:top] if s >= 0.01)
         rows.append([label(key), fmt_u(key, float(entry["U"])), text or "–"])
     return rows
 

@@ -212,10 +212,32 @@ def component_inputs(
     )
 
 
+#: Key of the ``measurements.uncertainty`` JSON saying that no U is reported for some or
+#: all of a unit's results and why: ``{"quantities": "all" | [keys], "reason": text}``
+#: (a plan with ``required = false`` whose Monte Carlo failed: never a silent "–").
+NOT_REPORTED = "not_reported"
+
+
+def not_reported(uncertainty: dict | None) -> dict | None:
+    """The stored note of results without U (:data:`NOT_REPORTED`), or None."""
+    note = (uncertainty or {}).get(NOT_REPORTED)
+    return note if isinstance(note, dict) else None
+
+
+def has_reported_u(uncertainty: dict | None) -> bool:
+    """Whether a stored ``uncertainty`` JSON states U for any result."""
+    return any(
+        isinstance(v, dict) and v.get("U") is not None
+        for k, v in (uncertainty or {}).items()
+        if k != NOT_REPORTED
+    )
+
+
 def stored_form(result: MCResult, quantities: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``measurements.uncertainty`` JSON: ``{key: {"U", "k", "u", "low", "high"}}``
     for every quantity with a finite value and u (keys of the analysis core and the
-    readings, as in the ``quantities`` JSON)."""
+    readings, as in the ``quantities`` JSON; the modulation results' keys, their
+    catalogue units, from :mod:`lightcomp.uncertainty.modulation`)."""
     out: dict[str, Any] = {}
     for key, s in result.stats.items():
         if quantities is not None and key not in quantities:
@@ -229,6 +251,8 @@ def stored_form(result: MCResult, quantities: dict[str, Any] | None = None) -> d
             "low": s.low,
             "high": s.high,
             "source": "GUM S1 Monte Carlo",
+            "trials": s.trials,
+            "converged": s.converged,
         }
     return out
 
@@ -274,6 +298,24 @@ def apply_decision_rule(
 
 
 @dataclass
+class UnitMC(MCResult):
+    """The Monte Carlo result of one unit: the spectral and readings one merged with that
+    of the modulation results (VLC plans), and why the latter failed, if it did."""
+
+    modulation_error: str | None = None
+
+    @classmethod
+    def of(cls, result: MCResult, modulation_error: str | None = None) -> UnitMC:
+        return cls(**vars(result), modulation_error=modulation_error)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line naming why a Monte Carlo failed."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@dataclass
 class MCWorker:
     """One background thread running the Monte Carlo of measured components.
 
@@ -291,18 +333,30 @@ class MCWorker:
     )
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def submit(self, inputs: ComponentInputs) -> Future:
-        return self._pool.submit(self._work, inputs)
+    def submit(self, inputs: ComponentInputs, modulation: Any = None) -> Future:
+        """Start the Monte Carlo of one unit: its spectrum and readings, and (VLC plans)
+        its modulation records (:class:`~lightcomp.uncertainty.modulation.ModulationInputs`)."""
+        return self._pool.submit(self._work, inputs, modulation)
 
-    def _work(self, inputs: ComponentInputs) -> MCResult:
+    def _work(self, inputs: ComponentInputs, modulation: Any = None) -> UnitMC:
         t0 = time.perf_counter()
         try:
-            return monte_carlo(inputs, self.plan.model, stabilise=REPORTED)
+            spectral = monte_carlo(inputs, self.plan.model, stabilise=REPORTED)
+            if modulation is None:
+                return UnitMC.of(spectral)
+            from lightcomp.uncertainty.modulation import merge, modulation_monte_carlo
+
+            try:  # the spectral U stand even when the modulation Monte Carlo fails
+                return UnitMC.of(
+                    merge(spectral, modulation_monte_carlo(modulation, self.plan.model))
+                )
+            except Exception as exc:  # noqa: BLE001 - reported by StationUncertainty.settle
+                return UnitMC.of(spectral, _reason(exc))
         finally:
             with self._lock:
                 self.busy_s += time.perf_counter() - t0
 
-    def result(self, future: Future) -> MCResult:
+    def result(self, future: Future) -> UnitMC:
         t0 = time.perf_counter()
         try:
             return future.result()
@@ -334,6 +388,8 @@ class StationUncertainty:
         wavelength_lines: dict | None = None,
         grid: np.ndarray | None = None,
         derived: Any = None,
+        modulation: bool = False,
+        echo: Any = None,
     ) -> None:
         if plan.required and not calibration_has_uncertainty(calibration_u_rel_k2):
             raise UncertaintyModelError(
@@ -346,6 +402,22 @@ class StationUncertainty:
         self.wavelength_lines = wavelength_lines
         self.grid = grid
         self.derived = derived  # quantities derived per trial (ComponentInputs.derived)
+        self.echo = echo or (lambda _m: None)
+        #: why the modulation results get no U in this batch (None: they get one)
+        self.modulation_refused: str | None = None
+        if modulation:
+            from lightcomp.uncertainty.modulation import instruments
+
+            try:  # the VLC bench's data sheets: refused, never guessed
+                instruments(plan.model)
+            except UncertaintyModelError as exc:
+                if plan.required:
+                    raise
+                self.modulation_refused = str(exc)
+                self.echo(
+                    f"uncertainty: no U will be reported for the modulation results of this "
+                    f"batch: {exc} (the plan says required = false)"
+                )
         self.worker = MCWorker(plan)
 
     def submit(self, result: Any) -> Future | None:
@@ -368,21 +440,49 @@ class StationUncertainty:
             required=self.plan.required,
         )
         inputs.derived = self.derived
-        return self.worker.submit(inputs)
+        modulation = getattr(result, "modulation_inputs", None)
+        if self.modulation_refused is not None:
+            modulation = None
+        return self.worker.submit(inputs, modulation)
 
-    def settle(self, result: Any, future: Future | None) -> dict | None:
-        """Wait for ``future`` and apply it to ``result``; the evaluation record or None."""
+    def settle(self, result: Any, future: Future | None, unit: str = "") -> dict | None:
+        """Wait for ``future`` and apply it to ``result``; the evaluation record or None.
+
+        A Monte Carlo that fails: with U required the unit is an error; otherwise the
+        unit is stored without U for the results concerned, the stored ``uncertainty``
+        says which and why (:data:`NOT_REPORTED`) and the station prints one line naming
+        the unit and the reason."""
         if future is None:
             return None
+        name = unit or "unit"
         try:
             mc = self.worker.result(future)
         except Exception as exc:  # noqa: BLE001 - the unit is an error, the batch goes on
+            reason = f"Monte Carlo failed ({_reason(exc)})"
             if self.plan.required:
                 result.verdict = "error"
                 result.error_message = f"uncertainty: {exc}"
+            else:
+                result.uncertainty = {NOT_REPORTED: {"quantities": "all", "reason": reason}}
+                self.echo(
+                    f"uncertainty: {name}: no U reported for this unit: {reason} (the plan "
+                    "says required = false)"
+                )
             return None
         keys = set(result.quantities or {}) | set(READINGS)
         result.uncertainty = stored_form(mc, keys)
+        missing = self._modulation_missing(result, mc)
+        if missing is not None:
+            keys_without, reason = missing
+            if self.plan.required:
+                result.verdict = "error"
+                result.error_message = f"uncertainty of the modulation results: {reason}"
+            else:
+                result.uncertainty[NOT_REPORTED] = {"quantities": keys_without, "reason": reason}
+                self.echo(
+                    f"uncertainty: {name}: no U reported for {', '.join(keys_without)}: "
+                    f"{reason} (the plan says required = false)"
+                )
         result.verdicts, failed = apply_decision_rule(
             result.verdicts or {}, result.uncertainty, self.plan.decision_rule
         )
@@ -391,6 +491,26 @@ class StationUncertainty:
         if result.verdict != "error":
             result.failed_limits = failed
         return evaluation_record(mc, self.plan)
+
+    def _modulation_missing(self, result: Any, mc: UnitMC) -> tuple[list[str], str] | None:
+        """(modulation results without U, why) when the unit has modulation results that
+        got no U, else None."""
+        from lightcomp.uncertainty.modulation import MODULATION_KEYS
+
+        q = result.quantities or {}
+        measured = [k for k in MODULATION_KEYS if finite(q.get(k)) is not None]
+        if not measured:
+            return None
+        if mc.modulation_error is not None:
+            return measured, f"Monte Carlo of the modulation results failed ({mc.modulation_error})"
+        if self.modulation_refused is not None:
+            return measured, self.modulation_refused
+        if getattr(result, "modulation_inputs", None) is None:
+            return measured, "the modulation test kept no records for the Monte Carlo"
+        without = [k for k in measured if k not in result.uncertainty]
+        if without:
+            return without, "the Monte Carlo gave no finite U (too few usable trials)"
+        return None
 
     def summary(self) -> str:
         """One line: components, computing time and the time the station waited."""
@@ -415,6 +535,7 @@ def for_batch(
     overrides: dict | None = None,
     echo=None,
     derived: Any = None,
+    modulation: bool = False,
 ) -> StationUncertainty | None:
     """The batch's :class:`StationUncertainty` from the plan's ``[uncertainty]``
     section (its defaults when it has none) and the station's current calibration
@@ -450,6 +571,8 @@ def for_batch(
         wavelength_lines=lines,
         grid=getattr(calibration, "grid", None),
         derived=derived,
+        modulation=modulation,
+        echo=echo,
     )
 
 
