@@ -4,6 +4,7 @@ modulation section, the lot report's bandwidth histogram/Cpk, the API record and
 
 from __future__ import annotations
 
+import html as html_text
 from pathlib import Path
 
 import pandas as pd
@@ -102,6 +103,50 @@ def test_certificate_has_the_modulation_section(vlc_lot, capsys):
     assert html.count("<img") >= 2  # the spectrum and the response plot
 
 
+U_COLUMNS = (
+    "modulation_bandwidth_mhz",
+    "modulation_bandwidth_blue_mhz",
+    "rise_time_ns",
+    "fall_time_ns",
+    "modulation_depth_usable",
+)
+
+
+def test_records_export_u_of_every_modulation_result(vlc_lot):
+    """Issue 19: `lightcomp records` has U_<column> (k = 2, same unit) of each modulation
+    result, from the Monte Carlo of the unit's own records."""
+    _, _, df = vlc_lot
+    for col in U_COLUMNS:
+        u, v = df[f"U_{col}"], df[col]
+        assert u.notna().all() and (u > 0).all(), col
+        assert (u < 0.2 * v).all(), col  # a measurement, not noise
+    # the blue chip's bandwidth sits high on a steep sweep: a larger U than the white's
+    assert (df["U_modulation_bandwidth_blue_mhz"] > df["U_modulation_bandwidth_mhz"]).all()
+
+
+def test_certificate_gives_u_of_the_modulation_results(vlc_lot):
+    db, tmp, df = vlc_lot
+    code = df["product_code"].iloc[0]
+    out = tmp / "cert-u.html"
+    assert main(["certificate", code, "-o", str(out), "--authorised-by", "QA", "--db", db]) == 0
+    html = out.read_text()
+    from lightcomp import quantities as catalogue
+
+    block = html.split("Modulation response (visible light communication)", 1)[1]
+    for col in U_COLUMNS:
+        label = html_text.escape(catalogue.lookup(col).label_en)
+        row = block.split(label, 1)[1].split("</tr>", 1)[0]
+        assert "(U = " in row and "k = 2)" in row, col
+    from lightcomp.reports.certificate import _fmt_u
+
+    u = df["U_modulation_bandwidth_mhz"].iloc[0]
+    assert f"(U = {_fmt_u(u)} MHz, k = 2)" in block
+    assert "The modulation results (section 4): M = " in html
+    annex = html.split("Annex A", 1)[1]
+    assert "Modulation bandwidth (−3 dB, white)" in annex
+    assert "scope record noise" in annex
+
+
 def test_lot_report_has_bandwidth_histogram_and_cpk(vlc_lot):
     db, tmp, _ = vlc_lot
     out = tmp / "lot.html"
@@ -132,6 +177,14 @@ def test_api_record_and_bandwidth_search(vlc_lot):
                 df["modulation_bandwidth_mhz"].iloc[0], rel=1e-12
             )
             assert measured["rise_time_ns"] == pytest.approx(df["rise_time_ns"].iloc[0])
+            # issue 19: U beside each value
+            quantities = r.json()["quantities"]
+            for col in ("modulation_bandwidth_mhz", "rise_time_ns", "fall_time_ns"):
+                assert quantities[col]["U"] == pytest.approx(df[f"U_{col}"].iloc[0]), col
+            detail = r.json()["detail"]["uncertainty"]
+            assert detail["modulation_depth_usable"]["U"] == pytest.approx(
+                df["U_modulation_depth_usable"].iloc[0]
+            )
             # search: a threshold between the units' bandwidths splits the lot
             bw = df.set_index("product_code")["modulation_bandwidth_mhz"].sort_values()
             cut = float((bw.iloc[0] + bw.iloc[1]) / 2)

@@ -1244,7 +1244,7 @@ def build_certificate(
         u = _uncertainty(m, q.column, (q.key, *q.names)) if q is not None else None
         if u is None:
             return None
-        return f"U = {_fmt_u(u[0] * q.scale)} {q.shown_unit}, k = {u[1]:g}".replace("  ", " ")
+        return f"U = {f'{_fmt_u(u[0] * q.scale)} {q.shown_unit}'.strip()}, k = {u[1]:g}"
 
     # VLC test, when the plan had one; its U from the Monte Carlo of its records
     for block in modulation_report.certificate_blocks(m, uncertainty=vlc_u):
