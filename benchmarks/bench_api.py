@@ -219,7 +219,6 @@ def load(store, n: int, seed: int = 1) -> dict:
             "family_id",
             "test_run_id",
             "measured_at",
-            "is_current",
             "verdict",
             "failed_limits",
             "verdicts",
@@ -253,7 +252,7 @@ def load(store, n: int, seed: int = 1) -> dict:
             "measurements",
             cols,
             (
-                f"{i + 1}\t{i + 1}\t{fam_of[i]}\t{lot_of[i] + 1}\t{ts}\tt\t{verdict[i]}\t[]\t{{}}\t{{}}"
+                f"{i + 1}\t{i + 1}\t{fam_of[i]}\t{lot_of[i] + 1}\t{ts}\t{verdict[i]}\t[]\t{{}}\t{{}}"
                 f"\t{flux[i]:.3f}\t{flux[i] / power[i]:.3f}\t{cct[i]:.1f}\t{duv[i]:.5f}\t{ra[i]:.2f}"
                 f"\t{r9[i]:.2f}\t{rf[i]:.2f}\t{rg[i]:.2f}\t{power[i]:.4f}\t{pf[i]:.4f}\t{thd[i]:.4f}"
                 f"\t{int(cri_nom[i]) // 10}{int(cct_nom[i]) // 100:02d}/349\t{{}}\t{{}}\t[]\t{{}}\t{{}}\n"
@@ -261,6 +260,13 @@ def load(store, n: int, seed: int = 1) -> dict:
             ),
         )
         print(f"  measurements copied in {time.perf_counter() - t0:.1f} s", flush=True)
+        # Each component's one measurement is its current one (the pointer table).
+        _copy(
+            conn,
+            "current_measurements",
+            ["component_id", "measurement_id"],
+            (f"{i + 1}\t{i + 1}\n" for i in range(n)),
+        )
         with conn.cursor() as cur:
             for table in ("lots", "test_runs", "components", "measurements"):
                 cur.execute(
@@ -421,8 +427,9 @@ def bare_sql_lookups(url: str, codes: list[str]) -> np.ndarray:
 
     eng = create_engine(url)
     q = text(
-        "SELECT c.*, m.* FROM components c LEFT JOIN measurements m "
-        "ON m.component_id = c.id AND m.is_current WHERE c.product_code = :code"
+        "SELECT c.*, m.* FROM components c"
+        " LEFT JOIN current_measurements p ON p.component_id = c.id"
+        " LEFT JOIN measurements m ON m.id = p.measurement_id WHERE c.product_code = :code"
     )
     lat = []
     with eng.connect() as conn:

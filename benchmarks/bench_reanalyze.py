@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, insert, select, text
 
 REPO = Path(__file__).resolve().parents[1]
 PLAN = REPO / "station" / "plans" / "LS0-COB-4000.toml"
@@ -57,6 +57,7 @@ def fill(url: str, n: int, lots: tuple[str, ...] = ("BENCH-A", "BENCH-B")) -> No
     from lightcomp.store.codec import encode_array
     from lightcomp.store.models import (
         Component,
+        CurrentMeasurement,
         Family,
         Lot,
         Manufacturer,
@@ -112,7 +113,6 @@ def fill(url: str, n: int, lots: tuple[str, ...] = ("BENCH-A", "BENCH-B")) -> No
                         "family_id": fid,
                         "test_run_id": rid,
                         "measured_at": now,
-                        "is_current": True,
                         "verdict": "pass",
                         "failed_limits": [],
                         "verdicts": {},
@@ -131,9 +131,17 @@ def fill(url: str, n: int, lots: tuple[str, ...] = ("BENCH-A", "BENCH-B")) -> No
                     for i in range(a, b)
                 ],
             )
+        # Each component's one measurement is its current one (the pointer table).
+        c.execute(
+            insert(CurrentMeasurement).from_select(
+                ["component_id", "measurement_id"],
+                select(Measurement.component_id, Measurement.id),
+            )
+        )
         if c.dialect.name == "postgresql":  # an archive in service has planner statistics
             c.execute(text("ANALYZE measurements"))
             c.execute(text("ANALYZE components"))
+            c.execute(text("ANALYZE current_measurements"))
     store.dispose()
 
 

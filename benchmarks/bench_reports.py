@@ -54,15 +54,11 @@ def _orm_rows(session, lot: str) -> list:
     """Peer: the lot's components with their current measurement as ORM objects."""
     from sqlalchemy import select
 
-    stmt = (
-        select(Component, Measurement)
-        .join(Lot, Component.lot_id == Lot.id)
-        .outerjoin(
-            Measurement,
-            (Measurement.component_id == Component.id) & Measurement.is_current.is_(True),
-        )
-        .where(Lot.name == lot)
-    )
+    from lightcomp.store.models import current_join
+
+    stmt = current_join(
+        select(Component, Measurement).join(Lot, Component.lot_id == Lot.id), outer=True
+    ).where(Lot.name == lot)
     session.expunge_all()  # no identity-map shortcut between repeats
     return session.execute(stmt).all()
 

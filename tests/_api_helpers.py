@@ -26,6 +26,7 @@ from lightcomp.store import (
     TestRun,
     encode_array,
 )
+from lightcomp.store.models import point_unmeasured_to_latest
 
 STATES = ("unpublished", "published", "withdrawn", "nolot")
 MAKERS = ("ACME", "BETA")
@@ -125,7 +126,6 @@ def build_world(store, *, per_lot: int = 2, columns: dict | None = None) -> Worl
                             component_id=c.id,
                             test_run_id=run.id,
                             measured_at=T0,
-                            is_current=True,
                             verdict=verdict,
                             quantities=q,
                             # the plan's limits (stricter than the registry's 720-880 lm)
@@ -162,6 +162,8 @@ def build_world(store, *, per_lot: int = 2, columns: dict | None = None) -> Worl
                     w.verdicts[c.product_code] = verdict
                     codes.append(c.product_code)
                 w.codes[(maker, state)] = codes
+        s.flush()
+        point_unmeasured_to_latest(s)  # each component's one measurement is its current one
         for maker in MAKERS:
             publish_lot(s, f"{maker}-published", actor="test", now=T0)
             publish_lot(s, f"{maker}-withdrawn", actor="test", now=T0)

@@ -31,6 +31,7 @@ from lightcomp.store import (
     TestRun,
     encode_array,
 )
+from lightcomp.store.models import point_unmeasured_to_latest
 
 WL = np.arange(380.0, 781.0, 1.0)
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -300,7 +301,6 @@ def fill_lot(
                         "test_run_id": run.id,
                         "calibration_id": cal.id,
                         "measured_at": measured_at[i],
-                        "is_current": True,
                         "verdict": "error",
                         "error_message": "spectroradiometer saturated (integration 2 ms)",
                         "failed_limits": [],
@@ -361,7 +361,6 @@ def fill_lot(
                     "test_run_id": run.id,
                     "calibration_id": cal.id,
                     "measured_at": measured_at[i],
-                    "is_current": True,
                     "verdict": v,
                     "error_message": None,
                     "failed_limits": failed,
@@ -393,4 +392,5 @@ def fill_lot(
                 }
             )
         s.execute(insert(Measurement), meas)
+        point_unmeasured_to_latest(s)  # each component's one measurement is its current one
     return SyntheticLot(lot, n, codes, verdict, flux, run.id)

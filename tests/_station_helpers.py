@@ -132,7 +132,7 @@ def lot_rows(store, lot: str) -> tuple[list, list]:
     """(components, measurements) of a lot as plain tuples."""
     from sqlalchemy import select
 
-    from lightcomp.store.models import Component, Lot, Measurement
+    from lightcomp.store.models import Component, Lot, Measurement, current_measurement_clause
 
     with store.transaction() as s:
         comps = s.execute(
@@ -148,7 +148,7 @@ def lot_rows(store, lot: str) -> tuple[list, list]:
                 Measurement.id,
                 Measurement.component_id,
                 Measurement.verdict,
-                Measurement.is_current,
+                current_measurement_clause().label("current"),
                 Measurement.test_run_id,
                 Measurement.calibration_id,
                 Measurement.error_message,
@@ -158,4 +158,5 @@ def lot_rows(store, lot: str) -> tuple[list, list]:
             .where(Lot.name == lot)
             .order_by(Measurement.id)
         ).all()
-    return [tuple(c) for c in comps], [tuple(m) for m in meas]
+    # (id, component_id, verdict, current as bool, test_run_id, calibration_id, error)
+    return [tuple(c) for c in comps], [(*m[:3], bool(m[3]), *m[4:]) for m in meas]

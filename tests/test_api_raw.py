@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from lightcomp.api import create_app
 from lightcomp.api.keys import create_api_key
 from lightcomp.store import Measurement, decode_array
+from lightcomp.store.models import current_measurement_clause
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def measured(tmp_path_factory):
     lab = Lab(tmp, f"sqlite:///{tmp / 'lightcomp.db'}", spectro="array-spectrometer")
     lab.runner(lot="LOT-RAW").run(count=1)
     with lab.store.transaction() as s:
-        m = s.scalars(sa.select(Measurement).where(Measurement.is_current.is_(True))).one()
+        m = s.scalars(sa.select(Measurement).where(current_measurement_clause())).one()
         code = m.component.product_code
         raw, dark = decode_array(m.raw_spectrum), decode_array(m.dark_spectrum)
         _, key = create_api_key(s, "lab", name="t")
@@ -85,7 +86,7 @@ def no_dark(tmp_path_factory):
     lab.runner(plan, lot="LOT-NODARK").run(count=1)
     codes = {}
     with lab.store.transaction() as s:
-        for m in s.scalars(sa.select(Measurement).where(Measurement.is_current.is_(True))):
+        for m in s.scalars(sa.select(Measurement).where(current_measurement_clause())):
             assert m.dark_spectrum is None
             codes[m.component.lot.name] = m.component.product_code
         _, key = create_api_key(s, "lab", name="t")

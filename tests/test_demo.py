@@ -12,7 +12,7 @@ from _station_helpers import REPO
 def test_demo_small_lot_end_to_end(tmp_path, monkeypatch, capsys):
     from lightcomp.commands.demo import run_demo
     from lightcomp.store import Store
-    from lightcomp.store.models import Calibration, Component, Measurement
+    from lightcomp.store.models import Calibration, Component, CurrentMeasurement, Measurement
 
     monkeypatch.chdir(REPO)
     monkeypatch.delenv("LIGHTCOMP_LAB", raising=False)
@@ -29,7 +29,7 @@ def test_demo_small_lot_end_to_end(tmp_path, monkeypatch, capsys):
     store = Store.open(f"sqlite:///{out / 'demo.db'}")
     with store.session() as s:
         assert s.query(Component).count() == 4
-        assert s.query(Measurement).filter_by(is_current=True).count() == 4
+        assert s.query(CurrentMeasurement).count() == 4
         cal = s.query(Calibration).one()
         assert {m.calibration_id for m in s.query(Measurement)} == {cal.id}
     store.dispose()

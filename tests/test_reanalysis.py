@@ -12,7 +12,14 @@ from lightcomp.cli import app
 from lightcomp.errors import LightcompError
 from lightcomp.reanalysis import run as rerun
 from lightcomp.reanalysis.run import Selection, reanalyze
-from lightcomp.store.models import Component, Lot, Measurement
+from lightcomp.store.models import (
+    Component,
+    CurrentMeasurement,
+    Lot,
+    Measurement,
+    current_measurement_clause,
+    current_measurement_id,
+)
 
 N = 6
 
@@ -36,7 +43,7 @@ def _rows(store):
             select(
                 Measurement.id,
                 Measurement.component_id,
-                Measurement.is_current,
+                current_measurement_clause().label("current"),
                 Measurement.kind,
                 Measurement.analysis_version,
                 Measurement.supersedes_id,
@@ -54,12 +61,9 @@ def _forge_old_version(store, component_id: int, *, cct_shift: float) -> int:
 
     with store.transaction() as s:
         cur = s.scalars(
-            select(Measurement).where(
-                Measurement.component_id == component_id, Measurement.is_current.is_(True)
-            )
+            select(Measurement).where(Measurement.id == current_measurement_id(component_id))
         ).one()
         cols = {c.key: getattr(cur, c.key) for c in Measurement.__table__.columns if c.key != "id"}
-        s.execute(update(Measurement).where(Measurement.id == cur.id).values(is_current=False))
         q = dict(cols["quantities"])
         q["CCT"] = q["CCT"] + cct_shift
         cols.update(
@@ -73,6 +77,11 @@ def _forge_old_version(store, component_id: int, *, cct_shift: float) -> int:
         m = Measurement(**cols)
         s.add(m)
         s.flush()
+        s.execute(
+            update(CurrentMeasurement)
+            .where(CurrentMeasurement.component_id == component_id)
+            .values(measurement_id=m.id)
+        )
         return m.id
 
 
@@ -101,7 +110,7 @@ def test_reanalysis_adds_rows_linking_what_they_supersede(lab):
     new = [r for r in rows if r.id not in old]
     assert len(new) == N
     for r in new:
-        assert r.is_current and r.kind == "reanalysis" and r.analysis_version == CURRENT.id
+        assert r.current and r.kind == "reanalysis" and r.analysis_version == CURRENT.id
         assert r.supersedes_id in old and r.source_measurement_id == r.supersedes_id
         assert r.cct_k == pytest.approx(old[r.supersedes_id].cct_k, rel=1e-12)
     # The originals are all still there, unchanged but for the pointer.
@@ -109,7 +118,7 @@ def test_reanalysis_adds_rows_linking_what_they_supersede(lab):
         if r.id in old:
             o = old[r.id]
             assert (r.cct_k, r.verdict, r.kind) == (o.cct_k, o.verdict, o.kind)
-            assert not r.is_current
+            assert not r.current
     # Who and why are stored with every row; one audit entry per chunk.
     with lab.store.session() as s:
         who = s.execute(
@@ -145,7 +154,7 @@ def test_killed_run_continues_without_duplicates(lab, monkeypatch):
     diff = reanalyze(lab.store, Selection(lot="LOT-RA"), chunk=2)
     assert diff.written == N - 2
     rows = _rows(lab.store)
-    current = [r for r in rows if r.is_current]
+    current = [r for r in rows if r.current]
     assert len(current) == N and len({r.component_id for r in current}) == N
     assert sum(r.kind == "reanalysis" for r in rows) == N
 
@@ -200,7 +209,7 @@ def _new_results(store, after: int):
 def _again_as_old_version(store) -> int:
     """Every component's current row superseded by one on the old version (nothing
     edited); returns the highest id so far."""
-    for comp in sorted({r.component_id for r in _rows(store) if r.is_current}):
+    for comp in sorted({r.component_id for r in _rows(store) if r.current}):
         _forge_old_version(store, comp, cct_shift=0.0)
     return max(r.id for r in _rows(store))
 
@@ -259,7 +268,7 @@ def test_reanalysed_row_serves_the_spectrum_it_links(lab):
         cur = s.scalars(
             select(Measurement)
             .join(Component, Component.id == Measurement.component_id)
-            .where(Component.product_code == code, Measurement.is_current.is_(True))
+            .where(Component.product_code == code, current_measurement_clause())
         ).one()
         # The new row holds no copy of the arrays: it links the stored measurement.
         assert cur.kind == "reanalysis" and cur.spectrum is None and cur.wavelengths is None
@@ -347,7 +356,7 @@ def test_unit_measured_again_meanwhile_is_skipped_not_superseded(lab, monkeypatc
     monkeypatch.setattr(rerun, "_write", retest_first)
     diff = reanalyze(lab.store, Selection(lot="LOT-RA"))
     assert diff.written == N - 1 and diff.skipped_moved == 1
-    current = {r.component_id: r for r in _rows(lab.store) if r.is_current}
+    current = {r.component_id: r for r in _rows(lab.store) if r.current}
     assert len(current) == N
     assert current[moved["component"]].id == moved["row"]
     assert sum(r.kind == "reanalysis" for r in current.values()) == N - 1
@@ -368,3 +377,58 @@ def test_in_memory_store_runs_locally_and_refuses_dask(tmp_path):
         assert diff.written == 2
     finally:
         lab.close()
+
+
+def test_worker_takes_the_password_from_its_own_environment(monkeypatch):
+    # A task names the store without its password; the worker completes it from its
+    # own $LIGHTCOMP_DB when that names the same database, else leaves it to libpq
+    # (PGPASSWORD, ~/.pgpass).
+    from lightcomp.store.engine import ENV_VAR
+
+    sent = rerun.task_url("postgresql://lab:s3cret@db-host:5432/lightcomp")
+    assert "s3cret" not in sent and sent.startswith("postgresql+psycopg://lab@db-host")
+    monkeypatch.setenv(ENV_VAR, "postgresql+psycopg://lab:s3cret@db-host:5432/lightcomp")
+    assert rerun._worker_url(sent) == "postgresql+psycopg://lab:s3cret@db-host:5432/lightcomp"
+    other = rerun.task_url("postgresql://lab@db-host:5432/archive")
+    assert rerun._worker_url(other) == other
+    monkeypatch.delenv(ENV_VAR)
+    assert rerun._worker_url(sent) == sent
+
+
+@pytest.mark.pg
+def test_dask_tasks_carry_no_password(tmp_path, pg_url):
+    # The store's URL holds a password (the test server trusts local connections, so
+    # any password opens it): no argument of any task holds it, and the LocalCluster's
+    # workers have it from the environment the command gave them.
+    import os
+    import pickle
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    secret = f"pw-{uuid.uuid4().hex}"
+    url = make_url(pg_url).set(password=secret).render_as_string(hide_password=False)
+    lab = Lab(tmp_path, url)
+    try:
+        assert lab.runner(lot="LOT-PW").run(count=2).measured == 2
+        for comp in sorted({r.component_id for r in _rows(lab.store)}):
+            _forge_old_version(lab.store, comp, cct_shift=0.0)
+        engine = rerun.DaskEngine(store_url=lab.store.engine.url)
+        sent: list[bytes] = []
+        submit = engine.client.submit
+
+        def recording(fn, *args, **kw):
+            sent.append(pickle.dumps((args, kw)))
+            return submit(fn, *args, **kw)
+
+        engine.client.submit = recording
+        try:
+            diff = reanalyze(lab.store, Selection(lot="LOT-PW"), engine=engine, chunk=1)
+            envs = engine.client.run(lambda: os.environ.get("LIGHTCOMP_DB"))
+        finally:
+            engine.close()
+    finally:
+        lab.close()
+    assert diff.written == 2 and len(sent) == 2
+    assert not [b for b in sent if secret.encode() in b]
+    assert {make_url(e).password for e in envs.values()} == {secret}

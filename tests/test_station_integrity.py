@@ -70,12 +70,15 @@ def test_retest_hitting_an_instrument_error_keeps_the_valid_result(lab):
 
 
 def test_database_allows_one_current_measurement_per_component(lab):
-    from lightcomp.store.models import Measurement
+    from lightcomp.store.models import CurrentMeasurement, Measurement
 
     lab.runner(lot="LOT-ONE").run(count=1)
     (comp,), _ = lot_rows(lab.store, "LOT-ONE")
     with pytest.raises(StoreError), lab.store.transaction() as s:
-        s.add(Measurement(component_id=comp[0], verdict="pass", is_current=True))
+        m = Measurement(component_id=comp[0], verdict="pass")
+        s.add(m)
+        s.flush()
+        s.add(CurrentMeasurement(component_id=comp[0], measurement_id=m.id))
 
 
 def test_instrument_nan_is_rejected_not_a_number():
@@ -90,7 +93,7 @@ def test_instrument_nan_is_rejected_not_a_number():
 def test_a_limit_no_unit_can_meet_fails_every_unit(lab, tmp_path):
     from _station_helpers import PLAN_DC
 
-    from lightcomp.store.models import Component, Lot, Measurement
+    from lightcomp.store.models import Component, Lot, Measurement, current_measurement_clause
 
     text = PLAN_DC.read_text()
     assert "flux_min = 1080.0" in text
@@ -107,7 +110,7 @@ def test_a_limit_no_unit_can_meet_fails_every_unit(lab, tmp_path):
             )
             .join(Measurement, Measurement.component_id == Component.id)
             .join(Lot)
-            .where(Lot.name == "LOT-STRICT", Measurement.is_current.is_(True))
+            .where(Lot.name == "LOT-STRICT", current_measurement_clause())
         ).all()
     assert len(rows) == 3
     for status, verdict, failed, verdicts in rows:

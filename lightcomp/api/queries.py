@@ -37,6 +37,9 @@ from lightcomp.store.models import (
     Measurement,
     TestRun,
     array_source_on,
+    current_join,
+    current_measurement_clause,
+    current_measurement_id,
 )
 
 MAX_PAGE = 200
@@ -91,16 +94,12 @@ def _record_select(*extra: Any, ids: Any = None) -> Select:
         base = base.select_from(Component)
     else:
         base = base.select_from(ids).join(Component, Component.id == ids.c.id)
-    return (
+    base = (
         base.join(Family, Component.family_id == Family.id)
         .join(Manufacturer, Family.manufacturer_id == Manufacturer.id)
         .outerjoin(Lot, Component.lot_id == Lot.id)
-        .outerjoin(
-            Measurement,
-            and_(Measurement.component_id == Component.id, Measurement.is_current.is_(True)),
-        )
-        .outerjoin(TestRun, Measurement.test_run_id == TestRun.id)
     )
+    return current_join(base, outer=True).outerjoin(TestRun, Measurement.test_run_id == TestRun.id)
 
 
 def visible_clause(principal: Principal) -> ColumnElement[bool]:
@@ -178,9 +177,7 @@ def component_spectrum_row(session: Session, component_id: int):
         )
         .join(ArraySource, array_source_on())
         .outerjoin(TestRun, Measurement.test_run_id == TestRun.id)
-        .where(Measurement.component_id == component_id, Measurement.is_current.is_(True))
-        .order_by(Measurement.id.desc())
-        .limit(1)
+        .where(Measurement.id == current_measurement_id(component_id))
     ).first()
 
 
@@ -312,7 +309,7 @@ def _uses_measurement(f: SearchFilters) -> bool:
 
 def _families_in_cct_window(session: Session, fam_ids: list[int], f: SearchFilters) -> list[int]:
     """The families of ``fam_ids`` with a current measurement in the filter's CCT window."""
-    window = [Measurement.family_id == Family.id, Measurement.is_current.is_(True)]
+    window = [Measurement.family_id == Family.id, current_measurement_clause()]
     if f.cct_min is not None:
         window.append(Measurement.cct_k >= f.cct_min)
     if f.cct_max is not None:
@@ -327,16 +324,14 @@ def _families_in_cct_window(session: Session, fam_ids: list[int], f: SearchFilte
 
 
 def _id_select(principal: Principal, row_terms: list, after_id: int) -> Select:
-    return (
+    base = (
         select(Component.id)
         .select_from(Component)
         .join(Family, Component.family_id == Family.id)
         .outerjoin(Lot, Component.lot_id == Lot.id)
-        .outerjoin(
-            Measurement,
-            and_(Measurement.component_id == Component.id, Measurement.is_current.is_(True)),
-        )
-        .where(Component.id > after_id, visible_clause(principal), *row_terms)
+    )
+    return current_join(base, outer=True).where(
+        Component.id > after_id, visible_clause(principal), *row_terms
     )
 
 

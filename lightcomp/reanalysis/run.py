@@ -175,7 +175,10 @@ class Job:
     dry_run: bool
     who: str
     why: str
-    db_url: str | None = None  # where a worker opens the store (Dask engine)
+    # Where a worker opens the store (Dask engine), WITHOUT its password: task arguments
+    # travel over the scheduler's connections; a worker takes the password from its own
+    # environment (:func:`_worker_url`).
+    db_url: str | None = None
 
 
 # -- selecting -------------------------------------------------------------------------
@@ -206,10 +209,10 @@ def _resolve(session, sel: Selection) -> tuple[int | None, tuple[int, ...] | Non
 def _still_to_do(job: Job) -> list:
     """Current measurements not yet at the job's version (what may change during a run:
     a chunk task checks it again when it reads its ids)."""
-    from lightcomp.store.models import Measurement
+    from lightcomp.store.models import Measurement, current_measurement_clause
 
     return [
-        Measurement.is_current.is_(True),
+        current_measurement_clause(),
         or_(Measurement.analysis_version.is_(None), Measurement.analysis_version != job.version),
     ]
 
@@ -423,13 +426,46 @@ def _split_by_grid(rows) -> list[list]:
 _STORES: dict[str, Any] = {}
 
 
+def task_url(url) -> str:
+    """The store's URL (a SQLAlchemy URL or a string) as a task carries it: everything
+    but the password."""
+    from sqlalchemy.engine import URL
+
+    from lightcomp.store.engine import resolve_url
+
+    u = url if isinstance(url, URL) else resolve_url(url)
+    # (URL.set(password=None) keeps the password: None there means "unchanged".)
+    return u._replace(password=None).render_as_string(hide_password=False)
+
+
+def _worker_url(url: str) -> str:
+    """The URL a worker opens for a task's ``url`` (which has no password): this
+    process's ``$LIGHTCOMP_DB`` when it names the same database (with the password it
+    holds; a LocalCluster's workers inherit the driver's), else ``url`` itself, for which
+    the database driver finds the password as libpq does (``PGPASSWORD``, ``~/.pgpass``).
+    """
+    import os
+
+    from lightcomp.store.engine import ENV_VAR
+
+    own = os.environ.get(ENV_VAR)
+    if own:
+        try:
+            same = task_url(own) == task_url(url)
+        except LightcompError:
+            same = False
+        if same:
+            return own
+    return url
+
+
 def _worker_store(url: str):
     """The store of a Dask worker process (opened once per process and URL)."""
     from lightcomp.store import Store
 
     store = _STORES.get(url)
     if store is None:
-        store = _STORES[url] = Store.open(url, create=False)
+        store = _STORES[url] = Store.open(_worker_url(url), create=False)
     return store
 
 
@@ -576,7 +612,10 @@ class DaskEngine:
 
     name = "dask"
 
-    def __init__(self, scheduler: str | None = None, workers: int = 2):
+    def __init__(self, scheduler: str | None = None, workers: int = 2, store_url=None):
+        """``store_url``: the store the runs will use; when its URL holds a password, the
+        LocalCluster's workers get it in their environment (``$LIGHTCOMP_DB``), never in
+        a task.  Workers of a ``scheduler`` use their own environment."""
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError as exc:  # pragma: no cover - a dependency of record
@@ -586,12 +625,18 @@ class DaskEngine:
             if scheduler:
                 self.client = Client(scheduler, timeout="5s")
             else:
+                env = {}
+                if store_url is not None and getattr(store_url, "password", None):
+                    from lightcomp.store.engine import ENV_VAR
+
+                    env[ENV_VAR] = store_url.render_as_string(hide_password=False)
                 self._cluster = LocalCluster(
                     n_workers=workers,
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
                     silence_logs=40,
+                    env=env,
                 )
                 self.client = Client(self._cluster)
         except (OSError, TimeoutError) as exc:
@@ -623,7 +668,7 @@ class DaskEngine:
             self._cluster.close()
 
 
-def make_engine(name, scheduler: str | None = None):
+def make_engine(name, scheduler: str | None = None, store_url=None):
     """The engine called ``name`` (``local`` or ``dask``); an engine object is used as
     given (a benchmark starts its cluster once, outside the timed runs)."""
     if not isinstance(name, str):
@@ -633,7 +678,7 @@ def make_engine(name, scheduler: str | None = None):
             raise ReanalysisError("--scheduler needs --engine dask")
         return LocalEngine()
     if name == "dask":
-        return DaskEngine(scheduler)
+        return DaskEngine(scheduler, store_url=store_url)
     raise ReanalysisError(f"unknown engine {name!r} (local or dask)")
 
 
@@ -688,7 +733,6 @@ _JSON = ("failed_limits", "verdicts", "quantities")
 _ARRAYS = ("wavelengths", "raw_spectrum", "dark_spectrum", "spectrum")
 _HISTORY = (
     "id",
-    "is_current",
     "analysis_version",
     "kind",
     "supersedes_id",
@@ -775,19 +819,26 @@ def _load(session, table: Table, values: list[tuple]) -> None:
 
 
 def _write(store, rows, results: list[NewResult], version: str, who: str, why: str) -> int:
-    """One transaction: new rows, old pointers cleared, component status, audit entry.
+    """One transaction: new rows, current pointers moved, component status, audit entry.
 
     The new values go into a temporary table in bulk (``COPY`` on PostgreSQL,
-    ``executemany`` on SQLite); the database then keeps the results whose source is still
-    current, clears those pointers and inserts the new rows with ``INSERT ... SELECT``,
-    copying the stored readings from the superseded rows without a round trip.
+    ``executemany`` on SQLite); the database then inserts the new rows of the sources
+    still current with ``INSERT ... SELECT`` (copying the stored readings from the
+    superseded rows without a round trip) and moves their pointers in one
+    ``UPDATE ... FROM ... RETURNING``: a unit measured again meanwhile is skipped.
     """
     from sqlalchemy.dialects.postgresql import JSONB
 
     from lightcomp.store.audit import record
-    from lightcomp.store.models import Component, Measurement
+    from lightcomp.store.models import (
+        Component,
+        CurrentMeasurement,
+        Measurement,
+        current_measurement_clause,
+    )
 
     m_t, c_t = Measurement.__table__, Component.__table__
+    p_t = CurrentMeasurement.__table__
     n_t, keys = _new_table()
     computed = set(_COMPUTED) | set(keys) | set(_ARRAYS) | set(_HISTORY)
     kept_cols = [c.name for c in m_t.columns if c.name not in computed]
@@ -802,30 +853,20 @@ def _write(store, rows, results: list[NewResult], version: str, who: str, why: s
             s.execute(
                 select(c_t.c.id).where(c_t.c.id.in_(select(n_t.c.component_id))).with_for_update()
             )
-        # Clear the pointers of the sources still current (a retest may have moved one);
-        # on SQLite this write is the transaction's first statement on the store, so it
-        # waits for the write lock instead of failing on a stale read snapshot.
-        kept = s.scalars(
-            update(m_t)
-            .where(m_t.c.id.in_(select(n_t.c.source_id)), m_t.c.is_current.is_(True))
-            .values(is_current=False)
-            .returning(m_t.c.id)
-        ).all()
-        if not kept:
-            return 0
-        if len(kept) < len(values):
-            s.execute(delete(n_t).where(n_t.c.source_id.not_in(kept)))
 
         def js(c):
             return cast(c, JSONB) if pg else c
 
-        m = m_t
+        # New rows for the sources still current (a retest may have moved a pointer; the
+        # component locks keep it where it is until commit).  On SQLite this is the
+        # transaction's first statement on the store: it waits for the write lock
+        # instead of failing on a stale read snapshot.
+        m = m_t.alias("superseded")
         s.execute(
             insert(m_t).from_select(
-                [*kept_cols, "is_current", *_COMPUTED, *keys, *_HISTORY[2:]],
+                [*kept_cols, *_COMPUTED, *keys, *_HISTORY[1:]],
                 select(
                     *(m.c[k] for k in kept_cols),
-                    literal(True),
                     n_t.c.verdict,
                     n_t.c.error_message,
                     *(js(n_t.c[k]) for k in _JSON),
@@ -839,9 +880,29 @@ def _write(store, rows, results: list[NewResult], version: str, who: str, why: s
                     literal(why, m_t.c.reason.type),
                 )
                 .join_from(n_t, m, m.c.id == n_t.c.source_id)
+                .where(current_measurement_clause(m))
                 .order_by(n_t.c.source_id),
             )
         )
+        # Move each pointer from the row re-analysed to the new row superseding it.
+        new = m_t.alias("successor")
+        kept = s.scalars(
+            update(p_t)
+            .where(
+                p_t.c.measurement_id == n_t.c.source_id,
+                new.c.supersedes_id == n_t.c.source_id,
+                new.c.kind == "reanalysis",
+            )
+            .values(measurement_id=new.c.id)
+            .returning(p_t.c.component_id)
+        ).all()
+        if not kept:
+            return 0
+        sources = [v[0] for v in values]
+        if len(kept) < len(values):
+            s.execute(delete(n_t).where(n_t.c.component_id.not_in(kept)))
+            moved = set(kept)
+            sources = [v[0] for v in values if v[1] in moved]
         s.execute(
             update(c_t)
             .where(c_t.c.id == n_t.c.component_id)
@@ -859,8 +920,8 @@ def _write(store, rows, results: list[NewResult], version: str, who: str, why: s
             subject=version,
             reason=why,
             measurements=len(kept),
-            first_source=min(kept),
-            last_source=max(kept),
+            first_source=min(sources),
+            last_source=max(sources),
         )
     return len(kept)
 
@@ -904,13 +965,13 @@ def reanalyze(
         dry_run=dry_run,
         who=who,
         why=why or f"re-analysis on {v.id}",
-        db_url=url.render_as_string(hide_password=False),
+        db_url=task_url(url),
     )
     if (engine == "dask" or isinstance(engine, DaskEngine)) and _in_memory(url):
         raise ReanalysisError(
             "the dask engine needs a store its workers can open, not an in-memory SQLite"
         )
-    eng = make_engine(engine, scheduler)
+    eng = make_engine(engine, scheduler, store_url=url)
     t0 = time.perf_counter()
     try:
         for part in eng.run(job, _id_chunks(store, job, chunk), store):

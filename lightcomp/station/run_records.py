@@ -14,19 +14,28 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from lightcomp import quantities as catalogue
 from lightcomp.analysis.version import CURRENT as ANALYSIS_VERSION
 from lightcomp.calibration import GRID_NM, CalibrationSet, current_calibration
-from lightcomp.errors import PlanError
+from lightcomp.errors import PlanError, StoreError
 from lightcomp.jsonvalues import finite, json_safe
 from lightcomp.station.config import StationConfig
 from lightcomp.station.evaluate import ComponentResult, family_maintenance
 from lightcomp.station.plan import TestPlan
 from lightcomp.store.codec import encode_array
 from lightcomp.store.lots import LotStateError, require_open
-from lightcomp.store.models import Component, Family, Instrument, Lot, Measurement, TestRun
+from lightcomp.store.models import (
+    Component,
+    CurrentMeasurement,
+    Family,
+    Instrument,
+    Lot,
+    Measurement,
+    TestRun,
+    current_measurement_id,
+)
 
 __all__ = [
     "DONE_STATUSES",
@@ -253,12 +262,12 @@ def store_result(
     evaluation: dict | None = None,
     operator: str | None = None,
 ) -> None:
-    """Commit one component: measurement + status + is_current (and, with an uncertainty
-    ``evaluation``, how its U were obtained), in one transaction.
+    """Commit one component: measurement + status + current pointer (and, with an
+    uncertainty ``evaluation``, how its U were obtained), in one transaction.
 
     Records are append-only (:mod:`lightcomp.store.append_only`): a retest is a new row
-    naming the analysis version of its values and linking the row it supersedes, which
-    only loses its current flag."""
+    naming the analysis version of its values and linking the row it supersedes; the
+    component's current pointer (``current_measurements``) then moves to it."""
     q = r.quantities
     raw_blob = None
     if r.raw is not None:
@@ -268,28 +277,19 @@ def store_result(
 
     with store.transaction() as s:
         # Row lock: two stations storing the same unit at once queue here instead of
-        # leaving two current measurements (a partial unique index backs this up).
+        # both moving its pointer from the same row (the pointer's primary key and the
+        # append-only trigger back this up).
         comp = s.get(Component, component_id, with_for_update=True)
         # An instrument error on a retest must not replace a valid pass/fail result:
         # it is kept as history, not as the unit's current record.
         keep_previous = r.verdict == "error" and comp.status in DONE_STATUSES
-        previous = s.scalar(
-            select(Measurement.id).where(
-                Measurement.component_id == component_id,
-                Measurement.is_current.is_(True),
-            )
-        )
-        if not keep_previous and previous is not None:
-            s.execute(
-                update(Measurement).where(Measurement.id == previous).values(is_current=False)
-            )
+        previous = s.scalar(select(current_measurement_id(component_id)))
         m = Measurement(
             component_id=component_id,
             family_id=comp.family_id,
             test_run_id=run_id,
             calibration_id=calibration_id,
             measured_at=now,
-            is_current=not keep_previous,
             analysis_version=ANALYSIS_VERSION.id,
             kind="measurement" if previous is None else "retest",
             supersedes_id=None if keep_previous else previous,
@@ -313,14 +313,40 @@ def store_result(
             modulation=r.modulation,
         )
         s.add(m)
+        s.flush()
         if evaluation is not None:  # how its U were obtained (issue 19)
             from lightcomp.uncertainty.station import evaluation_row
 
-            s.flush()
             s.add(evaluation_row(m.id, evaluation))
         if not keep_previous:
+            _point_current(s, component_id, m.id, previous)
             comp.status = r.verdict
             comp.photometric_code = q.get("photometric_code") if r.verdict != "error" else None
+
+
+def _point_current(session, component_id: int, measurement_id: int, previous: int | None) -> None:
+    """Make ``measurement_id`` the component's current measurement: insert its pointer, or
+    move it from ``previous`` (the row the new one supersedes)."""
+    if previous is None:
+        session.execute(
+            insert(CurrentMeasurement).values(
+                component_id=component_id, measurement_id=measurement_id
+            )
+        )
+        return
+    moved = session.execute(
+        update(CurrentMeasurement)
+        .where(
+            CurrentMeasurement.component_id == component_id,
+            CurrentMeasurement.measurement_id == previous,
+        )
+        .values(measurement_id=measurement_id)
+    ).rowcount
+    if moved != 1:  # the component's lock makes this unreachable; say so if it is not
+        raise StoreError(
+            f"component {component_id}: its current measurement moved from {previous} "
+            "while this result was stored"
+        )
 
 
 def finish_run(

@@ -10,8 +10,8 @@ apply the calibration (:mod:`lightcomp.calibration`), compute the quantities
 judge every limit (:mod:`lightcomp.station.verdict`), then store everything in
 ONE transaction: the measurement (key columns, quantities/verdicts JSON,
 failed limits, raw/dark/calibrated spectra, stabilisation history,
-instrument identities, calibration id), the component's new status and the
-previous measurement's ``is_current = False``.
+instrument identities, calibration id), the component's new status and its
+current pointer moved to the new row (``current_measurements``).
 
 Stored arrays: ``wavelengths`` and ``spectrum`` are the calibrated spectral
 flux (W/nm) on the 380–780 nm, 1 nm grid; ``raw_spectrum`` is a (2, P) array

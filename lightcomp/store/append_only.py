@@ -7,9 +7,11 @@ an ``UPDATE`` or ``DELETE`` of a row in :data:`APPEND_ONLY` is refused by SQLite
 PostgreSQL alike, with one exception per table that moves a *pointer* forward and
 nothing else:
 
-* ``measurements.is_current`` may go from true to false, once (the row is superseded
-  by a newer row that links it through ``supersedes_id``); every other column is
-  frozen, and ``is_current`` never goes back;
+* ``current_measurements.measurement_id`` (a component's current measurement, revision
+  0010) may move only to a newer measurement of the same component that supersedes the
+  one it points at (``measurements.supersedes_id``); a pointer row cannot be deleted, and
+  one can only be inserted pointing at a measurement of its own component.  The
+  measurement rows themselves are frozen whole: "current" is a pointer, not an edit;
 * ``calibrations.status`` may go from ``valid`` to ``superseded`` or ``revoked``.
 
 :func:`install` (re)creates the triggers from the columns the table has, so a
@@ -22,9 +24,18 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
+#: The current pointer moves to a newer row of the same component that supersedes the
+#: row pointed at (the link a retest, correction or re-analysis writes).
+_POINTER_FORWARD = (
+    "NEW.measurement_id > OLD.measurement_id AND EXISTS (SELECT 1 FROM measurements m"
+    " WHERE m.id = NEW.measurement_id AND m.component_id = OLD.component_id"
+    " AND m.supersedes_id = OLD.measurement_id)"
+)
+
 #: table -> (pointer column or None, SQL condition on OLD/NEW allowing the pointer move)
 APPEND_ONLY: dict[str, tuple[str | None, str | None]] = {
-    "measurements": ("is_current", "OLD.is_current AND NOT NEW.is_current"),
+    "measurements": (None, None),
+    "current_measurements": ("measurement_id", _POINTER_FORWARD),
     "calibrations": (
         "status",
         "OLD.status = 'valid' AND NEW.status IN ('superseded', 'revoked')",
@@ -36,21 +47,38 @@ APPEND_ONLY: dict[str, tuple[str | None, str | None]] = {
     "lm80_events": (None, None),
 }
 
+#: table -> (SQL condition on NEW that an inserted row must meet, what it says).
+INSERT_CHECKS: dict[str, tuple[str, str]] = {
+    "current_measurements": (
+        "EXISTS (SELECT 1 FROM measurements m"
+        " WHERE m.id = NEW.measurement_id AND m.component_id = NEW.component_id)",
+        "a current pointer names a measurement of its own component",
+    ),
+}
+
+#: The rules of revisions 0008 and 0009, when "current" was a flag on the measurement row
+#: that could be cleared once (their migrations, and 0010's downgrade, install these).
+FLAG_RULES: dict[str, tuple[str | None, str | None]] = {
+    **{t: rule for t, rule in APPEND_ONLY.items() if t != "current_measurements"},
+    "measurements": ("is_current", "OLD.is_current AND NOT NEW.is_current"),
+}
+
 #: Message start of a refused change (both backends); callers match on it.
 REFUSED = "append-only"
 
 
 def _sqlite_bool(cond: str) -> str:
-    # SQLite stores booleans as 0/1; "OLD.is_current AND NOT NEW.is_current" works as is.
+    # SQLite stores booleans as 0/1: revision 0009's flag rule works there as written.
     return cond
 
 
 def _drop(bind, table: str) -> None:
     if bind.dialect.name == "postgresql":
-        bind.execute(text(f'DROP TRIGGER IF EXISTS "lc_{table}_append_only" ON "{table}"'))
-        bind.execute(text(f'DROP FUNCTION IF EXISTS "lc_{table}_append_only"() CASCADE'))
+        for what in ("append_only", "insert_check"):
+            bind.execute(text(f'DROP TRIGGER IF EXISTS "lc_{table}_{what}" ON "{table}"'))
+            bind.execute(text(f'DROP FUNCTION IF EXISTS "lc_{table}_{what}"() CASCADE'))
     else:
-        for suffix in ("no_delete", "no_update", "pointer_only"):
+        for suffix in ("no_delete", "no_update", "pointer_only", "insert_check"):
             bind.execute(text(f'DROP TRIGGER IF EXISTS "lc_{table}_{suffix}"'))
 
 
@@ -76,6 +104,8 @@ def install(
         else:
             cols = [c["name"] for c in inspect(bind).get_columns(table)]
             _install_sqlite(bind, table, cols, pointer, allowed)
+        if table in INSERT_CHECKS:
+            _install_insert_check(bind, table, *INSERT_CHECKS[table])
 
 
 def remove(bind) -> None:
@@ -84,6 +114,36 @@ def remove(bind) -> None:
     for table in APPEND_ONLY:
         if table in have:
             _drop(bind, table)
+
+
+def _install_insert_check(bind, table: str, check: str, what: str) -> None:
+    message = f"{REFUSED}: {what}".replace("'", "''")
+    if bind.dialect.name == "postgresql":
+        bind.execute(
+            text(
+                f"""
+CREATE FUNCTION "lc_{table}_insert_check"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT ({check}) THEN
+    RAISE EXCEPTION '{message}' USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  RETURN NEW;
+END $$"""
+            )
+        )
+        bind.execute(
+            text(
+                f'CREATE TRIGGER "lc_{table}_insert_check" BEFORE INSERT ON "{table}" '
+                f'FOR EACH ROW EXECUTE FUNCTION "lc_{table}_insert_check"()'
+            )
+        )
+    else:
+        bind.execute(
+            text(
+                f'CREATE TRIGGER "lc_{table}_insert_check" BEFORE INSERT ON "{table}" '
+                f"WHEN NOT ({check}) BEGIN SELECT RAISE(ABORT, '{message}'); END"
+            )
+        )
 
 
 def _install_pg(

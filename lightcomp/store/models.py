@@ -28,7 +28,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    exists,
     func,
+    insert,
     select,
     text,
 )
@@ -241,15 +243,6 @@ class Measurement(Base):
 
     __tablename__ = "measurements"
     __table_args__ = (
-        Index("ix_measurements_component_current", "component_id", "is_current"),
-        # At most one current measurement per component (partial unique index).
-        Index(
-            "uq_measurements_one_current",
-            "component_id",
-            unique=True,
-            sqlite_where=text("is_current"),
-            postgresql_where=text("is_current"),
-        ),
         Index("ix_measurements_cct_k", "cct_k"),
         # Searches by family (manufacturer) and measured quantity, e.g. a maker's parts in a
         # CCT window, go straight to the rows instead of scanning each family's components.
@@ -257,13 +250,14 @@ class Measurement(Base):
         Index("ix_measurements_ra", "ra"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"))
+    # Indexed: a component's history.  Which row is current is not stored here but in
+    # ``current_measurements`` (:class:`CurrentMeasurement`): the row itself never changes.
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"), index=True)
     # The component's family, copied for indexed searches (filled on insert, see below).
     family_id: Mapped[int | None] = mapped_column(ForeignKey("families.id"))
     test_run_id: Mapped[int | None] = mapped_column(ForeignKey("test_runs.id"), index=True)
     calibration_id: Mapped[int | None] = mapped_column(ForeignKey("calibrations.id"))
     measured_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
-    is_current: Mapped[bool] = mapped_column(Boolean, default=True)  # latest of its component
     verdict: Mapped[str] = mapped_column(String(8))  # pass | fail | error
     error_message: Mapped[str | None] = mapped_column(Text)
     failed_limits: Mapped[list] = mapped_column(JSONType, default=list)
@@ -342,6 +336,72 @@ ArraySource = aliased(Measurement, name="array_source")
 def array_source_on():
     """Join condition of :data:`ArraySource` for the ``Measurement`` rows of a query."""
     return ArraySource.id == func.coalesce(Measurement.source_measurement_id, Measurement.id)
+
+
+class CurrentMeasurement(Base):
+    """A component's current measurement: a pointer, not a flag on the measurement row.
+
+    ISO/IEC 17025:2017 7.5 / 7.8.8 (issue 15): a stored measurement never changes; a
+    retest, correction or re-analysis is a new row linking the one it supersedes
+    (``Measurement.supersedes_id``), and "current" moves here, forward only: the
+    append-only triggers (:mod:`lightcomp.store.append_only`) refuse a DELETE and let an
+    UPDATE only point at a newer measurement of the same component that supersedes the
+    one pointed at.  One row per measured component (the primary key makes "at most one
+    current measurement per component" structural); narrow, so moving it costs an
+    update of a small row instead of a rewrite of a wide one.
+
+    Readers go through :func:`current_join` or :func:`current_measurement_clause`.
+    """
+
+    __tablename__ = "current_measurements"
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id"), primary_key=True)
+    measurement_id: Mapped[int] = mapped_column(ForeignKey("measurements.id"), unique=True)
+
+
+def current_join(stmt, *, outer: bool = False, measurement=None):
+    """``stmt`` (which has ``Component`` in its FROM) joined to each component's current
+    ``Measurement`` (or the alias ``measurement``) through :class:`CurrentMeasurement`;
+    ``outer=True`` keeps components never measured (their measurement columns NULL)."""
+    m = Measurement if measurement is None else measurement
+    join = stmt.outerjoin if outer else stmt.join
+    stmt = join(CurrentMeasurement, CurrentMeasurement.component_id == Component.id)
+    join = stmt.outerjoin if outer else stmt.join
+    return join(m, m.id == CurrentMeasurement.measurement_id)
+
+
+def current_measurement_clause(measurement=None):
+    """SQL condition: the ``Measurement`` row (or the alias ``measurement``, ORM or of the
+    table) of a query is its component's current one (a semi-join on the pointer's unique
+    measurement id)."""
+    m = Measurement if measurement is None else measurement
+    mid = m.c.id if hasattr(m, "c") else m.id  # a Core alias of the table, or an ORM one
+    return exists().where(CurrentMeasurement.measurement_id == mid)
+
+
+def current_measurement_id(component_id):
+    """Scalar subquery: the id of the current measurement of ``component_id`` (a value
+    or a column), NULL when the component was never measured."""
+    return (
+        select(CurrentMeasurement.measurement_id)
+        .where(CurrentMeasurement.component_id == component_id)
+        .scalar_subquery()
+    )
+
+
+def point_unmeasured_to_latest(session) -> int:
+    """Point every component that has measurements but no current one at its newest
+    measurement (by id); returns how many pointers were inserted.  For bulk loads that
+    insert measurement rows directly (test fixtures, benchmarks): the station and the
+    re-analysis move the pointer in the transaction that stores the row."""
+    latest = (
+        select(Measurement.component_id, func.max(Measurement.id))
+        .where(~exists().where(CurrentMeasurement.component_id == Measurement.component_id))
+        .group_by(Measurement.component_id)
+    )
+    res = session.execute(
+        insert(CurrentMeasurement).from_select(["component_id", "measurement_id"], latest)
+    )
+    return res.rowcount or 0
 
 
 class Certificate(Base):

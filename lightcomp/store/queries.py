@@ -5,7 +5,8 @@ whole columns in one round trip (one ``SELECT`` with joins, not one per
 component), so a 100 000-component lot is read in well under a second.
 
 Selection rules (documented choices)
-    * A component's *record* is its current measurement (``measurements.is_current``);
+    * A component's *record* is its current measurement (the pointer in
+      ``current_measurements``, :class:`~lightcomp.store.models.CurrentMeasurement`);
       components that were never measured are not part of a record set and not
       counted as tested.
     * ``lot``, ``family`` and ``manufacturer`` filters accept the name; ``family``
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, Text, and_, cast, func, or_, select, type_coerce
+from sqlalchemy import String, Text, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from lightcomp import quantities as catalogue
@@ -47,6 +48,9 @@ from lightcomp.store.models import (
     Measurement,
     TestRun,
     array_source_on,
+    current_join,
+    current_measurement_clause,
+    current_measurement_id,
 )
 
 __all__ = [
@@ -150,7 +154,7 @@ def _selection_filters(
     since: Any,
     until: Any,
 ) -> list:
-    where = [Measurement.is_current.is_(True)]
+    where = [current_measurement_clause()]
     if lot is not None:
         where.append(Component.lot_id == _lot_row(session, lot).id)
     if family is not None:
@@ -348,7 +352,7 @@ def lot_runs(session: Session, lot: str) -> list[dict]:
     run_ids = (
         select(Measurement.test_run_id)
         .join(Component, Component.id == Measurement.component_id)
-        .where(Component.lot_id == lot_id, Measurement.is_current.is_(True))
+        .where(Component.lot_id == lot_id, current_measurement_clause())
         .distinct()
     )
     rows = session.execute(
@@ -414,7 +418,7 @@ def lot_limits(session: Session, lot: str, sample: int = 50) -> dict[str, dict[s
     verdicts = session.scalars(
         select(Measurement.verdicts)
         .join(Component, Component.id == Measurement.component_id)
-        .where(Component.lot_id == row.id, Measurement.is_current.is_(True))
+        .where(Component.lot_id == row.id, current_measurement_clause())
         .limit(sample)
     ).all()
     seen: dict[str, dict[tuple, int]] = {}
@@ -478,12 +482,7 @@ def lot_verdict_counts(session: Session, lot_id: int) -> dict[str, int]:
     summary and the ``station run`` command all read these counts.
     """
     rows = session.execute(
-        select(Measurement.verdict, func.count())
-        .select_from(Component)
-        .outerjoin(
-            Measurement,
-            and_(Measurement.component_id == Component.id, Measurement.is_current.is_(True)),
-        )
+        current_join(select(Measurement.verdict, func.count()).select_from(Component), outer=True)
         .where(Component.lot_id == lot_id)
         .group_by(Measurement.verdict)
     ).all()
@@ -600,16 +599,13 @@ def component_record(session: Session, code: str) -> dict[str, Any] | None:
     fam = comp.family
     man = fam.manufacturer
     lot = comp.lot
+    current_id = session.scalar(select(current_measurement_id(comp.id)))
     history = session.execute(
-        select(Measurement.id, Measurement.measured_at, Measurement.verdict, Measurement.is_current)
+        select(Measurement.id, Measurement.measured_at, Measurement.verdict)
         .where(Measurement.component_id == comp.id)
         .order_by(Measurement.measured_at, Measurement.id)
     ).all()
-    current = session.scalars(
-        select(Measurement)
-        .where(Measurement.component_id == comp.id, Measurement.is_current.is_(True))
-        .order_by(Measurement.measured_at.desc(), Measurement.id.desc())
-    ).first()
+    current = None if current_id is None else session.get(Measurement, current_id)
     run = current.test_run if current is not None else None
     cal = current.calibration if current is not None else None
     if cal is None and run is not None:
@@ -679,8 +675,8 @@ def component_record(session: Session, code: str) -> dict[str, Any] | None:
             "has_uncertainty": cal.uncertainty is not None,
         },
         "history": [
-            {"measurement_id": i, "measured_at": t, "verdict": v, "is_current": bool(c)}
-            for i, t, v, c in history
+            {"measurement_id": i, "measured_at": t, "verdict": v, "is_current": i == current_id}
+            for i, t, v in history
         ],
         "certificates": [{"report_id": r, "issued_at": t, "replaces_id": p} for r, t, p in certs],
     }
@@ -699,7 +695,7 @@ def component_spectrum(session: Session, code: str) -> tuple[np.ndarray, np.ndar
         .join(ArraySource, array_source_on())
         .where(
             Component.product_code.in_({canon, code.strip()}),
-            Measurement.is_current.is_(True),
+            current_measurement_clause(),
         )
         .order_by(Measurement.measured_at.desc(), Measurement.id.desc())
     ).first()

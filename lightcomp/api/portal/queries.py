@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lightcomp.api import queries as q
@@ -23,6 +23,7 @@ from lightcomp.store.models import (
     Manufacturer,
     Measurement,
     TestRun,
+    current_join,
 )
 
 PROGRAMME_TARGET = 0.95
@@ -62,7 +63,7 @@ def family_yields(session: Session, principal: Principal) -> list[dict[str, Any]
     """Per family the cumulative counts of current verdicts the principal may see, with the
     yield, its 95 % interval and verdict against :data:`PROGRAMME_TARGET`
     (:func:`lightcomp.analysis.yield_stats.yield_summary`, vectorised over families)."""
-    rows = session.execute(
+    base = (
         select(
             Family.id,
             Family.name,
@@ -75,10 +76,9 @@ def family_yields(session: Session, principal: Principal) -> list[dict[str, Any]
         .join(Family, Component.family_id == Family.id)
         .join(Manufacturer, Family.manufacturer_id == Manufacturer.id)
         .outerjoin(Lot, Component.lot_id == Lot.id)
-        .join(
-            Measurement,
-            and_(Measurement.component_id == Component.id, Measurement.is_current.is_(True)),
-        )
+    )
+    rows = session.execute(
+        current_join(base)
         .where(q.visible_clause(principal))
         .group_by(Family.id, Family.name, Family.type_code, Manufacturer.name, Measurement.verdict)
     ).all()
@@ -131,11 +131,8 @@ def lots_in_progress(session: Session, limit: int = 200) -> list[dict[str, Any]]
     running: set[int] = set()
     if ids:
         for lot_id, verdict, n in session.execute(
-            select(Component.lot_id, Measurement.verdict, func.count())
-            .select_from(Component)
-            .join(
-                Measurement,
-                and_(Measurement.component_id == Component.id, Measurement.is_current.is_(True)),
+            current_join(
+                select(Component.lot_id, Measurement.verdict, func.count()).select_from(Component)
             )
             .where(Component.lot_id.in_(ids))
             .group_by(Component.lot_id, Measurement.verdict)

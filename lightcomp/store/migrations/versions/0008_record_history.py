@@ -62,7 +62,7 @@ def upgrade() -> None:
     )
     from lightcomp.store import append_only
 
-    append_only.install(op.get_bind())
+    append_only.install(op.get_bind(), append_only.FLAG_RULES)
 
 
 def downgrade() -> None:

@@ -22,7 +22,7 @@ def upgrade() -> None:
 
     from lightcomp.store import append_only
 
-    append_only.install(op.get_bind())
+    append_only.install(op.get_bind(), append_only.FLAG_RULES)
 
 
 def downgrade() -> None:
@@ -30,4 +30,4 @@ def downgrade() -> None:
 
     from lightcomp.store import append_only
 
-    append_only.install(op.get_bind(), image=False)
+    append_only.install(op.get_bind(), append_only.FLAG_RULES, image=False)
