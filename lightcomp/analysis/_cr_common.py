@@ -26,6 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 from lightcomp.analysis import illuminants
+from lightcomp.analysis._ordered import ordered_matmul
 from lightcomp.analysis.cct import CCT_Duv_Ohno2013
 from lightcomp.analysis.spectra import WL, to_analysis_grid
 from lightcomp.errors import AnalysisInputError
@@ -75,17 +76,43 @@ def _serial() -> Iterator[None]:
 
 
 @lru_cache(maxsize=1)
-def openblas_local_threads() -> Callable[[int], int] | None:
-    """OpenBLAS's ``openblas_set_num_threads_local`` (0.3.27+; returns the previous
-    value), or None for another BLAS or an older OpenBLAS."""
+def _openblas_local_setters() -> tuple[Callable[[int], int], ...]:
+    """``openblas_set_num_threads_local`` (OpenBLAS 0.3.27+; returns the previous value)
+    of *every* OpenBLAS loaded, in file-path order; () if none has it.
+
+    Every one, not the first listed: a process that imported scipy.linalg, .stats or
+    .spatial holds two (scipy's wheels bring their own 32-bit OpenBLAS beside numpy's
+    64-bit one), and threadpoolctl lists them in an order that changes from run to run
+    (measured: two of four ``PYTHONHASHSEED`` values put scipy's first). Limiting only
+    the first left numpy's products on its default threads in those runs, and their
+    rounding differs from one thread's: results then depended on the process's
+    history (issue #15).
+    """
     import ctypes
 
-    for lib in _blas_libraries():
+    setters = []
+    for lib in sorted(_blas_libraries(), key=lambda c: str(getattr(c, "filepath", ""))):
         f = getattr(getattr(lib, "dynlib", None), "openblas_set_num_threads_local", None)
         if f is not None:
             f.restype, f.argtypes = ctypes.c_int, [ctypes.c_int]
-            return f
-    return None
+            setters.append(f)
+    return tuple(setters)
+
+
+@lru_cache(maxsize=1)
+def openblas_local_threads() -> Callable[[int], int] | None:
+    """Set the calling thread's OpenBLAS thread count in every OpenBLAS loaded
+    (:func:`_openblas_local_setters`); returns the previous value of the first. None for
+    another BLAS or an older OpenBLAS."""
+    setters = _openblas_local_setters()
+    if not setters:
+        return None
+
+    def set_all(n: int) -> int:
+        previous = [f(n) for f in setters]
+        return previous[0]
+
+    return set_all
 
 
 @contextmanager
@@ -97,16 +124,22 @@ def single_threaded_blas() -> Iterator[None]:
     (``openblas_set_num_threads_local``): it holds in any thread — the station calls
     the core from its worker thread, where OpenBLAS ignored the process-wide limit
     (measured: 4x the CPU time of the same Monte Carlo from the main thread) — and
-    costs one C call. Otherwise the process-wide limit through ``threadpoolctl``, or
-    nothing without it (results are the same, only the timing differs).
+    costs one C call per OpenBLAS loaded. Otherwise the process-wide limit through
+    ``threadpoolctl``, or nothing without it.
+
+    The limit also fixes the rounding: OpenBLAS's products differ in the last bits
+    between 1 and 2 threads, so the core's products are bit-identical from one process
+    to the next only because they always run on one (issue #15). The libraries are
+    those loaded at the first call (numpy's always is).
     """
-    local = openblas_local_threads()
-    if local is not None:
-        previous = local(1)
+    local = _openblas_local_setters()
+    if local:
+        previous = [f(1) for f in local]
         try:
             yield
         finally:
-            local(previous)
+            for f, n in zip(local, previous, strict=True):
+                f(n)
         return
     global _BLAS_USERS, _BLAS_LIMIT
     libs = _blas_libraries()
@@ -267,6 +300,9 @@ def reference_products(
 ) -> np.ndarray:
     """Exact ``reference(T) @ P`` with the reference normalised to Y_2deg = 1.
 
+    Summed in a fixed order (:func:`lightcomp.analysis._ordered.ordered_matmul`): the
+    same floats whatever the BLAS state of the calling thread.
+
     ``P`` (W, K) on the grid ``wl`` (default the 1 nm analysis grid) must have the
     CIE 1931 2° y_bar as column 0. Daylight is built from S0, S1, S2 (linear basis
     interpolation, M1/M2 unrounded); CIE 224 blends the Y-normalised components.
@@ -276,13 +312,15 @@ def reference_products(
     out = np.zeros((T.size, P.shape[1]))
     use_p = valid & (w_p > 0)
     use_d = valid & (w_d > 0)
+    # Fixed-order sums, not BLAS: these products build the cached reference tables,
+    # which must not carry the rounding of the first caller's BLAS threads (_ordered).
     if np.any(use_p):
-        v = illuminants._planck_unchecked(wl, T[use_p]) @ P
+        v = ordered_matmul(illuminants._planck_unchecked(wl, T[use_p]), P)
         out[use_p] += w_p[use_p, None] * (v / v[:, :1])
     if np.any(use_d):
         td = np.clip(T[use_d], 4000.0, 25000.0)
         coeff = illuminants._daylight_M(illuminants._daylight_xy_unchecked(td), False)
-        v = coeff @ (illuminants.daylight_basis(wl) @ P)
+        v = ordered_matmul(coeff, ordered_matmul(illuminants.daylight_basis(wl), P))
         out[use_d] += w_d[use_d, None] * (v / v[:, :1])
     out[~valid] = np.nan
     return out

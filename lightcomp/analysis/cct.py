@@ -31,6 +31,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from lightcomp.analysis._ordered import ordered_matmul
 from lightcomp.analysis.colorimetry import uv_to_xy, xy_to_uv
 from lightcomp.analysis.data import load_cmfs_1931_full
 from lightcomp.analysis.spectra import WL
@@ -95,7 +96,8 @@ def CCT_to_uv_Planck(CCT: np.ndarray) -> np.ndarray:
     wl, cmfs = load_cmfs_1931_full()
     out = np.empty((t.size, 2))
     for start in range(0, t.size, 4096):  # bound memory of the (n, 471) spectra
-        xyz = planck_spectra(t[start : start + 4096], wl) @ cmfs
+        # Fixed-order sums: the locus table is cached (see lightcomp.analysis._ordered).
+        xyz = ordered_matmul(planck_spectra(t[start : start + 4096], wl), cmfs)
         d = xyz[:, 0] + 15.0 * xyz[:, 1] + 3.0 * xyz[:, 2]
         out[start : start + 4096, 0] = 4.0 * xyz[:, 0] / d
         out[start : start + 4096, 1] = 6.0 * xyz[:, 1] / d

@@ -33,6 +33,7 @@ from functools import lru_cache
 import numpy as np
 
 from lightcomp.analysis import _cr_common
+from lightcomp.analysis._ordered import ordered_matmul
 from lightcomp.analysis.data import load_cmfs
 from lightcomp.analysis.illuminants import WL_ANALYSIS, load_data_csv
 from lightcomp.analysis.interpolation import sprague_matrix
@@ -54,9 +55,11 @@ def TCS_CIE13_3() -> np.ndarray:
     """
     wl, names, values = load_data_csv("tcs_cie13_3.csv")
     out = np.empty((_K, WL_ANALYSIS.size))
-    out[:14] = values[:, :14].T @ sprague_matrix(wl, WL_ANALYSIS).T
+    # Fixed-order sums (not BLAS): a cached constant must not depend on the calling
+    # thread's BLAS state (see lightcomp.analysis._ordered).
+    out[:14] = ordered_matmul(values[:, :14].T, sprague_matrix(wl, WL_ANALYSIS).T)
     inside = np.isfinite(values[:, 14])
-    out[14] = values[inside, 14] @ sprague_matrix(wl[inside], WL_ANALYSIS).T
+    out[14] = ordered_matmul(values[inside, 14], sprague_matrix(wl[inside], WL_ANALYSIS).T)
     out.setflags(write=False)
     return out
 
@@ -221,12 +224,15 @@ def CRI_CIE13_3(
     cols5 = native_5nm_columns(wavelengths)
     if cols5 is not None:  # CIE 13.3's own 5 nm sums
         S5 = np.atleast_2d(np.asarray(spectra, dtype=float))[:, cols5]
-        if CCT is None:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                CCT = _cr_common.cct_from_white(
-                    _cr_common.spectra_on_grid(wavelengths, spectra) @ load_cmfs("1931_2")
-                )
-        Ri = Ri_from_5nm(S5, _cr_common.cct_argument(CCT, S5.shape[0]))
+        # BLAS on one thread, as in the blocks below: its rounding depends on its
+        # thread count, which is process state (a Dask worker runs with one).
+        with _cr_common.single_threaded_blas():
+            if CCT is None:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    CCT = _cr_common.cct_from_white(
+                        _cr_common.spectra_on_grid(wavelengths, spectra) @ load_cmfs("1931_2")
+                    )
+            Ri = Ri_from_5nm(S5, _cr_common.cct_argument(CCT, S5.shape[0]))
         Ra = Ri[:, :8].mean(axis=1)
         if rounding:
             return np.round(Ra), np.round(Ri)

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from lightcomp.analysis._ordered import ordered_matmul
 from lightcomp.errors import AnalysisInputError
 
 # CIE 167:2005 boundary coefficients: two extra points at each end.
@@ -60,7 +61,9 @@ def _sprague_triplets(x: np.ndarray, x_new: np.ndarray):
     i = np.clip(np.searchsorted(x, x_new) - 1, 0, w - 2)
     t = (x_new - x[i]) / (x[i + 1] - x[i])
     powers = t[:, None] ** np.arange(1, 6)[None, :]  # (W_new, 5)
-    coef = powers @ _SPRAGUE_WEIGHTS  # (W_new, 6): weights of ext[j-2] ... ext[j+3]
+    # (W_new, 6): weights of ext[j-2] ... ext[j+3]; summed in a fixed order, since the
+    # operator is cached and must not carry the rounding of the first caller's BLAS.
+    coef = ordered_matmul(powers, _SPRAGUE_WEIGHTS)
     coef[:, 2] += 1.0  # + y_i itself
     ext = (i + 2)[:, None] + np.arange(-2, 4)[None, :]  # extended indices (W_new, 6)
     rows = np.broadcast_to(np.arange(x_new.size)[:, None], ext.shape)

@@ -28,6 +28,7 @@ from functools import lru_cache
 import numpy as np
 
 from lightcomp.analysis import _cr_common
+from lightcomp.analysis._ordered import ordered_matmul
 from lightcomp.analysis.data import load_cmfs
 from lightcomp.analysis.illuminants import WL_ANALYSIS, load_data_csv
 from lightcomp.errors import AnalysisInputError
@@ -41,7 +42,7 @@ _M_CAT02 = np.array(
     [[0.7328, 0.4296, -0.1624], [-0.7036, 1.6975, 0.0061], [0.0030, 0.0136, 0.9834]]
 )
 _M_HPE = np.array([[0.38971, 0.68898, -0.07868], [-0.22981, 1.18340, 0.04641], [0.0, 0.0, 1.0]])
-_M_HPE_CAT02_INV = _M_HPE @ np.linalg.inv(_M_CAT02)
+_M_HPE_CAT02_INV = ordered_matmul(_M_HPE, np.linalg.inv(_M_CAT02))
 
 #: Surround parameters (F, c, N_c) of CIECAM02 (CIE 159:2004).
 SURROUNDS: dict[str, tuple[float, float, float]] = {
@@ -67,7 +68,7 @@ def _matrix() -> np.ndarray:
     """(401, 3 + 3 + 297): 2° white X, Y, Z; 10° white CAT02 R, G, B; CAT02 R of the
     99 CES (10°), then G, then B."""
     cmf2 = load_cmfs("1931_2")
-    cat = load_cmfs("1964_10") @ _M_CAT02.T
+    cat = ordered_matmul(load_cmfs("1964_10"), _M_CAT02.T)  # cached: fixed order, not BLAS
     return np.ascontiguousarray(np.hstack([cmf2, cat, _cr_common.sample_matrix(CES_TM30(), cat)]))
 
 
