@@ -11,7 +11,9 @@ interpolates across them (kinks of the daylight formula at 7000 K, the CIE 13.3
 switch at 5000 K and the CIE 224 blend limits), so the interpolated values follow
 the exact ones to better than 1e-7 in Ri and 1e-8 in the CAM02-UCS coordinates
 (1e-5 for the nearly neutral CES 91, whose M' has a weak singularity), i.e. about
-1e-4 at most in Rf (checked in the tests).
+1e-4 at most in Rf (checked in the tests). The tables are built with fixed-order sums
+(:func:`lightcomp.analysis._ordered.ordered_matmul`): bit-identical in every process,
+whichever thread first needs them.
 """
 
 from __future__ import annotations

@@ -18,7 +18,9 @@ Conventions (all explicit, none hidden):
   Planckian below 5000 K, CIE daylight from 5000 K (``illuminants.reference_CIE13_3``;
   c2 = 1.4388e-2 m·K; daylight basis linearly interpolated, M1, M2 unrounded).
   The reference side is tabulated over CCT and interpolated (error < 1e-7, see
-  ``_cr_common.ReferenceTable``).
+  ``_cr_common.ReferenceTable``). The table and the TCS on the 1 nm grid are summed in
+  a fixed order (``lightcomp.analysis._ordered``), not by BLAS, so that they are the
+  same to the last bit whatever ran before in the process (issue #15).
 - Von Kries chromatic adaptation in CIE 1960 (u, v) (c, d transform), CIE 1964
   U*V*W*, ΔE Euclidean, Ri = 100 − 4.6 ΔE.
 - No intermediate rounding. Ra is the mean of the *unrounded* R1..R8. CIE 13.3's
