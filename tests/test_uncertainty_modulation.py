@@ -22,7 +22,15 @@ from lightcomp.uncertainty.modulation import (
     step_noise,
 )
 
+#: the simulated VLC bench's instruments (station/sim-vlc.toml): their data sheets
+BENCH = {"scope": "dsox1102g", "generator": "keysight33500", "source": "keithley2400"}
 FC_HZ = 5e6
+
+
+def vlc_model(**kw) -> UncertaintyModel:
+    return UncertaintyModel(**kw).with_station_instruments(BENCH)
+
+
 N_POINTS = 2000
 PERIODS = 4.0
 
@@ -90,7 +98,7 @@ def test_first_order_bandwidth_u_agrees_with_the_linearised_gum_estimate():
     fc, u_lpu = linearised_gum_u_fc(sweep, sigma)
     assert fc == pytest.approx(FC_HZ, rel=0.02)
     x = ModulationInputs(bias_a=0.35, white=sweep)
-    model = UncertaintyModel(trials=4000, adaptive=False)
+    model = vlc_model(trials=4000, adaptive=False)
     res = modulation_monte_carlo(x, model, groups=("scope_noise",), budget=False)
     st = res.stats["modulation_bandwidth_mhz"]
     assert st.value == pytest.approx(fc / 1e6, rel=1e-9)  # the measurement's own value
@@ -110,7 +118,7 @@ def test_first_order_bandwidth_u_agrees_with_the_linearised_gum_estimate():
 def test_one_gain_setting_cancels_two_do_not():
     """The scope's gain error of one V/div setting cancels in R/S after normalisation; an
     auto-ranging switch between the reference point and the -3 dB point does not."""
-    model = UncertaintyModel(trials=500, adaptive=False)
+    model = vlc_model(trials=500, adaptive=False)
     one, _ = first_order_sweep(0.0)
     res = modulation_monte_carlo(
         ModulationInputs(0.35, one), model, groups=("scope_gain",), budget=False
@@ -161,7 +169,7 @@ def _full_inputs() -> ModulationInputs:
 
 def test_every_result_gets_u_and_a_budget_and_is_reproducible():
     x = _full_inputs()
-    model = UncertaintyModel(trials=300, adaptive=False, budget_trials=100)
+    model = vlc_model(trials=300, adaptive=False, budget_trials=100)
     a = modulation_monte_carlo(x, model)
     keys = set(a.stats)
     assert keys == {
@@ -188,10 +196,10 @@ def test_every_result_gets_u_and_a_budget_and_is_reproducible():
 def test_instruments_without_data_sheet_figures_are_refused(tmp_path):
     x = ModulationInputs(0.35, first_order_sweep(0.002)[0])
     with pytest.raises(UncertaintyModelError, match="oscilloscope 'tds2024'"):
-        modulation_monte_carlo(x, UncertaintyModel(modulation_scope="tds2024", trials=10))
+        modulation_monte_carlo(x, vlc_model(modulation_scope="tds2024", trials=10))
     p = tmp_path / "m.toml"
     p.write_text('[model]\nname = "x"\n\n[modulation]\ngenerator = "afg3000"\n')
-    with pytest.raises(UncertaintyModelError, match=r"m\.toml:4: .*generator 'afg3000'"):
+    with pytest.raises(UncertaintyModelError, match=r"m\.toml:5: .*generator 'afg3000'"):
         load_model(p)
     p.write_text("[modulation]\nreceiver_rise_ns = -1\n")
     with pytest.raises(UncertaintyModelError, match="negative"):
@@ -259,7 +267,7 @@ def test_failed_modulation_monte_carlo_keeps_the_spectral_u_and_says_why():
     said: list[str] = []
     for required in (False, True):
         unc = StationUncertainty(
-            UncertaintyPlan(UncertaintyModel(), required=required),
+            UncertaintyPlan(vlc_model(), required=required),
             calibration_u_rel_k2=np.full(401, 0.02),
             echo=said.append,
         )
@@ -345,3 +353,27 @@ def test_failed_monte_carlo_is_said_and_recorded(lab, tmp_path, monkeypatch):
     assert "No uncertainty is reported for the results of this unit: Monte Carlo failed" in html
     assert "FloatingPointError: overflow in the trial spectra" in html
     assert "no uncertainty is stated for the results" in html
+
+
+def test_the_station_instruments_data_sheets_are_used_never_another_models(tmp_path):
+    """A model file that names no VLC instruments takes the station's; a station whose
+    scope has no data-sheet figures is refused when a [modulation] plan starts (U
+    required), or runs saying its modulation results get no U (required = false)."""
+    from lightcomp.uncertainty.station import StationUncertainty, plan_uncertainty
+
+    p = tmp_path / "m.toml"
+    p.write_text('[model]\nname = "lab"\n')
+    other = {**BENCH, "scope": "tds2024"}
+    plan = plan_uncertainty({"model": str(p)}, drivers=other)
+    assert plan.model.modulation_scope == "tds2024"
+    cal = np.full(401, 0.02)
+    with pytest.raises(UncertaintyModelError, match="oscilloscope 'tds2024'"):
+        StationUncertainty(plan, calibration_u_rel_k2=cal, modulation=True)
+    said: list[str] = []
+    lenient = plan_uncertainty({"model": str(p), "required": False}, drivers=other)
+    unc = StationUncertainty(lenient, calibration_u_rel_k2=cal, modulation=True, echo=said.append)
+    unc.close()
+    assert unc.modulation_refused and "tds2024" in said[0] and "required = false" in said[0]
+    # the shipped VLC station's instruments: the default model finds their figures
+    ok = plan_uncertainty(None, drivers=BENCH)
+    StationUncertainty(ok, calibration_u_rel_k2=cal, modulation=True).close()

@@ -154,6 +154,9 @@ def test_lot_report_has_bandwidth_histogram_and_cpk(vlc_lot):
     html = out.read_text()
     assert "Modulation bandwidth" in html
     assert "Cpk" in html
+    # issue 19: the bandwidths' typical U (median over the lot) beside their Cpk
+    vlc = html.split("Modulation bandwidth (visible light communication)", 1)[1]
+    assert "typical U (k = 2)" in vlc.split("</table>", 1)[0]
 
 
 def test_api_record_and_bandwidth_search(vlc_lot):

@@ -467,7 +467,12 @@ def _family_body(
     if vlc:  # lots tested with the VLC modulation test
         doc.add(Paragraph("Modulation bandwidth (visible light communication)", "strong"))
         doc.add(_figure(plots.histograms_png(vlc, vlc_limits, passed=passed, ncols=2)))
-        doc.add(_cpk_table(vlc, vlc_limits))
+        from lightcomp.uncertainty.report import typical_u
+
+        vlc_typical = typical_u(
+            df.loc[measured, "uncertainty"], [catalogue.by_column(q).key for q in vlc]
+        )
+        doc.add(_cpk_table(vlc, vlc_limits, vlc_typical))
 
     # -- chromaticity ----------------------------------------------------------------------------
     doc.add(Heading("Chromaticity", level=level))

@@ -195,10 +195,11 @@ class UncertaintyModel:
     temperature_class_b: bool = True  #: Pt100 class B, IEC 60751:2022 ±(0.30 + 0.005|t|) °C
     temperature_u_k: float = 0.0  #: added standard uncertainty of the probe mounting
     # VLC modulation test (lightcomp.uncertainty.modulation): the instruments whose data
-    # sheets give the figures, and what no data sheet of the station gives
-    modulation_scope: str = "dsox1102g"
-    modulation_generator: str = "keysight33500"
-    modulation_bias_source: str = "keithley2400"
+    # sheets give the figures (None: the station's, see with_station_instruments), and
+    # what no data sheet of the station gives
+    modulation_scope: str | None = None
+    modulation_generator: str | None = None
+    modulation_bias_source: str | None = None
     receiver_rise_ns: float = 1.0  #: photoreceiver 10-90 % rise (simulated: 350 MHz)
     bias_tee_resistance_rel: float = 0.01  #: half-width, the bias-T's 50 ohm (default)
     path: str | None = field(default=None, compare=False)
@@ -219,6 +220,17 @@ class UncertaintyModel:
     def with_(self, **changes: Any) -> UncertaintyModel:
         """A copy with ``changes``."""
         return replace(self, **changes)
+
+    def with_station_instruments(self, drivers: dict[str, str] | None) -> UncertaintyModel:
+        """The VLC bench's instruments a model file did not name, taken from the station
+        file (roles ``scope``, ``generator``, ``source``): the data sheets looked up are
+        those of the instruments in use, never another model's."""
+        d = drivers or {}
+        return self.with_(
+            modulation_scope=self.modulation_scope or d.get("scope"),
+            modulation_generator=self.modulation_generator or d.get("generator"),
+            modulation_bias_source=self.modulation_bias_source or d.get("source"),
+        )
 
 
 # Model file: table -> key -> (field name, kind). kind: "u" uncertainty (>= 0, required
@@ -366,13 +378,20 @@ def load_model(path: str | Path) -> UncertaintyModel:
             model.meter(q)
         except UncertaintyModelError as exc:
             raise UncertaintyModelError(f"{where('electrical', q + '_meter')}: {exc}") from exc
-    if "modulation" in data:
-        from lightcomp.uncertainty.modulation import instruments
+    if isinstance(data.get("modulation"), dict):  # instruments named: their data sheets
+        from lightcomp.uncertainty import modulation as vlc
 
-        try:
-            instruments(model)
-        except UncertaintyModelError as exc:
-            raise UncertaintyModelError(f"{where('modulation')}: {exc}") from exc
+        for key, table, what in (
+            ("scope", vlc.SCOPES, "oscilloscope"),
+            ("generator", vlc.GENERATORS, "generator"),
+            ("bias_source", vlc.BIAS_SOURCES, "bias source"),
+        ):
+            name = data["modulation"].get(key)
+            if name is not None and name not in table:
+                raise UncertaintyModelError(
+                    f"{where('modulation', key)}: no data-sheet figures for the {what} "
+                    f"{name!r} of the modulation test (known: {', '.join(table)})"
+                )
     if model.max_trials < model.trials:
         raise UncertaintyModelError(
             f"{where('model', 'max_trials')}: max_trials {model.max_trials} < trials {model.trials}"
@@ -441,13 +460,8 @@ def default_model(
     one) rather than reported with a made-up accuracy.
     """
     drivers = drivers or {}
-    base = UncertaintyModel()
     # the VLC bench's instruments (checked when a plan with [modulation] starts a batch)
-    base = base.with_(
-        modulation_scope=drivers.get("scope", base.modulation_scope),
-        modulation_generator=drivers.get("generator", base.modulation_generator),
-        modulation_bias_source=drivers.get("source", base.modulation_bias_source),
-    )
+    base = UncertaintyModel().with_station_instruments(drivers)
     if drive_mode == "ac":
         name = drivers.get("power_analyzer", "wt310e")
         model = base.with_(

@@ -265,7 +265,12 @@ def bias_exponent(bias_a: np.ndarray, bandwidth_hz: np.ndarray) -> float:
 # The instruments of a model
 # ----------------------------------------------------------------------------------------
 def _spec(table: dict, name: str | None, what: str):
-    if name is None or name not in table:
+    if name is None:
+        raise UncertaintyModelError(
+            f"the uncertainty model names no {what} of the modulation test and the station "
+            f"has none: give a model file with [modulation] naming one ({', '.join(table)})"
+        )
+    if name not in table:
         raise UncertaintyModelError(
             f"no data-sheet figures for the {what} {name!r} of the modulation test "
             f"(known: {', '.join(table)}): give a model file with [modulation] naming one"

@@ -142,6 +142,7 @@ def plan_uncertainty(
             raise _section_error(
                 None, f"{exc}: give [uncertainty] model = a model file naming the meters"
             ) from exc
+    model = model.with_station_instruments(drivers)
     changes = {}
     for key in ("trials", "max_trials", "budget_trials"):
         if key in section:
