@@ -145,6 +145,18 @@ def test_certificate_gives_u_of_the_modulation_results(vlc_lot):
     annex = html.split("Annex A", 1)[1]
     assert "Modulation bandwidth (−3 dB, white)" in annex
     assert "scope record noise" in annex
+    # the conformity statements of [modulation.limits] use the stored U under a guarded rule
+    # (another unit: a certificate once issued is changed only by a reissue)
+    other = df["product_code"].iloc[1]
+    out = tmp / "cert-guarded.html"
+    args = ["certificate", other, "-o", str(out), "--authorised-by", "QA", "--db", db]
+    assert main([*args, "--decision-rule", "guarded"]) == 0
+    conformity = out.read_text().split("Statement of conformity", 1)[1].split("</table>", 1)[0]
+    for col in ("modulation_bandwidth_mhz", "rise_time_ns"):
+        label = html_text.escape(catalogue.lookup(col).label_en)
+        row = conformity.split(label, 1)[1].split("</tr>", 1)[0]
+        unit = catalogue.lookup(col).shown_unit
+        assert f"guarded, w = {_fmt_u(df[f'U_{col}'].iloc[1])} {unit}" in row, row
 
 
 def test_lot_report_has_bandwidth_histogram_and_cpk(vlc_lot):
