@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lightcomp import quantities as catalogue
 from lightcomp.analysis import modulation as mod
 from lightcomp.uncertainty.model import UncertaintyModel, UncertaintyModelError
 from lightcomp.uncertainty.montecarlo import (
@@ -97,14 +98,22 @@ MODULATION_GROUP_LABELS: dict[str, str] = {
     "modulation_amplitude": "modulation amplitude (depth axis)",
 }
 
-#: The quantities this Monte Carlo reports (keys of the ``quantities`` JSON, catalogue units).
-MODULATION_KEYS: tuple[str, ...] = (
-    "modulation_bandwidth_mhz",
-    "modulation_bandwidth_blue_mhz",
-    "rise_time_ns",
-    "fall_time_ns",
-    "modulation_depth_usable",
+#: The quantities this Monte Carlo reports: the catalogue's modulation results (their keys
+#: in the ``quantities`` JSON and the catalogue's units, lightcomp.quantities).
+MODULATION_KEYS: tuple[str, ...] = tuple(
+    catalogue.lookup(name).key
+    for name in (
+        "modulation_bandwidth",
+        "modulation_bandwidth_blue",
+        "rise_time",
+        "fall_time",
+        "modulation_depth_usable",
+    )
 )
+_WHITE, _BLUE, _RISE, _FALL, _DEPTH = MODULATION_KEYS
+#: SI (Hz, s, fraction) -> the catalogue's unit of each result
+_FROM_SI = {"MHz": 1e-6, "ns": 1e9, "": 1.0}
+_SCALE = {k: _FROM_SI[catalogue.lookup(k).unit] for k in MODULATION_KEYS}
 
 #: Seeds of the modulation groups start here (the spectral groups use 0 … 9).
 _SEED_GROUP = 100
@@ -384,12 +393,8 @@ class _Prepared:
             h = mod.normalise(f, h)
             axis = f * (1.0 + eps_freq[:, None]) / (1.0 + self.exponent[name] * eps_bias[:, None])
             bw = mod.bandwidth_3db(axis, h)
-            key = (
-                "modulation_bandwidth_mhz"
-                if name == "white"
-                else f"modulation_bandwidth_{name}_mhz"
-            )
-            out[key] = bw / 1e6
+            key = _WHITE if name == "white" else _BLUE
+            out[key] = bw * _SCALE[key]
         x = self.x
         if x.step_volts is not None:
             y = np.broadcast_to(x.step_volts, (m, x.step_volts.size))
@@ -404,8 +409,8 @@ class _Prepared:
                 * np.broadcast_to(scale, (m,))[:, None]
             )
             edges = mod.edge_times(t, y)
-            out["rise_time_ns"] = edges["rise_s"] * 1e9
-            out["fall_time_ns"] = edges["fall_s"] * 1e9
+            out[_RISE] = edges["rise_s"] * _SCALE[_RISE]
+            out[_FALL] = edges["fall_s"] * _SCALE[_FALL]
         if self.thd_sigma is not None:
             rec = np.broadcast_to(x.thd_records, (m, *x.thd_records.shape))
             if "scope_noise" in on:
@@ -419,7 +424,7 @@ class _Prepared:
                 depth = depth * (1.0 + rect(self.model.bias_tee_resistance_rel)[:, None])
             if "bias" in on:
                 depth = depth / (1.0 + rect(self.depth_bias_rel)[:, None])
-            out["modulation_depth_usable"] = mod.usable_modulation_depth(
+            out[_DEPTH] = _SCALE[_DEPTH] * mod.usable_modulation_depth(
                 depth, thd, thd_max=x.thd_max
             )
         return out
