@@ -4,8 +4,13 @@ This is the function the engines run — in-process (``local``) or on Dask worke
 so it takes only picklable plain data and touches no store.  It pushes the chunk's
 stored calibrated spectra through the current analysis core in one batch
 (:func:`lightcomp.analysis.analyze_arrays`) and judges every component against the
-plan it was tested with (:func:`lightcomp.station.judge.judge_rows`).  Readings that
-are not spectral (electrical, temperatures, self-absorption) are kept as stored.
+plan it was tested with, as the station judged it: the plan's limits
+(:func:`lightcomp.station.judge.judge_rows`), its ``[modulation.limits]`` on the stored
+VLC results (:func:`lightcomp.station.modulation.merge_modulation_verdicts`) and its
+decision rule with the measurement's U carried to the new values
+(:func:`lightcomp.uncertainty.station.carried_uncertainty`,
+:func:`~lightcomp.uncertainty.station.ruled`).  Readings that are not spectral
+(electrical, temperatures, self-absorption, modulation results) are kept as stored.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ class Chunk:
     plan_keys: list[Any]
     plans: dict[Any, dict]
     maintenance: list[tuple[float, float]] = field(default_factory=list)
+    #: each row's stored ``uncertainty`` JSON (its U, carried to the new values)
+    uncertainty: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -48,6 +55,7 @@ class NewResult:
     quantities: dict
     verdicts: dict
     failed_limits: list
+    uncertainty: dict = field(default_factory=dict)
 
 
 def reanalyse_chunk(chunk: Chunk, stages: dict | None = None) -> list[NewResult]:
@@ -58,7 +66,14 @@ def reanalyse_chunk(chunk: Chunk, stages: dict | None = None) -> list[NewResult]
     """
     from lightcomp.analysis import ANALYZE_COLUMNS, analyze_arrays
     from lightcomp.station.judge import judge_rows
+    from lightcomp.station.modulation import merge_modulation_verdicts
     from lightcomp.station.plan import plan_from_snapshot
+    from lightcomp.uncertainty.station import (
+        NOT_REPORTED,
+        carried_uncertainty,
+        decision_rule_of,
+        ruled,
+    )
 
     n = len(chunk.ids)
     if n == 0:
@@ -90,8 +105,10 @@ def reanalyse_chunk(chunk: Chunk, stages: dict | None = None) -> list[NewResult]
     for i, key in enumerate(chunk.plan_keys):
         by_plan.setdefault(key, []).append(i)
     maint = chunk.maintenance or [(np.nan, np.nan)] * n
+    stored_u = chunk.uncertainty or [{}] * n
     for key, idx in by_plan.items():
         plan = plan_from_snapshot(chunk.plans[key])
+        rule = decision_rule_of(plan.raw.get("uncertainty"))
         # The family's LM-80 maintenance enters the photometric code: group by it too.
         groups: dict[tuple, list[int]] = {}
         for i in idx:
@@ -107,13 +124,24 @@ def reanalyse_chunk(chunk: Chunk, stages: dict | None = None) -> list[NewResult]
                 copy=False,  # the rows were made above for this call
             )
             for i, j in zip(gidx, judged, strict=True):
-                out[i] = NewResult(
-                    int(chunk.ids[i]),
+                verdict, message, verdicts, failed = (
                     j.verdict,
                     j.error_message,
-                    j.quantities,
                     j.verdicts,
                     j.failed_limits,
+                )
+                if plan.modulation is not None:
+                    verdict, changed, verdicts, failed = merge_modulation_verdicts(
+                        verdict, verdicts, failed, j.quantities, plan.modulation
+                    )
+                    message = changed or message
+                unc = carried_uncertainty(
+                    stored_u[i], chunk.stored[i], j.quantities, int(chunk.ids[i])
+                )
+                if any(k != NOT_REPORTED for k in unc):  # as the station: rule with U
+                    verdict, verdicts, failed = ruled(verdict, verdicts, failed, unc, rule)
+                out[i] = NewResult(
+                    int(chunk.ids[i]), verdict, message, j.quantities, verdicts, failed, unc
                 )
     if stages is not None:
         stages["analyse"] = stages.get("analyse", 0.0) + t1 - t0

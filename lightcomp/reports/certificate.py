@@ -322,6 +322,10 @@ TEXTS: dict[str, str] = {
     "No uncertainty is reported for {what} of this unit: {reason}. The plan does not require "
     "it (required = false).": "本样品的{what}未给出不确定度：{reason}。检测计划未要求给出（required = false）。",
     "the results": "结果",
+    "These results are a re-analysis of the stored spectra of the measurement of {date} "
+    "(analysis version {version}); their uncertainties are that measurement's Monte Carlo "
+    "results, carried to the re-analysed values: a re-analysis changes the analysis, not the "
+    "measurement inputs.": "本报告结果为对 {date} 测量所存光谱的重新分析（原分析版本 {version}）；其不确定度沿用该次测量的蒙特卡洛评定结果：重新分析改变的是分析方法，而非测量输入。",
     "stable to two significant digits": "已稳定至两位有效数字",
     "at the trial limit": "达到试验次数上限",
     "Spectral responsivity calibration": "光谱响应度校准",
@@ -1312,6 +1316,24 @@ def build_certificate(
     ev = m.get("uncertainty_evaluation")
     if ev:
         doc.add(Paragraph(_mc_method(ev, w), "normal"))
+        carried = ev.get("carried_from")
+        if carried:  # a re-analysis: whose Monte Carlo its U are, said, not implied
+            doc.add(
+                Paragraph(
+                    w.each(
+                        lambda x: x.para(
+                            "These results are a re-analysis of the stored spectra of the "
+                            "measurement of {date} (analysis version {version}); their "
+                            "uncertainties are that measurement's Monte Carlo results, carried "
+                            "to the re-analysed values: a re-analysis changes the analysis, not "
+                            "the measurement inputs.",
+                            date=str(carried.get("measured_at") or "–")[:10],
+                            version=carried.get("analysis_version") or "–",
+                        )
+                    ),
+                    "normal",
+                )
+            )
         mod_trials = _modulation_trials(m)
         if mod_trials:
             conv = (

@@ -143,23 +143,18 @@ def evaluate(
 
 def add_modulation(result: ComponentResult, modulation, settings) -> None:
     """Merge the VLC test's quantities, curves and limit verdicts into ``result`` (pure)."""
-    from lightcomp.station.modulation import modulation_verdicts
+    from lightcomp.station.modulation import merge_modulation_verdicts
 
     q = modulation.quantities()
     result.quantities.update(json_safe(q))
     result.modulation = json_safe({k: v.tolist() for k, v in modulation.arrays().items()})
     result.modulation_inputs = getattr(modulation, "inputs", None)
-    if result.verdict == "error":
-        return
-    verdicts, failed = modulation_verdicts(settings, q)
-    result.verdicts.update(json_safe(verdicts))
-    result.failed_limits = [*result.failed_limits, *failed]
-    missing = [n for n, v in verdicts.items() if v["value"] is None]
-    if missing:
-        result.verdict = "error"
-        result.error_message = f"no valid measured value for limit(s) {', '.join(missing)}"
-    elif failed:
-        result.verdict = "fail"
+    verdict, message, result.verdicts, result.failed_limits = merge_modulation_verdicts(
+        result.verdict, result.verdicts, result.failed_limits, q, settings
+    )
+    result.verdict = verdict
+    if message is not None:
+        result.error_message = message
 
 
 def family_maintenance(lm80: dict | None, family: str) -> tuple[float, float]:

@@ -432,3 +432,29 @@ def modulation_verdicts(
         if not ok:
             failed.append(name)
     return verdicts, failed
+
+
+def merge_modulation_verdicts(
+    verdict: str, verdicts: dict, failed_limits: list[str], quantities: dict, s: ModulationSettings
+) -> tuple[str, str | None, dict, list[str]]:
+    """A unit's (verdict, error message or None for unchanged, verdicts, failed limits)
+    with its ``[modulation.limits]`` judged on ``quantities``: the station's rule after
+    the VLC test and re-analysis' alike.  An error stays as it is; a limit without a
+    valid value makes the unit an error (no data is a measurement problem), a failed
+    one a fail."""
+    from lightcomp.jsonvalues import json_safe
+
+    if verdict == "error":
+        return verdict, None, verdicts, failed_limits
+    mv, mf = modulation_verdicts(s, quantities)
+    verdicts = {**verdicts, **json_safe(mv)}
+    failed = [*failed_limits, *mf]
+    missing = [n for n, v in mv.items() if v["value"] is None]
+    if missing:
+        return (
+            "error",
+            f"no valid measured value for limit(s) {', '.join(missing)}",
+            verdicts,
+            failed,
+        )
+    return ("fail" if mf else verdict), None, verdicts, failed

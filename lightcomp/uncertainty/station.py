@@ -121,7 +121,7 @@ def plan_uncertainty(
     run).
     """
     section = {**(section or {}), **(overrides or {})}
-    rule = section.get("decision_rule", "simple")
+    rule = decision_rule_of(section)
     if rule not in DECISION_RULES:
         raise _section_error(
             "decision_rule",
@@ -158,6 +158,12 @@ def plan_uncertainty(
     if not isinstance(required, bool):
         raise _section_error("required", "[uncertainty] required must be true or false")
     return UncertaintyPlan(model=model, required=required, decision_rule=rule)
+
+
+def decision_rule_of(section: dict | None) -> str:
+    """The decision rule a plan's ``[uncertainty]`` section names (``simple``
+    acceptance when it names none): the station's and re-analysis' one reading."""
+    return (section or {}).get("decision_rule", "simple")
 
 
 def calibration_has_uncertainty(calibration_u_rel_k2: np.ndarray | None) -> bool:
@@ -296,6 +302,56 @@ def apply_decision_rule(
             failed.append(name)
         out[name] = e
     return out, failed
+
+
+def ruled(
+    verdict: str, verdicts: dict, failed_limits: list[str], uncertainty: dict, rule: str
+) -> tuple[str, dict, list[str]]:
+    """A unit's (verdict, per-limit verdicts, failed limits) under the plan's decision
+    rule with its U (:func:`apply_decision_rule`): a pass with a limit failing under the
+    rule becomes a fail; an error stays an error with its failed limits.  The station
+    applies it when the unit's Monte Carlo is done, re-analysis with the carried U
+    (:func:`carried_uncertainty`)."""
+    verdicts, failed = apply_decision_rule(verdicts or {}, uncertainty, rule)
+    if verdict == "pass" and failed:
+        verdict = "fail"
+    return verdict, verdicts, (failed if verdict != "error" else failed_limits)
+
+
+def carried_uncertainty(
+    uncertainty: dict | None, old: dict | None, new: dict, source_id: int
+) -> dict:
+    """The stored U of a measurement carried to its re-analysed values (issue 15/19).
+
+    A re-analysis changes the analysis, not the measurement's inputs (the standard lamp,
+    the readings, their distributions), so the U of each quantity stays the one the
+    Monte Carlo of the measurement gave; the 95 % coverage interval moves with the
+    value (``low``/``high`` shifted by new − old) so that it still holds the reported
+    value.  A quantity without a finite re-analysed value keeps no U; one that had no
+    value before gets none (nothing was evaluated for it).  Each entry names the
+    measurement whose Monte Carlo it comes from (``carried_from``, kept through
+    re-analyses of re-analyses); a :data:`NOT_REPORTED` note is kept as it is.
+    """
+    out: dict[str, Any] = {}
+    old = old or {}
+    for key, entry in (uncertainty or {}).items():
+        if key == NOT_REPORTED:
+            out[key] = entry
+            continue
+        if not isinstance(entry, dict):
+            continue
+        was, now = finite(old.get(key)), finite(new.get(key))
+        if was is None or now is None:
+            continue
+        e = dict(entry)
+        shift = now - was
+        for side in ("low", "high"):
+            v = finite(e.get(side))
+            if v is not None:
+                e[side] = v + shift
+        e["carried_from"] = int(e.get("carried_from") or source_id)
+        out[key] = e
+    return out
 
 
 @dataclass
@@ -484,13 +540,13 @@ class StationUncertainty:
                     f"uncertainty: {name}: no U reported for {', '.join(keys_without)}: "
                     f"{reason} (the plan says required = false)"
                 )
-        result.verdicts, failed = apply_decision_rule(
-            result.verdicts or {}, result.uncertainty, self.plan.decision_rule
+        result.verdict, result.verdicts, result.failed_limits = ruled(
+            result.verdict,
+            result.verdicts,
+            result.failed_limits,
+            result.uncertainty,
+            self.plan.decision_rule,
         )
-        if result.verdict == "pass" and failed:
-            result.verdict = "fail"
-        if result.verdict != "error":
-            result.failed_limits = failed
         return evaluation_record(mc, self.plan)
 
     def _modulation_missing(self, result: Any, mc: UnitMC) -> tuple[list[str], str] | None:
@@ -597,17 +653,42 @@ def evaluation_row(measurement_id: int, record: dict):
 
 
 def evaluation_dict(session, measurement_id: int) -> dict | None:
-    """The stored evaluation record of a measurement (for certificates), or None."""
+    """The stored evaluation record of a measurement (for certificates), or None.
+
+    A re-analysis has no Monte Carlo of its own: its U are those of the measurement
+    whose stored readings it re-analysed (:func:`carried_uncertainty`), so its record is
+    that measurement's, with ``carried_from`` naming it (id, analysis version, time)."""
     from sqlalchemy import select
 
-    from lightcomp.store.models import UncertaintyEvaluation
+    from lightcomp.store.models import Measurement, UncertaintyEvaluation
 
-    row = session.scalars(
-        select(UncertaintyEvaluation).where(UncertaintyEvaluation.measurement_id == measurement_id)
-    ).first()
+    def of(mid: int):
+        return session.scalars(
+            select(UncertaintyEvaluation).where(UncertaintyEvaluation.measurement_id == mid)
+        ).first()
+
+    row = of(measurement_id)
+    carried = None
     if row is None:
-        return None
+        kind, source = session.execute(
+            select(Measurement.kind, Measurement.source_measurement_id).where(
+                Measurement.id == measurement_id
+            )
+        ).one_or_none() or (None, None)
+        if kind != "reanalysis" or source is None or (row := of(source)) is None:
+            return None
+        version, measured_at = session.execute(
+            select(Measurement.analysis_version, Measurement.measured_at).where(
+                Measurement.id == source
+            )
+        ).one()
+        carried = {
+            "measurement_id": source,
+            "analysis_version": version,
+            "measured_at": measured_at.isoformat() if measured_at else None,
+        }
     return {
+        "carried_from": carried,
         "method": row.method,
         "model": row.model,
         "seed": row.seed,

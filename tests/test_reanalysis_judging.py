@@ -1,0 +1,112 @@
+"""Re-analysis judges a stored unit as the station did: the plan's limits, its
+``[modulation.limits]`` on the stored VLC results, and its decision rule with the
+measurement's U carried to the re-analysed values (pure: one chunk, no store)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lightcomp.reanalysis.compute import Chunk, reanalyse_chunk
+from lightcomp.station.plan import load_plan
+from lightcomp.uncertainty.station import NOT_REPORTED, carried_uncertainty
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from bench_reanalyze import WL, spectra  # noqa: E402
+
+READINGS = {"power_w": 30.0, "voltage_v": 36.0, "current_a": 0.83, "tc_c": 25.0}
+VLC_OK = {
+    "modulation_bandwidth_mhz": 4.0,
+    "modulation_bandwidth_blue_mhz": 20.0,
+    "rise_time_ns": 90.0,
+    "fall_time_ns": 100.0,
+}
+
+
+def _chunk(plan_snapshot: dict, stored: list[dict], uncertainty: list[dict] | None = None):
+    n = len(stored)
+    return Chunk(
+        ids=np.arange(101, 101 + n),
+        wavelengths=WL,
+        spectra=spectra(n),
+        power_w=np.array([q.get("power_w", np.nan) for q in stored], dtype=float),
+        stored=stored,
+        plan_keys=[1] * n,
+        plans={1: plan_snapshot},
+        uncertainty=uncertainty or [],
+    )
+
+
+def _flux(n: int) -> np.ndarray:
+    snap = load_plan(REPO / "station" / "plans" / "LS0-COB-4000.toml").snapshot()
+    return np.array(
+        [r.quantities["luminous_flux"] for r in reanalyse_chunk(_chunk(snap, [READINGS] * n))]
+    )
+
+
+def test_modulation_limits_are_judged_again_on_the_stored_results():
+    snap = load_plan(REPO / "station" / "plans" / "LS0-COB-4000-VLC.toml").snapshot()
+    slow = {**READINGS, **VLC_OK, "modulation_bandwidth_mhz": 1.5}  # below 2.0 MHz
+    missing = {**READINGS, **VLC_OK, "rise_time_ns": None}
+    out = reanalyse_chunk(_chunk(snap, [{**READINGS, **VLC_OK}, slow, missing]))
+    ok, low, gap = out
+    # (these synthetic spectra fail the spectral limits: what matters is what is added)
+    assert "bandwidth_min_mhz" not in ok.failed_limits and ok.verdict == "fail"
+    assert ok.verdicts["bandwidth_min_mhz"]["pass"] is True
+    assert "bandwidth_min_mhz" in low.failed_limits
+    assert low.verdicts["bandwidth_min_mhz"]["value"] == 1.5
+    assert gap.verdict == "error"
+    assert gap.error_message == "no valid measured value for limit(s) rise_time_max_ns"
+
+
+@pytest.mark.parametrize("rule, verdict", [("simple", "pass"), ("guarded", "fail")])
+def test_the_plans_decision_rule_uses_the_carried_u(rule, verdict):
+    flux = _flux(1)[0]
+    snap = load_plan(REPO / "station" / "plans" / "LS0-COB-4000.toml").snapshot()
+    snap = {**snap, "limits": {"flux_min": flux - 10.0}, "uncertainty": {"decision_rule": rule}}
+    stored_u = {"luminous_flux": {"U": 20.0, "k": 2, "u": 10.0, "low": 0.0, "high": 1.0}}
+    old = {**READINGS, "luminous_flux": flux - 4.0}
+    (res,) = reanalyse_chunk(_chunk(snap, [old], [stored_u]))
+    assert res.verdict == verdict
+    v = res.verdicts["flux"]
+    assert v["rule"] == rule and v["U"] == 20.0
+    if rule == "guarded":
+        assert res.failed_limits == ["flux"] and v["guard_band"] == 20.0
+    # The U is the stored one, its interval moved with the value (+4 lm), and it names
+    # the measurement whose Monte Carlo it is.
+    u = res.uncertainty["luminous_flux"]
+    assert (u["U"], u["u"], u["carried_from"]) == (20.0, 10.0, 101)
+    assert u["low"] == pytest.approx(4.0) and u["high"] == pytest.approx(5.0)
+
+
+def test_without_stored_u_no_rule_is_applied():
+    flux = _flux(1)[0]
+    snap = load_plan(REPO / "station" / "plans" / "LS0-COB-4000.toml").snapshot()
+    snap = {**snap, "limits": {"flux_min": flux - 1.0}, "uncertainty": {"decision_rule": "guarded"}}
+    (res,) = reanalyse_chunk(_chunk(snap, [READINGS]))
+    assert res.verdict == "pass" and "rule" not in res.verdicts["flux"]
+    assert res.uncertainty == {}
+
+
+def test_carried_uncertainty_keeps_what_was_evaluated_and_nothing_else():
+    note = {"quantities": ["rise_time_ns"], "reason": "Monte Carlo failed (x)"}
+    stored = {
+        "CCT": {"U": 30.0, "low": 3950.0, "high": 4010.0, "carried_from": 7},
+        "Ra": {"U": 0.8, "low": 80.0, "high": 81.6},
+        "R9": {"U": 2.0, "low": 1.0, "high": 5.0},
+        "odd": 3.0,
+        NOT_REPORTED: note,
+    }
+    old = {"CCT": 3980.0, "Ra": 80.8, "R9": 3.0}
+    new = {"CCT": 3990.0, "Ra": 80.8, "R9": None, "Rf": 85.0}
+    out = carried_uncertainty(stored, old, new, 42)
+    assert set(out) == {"CCT", "Ra", NOT_REPORTED}  # R9 has no value now; Rf had no U
+    assert out["CCT"]["low"] == 3960.0 and out["CCT"]["high"] == 4020.0
+    assert out["CCT"]["carried_from"] == 7  # the first measurement's, through re-analyses
+    assert out["Ra"]["carried_from"] == 42 and out["Ra"]["low"] == 80.0
+    assert out[NOT_REPORTED] == note
+    assert stored["CCT"]["low"] == 3950.0  # the stored JSON is not changed
