@@ -110,3 +110,19 @@ def test_carried_uncertainty_keeps_what_was_evaluated_and_nothing_else():
     assert out["Ra"]["carried_from"] == 42 and out["Ra"]["low"] == 80.0
     assert out[NOT_REPORTED] == note
     assert stored["CCT"]["low"] == 3950.0  # the stored JSON is not changed
+
+
+def test_an_error_of_the_measurement_stays_one_of_the_analysis_is_judged_again():
+    flux = _flux(5).min()
+    snap = load_plan(REPO / "station" / "plans" / "LS0-COB-4000.toml").snapshot()
+    snap = {**snap, "limits": {"flux_min": flux - 1.0}}
+    kept = [
+        "uncertainty: Monte Carlo failed (no usable trials)",  # a required U
+        "not stable after 3600 s (flux varied 0.9 % > 0.5 %)",  # the stabilisation
+    ]
+    again = ["analysis: spectrum is all zeros", "no valid measured value for limit(s) tc"]
+    chunk = _chunk(snap, [READINGS] * 5)
+    chunk.errors = [*kept, *again, None]
+    out = reanalyse_chunk(chunk)
+    assert [(r.verdict, r.error_message) for r in out[:2]] == [("error", m) for m in kept]
+    assert [r.verdict for r in out[2:]] == ["pass", "pass", "pass"]

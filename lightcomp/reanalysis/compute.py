@@ -43,6 +43,9 @@ class Chunk:
     maintenance: list[tuple[float, float]] = field(default_factory=list)
     #: each row's stored ``uncertainty`` JSON (its U, carried to the new values)
     uncertainty: list[dict] = field(default_factory=list)
+    #: each row's stored error message when its verdict was ``error`` (None otherwise):
+    #: an error of the measurement (instrument, stabilisation, required U) stays
+    errors: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -65,7 +68,7 @@ def reanalyse_chunk(chunk: Chunk, stages: dict | None = None) -> list[NewResult]
     ``analyse`` and ``judge`` entries (the run's stage report).
     """
     from lightcomp.analysis import ANALYZE_COLUMNS, analyze_arrays
-    from lightcomp.station.judge import judge_rows
+    from lightcomp.station.judge import judge_rows, judged_error
     from lightcomp.station.modulation import merge_modulation_verdicts
     from lightcomp.station.plan import plan_from_snapshot
     from lightcomp.uncertainty.station import (
@@ -106,6 +109,7 @@ def reanalyse_chunk(chunk: Chunk, stages: dict | None = None) -> list[NewResult]
         by_plan.setdefault(key, []).append(i)
     maint = chunk.maintenance or [(np.nan, np.nan)] * n
     stored_u = chunk.uncertainty or [{}] * n
+    stored_errors = chunk.errors or [None] * n
     for key, idx in by_plan.items():
         plan = plan_from_snapshot(chunk.plans[key])
         rule = decision_rule_of(plan.raw.get("uncertainty"))
@@ -140,6 +144,10 @@ def reanalyse_chunk(chunk: Chunk, stages: dict | None = None) -> list[NewResult]
                 )
                 if any(k != NOT_REPORTED for k in unc):  # as the station: rule with U
                     verdict, verdicts, failed = ruled(verdict, verdicts, failed, unc, rule)
+                if stored_errors[i] is not None and not judged_error(stored_errors[i]):
+                    # An instrument, the stabilisation or a required U failed: the data
+                    # are what they were, and so is the error (re-measure, not re-analyse).
+                    verdict, message = "error", stored_errors[i]
                 out[i] = NewResult(
                     int(chunk.ids[i]), verdict, message, j.quantities, verdicts, failed, unc
                 )

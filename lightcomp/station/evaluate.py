@@ -20,6 +20,7 @@ import numpy as np
 from lightcomp.drivers.base import ElectricalReading, SpectralReading
 from lightcomp.errors import LightcompError, PlanError
 from lightcomp.jsonvalues import json_safe
+from lightcomp.station.judge import ANALYSIS_ERROR
 from lightcomp.station.plan import TestPlan
 
 __all__ = [
@@ -121,7 +122,7 @@ def evaluate(
     if err is not None:
         return ComponentResult(
             "error",
-            error_message=f"analysis: {err}",
+            error_message=f"{ANALYSIS_ERROR}{err}",
             quantities=json_safe(q),
             temperatures=temps,
             **common,

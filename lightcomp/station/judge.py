@@ -18,7 +18,23 @@ from lightcomp.errors import LightcompError
 from lightcomp.station.plan import TestPlan
 from lightcomp.station.verdict import chromaticity_bins, evaluate_limits_rows
 
-__all__ = ["Judged", "judge_rows"]
+__all__ = ["ANALYSIS_ERROR", "NO_VALUE", "Judged", "judge_rows", "judged_error", "no_value"]
+
+#: How the errors the analysis and the judging give start (the only errors a
+#: re-analysis computes again; any other stored error — an instrument, the
+#: stabilisation, a required U — is the measurement's and stays).
+ANALYSIS_ERROR = "analysis: "
+NO_VALUE = "no valid measured value for limit(s) "
+
+
+def no_value(limits: list[str]) -> str:
+    """The error of a unit with limits that have no valid measured value."""
+    return NO_VALUE + ", ".join(limits)
+
+
+def judged_error(message: str | None) -> bool:
+    """Whether a stored error message is one the analysis or the judging gave."""
+    return bool(message) and message.startswith((ANALYSIS_ERROR, NO_VALUE))
 
 
 @dataclass
@@ -152,7 +168,7 @@ def judge_rows(
     out: list[Judged] = []
     for i in range(n):
         if errors[i] is not None:
-            out.append(Judged("error", f"analysis: {errors[i]}", q[i]))
+            out.append(Judged("error", f"{ANALYSIS_ERROR}{errors[i]}", q[i]))
             continue
         verdicts, failed = next(limits)
         # A limit with no valid measured value is a measurement problem (an instrument
@@ -161,7 +177,7 @@ def judge_rows(
         out.append(
             Judged(
                 "error" if missing else ("fail" if failed else "pass"),
-                f"no valid measured value for limit(s) {', '.join(missing)}" if missing else None,
+                no_value(missing) if missing else None,
                 q[i],
                 verdicts,
                 failed,

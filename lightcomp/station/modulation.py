@@ -443,6 +443,7 @@ def merge_modulation_verdicts(
     valid value makes the unit an error (no data is a measurement problem), a failed
     one a fail."""
     from lightcomp.jsonvalues import json_safe
+    from lightcomp.station.judge import no_value
 
     if verdict == "error":
         return verdict, None, verdicts, failed_limits
@@ -451,10 +452,5 @@ def merge_modulation_verdicts(
     failed = [*failed_limits, *mf]
     missing = [n for n, v in mv.items() if v["value"] is None]
     if missing:
-        return (
-            "error",
-            f"no valid measured value for limit(s) {', '.join(missing)}",
-            verdicts,
-            failed,
-        )
+        return "error", no_value(missing), verdicts, failed
     return ("fail" if mf else verdict), None, verdicts, failed
