@@ -152,7 +152,41 @@ def _pg_schema(base: str) -> tuple[str, str]:
         c.execute(text(f'CREATE SCHEMA "{schema}"'))
     eng.dispose()
     sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}", schema
+    # application_name: the benchmark finds its own database sessions (server CPU below).
+    return f"{base}{sep}options=-csearch_path%3D{schema}&application_name={schema}", schema
+
+
+def _server_cpu(url: str) -> dict[int, float] | None:
+    """CPU seconds used so far by each PostgreSQL session of this benchmark (its store,
+    its Dask workers), read from ``/proc`` when the server runs on this machine; None
+    otherwise.  Busy time of the database, whatever else the shared machine runs."""
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).query.get("application_name")
+    if not name:
+        return None
+    eng = create_engine(url)
+    try:
+        with eng.connect() as c:
+            pids = c.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = :n"
+                    " AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            ).all()
+    finally:
+        eng.dispose()
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None  # the server is elsewhere (or not readable): no figure
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def _drop(base: str, schema: str) -> None:
@@ -231,13 +265,19 @@ def main() -> None:
         _reset_peak()
 
         def timed(label: str, lot: str, **kw) -> None:
+            cpu0 = _server_cpu(url)
             t = time.perf_counter()
             d = reanalyze(store, Selection(lot=lot), chunk=args.chunk, **kw)
             rate = d.components / (time.perf_counter() - t)
+            cpu1 = _server_cpu(url)
             assert d.components == args.n, (label, d.components)
             rates[label] = rate
             print(f"{label:36s} {rate:9.0f} spectra/s   x{rate / core:.2f} of the core")
             busy = ", ".join(f"{k} {1e6 * v / d.components:.0f}" for k, v in d.stages.items())
+            if cpu0 is not None and cpu1 is not None:
+                # Sessions opened during the run count from zero (a pool keeps them open).
+                used = sum(v - cpu0.get(pid, 0.0) for pid, v in cpu1.items())
+                busy += f"; database CPU {1e6 * used / d.components:.0f}"
             print(f"{'':38s}busy us/spectrum: {busy}")
 
         timed("reanalyze local --dry-run", "BENCH-A", engine="local", dry_run=True)

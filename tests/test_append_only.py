@@ -256,3 +256,22 @@ def test_revision_0010_moves_current_between_flag_and_pointer_table(store):
     assert "is_current" not in cols and got == pointers
     _refused(store, "UPDATE measurements SET kind = kind WHERE id = :i", i=ids[1])
     _refused(store, "DELETE FROM current_measurements WHERE measurement_id = :i", i=ids[1])
+
+
+def test_revision_0011_drops_two_unused_indexes(store):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from lightcomp.store.engine import _alembic_config
+
+    def indexes() -> set[str]:
+        with store.engine.connect() as c:
+            return {i["name"] for i in inspect(c).get_indexes("measurements")}
+
+    unused = {"ix_measurements_cct_k", "ix_measurements_ra"}
+    assert not indexes() & unused and "ix_measurements_family_cct" in indexes()
+    with store.engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0010_current_pointer")
+    assert indexes() >= unused
+    store.upgrade()
+    assert not indexes() & unused

@@ -36,7 +36,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import (
+    Boolean,
     Column,
+    Float,
     Integer,
     MetaData,
     String,
@@ -805,13 +807,29 @@ def _new_values(rows, results: list[NewResult]) -> list[tuple]:
 USE_COPY = True
 
 
+def _copy_type(column: Column) -> str:
+    """PostgreSQL type of a temporary-table column for binary ``COPY``: numbers go as
+    8-byte floats and integers, not as text to print here and parse there."""
+    t = column.type
+    if isinstance(t, Integer):
+        return "int4"
+    if isinstance(t, Float):
+        return "float8"
+    if isinstance(t, Boolean):
+        return "bool"
+    return "text"
+
+
 def _load(session, table: Table, values: list[tuple]) -> None:
     names = [c.name for c in table.columns]
     conn = session.connection()
     if USE_COPY and conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:
-            with cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as cp:
+            with cur.copy(
+                f"COPY {table.name} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)"
+            ) as cp:
+                cp.set_types([_copy_type(c) for c in table.columns])
                 for v in values:
                     cp.write_row(v)
     else:
@@ -903,15 +921,16 @@ def _write(store, rows, results: list[NewResult], version: str, who: str, why: s
             s.execute(delete(n_t).where(n_t.c.component_id.not_in(kept)))
             moved = set(kept)
             sources = [v[0] for v in values if v[1] in moved]
+        # Components whose status or code changes (most keep theirs: an update that
+        # changes nothing would still write a row version and its index entries).
+        code = case((n_t.c.verdict != "error", n_t.c.photometric_code), else_=None)
         s.execute(
             update(c_t)
-            .where(c_t.c.id == n_t.c.component_id)
-            .values(
-                status=n_t.c.verdict,
-                photometric_code=case(
-                    (n_t.c.verdict != "error", n_t.c.photometric_code), else_=None
-                ),
+            .where(
+                c_t.c.id == n_t.c.component_id,
+                or_(c_t.c.status != n_t.c.verdict, c_t.c.photometric_code.is_distinct_from(code)),
             )
+            .values(status=n_t.c.verdict, photometric_code=code)
         )
         record(
             s,

@@ -243,11 +243,11 @@ class Measurement(Base):
 
     __tablename__ = "measurements"
     __table_args__ = (
-        Index("ix_measurements_cct_k", "cct_k"),
         # Searches by family (manufacturer) and measured quantity, e.g. a maker's parts in a
         # CCT window, go straight to the rows instead of scanning each family's components.
+        # (No index on cct_k or ra alone: no query used one, every stored row paid it;
+        # revision 0011.)
         Index("ix_measurements_family_cct", "family_id", "cct_k"),
-        Index("ix_measurements_ra", "ra"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Indexed: a component's history.  Which row is current is not stored here but in
