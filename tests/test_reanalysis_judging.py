@@ -126,3 +126,60 @@ def test_an_error_of_the_measurement_stays_one_of_the_analysis_is_judged_again()
     out = reanalyse_chunk(chunk)
     assert [(r.verdict, r.error_message) for r in out[:2]] == [("error", m) for m in kept]
     assert [r.verdict for r in out[2:]] == ["pass", "pass", "pass"]
+
+
+def test_a_stored_lot_re_analysed_keeps_its_u_rule_and_certificate_says_whose(
+    tmp_path, db_url, monkeypatch
+):
+    """End to end through the store: the station's U and decision rule survive a
+    re-analysis (read, carried, written), and the certificate of a re-analysed unit names
+    the measurement whose Monte Carlo its U are."""
+    from _station_helpers import PLAN_DC, Lab
+    from sqlalchemy import select
+
+    from lightcomp.reanalysis.run import Selection, reanalyze
+    from lightcomp.reports.certificate import issue_certificate
+    from lightcomp.store.models import Component, Measurement, current_measurement_id
+
+    plan = tmp_path / "guarded.toml"
+    plan.write_text(
+        PLAN_DC.read_text(encoding="utf-8") + '\n[uncertainty]\ndecision_rule = "guarded"\n',
+        encoding="utf-8",
+    )
+    from lightcomp.analysis.version import VERSIONS
+    from lightcomp.station import run_records
+
+    lab = Lab(tmp_path, db_url)
+    try:
+        # Measured by a station of the previous release (its rows on LC-2026.11).
+        with monkeypatch.context() as mp:
+            mp.setattr(run_records, "ANALYSIS_VERSION", VERSIONS["LC-2026.11"])
+            assert lab.runner(plan, lot="LOT-U").run(count=2).measured == 2
+        with lab.store.session() as s:
+            station = {m.component_id: m for m in s.scalars(select(Measurement))}
+        diff = reanalyze(lab.store, Selection(lot="LOT-U"))
+        assert diff.written == 2
+        with lab.store.session() as s:
+            for comp, old in station.items():
+                new = s.scalars(
+                    select(Measurement).where(Measurement.id == current_measurement_id(comp))
+                ).one()
+                assert new.kind == "reanalysis" and new.supersedes_id == old.id
+                assert set(new.uncertainty) == set(old.uncertainty) > {"luminous_flux", "CCT"}
+                for key, e in new.uncertainty.items():
+                    assert e["U"] == old.uncertainty[key]["U"] and e["carried_from"] == old.id
+                    assert e["low"] <= new.quantities[key] <= e["high"]
+                assert (new.verdict, new.failed_limits) == (old.verdict, old.failed_limits)
+                assert new.verdicts["flux"]["rule"] == "guarded"
+                assert new.verdicts["flux"]["U"] == old.uncertainty["luminous_flux"]["U"]
+            code = s.scalars(select(Component.product_code).order_by(Component.id)).first()
+            measured = min(m.measured_at for m in station.values()).date().isoformat()
+        out = tmp_path / "c.html"
+        issue_certificate(lab.store, code, out, fmt="html", authorised_by="Dr. Lin")
+        html = out.read_text(encoding="utf-8")
+        assert "Monte Carlo method (JCGM" in html
+        assert f"re-analysis of the stored spectra of the measurement of {measured}" in html
+        assert "(analysis version LC-2026.11)" in html
+        assert "carried to the re-analysed values" in html
+    finally:
+        lab.close()

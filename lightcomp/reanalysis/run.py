@@ -296,6 +296,8 @@ class _Row(NamedTuple):
     quantities: dict | None
     verdict: str
     photometric_code: str | None
+    uncertainty: dict | None
+    error_message: str | None
     lot_id: int | None
     family_id: int
     product_code: str
@@ -343,6 +345,8 @@ def _read(store, job: Job, ids: tuple[int, ...]) -> tuple[list[_Row], dict]:
                 Measurement.quantities,
                 Measurement.verdict,
                 Measurement.photometric_code,
+                Measurement.uncertainty,
+                Measurement.error_message,
             )
             .join(ArraySource, array_source_on())
             .where(
@@ -411,6 +415,8 @@ def _build_chunk(rows, plans, maint: dict) -> Chunk:
         plan_keys=[r.test_run_id for r in rows],
         plans={k: plans[k] for k in {r.test_run_id for r in rows}},
         maintenance=[maint.get(r.family_id, (np.nan, np.nan)) for r in rows],
+        uncertainty=[r.uncertainty or {} for r in rows],
+        errors=[r.error_message if r.verdict == "error" else None for r in rows],
     )
 
 
@@ -727,11 +733,12 @@ def _changes(diff: Diff, old: dict, new: NewResult, row, compared=None) -> None:
 
 # -- writing ---------------------------------------------------------------------------
 
-#: Columns of a new row computed by the re-analysis; every other column of the
-#: superseded row is kept as stored (copied by the database), except the arrays, which
-#: the new row links through ``source_measurement_id``, and the row's own history.
-_COMPUTED = ("verdict", "error_message", "failed_limits", "verdicts", "quantities")
-_JSON = ("failed_limits", "verdicts", "quantities")
+#: Columns of a new row computed by the re-analysis (the U: the stored one carried to
+#: the new values); every other column of the superseded row is kept as stored (copied
+#: by the database), except the arrays, which the new row links through
+#: ``source_measurement_id``, and the row's own history.
+_COMPUTED = ("verdict", "error_message", "failed_limits", "verdicts", "quantities", "uncertainty")
+_JSON = ("failed_limits", "verdicts", "quantities", "uncertainty")
 _ARRAYS = ("wavelengths", "raw_spectrum", "dark_spectrum", "spectrum")
 _HISTORY = (
     "id",
@@ -797,6 +804,7 @@ def _new_values(rows, results: list[NewResult]) -> list[tuple]:
                 dumps(list(res.failed_limits)),
                 dumps(res.verdicts),
                 dumps(res.quantities),
+                dumps(res.uncertainty),  # carried to the new values (compute.py)
                 *measurement_columns(res.quantities).values(),
             )
         )

@@ -539,7 +539,29 @@ def _col_widths(t: Table, text_w: float) -> list[float]:
             longest[j] = max(longest[j], _text_width(c))
     want = [max(f, min(v, 36)) + 2 for f, v in zip(floor, longest, strict=True)]  # + padding
     total = sum(want)
-    return [text_w * v / total for v in want]
+    widths = [text_w * v / total for v in want]
+    # Shared out in proportion, a narrow column of a wide table can fall below its longest
+    # header word ("Measure/d"): give such columns that word's width (bold 7.5 pt cells:
+    # about CELL_PT_PER_CHAR a character, plus the padding) and take it from the others.
+    least = [(f + 2) * CELL_PT_PER_CHAR for f in floor]
+    if sum(least) < text_w:
+        for _ in range(len(widths)):
+            short = [j for j, v in enumerate(widths) if v < least[j] - 1e-9]
+            if not short:
+                break
+            need = sum(least[j] - widths[j] for j in short)
+            for j in short:
+                widths[j] = least[j]
+            rest = [j for j in range(len(widths)) if j not in short and widths[j] > least[j]]
+            spare = sum(widths[j] - least[j] for j in rest)
+            for j in rest:  # from each in proportion to what it has above its own least
+                widths[j] -= need * (widths[j] - least[j]) / spare
+    return widths
+
+
+#: Width of a character of the tables' bold 7.5 pt header type, in points (DejaVu Sans
+#: Bold's average advance, about 0.6 em).
+CELL_PT_PER_CHAR = 4.6
 
 
 def _png_size(png: bytes) -> tuple[int, int]:
