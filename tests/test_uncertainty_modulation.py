@@ -17,18 +17,22 @@ from lightcomp.uncertainty.model import UncertaintyModel, UncertaintyModelError,
 from lightcomp.uncertainty.modulation import (
     ModulationInputs,
     Sweep,
+    bench_model,
     modulation_monte_carlo,
     record_noise,
     step_noise,
 )
 
-#: the simulated VLC bench's instruments (station/sim-vlc.toml): their data sheets
-BENCH = {"scope": "dsox1102g", "generator": "keysight33500", "source": "keithley2400"}
+#: the simulated VLC bench's instruments (station/sim-vlc.toml): their data sheets (the
+#: generator a 33622A by its configured identity)
+BENCH = {"scope": "dsox1102g", "generator": "keysight33600a", "source": "keithley2400"}
 FC_HZ = 5e6
 
 
 def vlc_model(**kw) -> UncertaintyModel:
-    return UncertaintyModel(**kw).with_station_instruments(BENCH)
+    """The simulated bench's model: data sheets of its instruments, the simulator's
+    receiver and bias-T figures."""
+    return bench_model(UncertaintyModel(**kw).with_station_instruments(BENCH), simulated=True)
 
 
 N_POINTS = 2000
@@ -374,6 +378,175 @@ def test_the_station_instruments_data_sheets_are_used_never_another_models(tmp_p
     unc = StationUncertainty(lenient, calibration_u_rel_k2=cal, modulation=True, echo=said.append)
     unc.close()
     assert unc.modulation_refused and "tds2024" in said[0] and "required = false" in said[0]
-    # the shipped VLC station's instruments: the default model finds their figures
+    # the shipped VLC station's instruments: the default model finds their figures (the
+    # simulated lab: the simulator's receiver and bias-T)
     ok = plan_uncertainty(None, drivers=BENCH)
-    StationUncertainty(ok, calibration_u_rel_k2=cal, modulation=True).close()
+    StationUncertainty(ok, calibration_u_rel_k2=cal, modulation=True, simulated=True).close()
+
+
+def test_a_real_station_must_set_the_receiver_and_bias_tee_figures(tmp_path):
+    """Issue 19 review: no data sheet gives the photoreceiver's rise time or the bias-T's
+    tolerance. On a station that is not the simulated lab a model file that does not set
+    them is refused when U is required (one line naming the key), and said under
+    required = false — never the simulated receiver's 1 ns taken silently."""
+    from lightcomp.simlab.vlc import RECEIVER_BANDWIDTH_HZ
+    from lightcomp.uncertainty.modulation import SIMULATED_BENCH
+    from lightcomp.uncertainty.station import StationUncertainty, plan_uncertainty
+
+    cal = np.full(401, 0.02)
+    p = tmp_path / "m.toml"
+    p.write_text('[model]\nname = "lab"\n\n[modulation]\nbias_tee_resistance_rel = 0.005\n')
+    plan = plan_uncertainty({"model": str(p)}, drivers=BENCH)
+    with pytest.raises(UncertaintyModelError) as exc:
+        StationUncertainty(plan, calibration_u_rel_k2=cal, modulation=True)
+    msg = str(exc.value)
+    assert "\n" not in msg and "[modulation] receiver_rise_ns" in msg
+    assert "bias_tee_resistance_rel" not in msg  # the file sets that one
+    # the default model (no file) on a real station: both named, on one line
+    with pytest.raises(UncertaintyModelError, match=r"receiver_rise_ns .* bias_tee_resistance"):
+        StationUncertainty(
+            plan_uncertainty(None, drivers=BENCH), calibration_u_rel_k2=cal, modulation=True
+        )
+    said: list[str] = []
+    lenient = plan_uncertainty({"model": str(p), "required": False}, drivers=BENCH)
+    unc = StationUncertainty(lenient, calibration_u_rel_k2=cal, modulation=True, echo=said.append)
+    unc.close()
+    assert "receiver_rise_ns" in unc.modulation_refused
+    assert len(said) == 1 and "receiver_rise_ns" in said[0] and "required = false" in said[0]
+    # a model file that sets both: used as set, on any station
+    p.write_text("[modulation]\nreceiver_rise_ns = 0.7\nbias_tee_resistance_rel = 0.005\n")
+    unc = StationUncertainty(
+        plan_uncertainty({"model": str(p)}, drivers=BENCH),
+        calibration_u_rel_k2=cal,
+        modulation=True,
+    )
+    unc.close()
+    assert (unc.plan.model.receiver_rise_ns, unc.plan.model.bias_tee_resistance_rel) == (0.7, 0.005)
+    # the simulated lab: the simulator's own receiver (0.35 / its bandwidth), a file's
+    # figures still win
+    sim = bench_model(UncertaintyModel().with_station_instruments(BENCH), simulated=True)
+    assert sim.receiver_rise_ns == pytest.approx(0.35 / RECEIVER_BANDWIDTH_HZ * 1e9)
+    assert sim.bias_tee_resistance_rel == SIMULATED_BENCH["bias_tee_resistance_rel"]
+    own = bench_model(
+        UncertaintyModel(receiver_rise_ns=0.7).with_station_instruments(BENCH), simulated=True
+    )
+    assert own.receiver_rise_ns == 0.7
+    # the Monte Carlo itself refuses a model without them
+    x = ModulationInputs(0.35, first_order_sweep(0.002)[0])
+    with pytest.raises(UncertaintyModelError, match="receiver_rise_ns"):
+        modulation_monte_carlo(x, UncertaintyModel(trials=10).with_station_instruments(BENCH))
+
+
+def test_keithley_2400_source_figures_are_the_spec_sheets_and_the_docs_show_them():
+    """Issue 19 review: SPEC-2400 Rev. H current programming accuracy, 1 year: 10 mA
+    ±(0.045 % + 2 µA), 100 mA ±(0.066 % + 20 µA), 1 A ±(0.27 % + 900 µA); the docs' table
+    shows the code's figures (one home)."""
+    from pathlib import Path
+
+    from lightcomp.uncertainty.modulation import BIAS_SOURCES
+
+    k = BIAS_SOURCES["keithley2400"]
+    assert k.half_width(0.005) == pytest.approx(0.00045 * 0.005 + 2e-6)
+    assert k.half_width(0.05) == pytest.approx(0.00066 * 0.05 + 20e-6)
+    assert k.half_width(0.35) == pytest.approx(0.0027 * 0.35 + 900e-6)
+    assert k.half_width(500e-6) == pytest.approx(0.00034 * 500e-6 + 200e-9)
+    text = k.describe()
+    assert "10 mA ±(0.045 % + 2 µA)" in text and "1 A ±(0.27 % + 900 µA)" in text
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "uncertainty.md").read_text("utf-8")
+    assert f"Keithley 2400 source current: {text} |" in docs
+
+
+def test_generator_edges_by_the_configured_identity():
+    """Issue 19 review: the keysight33500 driver serves the 33500B (8.4 ns edges) and the
+    33600A (2.9 ns): the driver alone takes the slower edges; an identity naming a
+    336xxA takes the 33600A's. The simulated station's generator is a 33622A."""
+    from lightcomp.station.config import load_station
+    from lightcomp.uncertainty.modulation import GENERATORS, datasheet_name
+
+    assert GENERATORS[datasheet_name("keysight33500")].edge_s == 8.4e-9
+    assert GENERATORS[datasheet_name("keysight33500", "336")].edge_s == 8.4e-9
+    assert GENERATORS[datasheet_name("keysight33500", "33522B")].edge_s == 8.4e-9
+    assert GENERATORS[datasheet_name("keysight33500", "33622A")].edge_s == 2.9e-9
+    assert datasheet_name("keithley2400", "MODEL 2400") == "keithley2400"
+    from pathlib import Path
+
+    st = load_station(Path(__file__).resolve().parents[1] / "station" / "sim-vlc.toml")
+    g = st.instruments["generator"]
+    assert datasheet_name(g.driver, g.identity) == "keysight33600a"
+    # the slower generator's edges: more instrument rise time in the measured edges
+    x = _full_inputs()
+    slow = modulation_monte_carlo(
+        x,
+        vlc_model(modulation_generator="keysight33500", trials=200, adaptive=False),
+        groups=("instrument_response",),
+        budget=False,
+    )
+    fast = modulation_monte_carlo(
+        x, vlc_model(trials=200, adaptive=False), groups=("instrument_response",), budget=False
+    )
+    assert slow.stats["rise_time_ns"].u > 1.5 * fast.stats["rise_time_ns"].u
+
+
+def test_uncorrected_instrument_responses_are_one_sided():
+    """Issue 19 review (JCGM 101 §6.4.2.1, R(0, b)): the uncorrected receiver pole only
+    lowers the measured bandwidth, the instruments' rise time only lengthens the edges:
+    every trial's bandwidth is at or above the measured value, every trial's edge time
+    at or below it, and the interval lies on that side."""
+    x = _full_inputs()
+    res = modulation_monte_carlo(
+        x, vlc_model(trials=400, adaptive=False), groups=("instrument_response",), budget=False
+    )
+    for key in ("modulation_bandwidth_mhz", "modulation_bandwidth_blue_mhz"):
+        st = res.stats[key]
+        assert st.u > 0 and st.low >= st.value * (1 - 1e-12) and st.mean > st.value, key
+    for key in ("rise_time_ns", "fall_time_ns"):
+        st = res.stats[key]
+        assert st.u > 0 and st.high <= st.value * (1 + 1e-12) and st.mean < st.value, key
+
+
+def test_merged_record_keeps_the_spectral_convergence():
+    """Issue 19 review: the evaluation record's ``converged`` is the spectral Monte
+    Carlo's (the certificate's spectral sentence reads it); each modulation result keeps
+    its own."""
+    from lightcomp.uncertainty.modulation import merge
+    from lightcomp.uncertainty.montecarlo import MCResult, QuantityStats
+
+    def result(key: str, converged: bool) -> MCResult:
+        st = QuantityStats(1.0, 1.0, 0.1, 0.2, 0.8, 1.2, 2000, converged=converged)
+        return MCResult({key: st}, {}, 2000, 1, converged, 0.1, "m", 19, 0.95)
+
+    for spectral_ok, modulation_ok in ((True, False), (False, True), (True, True)):
+        m = merge(
+            result("luminous_flux", spectral_ok),
+            result("modulation_bandwidth_mhz", modulation_ok),
+        )
+        assert m.converged is spectral_ok
+        assert m.stats["modulation_bandwidth_mhz"].converged is modulation_ok
+
+
+def test_the_left_out_lock_in_mismatch_is_as_stated():
+    """Issue 19 review: the lock-in's frequency mismatch (generator 1 ppm + time base
+    50 ppm) is first order — the white bandwidth moves by about δ relative, not by the
+    second-order (π·periods·δ)² — and the module docstring and docs/uncertainty.md state
+    the same figures."""
+    from pathlib import Path
+
+    import lightcomp.uncertainty.modulation as um
+
+    delta = um.LOCKIN_MISMATCH
+    assert delta == pytest.approx(51e-6)
+    sweep, _ = first_order_sweep(0.0)
+    f = sweep.frequencies_hz
+
+    def bandwidth(t):
+        h = mod.normalise(f, mod.transfer_function(t, sweep.stimulus, sweep.response, f))
+        return mod.bandwidth_3db(f, h)
+
+    shift = abs(bandwidth(sweep.times_s * (1 + delta)) / bandwidth(sweep.times_s) - 1)
+    assert 0.5 * delta < shift < 1.5 * delta  # first order: ≈ δ
+    assert shift > 10 * (math.pi * PERIODS * delta) ** 2  # not the second-order figure
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "uncertainty.md").read_text("utf-8")
+    for text in (" ".join(um.__doc__.split()), " ".join(docs.split())):
+        assert "up to ≈ δ = 5·10⁻⁵ relative" in text
+        assert "the bandwidth moves by ≈ δ relative" in text
+        assert "(π·periods·" not in text and "10⁻⁸" not in text

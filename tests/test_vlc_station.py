@@ -212,3 +212,55 @@ def test_api_record_and_bandwidth_search(vlc_lot):
             assert r.status_code == 422
     finally:
         store.dispose()
+
+
+def test_a_refused_vlc_bench_stores_no_test_run(vlc_lot, tmp_path, capsys, monkeypatch):
+    """Issue 19 review: a VLC plan (U required) on a station that is not the simulated lab
+    (the VLC station file without [simlab], same name and calibration) whose model file
+    does not set the photoreceiver's rise time is refused before the test run is opened:
+    one line naming the key, exit code != 0, no test_runs row, no lot."""
+    import re
+
+    from sqlalchemy import func, select
+
+    from lightcomp.store.models import Lot, TestRun
+
+    db, _, _ = vlc_lot
+    monkeypatch.chdir(REPO)
+    text = (REPO / "station" / "sim-vlc.toml").read_text(encoding="utf-8")
+    real = re.sub(r"\[simlab\].*?(?=\[instruments\.source\])", "", text, flags=re.S)
+    real = real.replace('kind = "simlab"', 'kind = "system"')
+    assert "[simlab]" not in real
+    station = tmp_path / "real-vlc.toml"
+    station.write_text(real, encoding="utf-8")
+    model = tmp_path / "bench.toml"
+    model.write_text(
+        '[model]\nname = "real bench"\n\n[modulation]\nbias_tee_resistance_rel = 0.01\n'
+    )
+    plan = tmp_path / "vlc-u.toml"
+    plan.write_text(
+        (REPO / "station" / "plans" / "LS0-COB-4000-VLC.toml").read_text(encoding="utf-8")
+        + f"\n[uncertainty]\nmodel = '{model}'\n",
+        encoding="utf-8",
+    )
+    store = Store.open(db)
+
+    def runs() -> int:
+        with store.session() as s:
+            return s.scalar(select(func.count()).select_from(TestRun))
+
+    try:
+        before = runs()
+        capsys.readouterr()
+        args = ["station", "run", "--station", str(station), "--plan", str(plan)]
+        args += ["--lot", "LOT-VLC-REFUSED", "--count", "1", "--db", db, "--no-progress"]
+        assert main(args) != 0
+        out = capsys.readouterr()
+        lines = [line for line in (out.out + out.err).splitlines() if line.strip()]
+        assert len(lines) == 1, lines
+        assert "[modulation] receiver_rise_ns" in lines[0] and "Traceback" not in lines[0]
+        assert runs() == before
+        with store.session() as s:
+            assert s.scalar(select(Lot).where(Lot.name == "LOT-VLC-REFUSED")) is None
+    finally:
+        store.dispose()

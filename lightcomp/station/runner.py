@@ -225,13 +225,14 @@ class BatchRunner:
                 self.plan.raw.get("uncertainty"),
                 self.calibration,
                 drive_mode=self.plan.drive.mode,
-                drivers={role: c.driver for role, c in self.station.instruments.items()},
+                drivers=self._datasheets(),
                 overrides=self._unc_overrides,
                 echo=self.echo,
                 # the MacAdam steps by the judging rule, per trial: they get a U too
                 derived=functools.partial(trial_sdcm_steps, self.plan),
                 # the VLC test's results get U from their own records (issue 19)
                 modulation=self.plan.modulation is not None,
+                simulated=self.station.is_simulated,
             )
         if self._unc is not None and self._unc_overrides:
             m = self._unc.plan.model
@@ -269,6 +270,38 @@ class BatchRunner:
                 f"plan {self.plan.name!r} {why}: station {self.station.name!r} "
                 f"needs {' and '.join(missing)}"
             )
+        if self.plan.modulation is not None:
+            self._check_modulation_uncertainty()
+
+    def _datasheets(self) -> dict[str, str]:
+        """Role -> data-sheet name of each of the station's instruments (its driver's; a
+        generator's by its configured identity, lightcomp.uncertainty.modulation)."""
+        from lightcomp.uncertainty.modulation import datasheet_name
+
+        return {
+            role: datasheet_name(c.driver, c.identity)
+            for role, c in self.station.instruments.items()
+        }
+
+    def _check_modulation_uncertainty(self) -> None:
+        """A VLC plan that requires U: the bench's figures (its instruments' data sheets,
+        the model's receiver and bias-T figures; the simulator's on the simulated lab) are
+        checked before the test run is opened, so a refused start stores no run. Under
+        ``required = false`` the batch runs and says that its modulation results get no U
+        (lightcomp.uncertainty.station.StationUncertainty, the same check)."""
+        from lightcomp.labpaths import lab_root
+        from lightcomp.uncertainty.modulation import bench_model
+        from lightcomp.uncertainty.station import plan_uncertainty
+
+        plan = plan_uncertainty(
+            self.plan.raw.get("uncertainty"),
+            lab_root(),
+            drive_mode=self.plan.drive.mode,
+            drivers=self._datasheets(),
+            overrides=self._unc_overrides,
+        )
+        if plan.required:
+            bench_model(plan.model, simulated=self.station.is_simulated)
 
     def _record_instruments(self) -> None:
         run_records.record_instruments(

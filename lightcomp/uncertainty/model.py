@@ -196,12 +196,14 @@ class UncertaintyModel:
     temperature_u_k: float = 0.0  #: added standard uncertainty of the probe mounting
     # VLC modulation test (lightcomp.uncertainty.modulation): the instruments whose data
     # sheets give the figures (None: the station's, see with_station_instruments), and
-    # what no data sheet of the station gives
+    # what no data sheet of the station gives: None until a model file sets it (a VLC
+    # batch is then refused, or runs without modulation U under required = false); the
+    # simulated lab's own figures come from modulation.bench_model, never as a default
     modulation_scope: str | None = None
     modulation_generator: str | None = None
     modulation_bias_source: str | None = None
-    receiver_rise_ns: float = 1.0  #: photoreceiver 10-90 % rise (simulated: 350 MHz)
-    bias_tee_resistance_rel: float = 0.01  #: half-width, the bias-T's 50 ohm (default)
+    receiver_rise_ns: float | None = None  #: photoreceiver 10-90 % rise time, ns
+    bias_tee_resistance_rel: float | None = None  #: half-width, the bias-T's 50 ohm
     path: str | None = field(default=None, compare=False)
 
     def meter(self, quantity: str) -> MeterSpec:

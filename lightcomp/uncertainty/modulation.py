@@ -26,12 +26,17 @@ Input groups (budget lines, :data:`MODULATION_GROUPS`; figures and sources in
   normalisation, two do not).
 * ``time_frequency`` — generator frequency accuracy (the frequency axis of each sweep)
   and scope time-base accuracy (the time axis of the step record), rectangular.
-* ``instrument_response`` — responses the station does not de-embed: the
-  photoreceiver's first-order roll-off on the sweeps (``reference_response`` =
-  receiver pole to a power c, c rectangular on [−1, 1]: uncorrected, so bounded by its
-  full size either way) and the instruments' combined 10–90 % rise time on the edges
-  (time axis scaled by ±(1 − √(1 − (t_instr/t_meas)²)), rectangular: Gaussian-edge
-  quadrature rule).
+* ``instrument_response`` — responses the station does not de-embed, each one-sided:
+  the photoreceiver's first-order roll-off on the sweeps (``reference_response`` =
+  receiver pole to a power c, c rectangular on [0, 1]: the uncorrected pole only ever
+  lowers the measured bandwidth, so the measurand lies between the measured response
+  and the fully de-embedded one) and the instruments' combined 10–90 % rise time on
+  the edges (time axis scaled by 1 − e, e rectangular on [0, 1 − √(1 − (t_instr/t_meas)²)]:
+  they only ever lengthen the edges; Gaussian-edge quadrature rule). One-sided
+  rectangular R(0, b) by JCGM 101:2008 §6.4.2.1 (the only knowledge: between no effect
+  and its full size); the value stays uncorrected (JCGM 100:2008 F.2.4.5 — a known
+  effect left uncorrected is carried in the uncertainty), so the trials' shortest 95 %
+  interval lies on the side the effect acts (``docs/uncertainty.md``).
 * ``bias`` — DC bias current accuracy of the source (rectangular, data sheet), acting
   through the measured bandwidth-against-bias slope d ln f_c / d ln I (from the plan's
   bias points; a documented default exponent with one bias point) on the frequency axis,
@@ -39,14 +44,24 @@ Input groups (budget lines, :data:`MODULATION_GROUPS`; figures and sources in
 * ``modulation_amplitude`` — generator amplitude accuracy and the bias-T's 50 Ω
   (depth = Vpp / (2 · 50 Ω · I)): the depth axis of the THD sweep, rectangular.
 
-Left out (below 10⁻³ of u² of any result here): the lock-in's frequency mismatch from
-the generator and time-base errors (amplitude loss ~(π·periods·10⁻⁵)² ≈ 10⁻⁸), the
-generator's own harmonic distortion (−70 dBc against a 5 % THD limit).
+What no data sheet of the station gives — the photoreceiver's rise time and the
+bias-T's resistance tolerance — a real station's model file must set
+(``[modulation] receiver_rise_ns``, ``bias_tee_resistance_rel``); only the simulated
+lab has them, as the simulator's own (:data:`SIMULATED_BENCH`, :func:`bench_model`).
+
+Left out, each adding under 0.5 % to u of any result here (below 10⁻² of u²): the
+lock-in's frequency mismatch (:data:`LOCKIN_MISMATCH`: generator 1 ppm + scope time base
+50 ppm ≈ 5·10⁻⁵) — first order, not the second-order sinc loss: fitted at the nominal
+frequency over whole nominal periods, each amplitude picks up the image term's leakage,
+up to ≈ δ = 5·10⁻⁵ relative, and the bandwidth moves by ≈ δ relative (2·10⁻³ of u² of
+the simulated unit's white bandwidth, u ≈ 1.1·10⁻³ relative; tested); the generator's
+own harmonic distortion (−70 dBc against a 5 % THD limit).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -72,6 +87,9 @@ __all__ = [
     "BIAS_SOURCES",
     "ModulationInputs",
     "Sweep",
+    "SIMULATED_BENCH",
+    "bench_model",
+    "datasheet_name",
     "instruments",
     "merge",
     "modulation_monte_carlo",
@@ -158,9 +176,30 @@ class BiasSourceSpec:
     ranges: tuple[tuple[float, float, float], ...]
 
     def half_width(self, current_a: float) -> float:
+        """± A on the smallest range holding ``current_a`` (else the largest)."""
         r = abs(current_a)
         full, gain, offset = next((x for x in self.ranges if r <= x[0]), self.ranges[-1])
         return gain * r + offset
+
+    def describe(self) -> str:
+        """The ranges as the docs' table shows them (one home for the figures: the docs
+        table is checked against this text, tests/test_uncertainty_modulation.py)."""
+        return ", ".join(
+            f"{_si(full, 'A')} ±({_pct(gain)} % + {_si(offset, 'A')})"
+            for full, gain, offset in self.ranges
+        )
+
+
+def _si(value: float, unit: str) -> str:
+    """``value`` with an SI prefix, as a data sheet writes it: 0.01 A -> "10 mA"."""
+    for factor, prefix in ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")):
+        if abs(value) >= factor * (1 - 1e-9):
+            return f"{value / factor:g} {prefix}{unit}"
+    return f"{value:g} {unit}"
+
+
+def _pct(fraction: float) -> str:
+    return f"{fraction * 100:.4g}"
 
 
 SCOPES: dict[str, ScopeSpec] = {
@@ -173,12 +212,26 @@ SCOPES: dict[str, ScopeSpec] = {
         bandwidth_hz=70e6,
     ),
 }
+#: Generator figures by data-sheet name. The driver ``keysight33500`` serves the 33500B
+#: and the 33600A alike; their square-wave edges differ (33500B 8.4 ns, 33600A 2.9 ns),
+#: so the driver's own name takes the slower 33500B edges (conservative: more of the
+#: instruments' rise time in the measured edges) and ``keysight33600a`` is used only
+#: when the station's configured identity names a 336xxA (:func:`datasheet_name`) or a
+#: model file names it.
 GENERATORS: dict[str, GeneratorSpec] = {
     "keysight33500": GeneratorSpec(
-        "Keysight Trueform 33600A data sheet (5991-3272EN), frequency and amplitude "
-        "characteristics: frequency accuracy ±1 ppm of setting (1 year), amplitude "
-        "±(1 % of setting + 1 mVpp) at 1 kHz, square edges 2.9 ns (verify); a 33500B "
-        "(8.4 ns edges) is within the same frequency and amplitude figures (verify)",
+        "Keysight Trueform 33500B Series data sheet (verify): frequency accuracy "
+        "±1 ppm of setting (1 year), amplitude ±(1 % of setting + 1 mVpp) at 1 kHz, "
+        "square-wave edges 8.4 ns — the slower of the two series this driver serves",
+        frequency_rel=1e-6,
+        amplitude_rel=0.01,
+        amplitude_offset_vpp=1e-3,
+        edge_s=8.4e-9,
+    ),
+    "keysight33600a": GeneratorSpec(
+        "Keysight Trueform 33600A Series data sheet (5991-3272EN) (verify): frequency accuracy "
+        "±1 ppm of setting (1 year), amplitude ±(1 % of setting + 1 mVpp) at 1 kHz, "
+        "square-wave edges 2.9 ns",
         frequency_rel=1e-6,
         amplitude_rel=0.01,
         amplitude_offset_vpp=1e-3,
@@ -187,11 +240,50 @@ GENERATORS: dict[str, GeneratorSpec] = {
 }
 BIAS_SOURCES: dict[str, BiasSourceSpec] = {
     "keithley2400": BiasSourceSpec(
-        "Keithley 2400 SourceMeter specifications, source current accuracy 1 year "
-        "23 ± 5 °C: 100 mA range ±(0.066 % + 20 µA), 1 A range ±(0.067 % + 900 µA) (verify)",
-        ((0.01, 0.00066, 2e-6), (0.1, 0.00066, 20e-6), (1.0, 0.00067, 900e-6)),
+        "Keithley 2400 SourceMeter specifications SPEC-2400 Rev. H, current programming "
+        "accuracy (local or remote sense), 1 year, 23 ± 5 °C (confirmed)",
+        (
+            (1e-6, 0.00035, 600e-12),
+            (10e-6, 0.00033, 2e-9),
+            (100e-6, 0.00031, 20e-9),
+            (1e-3, 0.00034, 200e-9),
+            (10e-3, 0.00045, 2e-6),
+            (100e-3, 0.00066, 20e-6),
+            (1.0, 0.0027, 900e-6),
+        ),
     ),
 }
+
+#: Relative frequency mismatch of the lock-in's fit (generator frequency against the
+#: scope's time base, both at their data-sheet limits): left out of the Monte Carlo,
+#: its size stated in the module docstring and docs/uncertainty.md (tested there).
+LOCKIN_MISMATCH = GENERATORS["keysight33500"].frequency_rel + SCOPES["dsox1102g"].timebase_rel
+
+#: What no data sheet of the station gives, as the simulated lab has it
+#: (lightcomp.simlab.vlc): its photoreceiver's 10–90 % rise time, 0.35 / 350 MHz = 1.0 ns
+#: (RECEIVER_BANDWIDTH_HZ; tested against the simulator), and the bias-T's 50 Ω taken at
+#: ±1 % (the simulator's is exact; the budget line stays visible). Used only on the
+#: simulated lab (:func:`bench_model`): a real station's model file sets both.
+SIMULATED_BENCH: dict[str, float] = {"receiver_rise_ns": 1.0, "bias_tee_resistance_rel": 0.01}
+
+#: The model file's key (``[modulation]``) of each figure no data sheet gives.
+_BENCH_KEYS: dict[str, str] = {
+    "receiver_rise_ns": "the photoreceiver's 10-90 % rise time, ns, from its data sheet",
+    "bias_tee_resistance_rel": "half-width of the bias-T's 50 ohm, fraction, measured",
+}
+
+#: A configured identity that names a 33600A-series model (33611A … 33622A).
+_IDENTITY_33600A = re.compile(r"336\d\dA", re.IGNORECASE)
+
+
+def datasheet_name(driver: str, identity: str | None = None) -> str:
+    """The data-sheet name of a station instrument: its driver's, except the
+    ``keysight33500`` driver whose configured identity (the station refuses an instrument
+    whose reply does not contain it) names a 33600A-series model: ``keysight33600a``."""
+    if driver == "keysight33500" and identity and _IDENTITY_33600A.search(identity):
+        return "keysight33600a"
+    return driver
+
 
 #: Bandwidth-against-bias exponent d ln f_c / d ln I when the plan measures one bias point
 #: only: f_c ∝ √I of a carrier lifetime τ ∝ 1/√I (bimolecular recombination; documented
@@ -289,12 +381,39 @@ def _spec(table: dict, name: str | None, what: str):
 
 def instruments(model: UncertaintyModel) -> tuple[ScopeSpec, GeneratorSpec, BiasSourceSpec]:
     """The scope, generator and bias source figures of ``model``; an instrument without
-    data-sheet figures is refused (:class:`UncertaintyModelError`), never guessed."""
-    return (
+    data-sheet figures, or a figure no data sheet gives that the model does not set
+    (``[modulation] receiver_rise_ns``, ``bias_tee_resistance_rel``; the simulated lab
+    has them from :func:`bench_model`), is refused (:class:`UncertaintyModelError`, one
+    line naming it), never guessed."""
+    specs = (
         _spec(SCOPES, model.modulation_scope, "oscilloscope"),
         _spec(GENERATORS, model.modulation_generator, "generator"),
         _spec(BIAS_SOURCES, model.modulation_bias_source, "bias source"),
     )
+    missing = [k for k in _BENCH_KEYS if getattr(model, k) is None]
+    if missing:
+        them = "them" if len(missing) > 1 else "it"
+        raise UncertaintyModelError(
+            "the uncertainty model sets no "
+            + " and no ".join(f"[modulation] {k} ({_BENCH_KEYS[k]})" for k in missing)
+            + f": no data sheet of the station gives {them}; set {them} in the plan's "
+            "uncertainty model file"
+        )
+    return specs
+
+
+def bench_model(model: UncertaintyModel, *, simulated: bool) -> UncertaintyModel:
+    """``model`` with the VLC bench's figures checked (:func:`instruments`): on the
+    simulated lab (``simulated``: the station file has ``[simlab]``) the figures no data
+    sheet gives that the model does not set are the simulator's
+    (:data:`SIMULATED_BENCH`); on any other station they must come from the model file.
+    Raises :class:`UncertaintyModelError` (one line naming what is missing)."""
+    if simulated:
+        model = model.with_(
+            **{k: v for k, v in SIMULATED_BENCH.items() if getattr(model, k) is None}
+        )
+    instruments(model)
+    return model
 
 
 # ----------------------------------------------------------------------------------------
@@ -386,7 +505,9 @@ class _Prepared:
                 resp = resp * gain[:, idx][:, :, None]
             reference = None
             if "instrument_response" in on:
-                c = rect(1.0)
+                # one-sided, R(0, 1) (JCGM 101 §6.4.2.1): the uncorrected receiver pole
+                # only lowers the measured response; c = 1 de-embeds it whole
+                c = rng.uniform(0.0, 1.0, m)
                 reference = (1.0 + 1j * f / self.receiver_hz)[None, :] ** (-c[:, None])
             # the same core functions as the measurement (station.modulation.response_sweep)
             h = mod.transfer_function(s.times_s, stim, resp, f, reference_response=reference)
@@ -402,7 +523,9 @@ class _Prepared:
                 y = _noisy(x.step_volts, np.asarray(self.step_sigma), m, rng)
             scale = 1.0 + (rect(self.scope.timebase_rel) if "time_frequency" in on else 0.0)
             if "instrument_response" in on:
-                scale = scale * (1.0 + rect(self.edge_rel))
+                # one-sided, R(0, edge_rel): the instruments' rise time only lengthens
+                # the measured edges; the measurand's are shorter by up to edge_rel
+                scale = scale * (1.0 - rng.uniform(0.0, 1.0, m) * self.edge_rel)
             scale = scale * (1.0 + self.exponent["white"] * eps_bias)
             t = (
                 np.asarray(x.step_times_s, dtype=float)[None, :]
@@ -552,7 +675,9 @@ def modulation_monte_carlo(
 
 def merge(spectral: MCResult | None, modulation: MCResult) -> MCResult:
     """One result from the spectral Monte Carlo and the modulation one (their quantities
-    and budget groups are disjoint): the record stores them together."""
+    and budget groups are disjoint): the record stores them together. Trials, batches,
+    seed and ``converged`` are the spectral Monte Carlo's; each modulation result keeps
+    its own trials and convergence in its stats (the stored ``uncertainty`` entry)."""
     if spectral is None:
         return modulation
     return MCResult(
@@ -560,7 +685,9 @@ def merge(spectral: MCResult | None, modulation: MCResult) -> MCResult:
         budget={**spectral.budget, **modulation.budget},
         trials=spectral.trials,
         batches=spectral.batches,
-        converged=spectral.converged and modulation.converged,
+        # the record's flag is the spectral Monte Carlo's (the certificate's spectral
+        # sentence reads it); the modulation results carry their own, per result
+        converged=spectral.converged,
         seconds=spectral.seconds + modulation.seconds,
         model=spectral.model,
         seed=spectral.seed,

@@ -34,7 +34,7 @@ import math
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -446,6 +446,7 @@ class StationUncertainty:
         grid: np.ndarray | None = None,
         derived: Any = None,
         modulation: bool = False,
+        simulated: bool = False,
         echo: Any = None,
     ) -> None:
         if plan.required and not calibration_has_uncertainty(calibration_u_rel_k2):
@@ -463,10 +464,10 @@ class StationUncertainty:
         #: why the modulation results get no U in this batch (None: they get one)
         self.modulation_refused: str | None = None
         if modulation:
-            from lightcomp.uncertainty.modulation import instruments
+            from lightcomp.uncertainty.modulation import bench_model
 
-            try:  # the VLC bench's data sheets: refused, never guessed
-                instruments(plan.model)
+            try:  # the VLC bench's figures: refused, never guessed (simulated: the simulator's)
+                self.plan = replace(plan, model=bench_model(plan.model, simulated=simulated))
             except UncertaintyModelError as exc:
                 if plan.required:
                     raise
@@ -475,7 +476,7 @@ class StationUncertainty:
                     f"uncertainty: no U will be reported for the modulation results of this "
                     f"batch: {exc} (the plan says required = false)"
                 )
-        self.worker = MCWorker(plan)
+        self.worker = MCWorker(self.plan)
 
     def submit(self, result: Any) -> Future | None:
         """Start the Monte Carlo of ``result`` (None when it has no spectrum)."""
@@ -593,6 +594,7 @@ def for_batch(
     echo=None,
     derived: Any = None,
     modulation: bool = False,
+    simulated: bool = False,
 ) -> StationUncertainty | None:
     """The batch's :class:`StationUncertainty` from the plan's ``[uncertainty]``
     section (its defaults when it has none) and the station's current calibration
@@ -629,6 +631,7 @@ def for_batch(
         grid=getattr(calibration, "grid", None),
         derived=derived,
         modulation=modulation,
+        simulated=simulated,
         echo=echo,
     )
 
