@@ -50,8 +50,62 @@ def spectra(n: int, seed: int = 7) -> np.ndarray:
     return s * rng.uniform(0.8, 1.2, n)[:, None] * 5e-3
 
 
+READINGS = {"power_w": 30.0, "voltage_v": 36.0, "current_a": 0.83, "tc_c": 25.0}
+
+
+def stored_results(x: np.ndarray, plan) -> list[dict]:
+    """What a station stores with each spectrum, as an archive in service holds it: every
+    quantity of the core and the readings (``quantities``), the verdict and per-limit
+    verdicts of the plan, the key columns, and a U for every quantity in the stored form
+    of the Monte Carlo (``uncertainty``: U, k, u, interval, trials) — so that reading,
+    carrying and writing them costs what it costs in service (1 % U, made up)."""
+    from lightcomp.reanalysis.compute import Chunk, reanalyse_chunk
+    from lightcomp.station.run_records import measurement_columns
+
+    n = len(x)
+    chunk = Chunk(
+        ids=np.arange(n),
+        wavelengths=WL,
+        spectra=x,
+        power_w=np.full(n, READINGS["power_w"]),
+        stored=[READINGS] * n,
+        plan_keys=[0] * n,
+        plans={0: plan.snapshot()},
+    )
+    out = []
+    for r in reanalyse_chunk(chunk):
+        q = r.quantities
+        u = {}
+        for k, v in q.items():
+            if isinstance(v, float) and v == v:
+                big = max(abs(v) * 0.01, 1e-6)
+                u[k] = {
+                    "U": big,
+                    "k": 2,
+                    "u": big / 2,
+                    "low": v - big,
+                    "high": v + big,
+                    "source": "GUM S1 Monte Carlo",
+                    "trials": 10000,
+                    "converged": True,
+                }
+        out.append(
+            {
+                "verdict": r.verdict,
+                "error_message": r.error_message,
+                "failed_limits": r.failed_limits,
+                "verdicts": r.verdicts,
+                "quantities": q,
+                "uncertainty": u,
+                **measurement_columns(q),
+            }
+        )
+    return out
+
+
 def fill(url: str, n: int, lots: tuple[str, ...] = ("BENCH-A", "BENCH-B")) -> None:
-    """``n`` components per lot, each with one stored measurement on an older version."""
+    """``n`` components per lot, each with one stored measurement on an older version
+    (:func:`stored_results`: quantities, verdicts and U as a station stores them)."""
     from lightcomp.station.plan import load_plan
     from lightcomp.store import Store
     from lightcomp.store.codec import encode_array
@@ -84,6 +138,7 @@ def fill(url: str, n: int, lots: tuple[str, ...] = ("BENCH-A", "BENCH-B")) -> No
         fid, lot_ids, rid = f.id, [lot.id for lot in made], run.id
     wl_blob = encode_array(WL)
     x = spectra(n)
+    stored = stored_results(x, plan)
     now = datetime.now(UTC)
     step = 5000
     total = n * len(lots)
@@ -113,18 +168,13 @@ def fill(url: str, n: int, lots: tuple[str, ...] = ("BENCH-A", "BENCH-B")) -> No
                         "family_id": fid,
                         "test_run_id": rid,
                         "measured_at": now,
-                        "verdict": "pass",
-                        "failed_limits": [],
-                        "verdicts": {},
-                        "quantities": {"power_w": 30.0, "voltage_v": 36.0, "current_a": 0.83},
-                        "power_w": 30.0,
+                        **stored[i % n],
                         "wavelengths": wl_blob,
                         "spectrum": encode_array(x[i % n]),
                         "electrical": {},
                         "temperatures": {},
                         "stabilisation": [],
                         "instruments": {},
-                        "uncertainty": {},
                         "kind": "measurement",
                         "analysis_version": "LC-2026.11",
                     }
