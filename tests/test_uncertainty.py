@@ -344,3 +344,21 @@ def test_chunks_run_with_one_blas_thread_in_their_own_thread():
     th.start()
     th.join()
     assert seen == [1, 3]
+
+
+def test_keithley_2400_current_figures_are_the_data_sheets_and_the_docs_say_them():
+    """The DC station's current meter (measure accuracy, 1 year): at the shipped 350 mA on
+    the 1 A range ±(0.22 % + 570 µA) — not a tenth of it — and the docs' table row gives
+    the same figures as the code."""
+    from pathlib import Path
+
+    from lightcomp.uncertainty.model import METERS
+
+    spec = METERS["keithley2400"]["current"]
+    assert spec.half_width(0.35) == pytest.approx(0.0022 * 0.35 + 570e-6)
+    assert spec.half_width(0.05) == pytest.approx(0.00055 * 0.05 + 6e-6)
+    assert spec.half_width(0.005) == pytest.approx(0.00035 * 0.005 + 600e-9)
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "uncertainty.md").read_text("utf-8")
+    row = next(ln for ln in docs.splitlines() if "| Keithley 2400 current |" in ln)
+    for full, gain, _offset in spec.ranges[-3:]:
+        assert f"{gain * 100:.4g} %" in row, (full, gain)
