@@ -132,6 +132,12 @@ def _replace_calibration(lab, uncertainty) -> object:
 
 
 def test_required_u_without_calibration_uncertainty_is_refused(lab, tmp_path):
+    from sqlalchemy import func, select
+
+    from lightcomp.store.models import TestRun
+
+    with lab.store.session() as s:
+        runs_before = s.scalar(select(func.count()).select_from(TestRun))
     saved = _replace_calibration(lab, None)
     try:
         # required is the default: the shipped plan, with no [uncertainty] section, too
@@ -139,7 +145,15 @@ def test_required_u_without_calibration_uncertainty_is_refused(lab, tmp_path):
                            ("LOT-U2B", PLAN_DC)):  # fmt: skip
             with pytest.raises(UncertaintyModelError, match="requires U"):
                 lab.runner(plan, lot=name).run(count=1)
-            assert lot_rows(lab.store, name)[1] == []
+            assert lot_rows(lab.store, name) == ([], [])
+        # ... refused before the store was touched: no test run, no lot, no lock
+        from sqlalchemy import func, select
+
+        from lightcomp.store.models import Lot, TestRun
+
+        with lab.store.session() as s:
+            assert s.scalar(select(func.count()).select_from(TestRun)) == runs_before
+            assert not s.scalars(select(Lot).where(Lot.name.in_(["LOT-U2", "LOT-U2B"]))).all()
     finally:
         _replace_calibration(lab, saved)
 

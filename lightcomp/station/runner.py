@@ -206,6 +206,14 @@ class BatchRunner:
     def _prepare(self, params: dict) -> tuple[int, int, int]:
         """Check calibration, family and lot; create the test run. Returns (run id, lot id, family id)."""
         self._check_station_for_plan()
+        from lightcomp.calibration import current_calibration
+
+        # The Monte Carlo's set-up first: a calibration without the standard lamp's
+        # uncertainty under a plan that requires U is refused before the test run is
+        # opened, so a refused start stores nothing (no run, no lot, no lock).
+        with self.store.session() as s:
+            calibration = current_calibration(s, self.station.name, self._now())
+            self._unc = self._batch_uncertainty(s, calibration, echo=None)
         opened = run_records.open_run(
             self.store,
             self.station,
@@ -216,24 +224,8 @@ class BatchRunner:
             now=self._now(),
         )
         self.calibration = opened.calibration
-        from lightcomp.station.judge import trial_sdcm_steps
-        from lightcomp.uncertainty.station import for_batch
-
-        with self.store.transaction() as s:
-            self._unc = for_batch(
-                s,
-                self.plan.raw.get("uncertainty"),
-                self.calibration,
-                drive_mode=self.plan.drive.mode,
-                drivers=self._datasheets(),
-                overrides=self._unc_overrides,
-                echo=self.echo,
-                # the MacAdam steps by the judging rule, per trial: they get a U too
-                derived=functools.partial(trial_sdcm_steps, self.plan),
-                # the VLC test's results get U from their own records (issue 19)
-                modulation=self.plan.modulation is not None,
-                simulated=self.station.is_simulated,
-            )
+        with self.store.transaction() as s:  # (again, on the run's own calibration)
+            self._unc = self._batch_uncertainty(s, self.calibration, echo=self.echo)
         if self._unc is not None and self._unc_overrides:
             m = self._unc.plan.model
             self.echo(
@@ -249,6 +241,27 @@ class BatchRunner:
         for note in opened.interrupted:
             self.echo(note)
         return opened.run_id, opened.lot_id, opened.family_id
+
+    def _batch_uncertainty(self, session, calibration, echo):
+        """The batch's Monte Carlo on ``calibration`` (lightcomp.uncertainty.station.for_batch),
+        or None when the plan does not require U and the calibration has none."""
+        from lightcomp.station.judge import trial_sdcm_steps
+        from lightcomp.uncertainty.station import for_batch
+
+        return for_batch(
+            session,
+            self.plan.raw.get("uncertainty"),
+            calibration,
+            drive_mode=self.plan.drive.mode,
+            drivers=self._datasheets(),
+            overrides=self._unc_overrides,
+            echo=echo,
+            # the MacAdam steps by the judging rule, per trial: they get a U too
+            derived=functools.partial(trial_sdcm_steps, self.plan),
+            # the VLC test's results get U from their own records (issue 19)
+            modulation=self.plan.modulation is not None,
+            simulated=self.station.is_simulated,
+        )
 
     def _check_station_for_plan(self) -> None:
         """The station has what the plan needs (checked before the store is touched): an AC
