@@ -10,8 +10,9 @@ import math
 from typing import Any
 
 import numpy as np
+import orjson
 
-__all__ = ["finite", "json_safe"]
+__all__ = ["dumps", "finite", "json_safe", "loads"]
 
 
 def finite(value: Any) -> float | None:
@@ -42,3 +43,19 @@ def json_safe(value: Any) -> Any:
         v = float(value)
         return v if math.isfinite(v) else None
     return value
+
+
+_DUMPS_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def dumps(value: Any) -> str:
+    """JSON text of ``value`` (compact; keys in insertion order, non-string keys as
+    strings, numpy scalars as numbers, NaN/inf as null): orjson, several times faster than
+    the standard library on the re-analysis' thousands of rows a chunk of forty floats
+    each; the same values read back."""
+    return orjson.dumps(value, option=_DUMPS_OPTIONS).decode()
+
+
+def loads(text: str | bytes) -> Any:
+    """The value of JSON ``text`` (orjson; :func:`json.loads`' values)."""
+    return orjson.loads(text)

@@ -275,3 +275,41 @@ def test_revision_0011_drops_two_unused_indexes(store):
     assert indexes() >= unused
     store.upgrade()
     assert not indexes() & unused
+
+
+def test_revision_0012_compresses_the_json_columns_with_lz4_where_the_server_can(store):
+    """PostgreSQL built with LZ4: the measurements' JSON columns use it; down and up
+    again. SQLite has nothing to set (the revision passes over it)."""
+    import importlib
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from lightcomp.store.engine import _alembic_config
+
+    rev = importlib.import_module("lightcomp.store.migrations.versions.0012_lz4_json")
+
+    def methods() -> dict[str, str]:
+        with store.engine.connect() as c:
+            return dict(
+                c.execute(
+                    text(
+                        "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = "
+                        "'measurements'::regclass AND attnum > 0 AND NOT attisdropped"
+                    )
+                ).all()
+            )
+
+    if store.engine.dialect.name != "postgresql":
+        assert store.current_revision() == "0012_lz4_json"
+        return
+    with store.engine.connect() as c:
+        lz4 = rev._lz4_available(c)
+    want = "l" if lz4 else ""
+    assert {methods()[c] for c in rev.COLUMNS} == {want}
+    assert methods()["spectrum"] == ""  # float arrays do not compress: left alone
+    with store.engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0011_unused_measurement_indexes")
+    assert {methods()[c] for c in rev.COLUMNS} == {""}
+    store.upgrade()
+    assert {methods()[c] for c in rev.COLUMNS} == {want}

@@ -25,7 +25,6 @@ publication of the new version in the audit trail.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -280,6 +279,11 @@ def _fetch(session, stmt) -> list:
     sql = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     raw = conn.connection.driver_connection
     with raw.cursor(binary=True, row_factory=namedtuple_row) as cur:
+        from psycopg.types.json import set_json_loads
+
+        from lightcomp.jsonvalues import loads
+
+        set_json_loads(loads, cur)  # this cursor's JSONB: orjson, not json.loads
         cur.execute(str(sql), sql.params)
         return cur.fetchall()
 
@@ -792,7 +796,8 @@ def _new_values(rows, results: list[NewResult]) -> list[tuple]:
     from lightcomp.station.run_records import measurement_columns
 
     comp = {r.id: r.component_id for r in rows}
-    dumps = json.dumps
+    from lightcomp.jsonvalues import dumps
+
     out = []
     for res in results:
         out.append(

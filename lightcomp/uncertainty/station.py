@@ -340,18 +340,27 @@ def carried_uncertainty(
             continue
         if not isinstance(entry, dict):
             continue
-        was, now = finite(old.get(key)), finite(new.get(key))
+        was, now = _number(old.get(key)), _number(new.get(key))
         if was is None or now is None:
             continue
         e = dict(entry)
         shift = now - was
-        for side in ("low", "high"):
-            v = finite(e.get(side))
-            if v is not None:
-                e[side] = v + shift
+        if shift:
+            for side in ("low", "high"):
+                v = _number(e.get(side))
+                if v is not None:
+                    e[side] = v + shift
         e["carried_from"] = int(e.get("carried_from") or source_id)
         out[key] = e
     return out
+
+
+def _number(value: Any) -> float | None:
+    """:func:`~lightcomp.jsonvalues.finite`, with no call for a plain finite float (a
+    re-analysis carries some forty U a row, four numbers each)."""
+    if type(value) is float:
+        return value if value - value == 0.0 else None  # inf - inf and NaN give NaN
+    return finite(value)
 
 
 @dataclass
