@@ -72,8 +72,8 @@ from lightcomp.analysis import modulation as mod
 from lightcomp.uncertainty.model import UncertaintyModel, UncertaintyModelError
 from lightcomp.uncertainty.montecarlo import (
     MCResult,
-    QuantityStats,
     normal_table,
+    quantity_stats,
     summarize,
     tolerance,
 )
@@ -638,20 +638,9 @@ def modulation_monte_carlo(
         if (h + 1) * m > cap:
             break
     samples = np.concatenate(batches, axis=1)
-    st = summarize(samples, model.coverage)
-    stats = {
-        k: QuantityStats(
-            value=float(nominal[k][0]),
-            mean=float(st["mean"][j]),
-            u=float(st["u"][j]),
-            U=2.0 * float(st["u"][j]),
-            low=float(st["low"][j]),
-            high=float(st["high"][j]),
-            trials=int(st["trials"][j]),
-            converged=converged,
-        )
-        for j, k in enumerate(names)
-    }
+    stats = quantity_stats(
+        samples, names, {k: nominal[k][0] for k in names}, model.coverage, converged
+    )
     contributions: dict[str, dict[str, float]] = {}
     if budget and names:
         for i, g in enumerate(MODULATION_GROUPS):

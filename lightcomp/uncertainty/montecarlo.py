@@ -707,20 +707,7 @@ def monte_carlo(
                 converged = True
                 break
     samples = batches[0] if len(batches) == 1 else np.concatenate(batches, axis=1)
-    st = summarize(samples, model.coverage)
-    stats = {
-        k: QuantityStats(
-            value=nominal[k],
-            mean=float(st["mean"][j]),
-            u=float(st["u"][j]),
-            U=2.0 * float(st["u"][j]),
-            low=float(st["low"][j]),
-            high=float(st["high"][j]),
-            trials=int(st["trials"][j]),
-            converged=converged,
-        )
-        for j, k in enumerate(names)
-    }
+    stats = quantity_stats(samples, names, nominal, model.coverage, converged)
     contributions: dict[str, dict[str, float]] = {}
     if budget:
         for g in groups:
@@ -740,6 +727,33 @@ def monte_carlo(
         seed=model.seed,
         coverage=model.coverage,
     )
+
+
+def quantity_stats(
+    samples: np.ndarray,
+    names: list[str],
+    nominal: dict[str, float],
+    coverage: float,
+    converged: bool,
+) -> dict[str, QuantityStats]:
+    """Each quantity's statistics from its trials (row ``j`` of ``samples`` for
+    ``names[j]``): the value of the nominal inputs, the mean, u, U = 2u and the
+    shortest coverage interval (:func:`summarize`), the finite trials. The spectral and
+    the modulation Monte Carlo report through it."""
+    st = summarize(samples, coverage)
+    return {
+        k: QuantityStats(
+            value=float(nominal[k]),
+            mean=float(st["mean"][j]),
+            u=float(st["u"][j]),
+            U=2.0 * float(st["u"][j]),
+            low=float(st["low"][j]),
+            high=float(st["high"][j]),
+            trials=int(st["trials"][j]),
+            converged=converged,
+        )
+        for j, k in enumerate(names)
+    }
 
 
 def _estimates(block: np.ndarray, coverage: float) -> np.ndarray:
