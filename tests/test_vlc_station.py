@@ -88,6 +88,21 @@ def test_curves_are_stored_with_the_measurement(vlc_lot):
     assert len(curves["thd"]) == 7 and curves["thd"][-1] > curves["thd"][0]
 
 
+def test_chinese_certificate_gives_the_modulation_section_in_chinese(vlc_lot, capsys):
+    db, tmp, df = vlc_lot
+    code = df["product_code"].iloc[0]
+    out = tmp / "cert-zh.html"
+    args = ["certificate", code, "-o", str(out), "--authorised-by", "QA", "--language", "zh"]
+    assert main([*args, "--db", db]) == 0
+    html = out.read_text(encoding="utf-8")
+    from lightcomp import quantities as catalogue
+
+    assert "调制响应（可见光通信）" in html and "结果对应的直流偏置" in html
+    assert "Modulation response" not in html and "DC bias of the results" not in html
+    assert catalogue.lookup("rise_time_ns").label_zh in html
+    assert catalogue.lookup("rise_time_ns").label_en not in html
+
+
 def test_certificate_has_the_modulation_section(vlc_lot, capsys):
     db, tmp, df = vlc_lot
     code = df["product_code"].iloc[0]

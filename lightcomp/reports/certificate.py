@@ -322,6 +322,13 @@ TEXTS: dict[str, str] = {
     "No uncertainty is reported for {what} of this unit: {reason}. The plan does not require "
     "it (required = false).": "本样品的{what}未给出不确定度：{reason}。检测计划未要求给出（required = false）。",
     "the results": "结果",
+    # VLC modulation results (lightcomp.reports.modulation.certificate_blocks)
+    "Modulation response (visible light communication)": "调制响应（可见光通信）",
+    "DC bias of the results (mA)": "结果对应的直流偏置 (mA)",
+    "White bandwidth against bias: {pairs}.": "白光调制带宽随偏置电流的变化：{pairs}。",
+    "Small-signal electrical-to-optical response |H(f)| normalised to the lowest frequency, "
+    "per DC bias (solid: white light; dashed: through the filter named). Stimulus: sine into "
+    "the bias-T (peak current = depth × bias).": "小信号电-光响应 |H(f)|，以最低频率处归一化，每个直流偏置一条曲线（实线：白光；虚线：经所注滤光片）。激励：正弦信号经偏置器注入（峰值电流 = 调制深度 × 偏置电流）。",
     "These results are a re-analysis of the stored spectra of the measurement of {date} "
     "(analysis version {version}); their uncertainties are that measurement's Monte Carlo "
     "results, carried to the re-analysed values: a re-analysis changes the analysis, not the "
@@ -1251,7 +1258,7 @@ def build_certificate(
         return f"U = {f'{_fmt_u(u[0] * q.scale)} {q.shown_unit}'.strip()}, k = {u[1]:g}"
 
     # VLC test, when the plan had one; its U from the Monte Carlo of its records
-    for block in modulation_report.certificate_blocks(m, uncertainty=vlc_u):
+    for block in modulation_report.certificate_blocks(m, uncertainty=vlc_u, words=w):
         doc.add(block)
 
     doc.add(Heading(f"5. {w('Statement of conformity')}"))

@@ -68,12 +68,19 @@ def response_png(curves: Mapping[str, Any]) -> bytes:
 
 
 def certificate_blocks(
-    m: Mapping[str, Any], uncertainty: Callable[[str], str | None] | None = None
+    m: Mapping[str, Any],
+    uncertainty: Callable[[str], str | None] | None = None,
+    *,
+    words: Any,
 ) -> list[Block]:
     """The certificate's modulation results (none when the measurement has no VLC test).
 
     ``uncertainty(key)``: the text of a result's expanded uncertainty
-    (``U = 0.52 MHz, k = 2``), or None when it has none; shown after the value."""
+    (``U = 0.52 MHz, k = 2``), or None when it has none; shown after the value.
+    ``words``: the certificate's texts in its language
+    (:class:`lightcomp.reports.certificate.Words`: labels from the catalogue, fixed
+    texts from its one EN→ZH table)."""
+    w = words
     curves = m.get("modulation")
     if not curves and m.get("modulation_bandwidth_mhz") is None:
         return []
@@ -85,7 +92,7 @@ def certificate_blocks(
         return f"{text} ({u})" if u else text
 
     rows = [
-        (catalogue.lookup(col).label(), value(col, m.get(col)))
+        (w.quantity(catalogue.lookup(col), unit=True), value(col, m.get(col)))
         for col in _RESULT_COLUMNS
         if m.get(col) is not None
     ]
@@ -93,13 +100,13 @@ def certificate_blocks(
     if usable is not None:
         rows.append(
             (
-                catalogue.lookup("modulation_depth_usable").label(),
+                w.quantity(catalogue.lookup("modulation_depth_usable"), unit=True),
                 value("modulation_depth_usable", usable),
             )
         )
     if bias.size:
-        rows.insert(0, ("DC bias of the results (mA)", f"{bias[0]:g}"))
-    out: list[Block] = [Paragraph("Modulation response (visible light communication)", "strong")]
+        rows.insert(0, (w("DC bias of the results (mA)"), f"{bias[0]:g}"))
+    out: list[Block] = [Paragraph(w("Modulation response (visible light communication)"), "strong")]
     out.append(KeyValues(rows))
     if curves:
         bw = np.asarray(curves.get("bandwidth_hz", []), dtype=float) / 1e6
@@ -108,13 +115,18 @@ def certificate_blocks(
                 f"{b:g} mA: {catalogue.format_value('modulation_bandwidth_mhz', x, unit=True)}"
                 for b, x in zip(bias, bw, strict=True)
             )
-            out.append(Paragraph(f"White bandwidth against bias: {pairs}.", "note"))
+            out.append(
+                Paragraph(w.para("White bandwidth against bias: {pairs}.", pairs=pairs), "note")
+            )
         out.append(
             Figure(
                 response_png(curves),
-                caption="Small-signal electrical-to-optical response |H(f)| normalised to the "
-                "lowest frequency, per DC bias (solid: white light; dashed: through the filter "
-                "named). Stimulus: sine into the bias-T (peak current = depth × bias).",
+                caption=w.para(
+                    "Small-signal electrical-to-optical response |H(f)| normalised to the "
+                    "lowest frequency, per DC bias (solid: white light; dashed: through the "
+                    "filter named). Stimulus: sine into the bias-T (peak current = depth × "
+                    "bias)."
+                ),
                 width=0.85,
             )
         )
