@@ -184,3 +184,20 @@ def test_demo_out_naming_a_file(tmp_path, capsys):
     f.write_text("keep me")
     err = _one_line(capsys, "demo", "--out", f, "--count", "1")
     assert "is a file" in err and f.read_text() == "keep me"
+
+
+def test_station_check_checks_each_plan_on_each_station(capsys):
+    """A station file and plans given together: each plan is checked on the station as a
+    batch start would check it, one line each; a pair that cannot run exits 2."""
+    plans = SIM_STATION.parent / "plans"
+    vlc, ac = plans / "LS0-COB-4000-VLC.toml", plans / "LM1-AC-3000.toml"
+    rc, out, err = _run(capsys, "station", "check", SIM_STATION.parent / "sim-vlc.toml", vlc, ac)
+    assert rc == 2
+    assert "plan LS0-COB-4000-VLC on station SIM-VLC-1: ok" in out
+    assert "error: plan LM1-AC-3000 on station SIM-VLC-1:" in err and "ac_source" in err
+    # a hardware station without the VLC bench's figures: refused here, not at the start
+    rc, out, err = _run(capsys, "station", "check", SIM_STATION.parent / "lab-example.toml", vlc)
+    assert rc == 2 and "error: plan LS0-COB-4000-VLC on station LAB-1:" in err
+    assert "oscilloscope" in err and "Traceback" not in err
+    rc, out, err = _run(capsys, "station", "check", SIM_STATION, plans / "LS0-COB-4000.toml")
+    assert rc == 0 and "plan LS0-COB-4000 on station SIM-1: ok" in out

@@ -265,20 +265,28 @@ def register(app: typer.Typer) -> None:
             ..., help="Station files and/or test plans to validate."
         ),
     ) -> None:
-        """Validate station files and test plans; list every error (file:line: message)."""
-        from lightcomp.errors import PlanError
+        """Validate station files and test plans; list every error (file:line: message).
+
+        Given station files and plans together, also check each plan on each station as a
+        batch start does (AC source and power analyser for an AC plan, the scope for
+        flicker, the VLC bench's data-sheet figures when the plan requires U)."""
+        from lightcomp.errors import LightcompError, PlanError
         from lightcomp.station.config import load_station
         from lightcomp.station.plan import load_plan, read_toml
+        from lightcomp.station.runner import check_plan_on_station
 
         bad = 0
+        stations, plans = [], []
         for f in files:
             try:
                 data, _ = read_toml(f)
                 if "instruments" in data or "simlab" in data or "station" in data:
                     st = load_station(f)
+                    stations.append(st)
                     typer.echo(f"{f}: station {st.name} ok ({', '.join(st.instruments)})")
                 else:
                     pl = load_plan(f)
+                    plans.append(pl)
                     typer.echo(
                         f"{f}: plan {pl.name} ok ({len(pl.limits)} limits"
                         + (
@@ -293,8 +301,20 @@ def register(app: typer.Typer) -> None:
                 bad += 1
                 for line in errors:
                     typer.echo(f"error: {line}", err=True)
+        pairs_bad = 0
+        for st in stations:
+            for pl in plans:
+                try:
+                    check_plan_on_station(pl, st)
+                    typer.echo(f"plan {pl.name} on station {st.name}: ok")
+                except LightcompError as exc:
+                    pairs_bad += 1
+                    typer.echo(f"error: plan {pl.name} on station {st.name}: {exc}", err=True)
         if bad:
             typer.echo(f"{bad} of {len(files)} file(s) have errors", err=True)
+        if pairs_bad:
+            typer.echo(f"{pairs_bad} plan/station pair(s) cannot run", err=True)
+        if bad or pairs_bad:
             raise typer.Exit(2)
 
     app.add_typer(station_app, name="station")

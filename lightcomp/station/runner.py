@@ -264,57 +264,12 @@ class BatchRunner:
         )
 
     def _check_station_for_plan(self) -> None:
-        """The station has what the plan needs (checked before the store is touched): an AC
-        plan is supplied by a programmable AC source at the plan's voltage and frequency
-        and measured by a power analyser; a flicker record needs the scope."""
-        have = self.station.instruments
-        need = []
-        if self.plan.drive.mode == "ac":
-            need += [
-                ("ac_source", "a programmable AC source"),
-                ("power_analyzer", "a power analyser"),
-            ]
-        if self.plan.flicker is not None:
-            need.append(("scope", "an oscilloscope with the photoreceiver on channel 2"))
-        missing = [f"[instruments.{role}] ({what})" for role, what in need if role not in have]
-        if missing:
-            why = "drives AC mains" if self.plan.drive.mode == "ac" else "records flicker"
-            raise PlanError(
-                f"plan {self.plan.name!r} {why}: station {self.station.name!r} "
-                f"needs {' and '.join(missing)}"
-            )
-        if self.plan.modulation is not None:
-            self._check_modulation_uncertainty()
+        """The station has what the plan needs (:func:`check_plan_on_station`), checked
+        before the store is touched."""
+        check_plan_on_station(self.plan, self.station, self._unc_overrides)
 
     def _datasheets(self) -> dict[str, str]:
-        """Role -> data-sheet name of each of the station's instruments (its driver's; a
-        generator's by its configured identity, lightcomp.uncertainty.modulation)."""
-        from lightcomp.uncertainty.modulation import datasheet_name
-
-        return {
-            role: datasheet_name(c.driver, c.identity)
-            for role, c in self.station.instruments.items()
-        }
-
-    def _check_modulation_uncertainty(self) -> None:
-        """A VLC plan that requires U: the bench's figures (its instruments' data sheets,
-        the model's receiver and bias-T figures; the simulator's on the simulated lab) are
-        checked before the test run is opened, so a refused start stores no run. Under
-        ``required = false`` the batch runs and says that its modulation results get no U
-        (lightcomp.uncertainty.station.StationUncertainty, the same check)."""
-        from lightcomp.labpaths import lab_root
-        from lightcomp.uncertainty.modulation import bench_model
-        from lightcomp.uncertainty.station import plan_uncertainty
-
-        plan = plan_uncertainty(
-            self.plan.raw.get("uncertainty"),
-            lab_root(),
-            drive_mode=self.plan.drive.mode,
-            drivers=self._datasheets(),
-            overrides=self._unc_overrides,
-        )
-        if plan.required:
-            bench_model(plan.model, simulated=self.station.is_simulated)
+        return station_datasheets(self.station)
 
     def _record_instruments(self) -> None:
         run_records.record_instruments(
@@ -820,3 +775,54 @@ class BatchRunner:
                 evaluation,
                 operator=self.operator,
             )
+
+
+def station_datasheets(station: StationConfig) -> dict[str, str]:
+    """Role -> data-sheet name of each of the station's instruments (its driver's; a
+    generator's by its configured identity, lightcomp.uncertainty.modulation)."""
+    from lightcomp.uncertainty.modulation import datasheet_name
+
+    return {role: datasheet_name(c.driver, c.identity) for role, c in station.instruments.items()}
+
+
+def check_plan_on_station(
+    plan: TestPlan, station: StationConfig, overrides: dict | None = None
+) -> None:
+    """Raise (:class:`PlanError`, or ``UncertaintyModelError`` for the Monte Carlo's
+    figures) unless ``station`` has what ``plan`` needs: an AC plan a programmable AC
+    source and a power analyser; a flicker record the scope; a VLC plan that requires U
+    the bench's figures (its instruments' data sheets, the model's receiver and bias-T
+    figures; the simulator's on the simulated lab). The station runs it before a batch
+    opens its test run (so a refused start stores nothing), ``lightcomp station check``
+    on a station file and a plan given together."""
+    have = station.instruments
+    need = []
+    if plan.drive.mode == "ac":
+        need += [
+            ("ac_source", "a programmable AC source"),
+            ("power_analyzer", "a power analyser"),
+        ]
+    if plan.flicker is not None:
+        need.append(("scope", "an oscilloscope with the photoreceiver on channel 2"))
+    missing = [f"[instruments.{role}] ({what})" for role, what in need if role not in have]
+    if missing:
+        why = "drives AC mains" if plan.drive.mode == "ac" else "records flicker"
+        raise PlanError(
+            f"plan {plan.name!r} {why}: station {station.name!r} needs {' and '.join(missing)}"
+        )
+    if plan.modulation is not None:
+        # Under required = false the batch runs and says that its modulation results get
+        # no U (lightcomp.uncertainty.station.StationUncertainty, the same check).
+        from lightcomp.labpaths import lab_root
+        from lightcomp.uncertainty.modulation import bench_model
+        from lightcomp.uncertainty.station import plan_uncertainty
+
+        unc = plan_uncertainty(
+            plan.raw.get("uncertainty"),
+            lab_root(),
+            drive_mode=plan.drive.mode,
+            drivers=station_datasheets(station),
+            overrides=overrides,
+        )
+        if unc.required:
+            bench_model(unc.model, simulated=station.is_simulated)
