@@ -86,6 +86,22 @@ class MeterSpec:
         full, gain, offset = self._range(reading)
         return gain * abs(reading) + offset + self.range_gain * full
 
+    def describe(self, unit: str = "A") -> str:
+        """The ranges as a data sheet and the docs' tables write them ("10 mA ±(0.045 % +
+        2 µA), …"): the docs are checked against this text (one home for the figures)."""
+        return ", ".join(
+            f"{_si(full, unit)} ±({gain * 100:.4g} % + {_si(offset, unit)})"
+            for full, gain, offset in self.ranges
+        )
+
+
+def _si(value: float, unit: str) -> str:
+    """``value`` with an SI prefix, as a data sheet writes it: 0.01 A -> "10 mA"."""
+    for factor, prefix in ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")):
+        if abs(value) >= factor * (1 - 1e-9):
+            return f"{value / factor:g} {prefix}{unit}"
+    return f"{value:g} {unit}"
+
 
 _K2400 = (
     "Keithley 2400 SourceMeter specifications, measure accuracy 1 year 23 ± 5 °C (20 V range "

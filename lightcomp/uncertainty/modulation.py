@@ -69,7 +69,7 @@ import numpy as np
 
 from lightcomp import quantities as catalogue
 from lightcomp.analysis import modulation as mod
-from lightcomp.uncertainty.model import UncertaintyModel, UncertaintyModelError
+from lightcomp.uncertainty.model import MeterSpec, UncertaintyModel, UncertaintyModelError
 from lightcomp.uncertainty.montecarlo import (
     MCResult,
     normal_table,
@@ -168,40 +168,6 @@ class GeneratorSpec:
     edge_s: float
 
 
-@dataclass(frozen=True)
-class BiasSourceSpec:
-    """DC current source figures: ranges (full scale A, gain, offset A), ± (1 year)."""
-
-    source: str
-    ranges: tuple[tuple[float, float, float], ...]
-
-    def half_width(self, current_a: float) -> float:
-        """± A on the smallest range holding ``current_a`` (else the largest)."""
-        r = abs(current_a)
-        full, gain, offset = next((x for x in self.ranges if r <= x[0]), self.ranges[-1])
-        return gain * r + offset
-
-    def describe(self) -> str:
-        """The ranges as the docs' table shows them (one home for the figures: the docs
-        table is checked against this text, tests/test_uncertainty_modulation.py)."""
-        return ", ".join(
-            f"{_si(full, 'A')} ±({_pct(gain)} % + {_si(offset, 'A')})"
-            for full, gain, offset in self.ranges
-        )
-
-
-def _si(value: float, unit: str) -> str:
-    """``value`` with an SI prefix, as a data sheet writes it: 0.01 A -> "10 mA"."""
-    for factor, prefix in ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")):
-        if abs(value) >= factor * (1 - 1e-9):
-            return f"{value / factor:g} {prefix}{unit}"
-    return f"{value:g} {unit}"
-
-
-def _pct(fraction: float) -> str:
-    return f"{fraction * 100:.4g}"
-
-
 SCOPES: dict[str, ScopeSpec] = {
     "dsox1102g": ScopeSpec(
         "Keysight InfiniiVision 1000 X-Series data sheet (5992-1965EN), vertical and "
@@ -238,8 +204,8 @@ GENERATORS: dict[str, GeneratorSpec] = {
         edge_s=2.9e-9,
     ),
 }
-BIAS_SOURCES: dict[str, BiasSourceSpec] = {
-    "keithley2400": BiasSourceSpec(
+BIAS_SOURCES: dict[str, MeterSpec] = {
+    "keithley2400": MeterSpec(
         "Keithley 2400 SourceMeter specifications SPEC-2400 Rev. H, current programming "
         "accuracy (local or remote sense), 1 year, 23 ± 5 °C (confirmed)",
         (
@@ -379,7 +345,7 @@ def _spec(table: dict, name: str | None, what: str):
     return table[name]
 
 
-def instruments(model: UncertaintyModel) -> tuple[ScopeSpec, GeneratorSpec, BiasSourceSpec]:
+def instruments(model: UncertaintyModel) -> tuple[ScopeSpec, GeneratorSpec, MeterSpec]:
     """The scope, generator and bias source figures of ``model``; an instrument without
     data-sheet figures, or a figure no data sheet gives that the model does not set
     (``[modulation] receiver_rise_ns``, ``bias_tee_resistance_rel``; the simulated lab
