@@ -72,9 +72,9 @@ def reanalyse_chunk(chunk: Chunk, stages: dict | None = None) -> list[NewResult]
     from lightcomp.station.modulation import merge_modulation_verdicts
     from lightcomp.station.plan import plan_from_snapshot
     from lightcomp.uncertainty.station import (
-        NOT_REPORTED,
         carried_uncertainty,
         decision_rule_of,
+        has_reported_u,
         ruled,
     )
 
@@ -142,7 +142,7 @@ def reanalyse_chunk(chunk: Chunk, stages: dict | None = None) -> list[NewResult]
                 unc = carried_uncertainty(
                     stored_u[i], chunk.stored[i], j.quantities, int(chunk.ids[i])
                 )
-                if any(k != NOT_REPORTED for k in unc):  # as the station: rule with U
+                if has_reported_u(unc):  # as the station: the rule applies with U
                     verdict, verdicts, failed = ruled(verdict, verdicts, failed, unc, rule)
                 if stored_errors[i] is not None and not judged_error(stored_errors[i]):
                     # An instrument, the stabilisation or a required U failed: the data

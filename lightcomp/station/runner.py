@@ -211,9 +211,10 @@ class BatchRunner:
         # The Monte Carlo's set-up first: a calibration without the standard lamp's
         # uncertainty under a plan that requires U is refused before the test run is
         # opened, so a refused start stores nothing (no run, no lot, no lock).
+        said: list[str] = []  # its messages, said once the run is open
         with self.store.session() as s:
             calibration = current_calibration(s, self.station.name, self._now())
-            self._unc = self._batch_uncertainty(s, calibration, echo=None)
+            self._unc = self._batch_uncertainty(s, calibration, echo=said.append)
         opened = run_records.open_run(
             self.store,
             self.station,
@@ -224,8 +225,14 @@ class BatchRunner:
             now=self._now(),
         )
         self.calibration = opened.calibration
-        with self.store.transaction() as s:  # (again, on the run's own calibration)
-            self._unc = self._batch_uncertainty(s, self.calibration, echo=self.echo)
+        if self.calibration.id == calibration.id:
+            for line in said:
+                self.echo(line)
+            if self._unc is not None:
+                self._unc.echo = self.echo  # the batch's own messages from now on
+        else:  # replaced meanwhile: set up again on the run's own calibration
+            with self.store.transaction() as s:
+                self._unc = self._batch_uncertainty(s, self.calibration, echo=self.echo)
         if self._unc is not None and self._unc_overrides:
             m = self._unc.plan.model
             self.echo(
