@@ -12,7 +12,12 @@ import pytest
 
 from lightcomp.reanalysis.compute import Chunk, reanalyse_chunk
 from lightcomp.station.plan import load_plan
-from lightcomp.uncertainty.station import NOT_REPORTED, carried_uncertainty
+from lightcomp.uncertainty.station import (
+    NOT_REPORTED,
+    carried_uncertainty,
+    carry_reference,
+    stored_uncertainty,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -76,11 +81,45 @@ def test_the_plans_decision_rule_uses_the_carried_u(rule, verdict):
     assert v["rule"] == rule and v["U"] == 20.0
     if rule == "guarded":
         assert res.failed_limits == ["flux"] and v["guard_band"] == 20.0
-    # The U is the stored one, its interval moved with the value (+4 lm), and it names
-    # the measurement whose Monte Carlo it is.
-    u = res.uncertainty["luminous_flux"]
+    # The new row stores no copy of the U, only which measurement's Monte Carlo they are;
+    # read back, the U is the stored one, its interval moved with the value (+4 lm).
+    assert res.uncertainty == {"carried_from": 101}
+    u = stored_uncertainty(res.uncertainty, res.quantities, stored_u, old)["luminous_flux"]
     assert (u["U"], u["u"], u["carried_from"]) == (20.0, 10.0, 101)
     assert u["low"] == pytest.approx(4.0) and u["high"] == pytest.approx(5.0)
+
+
+def test_a_reanalysis_of_a_reanalysis_carries_from_the_measurement_of_the_monte_carlo():
+    flux = _flux(1)[0]
+    snap = load_plan(REPO / "station" / "plans" / "LS0-COB-4000.toml").snapshot()
+    snap = {
+        **snap,
+        "limits": {"flux_min": flux - 10.0},
+        "uncertainty": {"decision_rule": "guarded"},
+    }
+    mc_u = {"luminous_flux": {"U": 20.0, "k": 2, "u": 10.0, "low": 0.0, "high": 1.0}}
+    mc_values = {**READINGS, "luminous_flux": flux - 4.0}
+    # row 101 is a re-analysis (values flux - 1) of measurement 7, which holds the arrays
+    chunk = _chunk(snap, [{**READINGS, "luminous_flux": flux - 1.0}], [mc_u])
+    chunk.source_ids, chunk.source_quantities = [7], [mc_values]
+    (res,) = reanalyse_chunk(chunk)
+    assert res.uncertainty == {"carried_from": 7}
+    # guarded with U = 20 lm from measurement 7: flux - 10 is within U of the value
+    assert res.verdict == "fail" and res.verdicts["flux"]["guard_band"] == 20.0
+    u = stored_uncertainty(res.uncertainty, res.quantities, mc_u, mc_values)["luminous_flux"]
+    assert u["low"] == pytest.approx(4.0) and u["carried_from"] == 7
+
+
+def test_stored_uncertainty_reads_a_reference_and_leaves_stored_u_as_it_is():
+    full = {"CCT": {"U": 30.0, "low": 3950.0, "high": 4010.0}}
+    assert stored_uncertainty(full) == full  # a measurement's own U
+    assert carry_reference(full, 5) == {"carried_from": 5}
+    assert carry_reference({}, 5) == {}  # nothing to carry: no reference either
+    ref = carry_reference(full, 5)
+    out = stored_uncertainty(ref, {"CCT": 3990.0}, full, {"CCT": 3980.0})
+    assert out == {"CCT": {"U": 30.0, "low": 3960.0, "high": 4020.0, "carried_from": 5}}
+    # an older re-analysis row that stored the carried copy is read as stored
+    assert stored_uncertainty(out) == out
 
 
 def test_without_stored_u_no_rule_is_applied():
@@ -137,8 +176,10 @@ def test_a_stored_lot_re_analysed_keeps_its_u_rule_and_certificate_says_whose(
     from _station_helpers import PLAN_DC, Lab
     from sqlalchemy import select
 
+    from lightcomp.api import queries as api_queries
     from lightcomp.reanalysis.run import Selection, reanalyze
     from lightcomp.reports.certificate import issue_certificate
+    from lightcomp.store import queries
     from lightcomp.store.models import Component, Measurement, current_measurement_id
 
     plan = tmp_path / "guarded.toml"
@@ -165,10 +206,23 @@ def test_a_stored_lot_re_analysed_keeps_its_u_rule_and_certificate_says_whose(
                     select(Measurement).where(Measurement.id == current_measurement_id(comp))
                 ).one()
                 assert new.kind == "reanalysis" and new.supersedes_id == old.id
-                assert set(new.uncertainty) == set(old.uncertainty) > {"luminous_flux", "CCT"}
-                for key, e in new.uncertainty.items():
+                # U has one home: the new row names the measurement whose Monte Carlo it is
+                assert new.uncertainty == {"carried_from": old.id}
+                # and every reader carries them to the new values: the certificate's
+                # record, the lot's records (export, lot report) and the API's row
+                code = s.scalars(select(Component.product_code).where(Component.id == comp)).one()
+                record = queries.component_record(s, code)["measurement"]["uncertainty"]
+                (lot_u,) = queries.lot_records(s, lot="LOT-U", include_uncertainty=True).loc[
+                    lambda d, comp=comp: d["component_id"] == comp, "uncertainty"
+                ]
+                api_u = api_queries.row_uncertainty(api_queries.component_row(s, code))
+                assert record == lot_u == api_u
+                assert set(record) == set(old.uncertainty) > {"luminous_flux", "CCT"}
+                for key, e in record.items():
                     assert e["U"] == old.uncertainty[key]["U"] and e["carried_from"] == old.id
                     assert e["low"] <= new.quantities[key] <= e["high"]
+                    shift = new.quantities[key] - old.quantities[key]
+                    assert e["low"] == pytest.approx(old.uncertainty[key]["low"] + shift)
                 assert (new.verdict, new.failed_limits) == (old.verdict, old.failed_limits)
                 assert new.verdicts["flux"]["rule"] == "guarded"
                 assert new.verdicts["flux"]["U"] == old.uncertainty["luminous_flux"]["U"]

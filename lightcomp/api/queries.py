@@ -30,6 +30,7 @@ from lightcomp import quantities as catalogue
 from lightcomp.api.keys import Principal
 from lightcomp.store.models import (
     ArraySource,
+    CarrySource,
     Component,
     Family,
     Lot,
@@ -37,9 +38,11 @@ from lightcomp.store.models import (
     Measurement,
     TestRun,
     array_source_on,
+    carry_source_on,
     current_join,
     current_measurement_clause,
     current_measurement_id,
+    uncertainty_columns,
 )
 
 MAX_PAGE = 200
@@ -136,7 +139,7 @@ def component_row(session: Session, product_code: str, *, detail: bool = False):
     extra: tuple = (
         Family.rated,
         Measurement.verdicts,
-        Measurement.uncertainty,
+        *uncertainty_columns(),  # read through row_uncertainty
         TestRun.params.label("run_params"),  # the laboratory's name, as the certificate
     )
     if detail:
@@ -155,8 +158,26 @@ def component_row(session: Session, product_code: str, *, detail: bool = False):
             Component.external_serial,
             TestRun.run_uid,
         )
-    stmt = _record_select(*extra).where(Component.product_code == product_code)
+    stmt = (
+        _record_select(*extra)
+        .outerjoin(CarrySource, carry_source_on())
+        .where(Component.product_code == product_code)
+    )
     return session.execute(stmt).first()
+
+
+def row_uncertainty(row) -> dict:
+    """The U of a :func:`component_row` row's measurement, a re-analysis' carried from
+    the measurement whose Monte Carlo gave them
+    (:func:`lightcomp.uncertainty.station.stored_uncertainty`)."""
+    from lightcomp.uncertainty.station import stored_uncertainty
+
+    def d(v):
+        return v if isinstance(v, dict) else None
+
+    return stored_uncertainty(
+        d(row.uncertainty), d(row.u_quantities), d(row.source_uncertainty), d(row.source_quantities)
+    )
 
 
 def component_spectrum_row(session: Session, component_id: int):

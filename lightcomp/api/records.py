@@ -15,7 +15,7 @@ from typing import Any
 from lightcomp import coding
 from lightcomp import quantities as catalogue
 from lightcomp.api.publication import publication_status
-from lightcomp.api.queries import KEY_QUANTITIES
+from lightcomp.api.queries import KEY_QUANTITIES, row_uncertainty
 from lightcomp.errors import CodeError
 from lightcomp.jsonvalues import finite, json_safe
 from lightcomp.laboratory import lab_identity
@@ -151,8 +151,7 @@ def record(row, *, full: bool, lab_name: str | None) -> dict[str, Any]:
     ``lab_name``: the server's given name, or None (see :func:`lab_name_for`)."""
     out = summary(row)
     rated = row.rated if isinstance(row.rated, dict) else {}
-    unc = getattr(row, "uncertainty", None)
-    unc = unc if isinstance(unc, dict) else {}
+    unc = row_uncertainty(row)
     limits = judged_limits(row.verdicts)
     quantities = {}
     for name, _ in KEY_QUANTITIES:
@@ -212,7 +211,7 @@ def record(row, *, full: bool, lab_name: str | None) -> dict[str, Any]:
                 if not qty.summary or qty.kind == "flag" or qty.column == "ansi_category"
             },
             "instruments": json_safe(row.instruments or {}),
-            "uncertainty": json_safe(row.uncertainty or {}),
+            "uncertainty": json_safe(unc),
             "external_serial": row.external_serial,
             "run_uid": row.run_uid,
         }

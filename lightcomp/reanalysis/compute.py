@@ -9,7 +9,9 @@ plan it was tested with, as the station judged it: the plan's limits
 VLC results (:func:`lightcomp.station.modulation.merge_modulation_verdicts`) and its
 decision rule with the measurement's U carried to the new values
 (:func:`lightcomp.uncertainty.station.carried_uncertainty`,
-:func:`~lightcomp.uncertainty.station.ruled`).  Readings that are not spectral
+:func:`~lightcomp.uncertainty.station.ruled`).  The U themselves are not copied into the
+new row: it stores a reference to the measurement whose Monte Carlo gave them
+(:func:`~lightcomp.uncertainty.station.carry_reference`), and readers carry them.  Readings that are not spectral
 (electrical, temperatures, self-absorption, modulation results) are kept as stored.
 """
 
@@ -41,8 +43,13 @@ class Chunk:
     plan_keys: list[Any]
     plans: dict[Any, dict]
     maintenance: list[tuple[float, float]] = field(default_factory=list)
-    #: each row's stored ``uncertainty`` JSON (its U, carried to the new values)
+    #: the stored ``uncertainty`` JSON of the measurement whose Monte Carlo gave each
+    #: row its U (the row holding its arrays: ``source_ids``), carried to the new values
     uncertainty: list[dict] = field(default_factory=list)
+    #: that measurement's id (default: the row's own) and stored ``quantities`` (None:
+    #: the row is that measurement, ``stored[i]``)
+    source_ids: list[int] = field(default_factory=list)
+    source_quantities: list[dict | None] = field(default_factory=list)
     #: each row's stored error message when its verdict was ``error`` (None otherwise):
     #: an error of the measurement (instrument, stabilisation, required U) stays
     errors: list[str | None] = field(default_factory=list)
@@ -73,6 +80,7 @@ def reanalyse_chunk(chunk: Chunk, stages: dict | None = None) -> list[NewResult]
     from lightcomp.station.plan import plan_from_snapshot
     from lightcomp.uncertainty.station import (
         carried_uncertainty,
+        carry_reference,
         decision_rule_of,
         has_reported_u,
         ruled,
@@ -109,6 +117,8 @@ def reanalyse_chunk(chunk: Chunk, stages: dict | None = None) -> list[NewResult]
         by_plan.setdefault(key, []).append(i)
     maint = chunk.maintenance or [(np.nan, np.nan)] * n
     stored_u = chunk.uncertainty or [{}] * n
+    source_ids = chunk.source_ids or [int(i) for i in chunk.ids]
+    source_q = chunk.source_quantities or [None] * n
     stored_errors = chunk.errors or [None] * n
     for key, idx in by_plan.items():
         plan = plan_from_snapshot(chunk.plans[key])
@@ -139,17 +149,33 @@ def reanalyse_chunk(chunk: Chunk, stages: dict | None = None) -> list[NewResult]
                         verdict, verdicts, failed, j.quantities, plan.modulation
                     )
                     message = changed or message
-                unc = carried_uncertainty(
-                    stored_u[i], chunk.stored[i], j.quantities, int(chunk.ids[i])
-                )
-                if has_reported_u(unc):  # as the station: the rule applies with U
+                src = int(source_ids[i])
+                if has_reported_u(stored_u[i]):  # as the station: the rule applies with U
+                    # (carried to the new values, for the judged quantities only)
+                    judged = {
+                        k: stored_u[i][k]
+                        for k in {v.get("quantity") for v in verdicts.values()}
+                        if k in stored_u[i]
+                    }
+                    unc = carried_uncertainty(
+                        judged,
+                        chunk.stored[i] if source_q[i] is None else source_q[i],
+                        j.quantities,
+                        src,
+                    )
                     verdict, verdicts, failed = ruled(verdict, verdicts, failed, unc, rule)
                 if stored_errors[i] is not None and not judged_error(stored_errors[i]):
                     # An instrument, the stabilisation or a required U failed: the data
                     # are what they were, and so is the error (re-measure, not re-analyse).
                     verdict, message = "error", stored_errors[i]
                 out[i] = NewResult(
-                    int(chunk.ids[i]), verdict, message, j.quantities, verdicts, failed, unc
+                    int(chunk.ids[i]),
+                    verdict,
+                    message,
+                    j.quantities,
+                    verdicts,
+                    failed,
+                    carry_reference(stored_u[i], src),  # U stays in its one home
                 )
     if stages is not None:
         stages["analyse"] = stages.get("analyse", 0.0) + t1 - t0

@@ -301,7 +301,9 @@ class _Row(NamedTuple):
     quantities: dict | None
     verdict: str
     photometric_code: str | None
-    uncertainty: dict | None
+    source_id: int  # the row holding the arrays: the measurement whose Monte Carlo gave U
+    uncertainty: dict | None  # that measurement's stored U
+    source_quantities: dict | None  # and its values (None: the row is that measurement)
     error_message: str | None
     lot_id: int | None
     family_id: int
@@ -350,7 +352,11 @@ def _read(store, job: Job, ids: tuple[int, ...]) -> tuple[list[_Row], dict]:
                 Measurement.quantities,
                 Measurement.verdict,
                 Measurement.photometric_code,
-                Measurement.uncertainty,
+                ArraySource.id,
+                ArraySource.uncertainty,
+                case(
+                    (Measurement.source_measurement_id.is_not(None), ArraySource.quantities)
+                ).label("source_quantities"),
                 Measurement.error_message,
             )
             .join(ArraySource, array_source_on())
@@ -421,6 +427,8 @@ def _build_chunk(rows, plans, maint: dict) -> Chunk:
         plans={k: plans[k] for k in {r.test_run_id for r in rows}},
         maintenance=[maint.get(r.family_id, (np.nan, np.nan)) for r in rows],
         uncertainty=[r.uncertainty or {} for r in rows],
+        source_ids=[r.source_id for r in rows],
+        source_quantities=[r.source_quantities for r in rows],
         errors=[r.error_message if r.verdict == "error" else None for r in rows],
     )
 
@@ -810,7 +818,7 @@ def _new_values(rows, results: list[NewResult]) -> list[tuple]:
                 dumps(list(res.failed_limits)),
                 dumps(res.verdicts),
                 dumps(res.quantities),
-                dumps(res.uncertainty),  # carried to the new values (compute.py)
+                dumps(res.uncertainty),  # a reference to the Monte Carlo (compute.py)
                 *measurement_columns(res.quantities).values(),
             )
         )

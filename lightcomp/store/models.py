@@ -27,6 +27,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    case,
     event,
     exists,
     func,
@@ -336,6 +338,34 @@ ArraySource = aliased(Measurement, name="array_source")
 def array_source_on():
     """Join condition of :data:`ArraySource` for the ``Measurement`` rows of a query."""
     return ArraySource.id == func.coalesce(Measurement.source_measurement_id, Measurement.id)
+
+
+#: The measurement whose Monte Carlo gave a re-analysis its U (the row holding the
+#: arrays it re-analysed): a re-analysis stores only a reference to it
+#: (:func:`lightcomp.uncertainty.station.carry_reference`).  Outer-joined with
+#: :func:`carry_source_on`, for re-analysis rows only, so an original row's U is read once.
+CarrySource = aliased(Measurement, name="carry_source")
+
+
+def carry_source_on():
+    """Join condition of :data:`CarrySource` for the ``Measurement`` rows of a query."""
+    return and_(
+        Measurement.kind == "reanalysis", CarrySource.id == Measurement.source_measurement_id
+    )
+
+
+def uncertainty_columns() -> tuple:
+    """The columns a reader rebuilds a row's U from
+    (:func:`lightcomp.uncertainty.station.stored_uncertainty`): the row's stored JSON, its
+    values when it is a re-analysis (``u_quantities``), and its carry source's U and
+    values (``source_uncertainty``, ``source_quantities``).  The query outer-joins
+    :data:`CarrySource` on :func:`carry_source_on`."""
+    return (
+        Measurement.uncertainty.label("uncertainty"),
+        case((Measurement.kind == "reanalysis", Measurement.quantities)).label("u_quantities"),
+        CarrySource.uncertainty.label("source_uncertainty"),
+        CarrySource.quantities.label("source_quantities"),
+    )
 
 
 class CurrentMeasurement(Base):

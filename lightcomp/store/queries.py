@@ -40,6 +40,7 @@ from lightcomp.store.codec import decode_array
 from lightcomp.store.models import (
     ArraySource,
     Calibration,
+    CarrySource,
     Certificate,
     Component,
     Family,
@@ -48,9 +49,11 @@ from lightcomp.store.models import (
     Measurement,
     TestRun,
     array_source_on,
+    carry_source_on,
     current_join,
     current_measurement_clause,
     current_measurement_id,
+    uncertainty_columns,
 )
 
 __all__ = [
@@ -254,7 +257,7 @@ def lot_records(
     if include_verdicts:
         cols.append(Measurement.verdicts)
     if include_uncertainty:
-        cols.append(Measurement.uncertainty)
+        cols += uncertainty_columns()  # a re-analysis' U: those it carries (below)
     stmt = (
         select(*cols)
         .select_from(Measurement)
@@ -267,6 +270,8 @@ def lot_records(
         .where(*where)
         .order_by(Measurement.measured_at, Component.id)
     )
+    if include_uncertainty:
+        stmt = stmt.outerjoin(CarrySource, carry_source_on())
     names, rows = _fetch_raw(session, stmt)
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
     data = {}
@@ -289,6 +294,15 @@ def lot_records(
     for c in ("quantities", "verdicts", "uncertainty"):
         if c in df:
             df[c] = df[c].map(_json_dict)
+    if include_uncertainty:
+        from lightcomp.uncertainty.station import stored_uncertainty
+
+        aux = ["u_quantities", "source_uncertainty", "source_quantities"]
+        df["uncertainty"] = [
+            stored_uncertainty(u, *(_json_dict(v) for v in rest)) if rest[0] is not None else u
+            for u, *rest in zip(df["uncertainty"], *(df[c] for c in aux), strict=True)
+        ]
+        df = df.drop(columns=aux)
     df[list(_FLOAT_COLUMNS)] = df[list(_FLOAT_COLUMNS)].astype("float64")
     df["ansi_inside"] = df["ansi_inside"].map(lambda v: None if v is None else bool(v))
     df["measured_at"] = _utc_times(df["measured_at"])
@@ -559,6 +573,19 @@ def _component_row(session: Session, code: str) -> Component | None:
 
 
 def _measurement_dict(m: Measurement) -> dict[str, Any]:
+    from sqlalchemy.orm import object_session
+
+    from lightcomp.uncertainty.station import is_carry_reference, stored_uncertainty
+
+    unc = dict(m.uncertainty or {})
+    if is_carry_reference(unc) and (session := object_session(m)) is not None:
+        source = session.execute(
+            select(Measurement.uncertainty, Measurement.quantities).where(
+                Measurement.id == unc["carried_from"]
+            )
+        ).first()
+        if source is not None:
+            unc = stored_uncertainty(unc, m.quantities, source.uncertainty, source.quantities)
     d: dict[str, Any] = {
         "measurement_id": m.id,
         "measured_at": m.measured_at,
@@ -572,7 +599,7 @@ def _measurement_dict(m: Measurement) -> dict[str, Any]:
         "temperatures": dict(m.temperatures or {}),
         "stabilisation": list(m.stabilisation or []),
         "instruments": dict(m.instruments or {}),
-        "uncertainty": dict(m.uncertainty or {}),
+        "uncertainty": unc,
         "has_spectrum": m.has_spectrum,
         "modulation": m.modulation,
     }

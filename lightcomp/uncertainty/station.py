@@ -331,6 +331,9 @@ def carried_uncertainty(
     value before gets none (nothing was evaluated for it).  Each entry names the
     measurement whose Monte Carlo it comes from (``carried_from``, kept through
     re-analyses of re-analyses); a :data:`NOT_REPORTED` note is kept as it is.
+
+    A re-analysis stores only :func:`carry_reference` (U has one home, the row of the
+    Monte Carlo); readers get this full form back through :func:`stored_uncertainty`.
     """
     out: dict[str, Any] = {}
     old = old or {}
@@ -353,6 +356,48 @@ def carried_uncertainty(
         e["carried_from"] = int(e.get("carried_from") or source_id)
         out[key] = e
     return out
+
+
+#: The only key of a re-analysis row's stored ``uncertainty`` JSON: the id of the
+#: measurement whose Monte Carlo gave its U (:func:`carry_reference`).
+CARRIED = "carried_from"
+
+
+def carry_reference(source_uncertainty: dict | None, source_id: int) -> dict:
+    """What a re-analysis stores as its ``uncertainty``: ``{"carried_from": id}`` naming
+    the measurement whose Monte Carlo gave the U (the row holding the arrays it
+    re-analysed), or ``{}`` when that measurement has no stored U.
+
+    The U are not copied: a copy of some forty entries was most of a re-analysed row's
+    bytes and of its write cost, and a second home of numbers that cannot differ from
+    the first.  :func:`stored_uncertainty` rebuilds them on reading."""
+    return {CARRIED: int(source_id)} if source_uncertainty else {}
+
+
+def is_carry_reference(uncertainty: Any) -> bool:
+    """Whether a stored ``uncertainty`` JSON is a :func:`carry_reference`."""
+    return (
+        isinstance(uncertainty, dict)
+        and len(uncertainty) == 1
+        and isinstance(uncertainty.get(CARRIED), int)
+    )
+
+
+def stored_uncertainty(
+    uncertainty: dict | None,
+    quantities: dict | None = None,
+    source_uncertainty: dict | None = None,
+    source_quantities: dict | None = None,
+) -> dict:
+    """A measurement's U as readers show them: the stored JSON itself, or for a
+    :func:`carry_reference` the U of the measurement it names carried to this row's
+    values (:func:`carried_uncertainty`; ``quantities`` this row's values,
+    ``source_*`` that measurement's stored U and values)."""
+    if not is_carry_reference(uncertainty):
+        return dict(uncertainty or {})
+    return carried_uncertainty(
+        source_uncertainty, source_quantities, quantities or {}, uncertainty[CARRIED]
+    )
 
 
 def _number(value: Any) -> float | None:

@@ -196,7 +196,7 @@ def full_spectrum(ctx: Ctx, session: Session, row) -> tuple[np.ndarray, np.ndarr
 def _uncertainty(row, name: str) -> str | None:
     from lightcomp.reports.certificate import _fmt_u, _uncertainty
 
-    u = _uncertainty({"uncertainty": getattr(row, "uncertainty", None) or {}}, name, (name,))
+    u = _uncertainty({"uncertainty": q.row_uncertainty(row)}, name, (name,))
     if u is None:
         return None
     return f"{_fmt_u(u[0])} (k = {u[1]:g})"
