@@ -72,10 +72,10 @@ from lightcomp.analysis import modulation as mod
 from lightcomp.uncertainty.model import MeterSpec, UncertaintyModel, UncertaintyModelError
 from lightcomp.uncertainty.montecarlo import (
     MCResult,
+    adaptive_samples,
+    budget_u,
+    mc_result,
     normal_table,
-    quantity_stats,
-    summarize,
-    tolerance,
 )
 
 __all__ = [
@@ -571,9 +571,11 @@ def modulation_monte_carlo(
 
     ``trials``: batch size M (default the model's); ``adaptive`` (default the model's):
     batches are added until twice the standard deviation of the batch u's is within the
-    tolerance of u to ``model.digits`` significant digits (JCGM 101 §7.9), at most
-    ``min(model.max_trials, MAX_TRIALS)`` trials. Seeded: same inputs and model, same
-    numbers.
+    tolerance of u to ``model.digits`` significant digits (JCGM 101 §7.9; the spectral
+    Monte Carlo's rule, :func:`~lightcomp.uncertainty.montecarlo.adaptive_samples`, on
+    every result and with criterion "u" whatever the model's), at most
+    ``min(model.max_trials, MAX_TRIALS)`` trials (one batch at least). Seeded: same inputs
+    and model, same numbers.
     """
     model = model or UncertaintyModel()
     t0 = time.perf_counter()
@@ -584,47 +586,40 @@ def modulation_monte_carlo(
     names = [k for k, v in nominal.items() if np.isfinite(v[0])]
     m = int(trials or model.trials)
     adaptive = model.adaptive if adaptive is None else adaptive
-    cap = max(min(model.max_trials, MAX_TRIALS), m)
-    batches: list[np.ndarray] = []
-    us: list[np.ndarray] = []
-    converged = not adaptive
-    while True:
-        b = _run(prep, m, (model.seed, len(batches), _SEED_GROUP + len(MODULATION_GROUPS)), on)
-        batches.append(np.stack([b[k] for k in names]) if names else np.zeros((0, m)))
-        us.append(summarize(batches[-1], model.coverage)["u"])
-        h = len(batches)
-        if not adaptive:
-            break
-        if h >= 2:
-            s = np.nanstd(np.stack(us), axis=0, ddof=1) / math.sqrt(h)
-            all_u = summarize(np.concatenate(batches, axis=1), model.coverage)["u"]
-            if np.all((2.0 * s <= tolerance(all_u, model.digits)) | ~np.isfinite(s)):
-                converged = True
-                break
-        if (h + 1) * m > cap:
-            break
-    samples = np.concatenate(batches, axis=1)
-    stats = quantity_stats(
-        samples, names, {k: nominal[k][0] for k in names}, model.coverage, converged
+
+    def batch(k: int) -> np.ndarray:  # batch k: seeds 0, 1, … of the draw
+        b = _run(prep, m, (model.seed, k, _SEED_GROUP + len(MODULATION_GROUPS)), on)
+        return np.stack([b[key] for key in names]) if names else np.zeros((0, m))
+
+    # the stopping rule on the batch u's of every result (criterion "u" whatever the
+    # model's), batches of M, never more than the cap
+    samples, batches, converged = adaptive_samples(
+        batch, model, m, adaptive=adaptive, cap=max(min(model.max_trials, MAX_TRIALS), m)
     )
-    contributions: dict[str, dict[str, float]] = {}
-    if budget and names:
-        for i, g in enumerate(MODULATION_GROUPS):
-            if g not in on:
-                continue
-            out = _run(prep, model.budget_trials, (model.seed, 0, _SEED_GROUP + i), frozenset({g}))
-            ug = summarize(np.stack([out[k] for k in names]), model.coverage)["u"]
-            contributions[g] = {k: float(ug[j]) for j, k in enumerate(names)}
-    return MCResult(
-        stats=stats,
-        budget=contributions,
-        trials=int(samples.shape[1]),
-        batches=len(batches),
+    contributions = (
+        budget_u(
+            lambda g: _run(
+                prep,
+                model.budget_trials,
+                (model.seed, 0, _SEED_GROUP + MODULATION_GROUPS.index(g)),
+                frozenset({g}),
+            ),
+            [g for g in MODULATION_GROUPS if g in on],
+            names,
+            model,
+        )
+        if budget
+        else {}
+    )
+    return mc_result(
+        samples,
+        names,
+        {k: nominal[k][0] for k in names},
+        model,
+        batches=batches,
         converged=converged,
-        seconds=time.perf_counter() - t0,
-        model=model.name,
-        seed=model.seed,
-        coverage=model.coverage,
+        budget=contributions,
+        t0=t0,
     )
 
 

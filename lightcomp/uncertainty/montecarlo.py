@@ -663,11 +663,13 @@ def monte_carlo(
     of every quantity the analysis core and the readings give, and the budget.
 
     ``trials``: batch size M (default the model's). ``adaptive`` (default the
-    model's): add batches until stable (JCGM 101 §7.9) on the quantities
-    ``stabilise`` (default all with u > 0), at most ``model.max_trials``.
-    ``budget``: also each group's contribution (one group varied at a time,
-    ``model.budget_trials`` trials each). ``groups``: the input groups varied
-    (default all; fewer for studies of one effect).
+    model's): add batches until stable (JCGM 101 §7.9, :func:`adaptive_samples`,
+    ``model.criterion``) on the quantities ``stabilise`` (default all with u > 0),
+    batches of at least 100/(1 − p) trials (§7.9.4; the first batch, which carries the
+    nominal inputs, counts when it has them), up to ``model.max_trials`` rounded up to
+    whole batches and at least two batches. ``budget``: also each group's contribution
+    (:func:`budget_u`, ``model.budget_trials`` trials each). ``groups``: the input
+    groups varied (default all; fewer for studies of one effect).
     """
     model = model or UncertaintyModel()
     t0 = time.perf_counter()
@@ -676,51 +678,141 @@ def monte_carlo(
     first = _run(inputs, model, m, (model.seed, 0, len(GROUPS)), groups, True)
     names = list(first)
     nominal = {k: float(v[0]) for k, v in first.items()}
-    batches = [np.stack([first[k][1:] for k in names])]
-    converged = True
-    if adaptive:
-        m_batch = max(m, int(math.ceil(100.0 / (1.0 - model.coverage))))
-        idx = [names.index(k) for k in (stabilise or names) if k in names]
-        ests: list[np.ndarray] = [_estimates(batches[0], model.coverage)[:, idx]]
-        if m_batch != m:
-            batches = []
-            ests = []
-        h = len(batches)
-        converged = False
-        while h * m_batch < model.max_trials or h < 2:
-            b = _run(inputs, model, m_batch, (model.seed, h + 1, len(GROUPS)), groups, False)
-            batches.append(np.stack([b[k] for k in names]))
-            ests.append(_estimates(batches[-1], model.coverage)[:, idx])
-            h = len(batches)
-            if h < 2:
-                continue
-            e = np.stack(ests)  # (h, 4, Q)
-            with np.errstate(invalid="ignore"):
-                s = np.nanstd(e, axis=0, ddof=1) / math.sqrt(h)  # (4, Q)
-            # u of all trials so far (no sorting: the coverage interval is not needed here)
-            all_u = _mean_u(np.concatenate([b[idx] for b in batches], axis=1))[2]
-            delta = tolerance(all_u, model.digits)
-            if model.criterion == "u":
-                s = s[1:2]  # the standard deviation of the batch u's only
-            ok = np.all((2.0 * s <= delta[None, :]) | ~np.isfinite(s), axis=0)
-            if ok.all():
-                converged = True
-                break
-    samples = batches[0] if len(batches) == 1 else np.concatenate(batches, axis=1)
-    stats = quantity_stats(samples, names, nominal, model.coverage, converged)
-    contributions: dict[str, dict[str, float]] = {}
-    if budget:
-        for g in groups:
-            out = _run(
+    m_batch = max(m, int(math.ceil(100.0 / (1.0 - model.coverage)))) if adaptive else m
+
+    def batch(k: int) -> np.ndarray:  # batch k after the first: seeds 1, 2, … of the draw
+        b = _run(inputs, model, m_batch, (model.seed, k + 1, len(GROUPS)), groups, False)
+        return np.stack([b[key] for key in names])
+
+    samples, batches, converged = adaptive_samples(
+        batch,
+        model,
+        m_batch,
+        adaptive=adaptive,
+        cap=max(2, -(-model.max_trials // m_batch)) * m_batch,
+        criterion=model.criterion,
+        stabilise_idx=[names.index(k) for k in (stabilise or names) if k in names],
+        first=np.stack([first[k][1:] for k in names]) if m_batch == m else None,
+    )
+    contributions = (
+        budget_u(
+            lambda g: _run(
                 inputs, model, model.budget_trials, (model.seed, 0, _GROUP_INDEX[g]), (g,), False
-            )
-            ug = summarize(np.stack([out[k] for k in names]), model.coverage)["u"]
-            contributions[g] = {k: float(ug[j]) for j, k in enumerate(names)}
-    return MCResult(
-        stats=stats,
+            ),
+            groups,
+            names,
+            model,
+        )
+        if budget
+        else {}
+    )
+    return mc_result(
+        samples,
+        names,
+        nominal,
+        model,
+        batches=batches,
+        converged=converged,
         budget=contributions,
+        t0=t0,
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# The rules both Monte Carlos share (spectral above, modulation in
+# lightcomp.uncertainty.modulation)
+# ----------------------------------------------------------------------------------------
+def adaptive_samples(
+    run_batch: Callable[[int], np.ndarray],
+    model: UncertaintyModel,
+    m: int,
+    *,
+    adaptive: bool,
+    cap: int,
+    criterion: str = "u",
+    stabilise_idx: list[int] | None = None,
+    first: np.ndarray | None = None,
+) -> tuple[np.ndarray, int, bool]:
+    """The trials of a Monte Carlo by the adaptive procedure of JCGM 101:2008 §7.9:
+    ``(samples (Q, trials), batches, converged)``.
+
+    ``run_batch(k)``: the (Q, ``m``) trials of batch ``k`` (``k`` = batches held before
+    it; the caller maps ``k`` to its seeds). ``first``: a batch already drawn, kept as
+    batch 0. Without ``adaptive``: that one batch (or ``run_batch(0)``), converged.
+
+    Adaptive: batches are added while the trials stay within ``cap`` (a batch that would
+    pass it is not drawn; at least one batch) until, with h ≥ 2 batches, twice the
+    standard deviation of the batch estimates' mean, s/√h, is within the numerical
+    tolerance δ of u written to ``model.digits`` significant digits (§7.9.2, δ from u of
+    all trials so far, :func:`tolerance`) for each quantity of ``stabilise_idx`` (rows of
+    the batch; None: all). The estimates (§7.9.4) are each batch's u
+    (``criterion = "u"``: the reported U stable to its digits) or y, u, y_low and y_high
+    (``"all"``). Reaching ``cap`` first: ``converged`` is False.
+    """
+    batches = [] if first is None else [first]
+    if not adaptive:
+        return (batches[0] if batches else run_batch(0)), 1, True
+    idx = slice(None) if stabilise_idx is None else stabilise_idx
+    rows = slice(1, 2) if criterion == "u" else slice(None)  # u of (y, u, y_low, y_high)
+    ests = [_estimates(b, model.coverage)[:, idx] for b in batches]
+    converged = False
+    while (len(batches) + 1) * m <= cap or not batches:
+        batches.append(run_batch(len(batches)))
+        ests.append(_estimates(batches[-1], model.coverage)[:, idx])
+        h = len(batches)
+        if h < 2:
+            continue
+        with np.errstate(invalid="ignore"):
+            s = np.nanstd(np.stack(ests), axis=0, ddof=1)[rows] / math.sqrt(h)  # (., Q)
+        # u of all trials so far (no sorting: the coverage interval is not needed here)
+        all_u = _mean_u(np.concatenate([b[idx] for b in batches], axis=1))[2]
+        delta = tolerance(all_u, model.digits)
+        if np.all((2.0 * s <= delta[None, :]) | ~np.isfinite(s)):
+            converged = True
+            break
+    samples = batches[0] if len(batches) == 1 else np.concatenate(batches, axis=1)
+    return samples, len(batches), converged
+
+
+def budget_u(
+    run_group: Callable[[str], dict[str, np.ndarray]],
+    groups,
+    names: list[str],
+    model: UncertaintyModel,
+) -> dict[str, dict[str, float]]:
+    """The uncertainty budget: for each input group ``g`` of ``groups`` (in that order),
+    u of each quantity of ``names`` from the trials ``run_group(g)`` with that group
+    alone varied (the caller's seeds and ``model.budget_trials``); {} without
+    quantities."""
+    contributions: dict[str, dict[str, float]] = {}
+    if not names:
+        return contributions
+    for g in groups:
+        out = run_group(g)
+        ug = summarize(np.stack([out[k] for k in names]), model.coverage)["u"]
+        contributions[g] = {k: float(ug[j]) for j, k in enumerate(names)}
+    return contributions
+
+
+def mc_result(
+    samples: np.ndarray,
+    names: list[str],
+    nominal: dict[str, float],
+    model: UncertaintyModel,
+    *,
+    batches: int,
+    converged: bool,
+    budget: dict[str, dict[str, float]],
+    t0: float,
+) -> MCResult:
+    """The :class:`MCResult` of a Monte Carlo: each quantity's statistics
+    (:func:`quantity_stats`), the budget, the trials and batches, seconds since ``t0``
+    (``time.perf_counter``), and the model's name, seed and coverage."""
+    return MCResult(
+        stats=quantity_stats(samples, names, nominal, model.coverage, converged),
+        budget=budget,
         trials=int(samples.shape[1]),
-        batches=len(batches),
+        batches=batches,
         converged=converged,
         seconds=time.perf_counter() - t0,
         model=model.name,
