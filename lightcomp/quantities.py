@@ -39,6 +39,7 @@ __all__ = [
     "export_column",
     "format_spread",
     "format_value",
+    "from_si",
     "limit_label",
     "lookup",
     "records_markdown",
@@ -67,6 +68,9 @@ _UNIT_TOKENS = {
     "1/h": "per_h",
 }
 """Display unit -> the token that ends an export column name (``thd_pct``, ``cct_k``)."""
+
+_SI_POWER = {"": 0, "Hz": 0, "kHz": 3, "MHz": 6, "s": 0, "ns": -9}
+"""Stored unit -> e, one unit being 10^e of its SI unit (Hz, s; a fraction: 0)."""
 
 
 @dataclass(frozen=True)
@@ -337,6 +341,16 @@ def by_plan_name(name: str) -> Quantity | None:
 def lookup(name: str) -> Quantity | None:
     """Any spelling (key, column, plan name, export column, alias) -> quantity, or None."""
     return _BY_NAME.get(name) or _BY_NAME.get(name.lower())
+
+
+def from_si(q: Quantity | str, value: Any) -> Any:
+    """``value`` (a number or array) computed in SI units (Hz, s, a fraction) in the
+    stored unit of ``q``: divided by 10^e (MHz: e = 6) or multiplied by 10^−e (ns:
+    e = −9), each power an exact float, so the result is the correctly rounded one.
+    ``from_si(q, 1.0)`` is the factor of one SI unit (10⁻⁶ for MHz)."""
+    q = q if isinstance(q, Quantity) else lookup(q)
+    e = _SI_POWER[q.unit]
+    return value / 10.0**e if e > 0 else value * 10.0**-e
 
 
 def limit_label(name: str, *, full: bool = False, dc: bool = False) -> str:

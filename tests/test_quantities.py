@@ -268,3 +268,37 @@ def test_export_report_and_certificate_show_the_same_value(lot, tmp_path):
         assert f">{shown}<" in html, (name, shown)
         assert q.label_en in html
     assert math.isfinite(row["thd_pct"]) and row["thd_pct"] == pytest.approx(12.0)
+
+
+def test_results_computed_in_si_are_stored_in_the_catalogue_unit_correctly_rounded():
+    """from_si: Hz -> MHz, s -> ns, fractions unchanged, each value the correctly rounded
+    quotient (the exact power of ten, never a rounded 1e-6); the VLC result keys of the
+    station are the catalogue's."""
+    from fractions import Fraction
+
+    from lightcomp.station.modulation import ModulationResult
+    from lightcomp.uncertainty.modulation import MODULATION_KEYS
+
+    rng = np.random.default_rng(4)
+    hz, s = rng.uniform(1e5, 1e8, 2000), rng.uniform(1e-9, 1e-6, 2000)
+    mhz, ns = Q.from_si("modulation_bandwidth", hz), Q.from_si("rise_time", s)
+    assert [float(v) for v in mhz] == [float(Fraction(v) / 10**6) for v in hz]
+    assert [float(v) for v in ns] == [float(Fraction(v) * 10**9) for v in s]
+    assert Q.from_si("modulation_depth_usable", 0.37) == 0.37
+    assert Q.from_si("modulation_bandwidth", 1.0) == 1e-6
+    r = ModulationResult(
+        *(np.zeros(1), np.zeros(1), None, {}, np.array([5e6]), {"blue": np.array([4e6])}),
+        *(2e-8, 3e-8, np.zeros(1), np.zeros(1), 0.6),
+    )
+    quantities = r.quantities()
+    assert quantities == pytest.approx(
+        {
+            Q.lookup("modulation_bandwidth").key: 5.0,
+            Q.lookup("modulation_bandwidth_blue").key: 4.0,
+            Q.lookup("rise_time").key: 20.0,
+            Q.lookup("fall_time").key: 30.0,
+            Q.lookup("modulation_depth_usable").key: 0.6,
+        }
+    )
+    assert list(quantities) == list(MODULATION_KEYS)
+    assert all(Q.by_key(k).unit in ("MHz", "ns", "") for k in quantities)

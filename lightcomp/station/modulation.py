@@ -29,7 +29,7 @@ from lightcomp import quantities as catalogue
 from lightcomp.analysis import modulation as mod
 from lightcomp.drivers.base import FunctionGenerator, Oscilloscope, Waveform
 from lightcomp.errors import InstrumentError, PlanError
-from lightcomp.uncertainty.modulation import ModulationInputs, Sweep
+from lightcomp.uncertainty.modulation import MODULATION_KEYS, ModulationInputs, Sweep
 
 MODULATION_OHM = 50.0
 """Series resistance of the bias-T's RF path: modulation current = generator volts / 50 ohm."""
@@ -289,14 +289,16 @@ class ModulationResult:
             return None if not np.isfinite(v) else v
 
         blue = self.bandwidth_filtered_hz.get("blue")
+        si = (  # in the order of MODULATION_KEYS: white, blue, rise, fall, usable depth
+            self.bandwidth_hz[0],
+            None if blue is None else blue[0],
+            self.rise_s,
+            self.fall_s,
+            self.usable_depth,
+        )
         return {
-            "modulation_bandwidth_mhz": num(self.bandwidth_hz[0] / 1e6),
-            "modulation_bandwidth_blue_mhz": None if blue is None else num(blue[0] / 1e6),
-            "rise_time_ns": num(self.rise_s * 1e9),
-            "fall_time_ns": num(self.fall_s * 1e9),
-            "modulation_depth_usable": None
-            if self.usable_depth is None
-            else num(self.usable_depth),
+            key: None if v is None else num(catalogue.from_si(key, v))
+            for key, v in zip(MODULATION_KEYS, si, strict=True)
         }
 
     def arrays(self) -> dict[str, np.ndarray]:

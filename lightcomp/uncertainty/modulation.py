@@ -129,9 +129,9 @@ MODULATION_KEYS: tuple[str, ...] = tuple(
     )
 )
 _WHITE, _BLUE, _RISE, _FALL, _DEPTH = MODULATION_KEYS
-#: SI (Hz, s, fraction) -> the catalogue's unit of each result
-_FROM_SI = {"MHz": 1e-6, "ns": 1e9, "": 1.0}
-_SCALE = {k: _FROM_SI[catalogue.lookup(k).unit] for k in MODULATION_KEYS}
+#: SI (Hz, s, fraction) -> the catalogue's unit of each result: the factor of one SI unit
+#: (catalogue.from_si), multiplying the trials
+_SCALE = {k: catalogue.from_si(k, 1.0) for k in MODULATION_KEYS}
 
 #: Seeds of the modulation groups start here (the spectral groups use 0 … 9).
 _SEED_GROUP = 100
