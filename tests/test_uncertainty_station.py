@@ -154,6 +154,10 @@ def test_budget_rows_and_typical_u():
     assert rows[0][0] == "luminous_flux" and rows[0][1] == "14"
     assert rows[0][2] == "standard lamp (certificate) 80 %, sphere spatial non-uniformity 20 %"
     assert rows[1][2] == "standard lamp (certificate) 100 %" and len(rows) == 2
+    # the group labels through the caller's translator (the certificate's language)
+    zh = {"standard lamp (certificate)": "标准灯（证书）", "sphere spatial non-uniformity": "球"}
+    rows = budget_rows(budget, unc, ["luminous_flux"], group_label=zh.__getitem__)
+    assert rows[0][2] == "标准灯（证书） 80 %, 球 20 %"
     t = typical_u(
         [unc, {"luminous_flux": {"U": 12.0}}, None, {"luminous_flux": {"U": 20.0}}],
         ["luminous_flux", "x", "CCT"],

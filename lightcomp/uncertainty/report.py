@@ -15,12 +15,19 @@ def budget_rows(
     keys: Iterable[str],
     *,
     label: Callable[[str], str] = str,
+    group_label: Callable[[str], str] = str,
     fmt_u: Callable[[str, float], str] = lambda _k, u: f"{u:.2g}",
     top: int = 4,
 ) -> list[list[str]]:
     """One row per quantity: label, U (k = 2) and the input groups that dominate its
     variance (share u_g² / Σ u_g², largest first, those ≥ 1 %; one group varied at a
-    time, so for nearly linear quantities the shares add up to about 100 %)."""
+    time, so for nearly linear quantities the shares add up to about 100 %).
+
+    ``label(key)`` names a quantity; ``group_label(text)`` gives an input group's label
+    (:data:`~lightcomp.uncertainty.model.GROUP_LABELS`,
+    :data:`~lightcomp.uncertainty.modulation.MODULATION_GROUP_LABELS`, English) in the
+    report's language — the certificate passes its translator — and is identity by
+    default."""
     from lightcomp.uncertainty.modulation import MODULATION_GROUP_LABELS, MODULATION_GROUPS
 
     groups = (*GROUPS, *MODULATION_GROUPS)
@@ -38,7 +45,9 @@ def budget_rows(
             ((float(v) ** 2 / total, g) for g, v in shares.items() if total > 0),
             reverse=True,
         )
-        text = ", ".join(f"{labels[g]} {100 * s:.0f} %" for s, g in parts[:top] if s >= 0.01)
+        text = ", ".join(
+            f"{group_label(labels[g])} {100 * s:.0f} %" for s, g in parts[:top] if s >= 0.01
+        )
         rows.append([label(key), fmt_u(key, float(entry["U"])), text or "–"])
     return rows
 
