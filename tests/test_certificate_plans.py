@@ -209,6 +209,11 @@ def test_chinese_certificate_uses_the_catalogue_labels(units, tmp_path):
     assert both.count("Decision rule:") == 1 and both.count("判定规则：") == 1
 
 
+def test_a_label_alike_in_both_languages_is_given_once():
+    assert Words("zh+en")("U (k = 2)") == "U (k = 2)"
+    assert Words("zh+en")("Quantity") == "参数 / Quantity"
+
+
 def test_every_fixed_text_has_chinese():
     for rule in DECISION_RULES.values():  # the rules' own wording, translated
         assert rule in TEXTS

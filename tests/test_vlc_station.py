@@ -5,6 +5,7 @@ modulation section, the lot report's bandwidth histogram/Cpk, the API record and
 from __future__ import annotations
 
 import html as html_text
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -173,6 +174,94 @@ def test_certificate_gives_u_of_the_modulation_results(vlc_lot):
         row = conformity.split(label, 1)[1].split("</tr>", 1)[0]
         unit = catalogue.lookup(col).shown_unit
         assert f"guarded, w = {_fmt_u(df[f'U_{col}'].iloc[1])} {unit}" in row, row
+
+
+def _certificate(db, tmp, code, language) -> str:
+    out = tmp / f"cert-{code}-{language}.html"
+    args = ["certificate", code, "-o", str(out), "--authorised-by", "QA", "--language", language]
+    assert main([*args, "--db", db]) == 0
+    return out.read_text(encoding="utf-8")
+
+
+def test_budget_annex_names_the_input_groups_in_the_certificate_language(vlc_lot):
+    """Issue 19: Annex A's input groups (spectral and modulation Monte Carlo) follow the
+    certificate's language: Chinese labels from the one EN->ZH table in a Chinese
+    certificate, and in zh+en each contributions cell all Chinese, then all English."""
+    from lightcomp.reports.certificate import TEXTS
+    from lightcomp.uncertainty.model import GROUP_LABELS
+    from lightcomp.uncertainty.modulation import MODULATION_GROUP_LABELS
+
+    db, tmp, df = vlc_lot
+    code = df["product_code"].iloc[0]
+    en = _certificate(db, tmp, code, "en").split("Annex A", 1)[1]
+    zh = _certificate(db, tmp, code, "zh").split("附录 A", 1)[1]
+    both = _certificate(db, tmp, code, "zh+en").split("附录 A", 1)[1]
+    labels = [*GROUP_LABELS.values(), *MODULATION_GROUP_LABELS.values()]
+    shown = [g for g in labels if html_text.escape(g) in en]
+    # both Monte Carlos' groups are in the budget: the spectral and the modulation ones
+    assert set(shown) & set(GROUP_LABELS.values()), shown
+    assert set(shown) & set(MODULATION_GROUP_LABELS.values()), shown
+    for g in labels:
+        assert html_text.escape(g) not in zh, g
+        assert (TEXTS[g] in zh) == (g in shown), g
+        assert (TEXTS[g] in both) == (g in shown), g
+    # zh+en: a list of labels is not "中 / En" nested; Chinese line, then English line
+    scope = MODULATION_GROUP_LABELS["scope_noise"]
+    assert f"{TEXTS[scope]} / {scope}" not in both
+    cell = re.search(rf"<td[^>]*>({re.escape(TEXTS[scope])} [^<]*)<br>([^<]*)</td>", both)
+    assert cell is not None and cell[2].startswith(scope), both
+
+
+def _stored_u(db, code) -> tuple[dict, dict]:
+    """(uncertainty JSON, values) of the unit's measurement, as stored."""
+    from lightcomp.store import queries
+
+    store = Store.open(db)
+    try:
+        with store.session() as s:
+            m = queries.component_record(s, code)["measurement"]
+    finally:
+        store.dispose()
+    values = {c: m.get(c) for c in U_COLUMNS}
+    values["modulation_depth_usable"] = (m.get("quantities") or {})["modulation_depth_usable"]
+    return m["uncertainty"], values
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_certificate_gives_the_shortest_coverage_interval_of_the_modulation_results(
+    vlc_lot, language
+):
+    """Issue 19: the modulation results' Monte Carlo has one-sided inputs, so their stored
+    shortest 95 % coverage interval is not symmetric about the value: the certificate's VLC
+    block states it beside U (ends to U's decimal place), with the sentence saying why, in
+    the certificate's language."""
+    import math
+
+    from lightcomp import quantities as catalogue
+    from lightcomp.reports.certificate import TEXTS
+
+    db, tmp, df = vlc_lot
+    code = df["product_code"].iloc[2]
+    html = _certificate(db, tmp, code, language)
+    uncertainty, values = _stored_u(db, code)
+    zh = language == "zh"
+    title = "调制响应（可见光通信）" if zh else "Modulation response (visible light communication)"
+    block = html.split(title, 1)[1].split("<figure", 1)[0]
+    name = "Shortest 95 % coverage interval"
+    for col in U_COLUMNS:
+        q = catalogue.lookup(col)
+        entry = uncertainty[col]
+        assert entry["low"] < values[col] < entry["high"], col
+        d = max(0, 1 - math.floor(math.log10(entry["U"])))
+        text = f"[{entry['low']:.{d}f}, {entry['high']:.{d}f}] {q.shown_unit}".strip()
+        label = html_text.escape(q.label_zh if zh else q.label_en)
+        row = block.split(label, 1)[1].split("</tr>", 1)[0]
+        assert f"k = 2)<br>{TEXTS[name] if zh else name} {text}</td>" in row, (col, row)
+    why = next(k for k in TEXTS if k.startswith("The shortest 95 % coverage intervals"))
+    assert "JCGM 101:2008 §6.4.2.1" in why and "de-embedded" in why
+    assert block.count(html_text.escape(TEXTS[why] if zh else why)) == 1
+    if zh:
+        assert name not in html and why.split(":")[0] not in html
 
 
 def test_lot_report_has_bandwidth_histogram_and_cpk(vlc_lot):

@@ -323,6 +323,12 @@ TEXTS: dict[str, str] = {
     "it (required = false).": "本样品的{what}未给出不确定度：{reason}。检测计划未要求给出（required = false）。",
     "the results": "结果",
     # VLC modulation results (lightcomp.reports.modulation.certificate_blocks)
+    "Shortest 95 % coverage interval": "最短 95 % 包含区间",
+    "The shortest 95 % coverage intervals of the modulation results are in general not "
+    "symmetric about the values: the receiver and instrument responses, not de-embedded, "
+    "can only lower the measured bandwidth and lengthen the measured edges (one-sided "
+    "distributions, JCGM 101:2008 §6.4.2.1), and the analysis of the noisy records is not "
+    "linear.": "调制结果的最短 95 % 包含区间一般不以测量值为中心对称：未去嵌入的接收器与仪器响应只会使测得的带宽降低、使测得的上升沿和下降沿变长（单侧分布，JCGM 101:2008 §6.4.2.1），且含噪声波形的分析是非线性的。",
     "Modulation response (visible light communication)": "调制响应（可见光通信）",
     "DC bias of the results (mA)": "结果对应的直流偏置 (mA)",
     "White bandwidth against bias: {pairs}.": "白光调制带宽随偏置电流的变化：{pairs}。",
@@ -353,6 +359,23 @@ TEXTS: dict[str, str] = {
     "below 1 % are not listed.": "各输入分量组对各结果方差的贡献（蒙特卡洛中每次只改变一组；输入量及其来源见 lightcomp docs/uncertainty.md）。低于 1 % 的分量组不列出。",
     "U (k = 2)": "U (k = 2)",
     "Main contributions (share of variance)": "主要分量（方差占比）",
+    # the budget's input groups (lightcomp.uncertainty.model.GROUP_LABELS,
+    # lightcomp.uncertainty.modulation.MODULATION_GROUP_LABELS)
+    "standard lamp (certificate)": "标准灯（证书）",
+    "wavelength scale": "波长标尺",
+    "bandwidth and stray light": "带宽与杂散光",
+    "spectrometer noise and dark": "光谱仪噪声与暗信号",
+    "spectrometer nonlinearity": "光谱仪非线性",
+    "self-absorption factor": "自吸收因子",
+    "sphere spatial non-uniformity": "积分球空间不均匀性",
+    "electrical meters": "电参数测量仪表",
+    "temperature probe": "温度探头",
+    "scope record noise": "示波器记录噪声",
+    "scope vertical gain": "示波器垂直增益",
+    "generator frequency and scope time base": "信号发生器频率与示波器时基",
+    "receiver and instrument response (not de-embedded)": "接收器与仪器响应（未去嵌入）",
+    "DC bias current": "直流偏置电流",
+    "modulation amplitude (depth axis)": "调制幅度（深度轴）",
     # authorisation
     "Authorised by": "批准人",
     "The results relate only to the item tested, as received. This report shall not be "
@@ -382,9 +405,9 @@ class Words:
         return en.format(**kw), zh.format(**kw)
 
     def __call__(self, en: str, **kw: Any) -> str:
-        """A label or short text."""
+        """A label or short text (once when both languages write it alike: ``U (k = 2)``)."""
         e, z = self._pair(en, **kw)
-        return {"en": e, "zh": z}.get(self.language, f"{z} / {e}")
+        return {"en": e, "zh": z}.get(self.language, f"{z} / {e}" if z != e else e)
 
     def para(self, en: str, **kw: Any) -> str:
         """A sentence or paragraph (both languages on separate lines in ``zh+en``)."""
@@ -567,12 +590,31 @@ def _fmt(v: Any, digits: int) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0.0 else text
 
 
+def _u_decimals(u: float) -> int:
+    """Decimals of an uncertainty given to two significant digits (GUM 7.2.6)."""
+    return max(0, 1 - int(math.floor(math.log10(abs(u))))) if u else 0
+
+
 def _fmt_u(u: float) -> str:
     """An uncertainty to two significant digits, without exponent notation."""
     if u == 0:
         return "0"
-    decimals = max(0, 1 - int(math.floor(math.log10(abs(u)))))
-    return f"{u:.{decimals}f}"
+    return f"{u:.{_u_decimals(u)}f}"
+
+
+def _coverage_interval(m: dict, q: catalogue.Quantity) -> str | None:
+    """The stored shortest 95 % coverage interval of ``q`` (Monte Carlo, JCGM 101:2008
+    §7.7; ``low``/``high`` beside U in the ``uncertainty`` JSON) as ``[low, high] unit``,
+    both ends to the decimal place of U (GUM 7.2.6); None when none is stored."""
+    stored = m.get("uncertainty") or {}
+    entry = next((stored[k] for k in (q.column, q.key, *q.names) if k and k in stored), None)
+    if not isinstance(entry, dict):
+        return None
+    low, high, u = (finite(entry.get(k)) for k in ("low", "high", "U"))
+    if low is None or high is None or u is None:
+        return None
+    d = _u_decimals(u * q.scale)
+    return f"[{low * q.scale:.{d}f}, {high * q.scale:.{d}f}] {q.shown_unit}".strip()
 
 
 def _value(m: dict, col: str | None, keys: tuple[str, ...]) -> Any:
@@ -1257,8 +1299,15 @@ def build_certificate(
             return None
         return f"U = {f'{_fmt_u(u[0] * q.scale)} {q.shown_unit}'.strip()}, k = {u[1]:g}"
 
-    # VLC test, when the plan had one; its U from the Monte Carlo of its records
-    for block in modulation_report.certificate_blocks(m, uncertainty=vlc_u, words=w):
+    def vlc_interval(key: str) -> str | None:
+        q = catalogue.lookup(key)
+        return _coverage_interval(m, q) if q is not None else None
+
+    # VLC test, when the plan had one; its U (and shortest 95 % coverage interval, not
+    # symmetric about the value) from the Monte Carlo of its records
+    for block in modulation_report.certificate_blocks(
+        m, uncertainty=vlc_u, interval=vlc_interval, words=w
+    ):
         doc.add(block)
 
     doc.add(Heading(f"5. {w('Statement of conformity')}"))
@@ -1429,13 +1478,22 @@ def build_certificate(
             q.key: q
             for q in (*_ELECTRICAL, *_PHOTOMETRIC, *(catalogue.lookup(k) for k in _MODULATION_KEYS))
         }
-        rows = budget_rows(
-            ev["budget"],
-            m.get("uncertainty") or {},
-            [k for k in shown if k in (m.get("uncertainty") or {})],
-            label=lambda k: w.quantity(shown[k], dc=dc),
-            fmt_u=lambda k, u: f"{_fmt_u(u * shown[k].scale)} {shown[k].shown_unit}".strip(),
-        )
+
+        def budget(x: Words) -> list[list[str]]:
+            return budget_rows(
+                ev["budget"],
+                m.get("uncertainty") or {},
+                [k for k in shown if k in (m.get("uncertainty") or {})],
+                label=lambda k: x.quantity(shown[k], dc=dc),
+                group_label=x,
+                fmt_u=lambda k, u: f"{_fmt_u(u * shown[k].scale)} {shown[k].shown_unit}".strip(),
+            )
+
+        rows = budget(w)
+        if w.language == "zh+en":  # a list of group labels: all Chinese, then all English
+            each = {x.language: budget(x) for x in (Words("zh"), Words("en"))}
+            for i, row in enumerate(rows):
+                row[2] = w.each(lambda x, i=i: each[x.language][i][2])
         if rows:
             doc.add(Heading(f"{w('Annex A')}. {w('Uncertainty budget')}"))
             doc.add(

@@ -72,11 +72,18 @@ def certificate_blocks(
     uncertainty: Callable[[str], str | None] | None = None,
     *,
     words: Any,
+    interval: Callable[[str], str | None] | None = None,
 ) -> list[Block]:
     """The certificate's modulation results (none when the measurement has no VLC test).
 
     ``uncertainty(key)``: the text of a result's expanded uncertainty
     (``U = 0.52 MHz, k = 2``), or None when it has none; shown after the value.
+    ``interval(key)``: the text of its stored shortest 95 % coverage interval
+    (``[2.31, 2.43] MHz``), or None; shown under the value. The Monte Carlo's one-sided
+    inputs (receiver and instrument responses not de-embedded,
+    :mod:`lightcomp.uncertainty.modulation`; rectangular R(0, b), JCGM 101:2008
+    §6.4.2.1) make these intervals asymmetric about the value, so U = 2u alone would
+    misstate them (JCGM 101:2008 §5.3.4, §7.7); a note says why when any is shown.
     ``words``: the certificate's texts in its language
     (:class:`lightcomp.reports.certificate.Words`: labels from the catalogue, fixed
     texts from its one EN→ZH table)."""
@@ -86,10 +93,17 @@ def certificate_blocks(
         return []
     bias = np.asarray((curves or {}).get("bias_a", []), dtype=float) * 1e3
 
+    shown_intervals = []
+
     def value(key: str, v: Any) -> str:
         text = catalogue.format_value(key, v)
         u = uncertainty(key) if uncertainty is not None else None
-        return f"{text} ({u})" if u else text
+        text = f"{text} ({u})" if u else text
+        iv = interval(key) if interval is not None else None
+        if iv:
+            shown_intervals.append(key)
+            text += f"\n{w('Shortest 95 % coverage interval')} {iv}"
+        return text
 
     rows = [
         (w.quantity(catalogue.lookup(col), unit=True), value(col, m.get(col)))
@@ -108,6 +122,19 @@ def certificate_blocks(
         rows.insert(0, (w("DC bias of the results (mA)"), f"{bias[0]:g}"))
     out: list[Block] = [Paragraph(w("Modulation response (visible light communication)"), "strong")]
     out.append(KeyValues(rows))
+    if shown_intervals:
+        out.append(
+            Paragraph(
+                w.para(
+                    "The shortest 95 % coverage intervals of the modulation results are in "
+                    "general not symmetric about the values: the receiver and instrument "
+                    "responses, not de-embedded, can only lower the measured bandwidth and "
+                    "lengthen the measured edges (one-sided distributions, JCGM 101:2008 "
+                    "§6.4.2.1), and the analysis of the noisy records is not linear."
+                ),
+                "note",
+            )
+        )
     if curves:
         bw = np.asarray(curves.get("bandwidth_hz", []), dtype=float) / 1e6
         if bias.size > 1 and bw.size == bias.size:
