@@ -193,10 +193,12 @@ def full_spectrum(ctx: Ctx, session: Session, row) -> tuple[np.ndarray, np.ndarr
     return decode_array(arrays.wavelengths), decode_array(arrays.spectrum)
 
 
-def _uncertainty(row, name: str) -> str | None:
+def _uncertainty(stored: dict, name: str) -> str | None:
+    """The text of quantity ``name``'s U in ``stored`` (:func:`q.row_uncertainty`, read
+    once per page: a re-analysis' U are carried on reading)."""
     from lightcomp.reports.certificate import _fmt_u, _uncertainty
 
-    u = _uncertainty({"uncertainty": q.row_uncertainty(row)}, name, (name,))
+    u = _uncertainty({"uncertainty": stored}, name, (name,))
     if u is None:
         return None
     return f"{_fmt_u(u[0])} (k = {u[1]:g})"
@@ -268,11 +270,12 @@ def register(router: APIRouter, portal: Portal) -> None:
             row = visible_component(ctx, session, code)
             full = q.has_full_access(ctx.principal, row.manufacturer_id)
             rec = record(row, full=full, lab_name=portal.lab_name)
+            unc = q.row_uncertainty(row)
             quantities = [
                 {
                     "name": name,
                     **rec["quantities"][name],
-                    "uncertainty": _uncertainty(row, name),
+                    "uncertainty": _uncertainty(unc, name),
                 }
                 for name, _col in q.KEY_QUANTITIES
             ]
@@ -288,7 +291,7 @@ def register(router: APIRouter, portal: Portal) -> None:
                         continue  # already in the key-quantity table
                     if not isinstance(v, dict | list):
                         others.append(
-                            {"name": name, "value": v, "uncertainty": _uncertainty(row, name)}
+                            {"name": name, "value": v, "uncertainty": _uncertainty(unc, name)}
                         )
                 for name, v in (rec["detail"]["verdicts"] or {}).items():
                     if isinstance(v, dict):
