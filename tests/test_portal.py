@@ -414,3 +414,20 @@ def test_api_paths_unchanged(world):
     r = api.get(f"/components/{code}", headers={"Authorization": f"Bearer {w.api.keys['member']}"})
     assert r.status_code == 200 and r.json()["product_code"] == code
     assert api.get("/", follow_redirects=False).headers["location"] == "/portal/"
+
+
+def test_results_table_finds_u_stored_under_the_cores_keys():
+    """The component page's results table shows columns (``luminous_flux_lm``, ``cct_k``,
+    ``ra``); the Monte Carlo stores U under the core's keys (``luminous_flux``, ``CCT``,
+    ``Ra``) — the page finds them by every name of the quantity, as the certificate."""
+    from lightcomp.api.portal.pages import _uncertainty
+
+    stored = {
+        "luminous_flux": {"U": 14.0, "k": 2},
+        "CCT": {"U": 6.2, "k": 2},
+        "voltage_v": {"U": 0.023, "k": 2},
+    }
+    assert _uncertainty(stored, "luminous_flux_lm") == "14 (k = 2)"
+    assert _uncertainty(stored, "cct_k") == "6.2 (k = 2)"
+    assert _uncertainty(stored, "voltage_v") == "0.023 (k = 2)"
+    assert _uncertainty(stored, "ra") is None  # none stored

@@ -196,9 +196,13 @@ def full_spectrum(ctx: Ctx, session: Session, row) -> tuple[np.ndarray, np.ndarr
 def _uncertainty(stored: dict, name: str) -> str | None:
     """The text of quantity ``name``'s U in ``stored`` (:func:`q.row_uncertainty`, read
     once per page: a re-analysis' U are carried on reading)."""
+    from lightcomp.quantities import lookup
     from lightcomp.reports.certificate import _fmt_u, _uncertainty
 
-    u = _uncertainty({"uncertainty": stored}, name, (name,))
+    # by every name of the quantity: U are stored under the core's keys (luminous_flux,
+    # CCT, Ra), the results table shows columns (luminous_flux_lm, cct_k, ra)
+    q = lookup(name)
+    u = _uncertainty({"uncertainty": stored}, name, (q.key, *q.names) if q else ())
     if u is None:
         return None
     return f"{_fmt_u(u[0])} (k = {u[1]:g})"
