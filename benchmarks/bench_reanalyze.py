@@ -138,13 +138,17 @@ def fill(url: str, n: int, lots: tuple[str, ...] = ("BENCH-A", "BENCH-B")) -> No
         fid, lot_ids, rid = f.id, [lot.id for lot in made], run.id
     wl_blob = encode_array(WL)
     x = spectra(n)
-    stored = stored_results(x, plan)
     now = datetime.now(UTC)
     step = 5000
     total = n * len(lots)
     with store.engine.begin() as c:
-        for a in range(0, total, step):
-            b = min(total, a + step)
+        a = 0
+        while a < total:
+            b = min(a + step, (a // n + 1) * n)  # a block stays in one lot
+            # The stored results block by block: a million rows' dicts would not fit.
+            stored = dict(
+                zip(range(a, b), stored_results(x[a % n : (b - 1) % n + 1], plan), strict=True)
+            )
             c.execute(
                 insert(Component),
                 [
@@ -168,7 +172,7 @@ def fill(url: str, n: int, lots: tuple[str, ...] = ("BENCH-A", "BENCH-B")) -> No
                         "family_id": fid,
                         "test_run_id": rid,
                         "measured_at": now,
-                        **stored[i % n],
+                        **stored[i],
                         "wavelengths": wl_blob,
                         "spectrum": encode_array(x[i % n]),
                         "electrical": {},
@@ -181,6 +185,7 @@ def fill(url: str, n: int, lots: tuple[str, ...] = ("BENCH-A", "BENCH-B")) -> No
                     for i in range(a, b)
                 ],
             )
+            a = b
         # Each component's one measurement is its current one (the pointer table).
         c.execute(
             insert(CurrentMeasurement).from_select(

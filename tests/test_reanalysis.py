@@ -432,3 +432,24 @@ def test_dask_tasks_carry_no_password(tmp_path, pg_url):
     assert diff.written == 2 and len(sent) == 2
     assert not [b for b in sent if secret.encode() in b]
     assert {make_url(e).password for e in envs.values()} == {secret}
+
+
+def test_older_generations_are_collected_less_often_during_a_run_only(lab):
+    """A run walks its chunks' objects less often (``fewer_full_collections``) and puts
+    the collector's thresholds back afterwards, also when it fails."""
+    import gc
+
+    before = gc.get_threshold()
+    seen = []
+    reanalyze(
+        lab.store,
+        Selection(lot="LOT-RA"),
+        dry_run=True,
+        progress=lambda d: seen.append(gc.get_threshold()),
+    )
+    assert seen and all(t[0] == before[0] and min(t[1:]) >= 100 for t in seen)
+    assert gc.get_threshold() == before
+    with pytest.raises(ZeroDivisionError), rerun.fewer_full_collections():
+        assert gc.get_threshold() != before
+        1 / 0  # noqa: B018
+    assert gc.get_threshold() == before
