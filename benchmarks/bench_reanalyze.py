@@ -279,12 +279,25 @@ def _worker_rss(engine) -> list[float]:
     return sorted(engine.client.run(_peak_rss).values())
 
 
+def _core_threads() -> int:
+    """The analysis core's threads in this process (run on each Dask worker)."""
+    from lightcomp.analysis import _cr_common
+
+    return _cr_common.THREADS
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20000, help="components per lot (two lots)")
     ap.add_argument("--db", default=os.environ.get("LIGHTCOMP_TEST_PG"))
     ap.add_argument("--chunk", type=int, default=2000)
     ap.add_argument("--no-dask", action="store_true", help="local engine only")
+    ap.add_argument(
+        "--dask-threads",
+        type=int,
+        default=None,
+        help="the core's threads per Dask worker (default: the engine's, cores / workers)",
+    )
     args = ap.parse_args()
     from lightcomp.analysis import analyze_arrays
     from lightcomp.reanalysis.run import DaskEngine, Selection, reanalyze
@@ -339,8 +352,12 @@ def main() -> None:
         worker_rss: list[float] = []
         if not args.no_dask:
             t = time.perf_counter()
-            dask = DaskEngine()
-            print(f"(Dask LocalCluster of 2 workers started in {time.perf_counter() - t:.1f} s)")
+            dask = DaskEngine(analysis_threads=args.dask_threads)
+            threads = dask.client.run(_core_threads)
+            print(
+                f"(Dask LocalCluster of 2 workers started in {time.perf_counter() - t:.1f} s;"
+                f" the core's threads per worker: {sorted(threads.values())})"
+            )
             try:
                 timed("reanalyze dask(2) --dry-run", "BENCH-A", engine=dask, dry_run=True)
                 timed("reanalyze local (writes)", "BENCH-A", engine="local")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from _station_helpers import Lab
 from sqlalchemy import func, select
@@ -234,7 +236,21 @@ def test_local_and_dask_engines_agree_bit_for_bit(lab):
     assert done.returncode == 0, done.stdout + done.stderr
     local = _new_results(lab.store, start)
     start = _again_as_old_version(lab.store)
-    diff = reanalyze(lab.store, Selection(lot="LOT-RA"), engine="dask", chunk=4)
+
+    def core_threads():  # (pickled by value: runs on each worker)
+        from lightcomp.analysis import _cr_common
+
+        return _cr_common.THREADS
+
+    eng = rerun.DaskEngine(store_url=lab.store.engine.url)
+    try:
+        # The LocalCluster's two workers split this machine's cores between their cores
+        # (the local run above used two threads: the results must not depend on it).
+        per_worker = max(1, (os.cpu_count() or 1) // 2)
+        assert sorted(eng.client.run(core_threads).values()) == [per_worker, per_worker]
+        diff = reanalyze(lab.store, Selection(lot="LOT-RA"), engine=eng, chunk=4)
+    finally:
+        eng.close()
     assert diff.written == N
     dask = _new_results(lab.store, start)
     assert len(local) == N

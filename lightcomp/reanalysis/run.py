@@ -26,6 +26,7 @@ publication of the new version in the audit trail.
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -467,8 +468,6 @@ def _worker_url(url: str) -> str:
     holds; a LocalCluster's workers inherit the driver's), else ``url`` itself, for which
     the database driver finds the password as libpq does (``PGPASSWORD``, ``~/.pgpass``).
     """
-    import os
-
     from lightcomp.store.engine import ENV_VAR
 
     own = os.environ.get(ENV_VAR)
@@ -641,12 +640,17 @@ class LocalEngine:
         pass
 
 
-def _warm_up() -> None:
+def _warm_up(analysis_threads: int | None = None) -> None:
     """Import what a chunk needs and fill the core's tables (run on every Dask worker
-    when the engine starts, so the first chunk costs what the others cost)."""
+    when the engine starts, so the first chunk costs what the others cost); with
+    ``analysis_threads``, the core of this worker runs on that many threads (before its
+    pool exists)."""
     import lightcomp.station.judge  # noqa: F401
     import lightcomp.store.audit  # noqa: F401
-    from lightcomp.analysis import analyze_arrays
+    from lightcomp.analysis import _cr_common, analyze_arrays
+
+    if analysis_threads is not None:
+        _cr_common.THREADS = max(1, int(analysis_threads))
 
     wl = np.arange(380.0, 781.0)
     analyze_arrays(wl, np.exp(-0.5 * ((wl - 560.0) / 80.0) ** 2)[None, :], absolute=True)
@@ -662,10 +666,21 @@ class DaskEngine:
 
     name = "dask"
 
-    def __init__(self, scheduler: str | None = None, workers: int = 2, store_url=None):
+    def __init__(
+        self,
+        scheduler: str | None = None,
+        workers: int = 2,
+        store_url=None,
+        analysis_threads: int | None = None,
+    ):
         """``store_url``: the store the runs will use; when its URL holds a password, the
         LocalCluster's workers get it in their environment (``$LIGHTCOMP_DB``), never in
-        a task.  Workers of a ``scheduler`` use their own environment."""
+        a task.  Workers of a ``scheduler`` use their own environment.
+
+        ``analysis_threads``: the core's threads in each worker.  A LocalCluster shares
+        this machine's cores, so by default its workers split them (one each on two
+        cores, instead of two workers each running the core's two threads beside the
+        database); a scheduler's workers keep their own unless it is given."""
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError as exc:  # pragma: no cover - a dependency of record
@@ -695,7 +710,10 @@ class DaskEngine:
             ) from exc
         n = sum(self.client.nthreads().values()) or 1
         self.window = 2 * n
-        self.client.run(_warm_up)  # workers import the core now, not in the first chunk
+        if analysis_threads is None and self._cluster is not None:
+            analysis_threads = max(1, (os.cpu_count() or 1) // workers)
+        # Workers import the core now, not in the first chunk.
+        self.client.run(_warm_up, analysis_threads)
 
     def run(self, job: Job, chunks: Iterator[tuple[int, ...]], store) -> Iterator[Diff]:
         from dask.distributed import wait
