@@ -56,7 +56,9 @@ def _rows(store):
         ).all()
 
 
-def _forge_old_version(store, component_id: int, *, cct_shift: float) -> int:
+def _forge_old_version(
+    store, component_id: int, *, cct_shift: float, verdict: str | None = None
+) -> int:
     """A stored row with different numbers, as an older method set would have given
     (a new row superseding the current one: nothing is edited)."""
     from sqlalchemy import update
@@ -76,6 +78,8 @@ def _forge_old_version(store, component_id: int, *, cct_shift: float) -> int:
             supersedes_id=cur.id,
             reason="test: as an older method set computed it",
         )
+        if verdict is not None:
+            cols["verdict"] = verdict
         m = Measurement(**cols)
         s.add(m)
         s.flush()
@@ -309,12 +313,34 @@ def test_reanalysed_row_serves_the_spectrum_it_links(lab):
         assert r.status_code == 200, r.text
 
 
-def test_cli(lab):
+def test_cli(lab, tmp_path):
+    import json
+
+    # One unit's stored verdict differs from what the current core gives: it flips.
+    comp = _rows(lab.store)[0].component_id
+    with lab.store.session() as s:
+        was, code = s.execute(
+            select(Measurement.verdict, Component.product_code)
+            .join(Component, Component.id == Measurement.component_id)
+            .where(Measurement.id == current_measurement_id(comp))
+        ).one()
+    other = "fail" if was == "pass" else "pass"
+    _forge_old_version(lab.store, comp, cct_shift=0.0, verdict=other)
     runner = CliRunner()
-    r = runner.invoke(app, ["reanalyze", "--lot", "LOT-RA", "--dry-run", "--db", lab.db_url])
+    report = tmp_path / "diff.json"
+    r = runner.invoke(
+        app,
+        ["reanalyze", "--lot", "LOT-RA", "--dry-run", "--report", str(report), "--db", lab.db_url],
+    )
     assert r.exit_code == 0, r.output
     assert f"{CURRENT.id}: {N} components re-analysed" in r.output
     assert "dry run" in r.output
+    assert f"1 verdict(s) flip, e.g. {code}" in r.output
+    got = json.loads(report.read_text(encoding="utf-8"))
+    assert got["verdict_flips"] == {f"{other}->{was}": 1}
+    assert [e for flips in got["verdict_flips_by_manufacturer"].values() for e in flips] == [
+        {"code": code, "from": other, "to": was}
+    ]
     r = runner.invoke(app, ["reanalyze", "--db", lab.db_url])
     assert r.exit_code != 0
     with lab.store.session() as s:
@@ -469,3 +495,38 @@ def test_older_generations_are_collected_less_often_during_a_run_only(lab):
         assert gc.get_threshold() != before
         1 / 0  # noqa: B018
     assert gc.get_threshold() == before
+
+
+def test_verdict_flips_beyond_the_memory_limit_are_spooled_and_reported_whole(
+    tmp_path, monkeypatch
+):
+    """The driver keeps at most FLIPS_IN_MEMORY flips in memory; the rest go to temporary
+    files, and the report, the counts and the list per manufacturer are the same."""
+    import json
+
+    def chunk_diff(k: int) -> rerun.Diff:
+        d = rerun.Diff(version="V", selection="lot X", dry_run=True)
+        for j in range(3):
+            maker = "Maker A" if (k + j) % 2 else "制造商 B"
+            d.flips_by_maker[maker].append({"code": f"C{k}-{j}", "from": "pass", "to": "fail"})
+        return d
+
+    def merged(limit: int) -> rerun.Diff:
+        monkeypatch.setattr(rerun, "FLIPS_IN_MEMORY", limit)
+        total = rerun.Diff(version="V", selection="lot X", dry_run=True)
+        for k in range(5):
+            total.merge(chunk_diff(k))
+        return total
+
+    whole, spooled = merged(10_000), merged(4)
+    assert not whole._spooled and spooled._spooled  # (the limit was passed)
+    assert sum(map(len, spooled.flips_by_maker.values())) <= 4 + 3
+    assert spooled.flip_counts() == whole.flip_counts() == {"制造商 B": 8, "Maker A": 7}
+    assert spooled.as_dict() == whole.as_dict()
+    assert [e["code"] for e in spooled.flips("Maker A")][:3] == ["C0-1", "C1-0", "C1-2"]
+    for d, name in ((whole, "whole.json"), (spooled, "spooled.json")):
+        d.write_report(tmp_path / name)
+        assert json.loads((tmp_path / name).read_text(encoding="utf-8")) == whole.as_dict()
+    none = rerun.Diff(version="V", selection="lot X", dry_run=True)
+    none.write_report(tmp_path / "none.json")
+    assert json.loads((tmp_path / "none.json").read_text(encoding="utf-8")) == none.as_dict()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +21,7 @@ def _since(text: str | None) -> datetime | None:
     return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
-def _print(diff: dict) -> None:
+def _print(run, diff: dict) -> None:
     head = "would change" if diff["dry_run"] else "changed"
     typer.echo(
         f"{diff['analysis_version']}: {diff['components']} components re-analysed "
@@ -52,8 +51,8 @@ def _print(diff: dict) -> None:
         f"ANSI bin flips: {diff['ansi_bin_flips']}; photometric code flips: "
         f"{diff['photometric_code_flips']}"
     )
-    for maker, items in diff["verdict_flips_by_manufacturer"].items():
-        typer.echo(f"    {maker}: {len(items)} verdict(s) flip, e.g. {items[0]['code']}")
+    for maker, n in run.flip_counts().items():
+        typer.echo(f"    {maker}: {n} verdict(s) flip, e.g. {next(run.flips(maker))['code']}")
     typer.echo(f"  {diff['seconds']:.1f} s")
 
 
@@ -93,7 +92,7 @@ def reanalyze(
     if report is not None and not report.parent.is_dir():
         raise ConfigError(f"--report: folder {report.parent} does not exist")
     store = Store.open(db, create=False)
-    diff = run(
+    done = run(
         store,
         Selection(lot=lot, family=family, since=_since(since), all=all_),
         version=version,
@@ -104,11 +103,11 @@ def reanalyze(
         who=operator,
         why=reason,
         chunk=chunk,
-    ).as_dict()
+    )
     store.dispose()
-    _print(diff)
+    _print(done, done.as_dict(flips=False))
     if report is not None:
-        report.write_text(json.dumps(diff, indent=2, ensure_ascii=False), encoding="utf-8")
+        done.write_report(report)  # the flips streamed: they may not fit in memory
 
 
 def register(app: typer.Typer) -> None:

@@ -65,6 +65,8 @@ from lightcomp.errors import LightcompError
 from lightcomp.reanalysis.compute import Chunk, NewResult, reanalyse_chunk
 
 CHUNK = 2000
+#: Verdict flips the driver of a run holds in memory; more go to temporary files.
+FLIPS_IN_MEMORY = 20_000
 
 
 class ReanalysisError(LightcompError):
@@ -113,12 +115,16 @@ class Diff:
     verdict_flips: Counter = field(default_factory=Counter)  # "pass->fail" -> count
     bin_flips: int = 0
     code_flips: int = 0
+    # manufacturer -> [{"code", "from", "to"}] held in memory (a chunk's all; the driver's
+    # up to FLIPS_IN_MEMORY, the rest in a temporary file per manufacturer: flips())
     flips_by_maker: dict = field(default_factory=lambda: defaultdict(list))
     seconds: float = 0.0
     # Busy seconds per stage, summed over chunks (read, decode, analyse, judge, compare,
     # write): where a run's time goes; stages overlap in time, so they may sum to more
     # than ``seconds``.
     stages: Counter = field(default_factory=Counter)
+    # manufacturer -> (temporary file of JSON lines, flips in it): the driver's spool
+    _spooled: dict = field(default_factory=dict, repr=False, compare=False)
 
     def merge(self, other: Diff) -> None:
         """Add the counts of another chunk's diff to this one."""
@@ -140,8 +146,62 @@ class Diff:
             self.max_abs[k] = v if mine is None else (mine if v is None else max(mine, v))
         for maker, items in other.flips_by_maker.items():
             self.flips_by_maker[maker].extend(items)
+        if sum(map(len, self.flips_by_maker.values())) > FLIPS_IN_MEMORY:
+            self._spool()
 
-    def as_dict(self) -> dict[str, Any]:
+    def _spool(self) -> None:
+        """Move the flips held in memory to the temporary files (a run's memory stays
+        bounded however many verdicts flip: every unit of an archive may)."""
+        import tempfile
+
+        from lightcomp.jsonvalues import dumps
+
+        for maker, items in self.flips_by_maker.items():
+            if not items:
+                continue
+            f, n = self._spooled.get(maker) or (tempfile.TemporaryFile(), 0)
+            f.seek(0, 2)
+            f.write("".join(dumps(e) + "\n" for e in items).encode())
+            self._spooled[maker] = (f, n + len(items))
+        self.flips_by_maker.clear()
+
+    def flip_counts(self) -> dict[str, int]:
+        """Verdict flips per manufacturer (in the order they were first seen)."""
+        out = {m: n for m, (_, n) in self._spooled.items()}
+        for m, items in self.flips_by_maker.items():
+            out[m] = out.get(m, 0) + len(items)
+        return {m: n for m, n in out.items() if n}
+
+    def flips(self, maker: str) -> Iterator[dict]:
+        """The verdict flips of ``maker`` in run order (``{"code", "from", "to"}``)."""
+        from lightcomp.jsonvalues import loads
+
+        spooled = self._spooled.get(maker)
+        if spooled is not None:
+            f = spooled[0]
+            f.seek(0)
+            for line in f:
+                yield loads(line)
+        yield from self.flips_by_maker.get(maker, ())
+
+    def write_report(self, path) -> None:
+        """The report as JSON (:meth:`as_dict`'s), the flips streamed from their files."""
+        import json
+
+        head = json.dumps(self.as_dict(flips=False), indent=2, ensure_ascii=False)
+        before, after = head.split('"verdict_flips_by_manufacturer": {}', 1)
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(before + '"verdict_flips_by_manufacturer": {')
+            for k, maker in enumerate(self.flip_counts()):
+                out.write(("," if k else "") + f"\n    {json.dumps(maker, ensure_ascii=False)}: [")
+                for j, e in enumerate(self.flips(maker)):
+                    out.write(("," if j else "") + "\n      " + json.dumps(e, ensure_ascii=False))
+                out.write("\n    ]")
+            out.write("\n  }" + after)
+
+    def as_dict(self, flips: bool = True) -> dict[str, Any]:
+        """The report; ``flips=False`` leaves out the list of flips per manufacturer
+        (:meth:`flips`, :meth:`write_report`: they may not fit in memory)."""
         return {
             "analysis_version": self.version,
             "selection": self.selection,
@@ -160,7 +220,9 @@ class Diff:
             "verdict_flips": dict(self.verdict_flips),
             "ansi_bin_flips": self.bin_flips,
             "photometric_code_flips": self.code_flips,
-            "verdict_flips_by_manufacturer": {k: v for k, v in self.flips_by_maker.items()},
+            "verdict_flips_by_manufacturer": (
+                {m: list(self.flips(m)) for m in self.flip_counts()} if flips else {}
+            ),
             "seconds": round(self.seconds, 3),
             "stage_seconds": {k: round(v, 3) for k, v in self.stages.items()},
         }
