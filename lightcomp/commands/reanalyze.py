@@ -21,7 +21,8 @@ def _since(text: str | None) -> datetime | None:
     return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
-def _print(run, diff: dict) -> None:
+def _print(run) -> None:
+    diff = run.as_dict(flips=False)  # (the flips may not fit in memory: run.flips)
     head = "would change" if diff["dry_run"] else "changed"
     typer.echo(
         f"{diff['analysis_version']}: {diff['components']} components re-analysed "
@@ -105,7 +106,7 @@ def reanalyze(
         chunk=chunk,
     )
     store.dispose()
-    _print(done, done.as_dict(flips=False))
+    _print(done)
     if report is not None:
         done.write_report(report)  # the flips streamed: they may not fit in memory
 
